@@ -1,0 +1,65 @@
+"""The cheap text pre-filter: only files that can hold a reference are parsed.
+
+Substring tests on a lower-cased copy run at memory speed; the exact word-boundary check runs only on
+the few files that pass them. This is the hot path of a cold scan over a large tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_TABLE_KEYWORDS = (b"from", b"join", b"into", b"update", b"table")
+# after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`
+_DYNAMIC_TAIL = re.compile(rb"""[ \t\n]+["'`]?[ \t]*(?:\{|%s\b|%\(|["'][ \t]*\+)""")
+_CLIENT_CALLS = (b".table(", b".from_(")
+_NON_LITERAL_ARG = re.compile(rb"[ \t]*[a-z_]")
+
+
+class NamePrefilter:
+    """Does a file's text name one of a set of identifiers (case-insensitive, as whole words)?"""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        encoded = sorted({n.lower().encode("utf-8") for n in names if n})
+        self.needles = tuple(encoded)
+        alternation = b"|".join(re.escape(n) for n in sorted(encoded, key=len, reverse=True)) or rb"(?!x)x"
+        self.exact = re.compile(rb"(?<![\w$])(?:" + alternation + rb")(?![\w$])", re.IGNORECASE)
+
+    def matches(self, data: bytes, lowered: bytes) -> bool:
+        return any(n in lowered for n in self.needles) and self.exact.search(data) is not None
+
+
+def builds_dynamic_sql(lowered: bytes) -> bool:
+    """A table keyword followed by a formatting hole, or a client table call with a non-literal name."""
+    for keyword in _TABLE_KEYWORDS:
+        at = lowered.find(keyword)
+        while at >= 0:
+            before = lowered[at - 1 : at] if at else b" "
+            if not (before.isalnum() or before == b"_") and _DYNAMIC_TAIL.match(lowered, at + len(keyword)):
+                return True
+            at = lowered.find(keyword, at + 1)
+    for call in _CLIENT_CALLS:
+        at = lowered.find(call)
+        while at >= 0:
+            if _NON_LITERAL_ARG.match(lowered, at + len(call)):
+                return True
+            at = lowered.find(call, at + 1)
+    return False
+
+
+class ModelClassPrefilter:
+    """Files that may define an ORM model whose derived table name (`<app>_<model>`) is legacy.
+
+    Such a file need not contain the legacy name at all, so the model's class name is looked for.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        suffixes = {name[i + 1 :] for name in names for i, char in enumerate(name) if char == "_"}
+        suffixes = {s for s in suffixes if s.isidentifier()}
+        alternation = b"|".join(re.escape(s.lower().encode()) for s in sorted(suffixes)) or rb"(?!x)x"
+        self.pattern = re.compile(rb"\bclass[ \t]+(?:" + alternation + rb")\b")
+
+    def matches(self, path: str, lowered: bytes) -> bool:
+        if path.endswith("apps.py") and b"appconfig" in lowered:
+            return True  # an AppConfig may relabel the app, and so its models' tables
+        return b"class" in lowered and self.pattern.search(lowered) is not None

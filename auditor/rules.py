@@ -1,0 +1,126 @@
+"""The rule registry: stable codes, names and the documentation `audit rules CODE` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    what: str
+    why: str
+    example: str
+    use_instead: str
+
+
+_BLOCKS = (
+    "Phase 3 drops the compatibility view. Any code that still names it fails at run time after the drop "
+    '(`relation "public.order_line_items" does not exist`), so every such reference blocks the drop.'
+)
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            code="LR001",
+            name="legacy-name-in-static-sql",
+            summary="Legacy name in static SQL text",
+            what="Finds a legacy (compatibility-view) name in a table position of SQL text that is fully "
+            "known statically: a literal, an implicit concatenation, or a constant, passed to a database "
+            "call or kept as a SQL statement.",
+            why=_BLOCKS,
+            example='cursor.execute(\n    "SELECT id, quantity FROM public.order_line_items WHERE order_id = %s", (oid,)\n)',
+            use_instead='cursor.execute(\n    "SELECT id, quantity FROM public.order_line_items_v2 WHERE order_id = %s", (oid,)\n)',
+        ),
+        Rule(
+            code="LR002",
+            name="legacy-name-in-dynamic-sql",
+            summary="Legacy name in dynamically built SQL",
+            what="Finds a legacy name in SQL text that is assembled at run time (f-strings, `+`, `%`, "
+            "`.format()`, `''.join()`), including a table-name constant interpolated into the text.",
+            why=_BLOCKS + " The name may live in a constant far from the query; the finding is reported "
+            "where the name is written and at each place that interpolates it.",
+            example='ORDERS = "order_line_items"\nrows = conn.execute(f"SELECT * FROM {ORDERS} WHERE id = %s", (i,))',
+            use_instead='ORDERS = "order_line_items_v2"\n'
+            'rows = conn.execute(f"SELECT * FROM {ORDERS} WHERE id = %s", (i,))',
+        ),
+        Rule(
+            code="LR003",
+            name="legacy-name-in-orm-mapping",
+            summary="ORM model mapped onto a legacy name",
+            what="Finds ORM mappings onto a legacy name: SQLAlchemy `__tablename__` and `Table()`, Django "
+            "`Meta.db_table`, Django's default `<app_label>_<model>` table name, `ManyToManyField(db_table=)`, "
+            "Peewee `Meta.table_name`.",
+            why=_BLOCKS + " Every query the ORM generates for the model uses the mapped name.",
+            example='class LineItem(Base):\n    __tablename__ = "order_line_items"',
+            use_instead='class LineItem(Base):\n    __tablename__ = "order_line_items_v2"',
+        ),
+        Rule(
+            code="LR004",
+            name="legacy-name-passed-to-client",
+            summary="Legacy name passed to a query builder or client",
+            what="Finds a legacy name passed where a library expects a table name: Supabase/PostgREST "
+            "`.table()`/`.from_()` and embedded resources in `.select()`, SQLAlchemy `table()`/`ForeignKey()`/"
+            "`relationship(secondary=)`, psycopg `sql.Identifier()`, asyncpg `copy_*_table()`, pandas "
+            "`to_sql()`/`read_sql_table()`, Alembic `op.*` table arguments.",
+            why=_BLOCKS,
+            example='supabase.table("order_line_items").select("id, quantity").execute()',
+            use_instead='supabase.table("order_line_items_v2").select("id, quantity").execute()',
+        ),
+        Rule(
+            code="LR005",
+            name="unresolved-dynamic-table-name",
+            summary="Table name that cannot be resolved statically",
+            what="Reports a table position whose name is computed at run time from a value the analyzer "
+            "cannot resolve (a function parameter, a call result, user input).",
+            why="The analyzer cannot prove that the value is not a legacy name. It says so instead of "
+            "staying silent; a person must check the values that reach this place before Phase 3.",
+            example='def count_rows(table: str) -> int:\n    return cur.execute(f"SELECT count(*) FROM {table}")',
+            use_instead="Pass the table name from a constant or an allow-list the analyzer can read, or "
+            "suppress the finding with a reason once the callers are checked:\n"
+            'cur.execute(f"SELECT count(*) FROM {table}")  # audit: ignore[LR005] only called with v2 tables',
+        ),
+        Rule(
+            code="LR101",
+            name="legacy-name-in-sql-file",
+            summary="Legacy name in a .sql file query",
+            what="Finds a legacy name in a table position of a statement in a `.sql` file outside the "
+            "migrations (reports, scheduled jobs, seeds).",
+            why=_BLOCKS,
+            example="SELECT order_id, sum(quantity) FROM public.order_line_items GROUP BY order_id;",
+            use_instead="SELECT order_id, sum(quantity) FROM public.order_line_items_v2 GROUP BY order_id;",
+        ),
+        Rule(
+            code="LR102",
+            name="object-depends-on-legacy",
+            summary="Database object that depends on a legacy name",
+            what="Finds database objects (views, functions, triggers, policies, foreign keys) that exist "
+            "after all migrations are applied and whose definition names a legacy view. The compatibility "
+            "view itself and its own INSTEAD OF triggers and trigger functions are not reported.",
+            why="PostgreSQL refuses `DROP VIEW` while views, policies or constraints depend on it; a "
+            "function body is bound by name, so PostgreSQL lets the drop through and the function fails "
+            "when it next runs. A new migration must redefine the object on the target first.",
+            example="CREATE VIEW public.order_summary AS\n  SELECT order_id, count(*) FROM public.order_line_items GROUP BY order_id;",
+            use_instead="CREATE OR REPLACE VIEW public.order_summary AS\n"
+            "  SELECT order_id, count(*) FROM public.order_line_items_v2 GROUP BY order_id;",
+        ),
+        Rule(
+            code="LR900",
+            name="invalid-suppression",
+            summary="Suppression comment without a code or reason, or that silences nothing",
+            what="Reports an `audit: ignore` comment that names no rule code, gives no reason, or does not "
+            "match any finding on its line.",
+            why="A suppression is a reviewed decision; without a code and a reason it hides future "
+            "references too, and a stale one hides nothing but misleads readers.",
+            example="rows = cur.execute(sql)  # audit: ignore",
+            use_instead="rows = cur.execute(sql)  # audit: ignore[LR005] sql only ever names v2 tables",
+        ),
+    )
+}
+
+
+def rule_name(code: str) -> str:
+    return RULES[code].name

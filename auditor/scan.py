@@ -1,0 +1,340 @@
+"""The scan pipeline: discover -> catalog -> pre-filter -> extract (parallel) -> resolve -> SQL files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+import libcst as cst
+
+from auditor.cache import CACHE_DIR, ScanCache, configuration_key, content_key
+from auditor.catalog import LegacyCatalog, parse_object_name
+from auditor.config import Config, ConfigError
+from auditor.discover import SourceFile, discover
+from auditor.migrations import catalog_from_migrations
+from auditor.model import Diagnostic, Finding, LegacyObject, ScanResult
+from auditor.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
+from auditor.python_extract import ModuleFacts, extract_module
+from auditor.resolve import Resolution, Resolver, apply_positions
+from auditor.rulepacks import RulePacks, load_rule_packs
+from auditor.source import decode_python, decode_sql, read_bytes
+from auditor.sql_files import analyze_sql_files
+from auditor.values import Lit
+
+_PARALLEL_THRESHOLD = 16
+SUPPRESSION_MARK = "audit: ignore"
+SUPPRESSION_MARK_BYTES = SUPPRESSION_MARK.encode()
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    root: str
+    config: Config
+    legacy: Sequence[tuple[str, str]] = ()  # from the command line
+    jobs: int = 0  # 0: all cores
+    cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
+
+
+def default_migration_dirs(root: str, config: Config) -> tuple[str, ...]:
+    if config.migrations is not None:
+        return tuple(m.strip("/") for m in config.migrations)
+    return ("supabase/migrations",) if os.path.isdir(os.path.join(root, "supabase", "migrations")) else ()
+
+
+def build_catalog(
+    root: str,
+    config: Config,
+    cli_legacy: Sequence[tuple[str, str]],
+    sql_texts: dict[str, str],
+    migration_dirs: Sequence[str],
+) -> tuple[LegacyCatalog, list[Diagnostic], object, list[str]]:
+    """Migrations, then config, then command line: later sources override earlier ones."""
+    schema = config.default_schema
+    migration_paths = sorted(
+        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in migration_dirs)),
+        key=lambda p: (os.path.dirname(p), os.path.basename(p)),
+    )
+    from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
+    objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
+    for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
+        for old, new in pairs:
+            legacy = parse_object_name(old, schema)
+            target = parse_object_name(new, schema)
+            known = objects.get(str(legacy))
+            columns = known.columns if known is not None and known.target == target else ()
+            objects[str(legacy)] = LegacyObject(
+                legacy, target, "name" if known is None else known.kind, source, columns
+            )
+    catalog = LegacyCatalog(objects.values(), schema)
+    return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
+
+
+def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
+    ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
+    alternation = "|".join(ordered) or r"(?!x)x"
+    return re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)
+
+
+# --- workers ----------------------------------------------------------------------------------------
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(packs: RulePacks, pattern: re.Pattern[str], max_bytes: int) -> None:
+    _WORKER["packs"] = packs
+    _WORKER["pattern"] = pattern
+    _WORKER["max_bytes"] = max_bytes
+
+
+def _extract_file(item: tuple[str, str, bool]) -> ModuleFacts | Diagnostic:
+    rel, full, with_positions = item
+    data = read_bytes(full, rel, int(_WORKER["max_bytes"]))  # type: ignore[call-overload]
+    if isinstance(data, Diagnostic):
+        return data
+    text = decode_python(data, rel)
+    if isinstance(text, Diagnostic):
+        return text
+    try:
+        return extract_module(
+            rel,
+            text,
+            _WORKER["packs"],
+            _WORKER["pattern"],
+            with_positions=with_positions,  # type: ignore[arg-type]
+        )
+    except cst.ParserSyntaxError as exc:
+        return Diagnostic(rel, exc.raw_line, "syntax-error", f"cannot parse: {exc.message}")
+    except RecursionError:
+        return Diagnostic(rel, None, "syntax-error", "cannot parse: nesting too deep")
+    except Exception as exc:  # one file's failure must not end the scan
+        return Diagnostic(
+            rel, None, "parse-error", f"libcst could not analyse the file: {type(exc).__name__}: {exc}"
+        )
+
+
+class _Extractor:
+    """Runs file extraction in-process or on a pool of processes."""
+
+    def __init__(self, jobs: int, packs: RulePacks, pattern: re.Pattern[str], max_bytes: int) -> None:
+        self.jobs = jobs
+        self.args = (packs, pattern, max_bytes)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def run(self, items: list[tuple[str, str, bool]]) -> list[ModuleFacts | Diagnostic]:
+        if self.jobs <= 1 or len(items) < _PARALLEL_THRESHOLD:
+            _init_worker(*self.args)
+            return [_extract_file(item) for item in items]
+        if self.pool is None:
+            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+            self.pool = ProcessPoolExecutor(
+                self.jobs, mp_context=context, initializer=_init_worker, initargs=self.args
+            )
+        chunk = max(1, len(items) // (self.jobs * 8))
+        return list(self.pool.map(_extract_file, items, chunksize=chunk))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+# --- the scan ---------------------------------------------------------------------------------------
+
+
+def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
+    root = os.path.abspath(options.root)
+    config = options.config
+    if not os.path.isdir(root):
+        raise ConfigError(f"not a directory: {options.root}")
+    packs = load_rule_packs(config.rule_packs, config.sinks)
+    found = discover(root, config.exclude)
+    diagnostics: list[Diagnostic] = list(found.diagnostics)
+    py_files = [f for f in found.files if f.path.endswith(".py")]
+    sql_texts: dict[str, str] = {}
+    for file in (f for f in found.files if f.path.endswith(".sql")):
+        text = _read_sql(file, config.max_file_bytes)
+        if isinstance(text, Diagnostic):
+            diagnostics.append(text)
+        else:
+            sql_texts[file.path] = text
+    migration_dirs = default_migration_dirs(root, config)
+    catalog, catalog_diagnostics, migration_info, migration_paths = build_catalog(
+        root, config, options.legacy, sql_texts, migration_dirs
+    )
+    diagnostics.extend(catalog_diagnostics)
+    if not catalog:
+        raise ConfigError(
+            "the legacy catalog is empty: no compatibility views in the migrations "
+            f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
+        )
+    pattern = name_pattern(catalog.bare_names)
+    jobs = options.jobs or os.cpu_count() or 1
+    extractor = _Extractor(jobs, packs, pattern, config.max_file_bytes)
+    cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
+    cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
+    try:
+        facts, parse_diagnostics, py_suppressions, keys = _extract_python(
+            py_files, catalog, extractor, config.max_file_bytes, progress, cache
+        )
+        diagnostics.extend(parse_diagnostics)
+        resolution = Resolver(facts, catalog).resolve()
+        findings = resolution.findings
+        if resolution.pending:
+            findings = _locate_pending(findings, resolution, py_files, extractor, cache, keys)
+    finally:
+        extractor.close()
+    cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
+    sql_result = analyze_sql_files(
+        [(p, t) for p, t in sql_texts.items()], frozenset(migration_paths), catalog, migration_info
+    )
+    findings.extend(sql_result.findings)
+    diagnostics.extend(sql_result.diagnostics)
+    findings = _with_snippets(findings, root, sql_texts)
+    suppression_files = sorted(
+        {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
+    )
+    findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule, str(f.legacy)))
+    return ScanResult(
+        root=root,
+        catalog=catalog.objects,
+        findings=tuple(findings),
+        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))),
+        files_scanned=len(py_files) + len(sql_texts),
+        db_objects=tuple(sql_result.db_objects),
+        suppression_files=tuple(suppression_files),
+    )
+
+
+def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
+    data = read_bytes(file.full_path, file.path, max_bytes)
+    return data if isinstance(data, Diagnostic) else decode_sql(data, file.path)
+
+
+def _extract_python(
+    files: list[SourceFile],
+    catalog: LegacyCatalog,
+    extractor: _Extractor,
+    max_bytes: int,
+    progress: Callable[[str, int, int], None] | None,
+    cache: ScanCache,
+) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
+    """Parse only files that can hold a reference: they name a legacy object, build SQL around a
+    table keyword, or use a constant that (transitively) holds a legacy name."""
+    names = NamePrefilter(catalog.bare_names)
+    models = ModelClassPrefilter(catalog.bare_names)
+    remaining: dict[str, tuple[SourceFile, bytes]] = {}
+    candidates: list[SourceFile] = []
+    diagnostics: list[Diagnostic] = []
+    suppressions: list[str] = []
+    keys: dict[str, str] = {}  # path -> cache key of its content
+    for file in files:
+        data = read_bytes(file.full_path, file.path, max_bytes)
+        if isinstance(data, Diagnostic):
+            diagnostics.append(data)
+            continue
+        keys[file.path] = content_key(file.path.encode() + b"\0" + data)
+        if SUPPRESSION_MARK_BYTES in data:
+            suppressions.append(file.path)
+        lowered = data.lower()
+        if names.matches(data, lowered) or builds_dynamic_sql(lowered) or models.matches(file.path, lowered):
+            candidates.append(file)
+        else:
+            remaining[file.path] = (file, data)
+    facts: list[ModuleFacts] = []
+    pattern = name_pattern(catalog.bare_names)
+    done = 0
+    while candidates:
+        if progress is not None:
+            progress("parsing", done, done + len(candidates))
+        results = _cached_run(extractor, cache, keys, candidates, False)
+        done += len(candidates)
+        new_facts = [r for r in results if isinstance(r, ModuleFacts)]
+        diagnostics.extend(r for r in results if isinstance(r, Diagnostic))
+        facts.extend(new_facts)
+        holders = _holder_names(new_facts, pattern)
+        if not holders or not remaining:
+            break
+        holder_filter = NamePrefilter(holders)
+        candidates = [f for f, data in remaining.values() if holder_filter.matches(data, data.lower())]
+        for file in candidates:
+            del remaining[file.path]
+    return facts, diagnostics, suppressions, keys
+
+
+def _cached_run(
+    extractor: _Extractor, cache: ScanCache, keys: dict[str, str], files: list[SourceFile], positions: bool
+) -> list[ModuleFacts | Diagnostic]:
+    prefix = "pos:" if positions else ""
+    results: dict[str, ModuleFacts | Diagnostic] = {}
+    missing: list[SourceFile] = []
+    for file in files:
+        hit = cache.get(prefix + keys[file.path])
+        if hit is not None:
+            results[file.path] = hit
+        else:
+            missing.append(file)
+    for file, result in zip(
+        missing, extractor.run([(f.path, f.full_path, positions) for f in missing]), strict=True
+    ):
+        cache.put(prefix + keys[file.path], result)
+        results[file.path] = result
+    return [results[f.path] for f in files]
+
+
+def _holder_names(facts: list[ModuleFacts], pattern: re.Pattern[str]) -> set[str]:
+    """Module-level constants whose literal text names a legacy object, and the names re-exporting them.
+
+    Class attributes are left out: their class names are common words that would pull in most files.
+    """
+    names: set[str] = set()
+    for module in facts:
+        for key, value in module.constants.items():
+            root = key.split("[", 1)[0]
+            if "." not in root and any(isinstance(p, Lit) and pattern.search(p.text) for p in value):
+                names.add(root)
+    for module in facts:
+        for local, target in module.imports.items():
+            if target.rsplit(".", 1)[-1] in names:
+                names.add(local)
+    return names
+
+
+def _locate_pending(
+    findings: list[Finding],
+    resolution: Resolution,
+    files: list[SourceFile],
+    extractor: _Extractor,
+    cache: ScanCache,
+    keys: dict[str, str],
+) -> list[Finding]:
+    paths = sorted({p.path for p in resolution.pending})
+    by_path = {f.path: f for f in files}
+    results = _cached_run(extractor, cache, keys, [by_path[p] for p in paths if p in by_path], True)
+    positions = {r.path: r.node_positions for r in results if isinstance(r, ModuleFacts)}
+    return apply_positions(findings, resolution.pending, positions)
+
+
+def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]) -> list[Finding]:
+    lines_by_path: dict[str, list[str]] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.snippet:
+            out.append(finding)
+            continue
+        lines = lines_by_path.get(finding.path)
+        if lines is None:
+            text = sql_texts.get(finding.path)
+            if text is None:
+                data = read_bytes(os.path.join(root, finding.path), finding.path, 1 << 30)
+                decoded = decode_python(data, finding.path) if isinstance(data, bytes) else ""
+                text = decoded if isinstance(decoded, str) else ""
+            lines = text.split("\n")
+            lines_by_path[finding.path] = lines
+        line = finding.span.line
+        snippet = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        out.append(replace(finding, snippet=snippet))
+    return out

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def scan_json(root: Path | str, *extra: str) -> dict[str, Any]:
+    code, out, err = run_cli("scan", str(root), "--format", "json", "--jobs", "1", "--no-cache", *extra)
+    assert code in (0, 1), f"exit {code}: {err}"
+    data = json.loads(out)
+    assert code == (1 if data["findings"] else 0)
+    return data
+
+
+def finding_lines(data: dict[str, Any]) -> list[str]:
+    """Findings in the labels' format: `path:line:column RULE legacy`."""
+    return sorted(
+        f"{f['path']}:{f['line']}:{f['column']} {f['rule']} {f['legacy'] or '-'}" for f in data["findings"]
+    )
+
+
+def expected_lines(root: Path) -> list[str]:
+    lines = (root / "expected.txt").read_text(encoding="utf-8").splitlines()
+    return sorted(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

@@ -1,0 +1,22 @@
+"""Every fixture codebase is scanned through the CLI and compared with its hand-made labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, expected_lines, finding_lines, scan_json
+
+ROOTS = sorted(p.parent for p in FIXTURES.rglob("expected.txt"))
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=[str(p.relative_to(FIXTURES)) for p in ROOTS])
+def test_findings_match_labels(root: Path) -> None:
+    data = scan_json(root)
+    found = finding_lines(data)
+    expected = expected_lines(root)
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    report = f"missing (recall): {missing}\nunexpected (precision): {unexpected}"
+    assert not missing and not unexpected, report

@@ -62,4 +62,5 @@ class ModelClassPrefilter:
     def matches(self, path: str, lowered: bytes) -> bool:
         if path.endswith("apps.py") and b"appconfig" in lowered:
             return True  # an AppConfig may relabel the app, and so its models' tables
-        return b"class" in lowered and self.pattern.search(lowered) is not None
+        # default table names are Django's: only a module that imports Django can define such a model
+        return b"django" in lowered and self.pattern.search(lowered) is not None

@@ -184,7 +184,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         resolution = Resolver(facts, catalog).resolve()
         findings = resolution.findings
         if resolution.pending:
-            findings = _locate_pending(findings, resolution, py_files, extractor, cache, keys)
+            findings = _locate_pending(findings, resolution, facts, py_files, extractor, cache, keys)
     finally:
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
@@ -306,15 +306,18 @@ def _holder_names(facts: list[ModuleFacts], pattern: re.Pattern[str]) -> set[str
 def _locate_pending(
     findings: list[Finding],
     resolution: Resolution,
+    facts: list[ModuleFacts],
     files: list[SourceFile],
     extractor: _Extractor,
     cache: ScanCache,
     keys: dict[str, str],
 ) -> list[Finding]:
-    paths = sorted({p.path for p in resolution.pending})
+    # positions found by the first pass; libcst's position metadata only for what it could not place
+    positions = {f.path: f.node_positions for f in facts}
+    paths = sorted({p.path for p in resolution.pending if p.node not in positions.get(p.path, {})})
     by_path = {f.path: f for f in files}
     results = _cached_run(extractor, cache, keys, [by_path[p] for p in paths if p in by_path], True)
-    positions = {r.path: r.node_positions for r in results if isinstance(r, ModuleFacts)}
+    positions.update({r.path: r.node_positions for r in results if isinstance(r, ModuleFacts)})
     return apply_positions(findings, resolution.pending, positions)
 
 

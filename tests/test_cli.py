@@ -1,0 +1,137 @@
+"""The CLI's contracts: bad input never crashes a scan, bad usage exits 2 in one line, reports are safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli, scan_json
+
+LEGACY = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
+QUERY = 'def load(cur):\n    cur.execute("SELECT * FROM order_line_items")\n'
+
+
+def codebase(root: Path, files: dict[str, str | bytes]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "audit.toml").write_text(LEGACY)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return root
+
+
+def test_bad_input_fixture_reports_diagnostics_and_goes_on() -> None:
+    data = scan_json(FIXTURES / "cases" / "bad_input")
+    kinds = sorted((d["path"], d["kind"]) for d in data["diagnostics"])
+    assert [k for _, k in kinds].count("decode-error") == 2
+    assert any(k == "syntax-error" for _, k in kinds)
+    assert len(data["findings"]) == 1
+
+
+def test_huge_file_and_symlink_loop_are_diagnostics(tmp_path: Path) -> None:
+    root = codebase(tmp_path / "app", {"ok.py": QUERY})
+    (root / "generated.py").write_text("X = 'order_line_items'\n" * 300_000)  # about 7 MB
+    os.symlink(root, root / "loop")  # a directory that contains itself
+    os.symlink("selfref.py", root / "selfref.py")  # a link to itself
+    data = scan_json(root)
+    kinds = {d["path"]: d["kind"] for d in data["diagnostics"]}
+    assert kinds["generated.py"] == "too-large"
+    assert kinds["loop"] == "symlink-loop"
+    assert kinds["selfref.py"] == "symlink-loop"
+    assert [(f["path"], f["line"], f["column"]) for f in data["findings"]] == [("ok.py", 2, 32)]
+
+
+def test_empty_catalog_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(QUERY)
+    code, _, err = run_cli("scan", str(tmp_path), "--no-cache")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("audit: error: the legacy catalog is empty")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("legacy = [1, 2]\n", "legacy must map names to names"),
+        ("legacy = {\n", "invalid TOML"),
+        ('colour = "blue"\n', "unknown key 'colour'"),
+        ('sinks = [{ method = "q", kind = "nope", arg = 0 }]\n' + LEGACY, "sink kind 'nope'"),
+    ],
+)
+def test_bad_config_exits_2_with_one_line(tmp_path: Path, config: str, message: str) -> None:
+    (tmp_path / "audit.toml").write_text(config)
+    code, _, err = run_cli("scan", str(tmp_path), "--no-cache")
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_bad_flag_exits_2(tmp_path: Path) -> None:
+    code, _, err = run_cli("scan", str(tmp_path), "--legacy", "no-equals-sign")
+    assert code == 2 and "OLD=NEW" in err
+
+
+def test_cli_legacy_overrides_config_and_catalog_names_sources(tmp_path: Path) -> None:
+    root = codebase(tmp_path / "app", {"a.py": QUERY})
+    code, out, _ = run_cli(
+        "catalog", str(root), "--legacy", "order_line_items=line_items", "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "legacy": "public.order_line_items",
+            "target": "public.line_items",
+            "kind": "name",
+            "source": "cli",
+            "columns": {},
+        }
+    ]
+
+
+def test_jobs_and_cache_do_not_change_results(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "shop", root)
+    reference = scan_json(root, "--jobs", "1")
+    cold = run_cli("scan", str(root), "--format", "json", "--jobs", "2")
+    warm = run_cli("scan", str(root), "--format", "json", "--jobs", "2")
+    assert json.loads(cold[1])["findings"] == reference["findings"] == json.loads(warm[1])["findings"]
+    cache_files = list((root / ".audit_cache").glob("facts-*.pickle"))
+    assert cache_files, "the scan writes its cache"
+    for cache in cache_files:
+        cache.write_bytes(b"\x80\x05not a pickle")  # corrupt: ignored and rebuilt, never trusted
+    again = run_cli("scan", str(root), "--format", "json")
+    assert json.loads(again[1])["findings"] == reference["findings"]
+
+
+def test_report_written_atomically_with_normal_permissions(tmp_path: Path) -> None:
+    root = codebase(tmp_path / "app", {"a.py": QUERY})
+    report = tmp_path / "report.json"
+    old_umask = os.umask(0o022)
+    try:
+        code, out, _ = run_cli("scan", str(root), "--format", "json", "--output", str(report), "--no-cache")
+    finally:
+        os.umask(old_umask)
+    assert code == 1 and out == ""
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
+    assert json.loads(report.read_text())["summary"]["findings"] == 1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".audit-")] == []
+
+
+def test_latin1_source_columns_count_characters() -> None:
+    data = scan_json(FIXTURES / "cases" / "latin1_cookie")
+    assert data["diagnostics"] == []
+    assert data["findings"], "a latin-1 file with a coding cookie is scanned like any other"
+
+
+def test_rules_command_explains_a_rule() -> None:
+    code, out, _ = run_cli("rules", "LR005")
+    assert code == 0 and "unresolved-dynamic-table-name" in out and "Why" in out
+    code, _, err = run_cli("rules", "LR999")
+    assert code == 2 and "unknown rule" in err

@@ -515,6 +515,10 @@ class _Extractor(cst.CSTVisitor):
             self._standalone(original_node.value)
 
     def visit_For_body(self, node: cst.For) -> None:
+        if isinstance(node.target, cst.Name) and not isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
+            name = node.target.value
+            reason = f"loop variable `{name}` over `{_code(node.iter)}`"
+            self._store(name, (Hole(name, reason, self._node(node.target)),))
         if isinstance(node.target, cst.Name) and isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
             candidates = tuple(v for v in (self._eval(e.value) for e in node.iter.elements) if v)
             if candidates:
@@ -874,7 +878,7 @@ class _Extractor(cst.CSTVisitor):
         for scope in reversed(self.scopes):
             if scope.kind == "function":
                 if name in scope.values:
-                    return scope.values[name]
+                    return self._at_use(scope.values[name], node)
                 if name in scope.params:
                     return (Hole(name, f"parameter `{name}` of `{scope.name}`", self._node(node)),)
             elif scope.kind == "class" and scope is self.scopes[-1] and name in scope.values:
@@ -882,6 +886,12 @@ class _Extractor(cst.CSTVisitor):
         if name in self.facts.imports:
             return (Ref(self.facts.imports[name], name, self._node(node)),)
         return (Ref(f"{self.facts.module}.{name}", name, self._node(node)),)
+
+    def _at_use(self, value: Value, node: cst.Name) -> Value:
+        """A local that holds only an unknown value is reported where it is used, not where it was bound."""
+        if len(value) == 1 and isinstance(value[0], Hole) and not value[0].candidates:
+            return (dataclasses.replace(value[0], node=self._node(node), line=0, column=0),)
+        return value
 
     def _attribute(self, node: cst.Attribute) -> Value | None:
         dotted = self._dotted(node)

@@ -10,30 +10,24 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from auditor.export_common import ready_to_drop
 from auditor.model import Confidence, Finding, ScanResult
+from auditor.plan import blocker_kind
 from auditor.rules import RULES
 
 _STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
-PYTHON_RULES = frozenset({"LR001", "LR002", "LR003", "LR004", "LR005"})
 
 
-def blocker_kind(finding: Finding) -> str:
-    if finding.rule == "LR102":
-        return "db-object"
-    if finding.rule == "LR101":
-        return "sql-file"
-    return "python"
-
-
-def ready_to_drop(result: ScanResult) -> list[str]:
-    blocked = {str(f.legacy) for f in result.findings if f.legacy is not None}
-    return sorted(str(o.legacy) for o in result.catalog if str(o.legacy) not in blocked)
+def _group(finding: Finding) -> str:
+    if finding.legacy is not None:
+        return str(finding.legacy)
+    return "(suppression comments)" if finding.rule == "LR900" else "(unresolved table names)"
 
 
 def render(result: ScanResult, console: Console, frames: bool = True) -> None:
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
-        groups[str(finding.legacy) if finding.legacy else "(unresolved table names)"].append(finding)
+        groups[_group(finding)].append(finding)
     cache: dict[str, list[str]] = {}
     for legacy in sorted(groups, key=lambda k: (k.startswith("("), k)):
         findings = groups[legacy]
@@ -103,10 +97,11 @@ def _render_finding(
 
 def summary_table(result: ScanResult) -> Table:
     table = Table(title="Legacy objects", title_justify="left")
-    for column in ("legacy", "target", "python", "sql files", "db objects", "status"):
-        table.add_column(
-            column, justify="right" if column in ("python", "sql files", "db objects") else "left"
-        )
+    for column in ("legacy", "target"):
+        table.add_column(column, overflow="fold", ratio=1)  # a name is folded, never cut short
+    for column in ("python", "sql files", "db objects"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in result.findings:
         if finding.legacy is not None:
@@ -120,7 +115,7 @@ def summary_table(result: ScanResult) -> Table:
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),
-            Text("blocked", style="red") if blocked else Text("ready to drop", style="green"),
+            Text("blocked", style="red") if blocked else Text("ready", style="green"),
         )
     return table
 

@@ -136,10 +136,11 @@ class Resolver:
                     yield (
                         Hole(
                             piece.label,
-                            f"`{piece.label}` is not defined in the scanned code",
+                            f"`{piece.label}`, which is not defined in the scanned code",
                             piece.node,
                             piece.line,
                             piece.column,
+                            undefined=True,
                         ),
                         path,
                         via,
@@ -379,7 +380,9 @@ class Resolver:
             return
         self._seen.add(key)
         defined = f"{holder.defined_in}"
-        action = "interpolated into SQL run by" if site.kind in ("sql", "standalone") else "passed to"
+        action = {"sql": "interpolated into SQL run by", "standalone": "interpolated into"}.get(
+            site.kind, "passed to"
+        )
         message = (
             f"constant `{holder.definition}` ({defined}) holds {_describe(legacy)}; "
             f"{action} {site.what}. Rewrite the constant, or use the target here."
@@ -406,6 +409,10 @@ class Resolver:
         hole = segment.piece
         if hole.table_object:
             return  # a Table()/table() object: the call that built it named the table
+        if hole.undefined and site.kind not in ("sql", "standalone"):
+            # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
+            # relationship(secondary=tags)); a name defined outside the scanned code is most likely one
+            return
         key = (segment.path, hole.node, -2, site.block)
         if key in self._seen:
             return

@@ -74,6 +74,7 @@ class Hole:
     candidates: tuple[tuple[Piece, ...], ...] = ()  # values it may take (loop over a literal list, default)
     exhaustive: bool = False  # the candidates are all the values it can take
     table_object: bool = False  # a table object built by a table sink (sqlalchemy Table()), not a name
+    undefined: bool = False  # a name that is defined nowhere in the scanned code
 
 
 @dataclass(frozen=True, slots=True)

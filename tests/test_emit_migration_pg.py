@@ -44,7 +44,6 @@ def exists(cluster: pg.Cluster, db: str, relation: str) -> bool:
     return cluster.value(f"select to_regclass('{relation}') is not null", db=db) == "t"
 
 
-@pytest.mark.skipif(not (SHOP / "supabase" / "migrations").is_dir(), reason="fixtures/shop is not there yet")
 def test_shop_migration_drops_the_ready_views_only(cluster: pg.Cluster, tmp_path: Path) -> None:
     db = "shop"
     apply_migrations(cluster, db, SHOP)

@@ -6,7 +6,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import networkx as nx
-import pytest
 
 import auditor.cli_plan  # noqa: F401  (registers `audit plan` and `audit graph`)
 from auditor.graph import build_graph
@@ -14,7 +13,6 @@ from auditor.model import Confidence, DbObject, Finding, LegacyObject, ObjectNam
 from tests.conftest import FIXTURES, run_cli
 
 SHOP = FIXTURES / "shop"
-needs_shop = pytest.mark.skipif(not (SHOP / "supabase").is_dir(), reason="fixtures/shop is not there yet")
 
 
 def _name(text: str) -> ObjectName:
@@ -104,7 +102,6 @@ def test_graph_is_deterministic() -> None:
     assert list(first.edges) == list(second.edges)
 
 
-@needs_shop
 def test_graph_json_of_the_shop(tmp_path: Path) -> None:
     code, out, err = run_cli("graph", str(SHOP), "--format", "json", "--jobs", "1")
     assert code == 0, err
@@ -130,7 +127,6 @@ def test_graph_json_of_the_shop(tmp_path: Path) -> None:
     assert [n["id"] for n in data["nodes"]] == sorted(nodes)
 
 
-@needs_shop
 def test_subgraph_around_one_object_in_every_format(tmp_path: Path) -> None:
     code, out, err = run_cli("graph", str(SHOP), "--format", "json", "--object", "products", "-j", "1")
     assert code == 0, err
@@ -160,7 +156,6 @@ def test_subgraph_around_one_object_in_every_format(tmp_path: Path) -> None:
     assert read.nodes["legacy:public.customer_addresses"]["kind"] == "legacy"
 
 
-@needs_shop
 def test_unknown_object_is_a_usage_error() -> None:
     code, _, err = run_cli("graph", str(SHOP), "--object", "nope")
     assert code == 2

@@ -21,7 +21,6 @@ from auditor.plan import build_plan, plan_json
 from tests.conftest import FIXTURES, expected_lines, run_cli
 
 SHOP = FIXTURES / "shop"
-needs_shop = pytest.mark.skipif(not (SHOP / "supabase").is_dir(), reason="fixtures/shop is not there yet")
 
 # Owners for a copy of the shop. The later, more specific rule for shop/api/addresses.py wins.
 SHOP_CODEOWNERS = """\
@@ -59,7 +58,6 @@ def by_legacy(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- the shop -----------------------------------------------------------------------------------------------
 
 
-@needs_shop
 def test_shop_plan(shop: Path) -> None:
     plan = plan_of(shop)
     objects = by_legacy(plan)
@@ -146,7 +144,6 @@ def test_shop_plan(shop: Path) -> None:
     assert counts["mechanical"] + counts["manual"] == len(labelled["public.customer_addresses"])
 
 
-@needs_shop
 def test_plan_key_of_scan_json_matches_audit_plan(shop: Path) -> None:
     from auditor.cli import _load, _run_scan
 
@@ -158,7 +155,6 @@ def test_plan_key_of_scan_json_matches_audit_plan(shop: Path) -> None:
     assert document["summary"]["ready_to_drop"] == standalone["drop_order"]
 
 
-@needs_shop
 def test_plan_text_markdown_and_csv(shop: Path, tmp_path: Path) -> None:
     code, out, err = run_cli("plan", str(shop), "-j", "1")
     assert code == 0, err
@@ -185,7 +181,6 @@ def test_plan_text_markdown_and_csv(shop: Path, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["version"] == "2.1.0"
 
 
-@needs_shop
 def test_emit_migration_for_the_shop(shop: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     code, out, err = run_cli("plan", str(shop), "--emit-migration", str(out_dir))
@@ -281,7 +276,6 @@ def test_chain_without_users_drops_the_outer_view_first(tmp_path: Path) -> None:
 CHAIN_CASE = FIXTURES / "cases" / "legacy_chain"
 
 
-@pytest.mark.skipif(not CHAIN_CASE.is_dir(), reason="fixtures/cases/legacy_chain is not there yet")
 def test_legacy_chain_case(tmp_path: Path) -> None:
     # cart_items is a compatibility view over order_line_items, itself a compatibility view over
     # order_line_items_v2; cart.py reads both legacy names and the view cart_report reads cart_items.

@@ -604,7 +604,13 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         "--touch", action="store_true", help="also time a re-scan of a corpus copy after editing one .py file"
     )
     parser.add_argument("--grep-only", action="store_true", help="build the corpus and time grep only")
+    parser.add_argument(
+        "--names", help="comma-separated legacy names instead of the built-in catalog, e.g. auth_user,dag_run"
+    )
     args = parser.parse_args(argv)
+    if args.names:
+        global CATALOG
+        CATALOG = tuple(n.strip() for n in args.names.split(",") if n.strip())
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args, extra

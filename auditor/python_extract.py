@@ -27,6 +27,7 @@ SQL_START = re.compile(
     re.IGNORECASE,
 )
 _EMPTY_MODULE = cst.Module(body=[])
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,17 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
+def _first_located(node: cst.CSTNode, located: Mapping[int, int]) -> cst.CSTNode | None:
+    """The first name or string token of an expression, in source order (depth first)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in located:
+            return current
+        stack.extend(reversed(list(_children(current))))
+    return None
+
+
 def _identifier_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
@@ -285,9 +297,7 @@ class _Extractor(cst.CSTVisitor):
     def _node(self, node: cst.CSTNode) -> int:
         """A stable ordinal for an expression, with its position when its first token was located."""
         self.ordinal += 1
-        leaf: cst.CSTNode | None = node
-        while leaf is not None and id(leaf) not in self.string_pos:
-            leaf = next(_children(leaf), None)
+        leaf = _first_located(node, self.string_pos)
         if leaf is not None and self.positions is None:
             line, column = self._offset_position(self.string_pos[id(leaf)])
             width = len(leaf.value) if isinstance(leaf, (cst.Name, cst.SimpleString)) else 1
@@ -785,8 +795,8 @@ class _Extractor(cst.CSTVisitor):
 
     def _place(self, piece: Piece, offset: int, part: cst.FormattedStringExpression) -> Piece:
         """Give a hole or reference written inside an f-string its position directly."""
-        if isinstance(piece, (Hole, Ref)) and piece.line == 0:
-            inner = self.source.find(piece.label, offset) if piece.label else -1
+        if isinstance(piece, (Hole, Ref)) and piece.line == 0 and _DOTTED.fullmatch(piece.label):
+            inner = self.source.find(piece.label, offset)
             if inner >= 0:
                 if isinstance(piece, Ref):  # the constant's own name, after any module alias
                     inner += len(piece.label) - len(piece.label.rsplit(".", 1)[-1])
@@ -868,7 +878,7 @@ class _Extractor(cst.CSTVisitor):
             if last == "Identifier" and node.args:
                 return self._identifier(node)
         builds_table = any(sink.kind in ("table", "mapping") and sink.call for sink in self._sinks_for(node))
-        label = _code(func) + "()"
+        label = _code(node)
         return (Hole(label, f"result of `{label}`", self._node(node), table_object=builds_table),)
 
     def _name(self, node: cst.Name) -> Value | None:
@@ -996,7 +1006,16 @@ def _is_true(node: cst.BaseExpression) -> bool:
 
 
 def _code(node: cst.CSTNode) -> str:
-    return _EMPTY_MODULE.code_for_node(node)
+    """A short label of an expression for messages, without generating its code (that is costly)."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return _attr_dotted(node) or type(node).__name__
+    if isinstance(node, cst.Call):
+        return _code(node.func) + "()"
+    if isinstance(node, cst.Subscript):
+        return _code(node.value) + "[…]"
+    if isinstance(node, cst.SimpleString):
+        return node.value if len(node.value) <= 40 else node.value[:37] + "…"
+    return f"<{type(node).__name__.lower()}>"
 
 
 def _synthetic(text: str) -> Lit:

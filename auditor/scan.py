@@ -259,7 +259,9 @@ def _extract_python(
         if not holders or not remaining:
             break
         holder_filter = NamePrefilter(holders)
-        candidates = [f for f, data in remaining.values() if holder_filter.matches(data, data.lower())]
+        candidates = [
+            f for f, data in remaining.values() if _uses_holder(data, data.lower(), holders, holder_filter)
+        ]
         for file in candidates:
             del remaining[file.path]
     return facts, diagnostics, suppressions, keys
@@ -285,22 +287,33 @@ def _cached_run(
     return [results[f.path] for f in files]
 
 
-def _holder_names(facts: list[ModuleFacts], pattern: re.Pattern[str]) -> set[str]:
-    """Module-level constants whose literal text names a legacy object, and the names re-exporting them.
+def _holder_names(facts: list[ModuleFacts], pattern: re.Pattern[str]) -> dict[str, set[str]]:
+    """Module-level constants whose literal text names a legacy object, and the names re-exporting them,
+    each with the last name of the modules that define it (a user must import it from there).
 
     Class attributes are left out: their class names are common words that would pull in most files.
     """
-    names: set[str] = set()
+    holders: dict[str, set[str]] = {}
     for module in facts:
         for key, value in module.constants.items():
             root = key.split("[", 1)[0]
             if "." not in root and any(isinstance(p, Lit) and pattern.search(p.text) for p in value):
-                names.add(root)
+                holders.setdefault(root, set()).add(module.module.rsplit(".", 1)[-1])
     for module in facts:
         for local, target in module.imports.items():
-            if target.rsplit(".", 1)[-1] in names:
-                names.add(local)
-    return names
+            if target.rsplit(".", 1)[-1] in holders:
+                holders.setdefault(local, set()).add(module.module.rsplit(".", 1)[-1])
+    return holders
+
+
+def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], names: NamePrefilter) -> bool:
+    """The file names a holder constant and the module it comes from (an import, or `module.NAME`)."""
+    if not names.matches(data, lowered):
+        return False
+    for name, modules in holders.items():
+        if name.encode() in data and any(m.lower().encode() in lowered for m in modules):
+            return True
+    return False
 
 
 def _locate_pending(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from auditor import __version__
 from auditor.cache import CACHE_DIR
-from auditor.config import Config, ConfigError, load_config
+from auditor.config import UNRESOLVED_SCOPES, Config, ConfigError, load_config
 from auditor.model import ScanResult
 from auditor.output import write_report
 from auditor.rules import RULES
@@ -163,6 +164,12 @@ _legacy_option = click.option(
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the scan cache.")
 @click.option(
+    "--unresolved",
+    type=click.Choice(UNRESOLVED_SCOPES),
+    help="Where to look for unresolved table names (LR005): in every file that builds SQL (default), "
+    "or only in files that also name a legacy object (faster on large trees). Overrides the config.",
+)
+@click.option(
     "--baseline",
     "baseline_file",
     type=click.Path(dir_okay=False),
@@ -196,6 +203,7 @@ def scan_command(
     no_frames: bool,
     cache_dir: str,
     no_cache: bool,
+    unresolved: str | None,
     baseline_file: str | None,
     update_baseline: bool,
     changed_since: str | None,
@@ -209,6 +217,8 @@ def scan_command(
 
     request = prepare_gate(path, baseline_file, update_baseline, changed_since, fail_on)
     config = _load(path, config_file)
+    if unresolved is not None:
+        config = dataclasses.replace(config, unresolved=unresolved)
     cache = None if no_cache else cache_dir
     progress = not no_progress and fmt == "text"
     scanned = _run_scan(path, config, _parse_legacy(legacy), jobs, progress, cache)

@@ -14,8 +14,20 @@ class ConfigError(Exception):
 
 DEFAULT_MAX_FILE_BYTES = 5_000_000
 KNOWN_KEYS = frozenset(
-    {"legacy", "migrations", "exclude", "default_schema", "sinks", "rule_packs", "max_file_bytes"}
+    {
+        "legacy",
+        "migrations",
+        "exclude",
+        "default_schema",
+        "sinks",
+        "rule_packs",
+        "max_file_bytes",
+        "unresolved",
+    }
 )
+# where LR005 (unresolved dynamic table names) is looked for: every file that builds SQL around a
+# table keyword, or only files that also name a legacy object (much faster on a large tree)
+UNRESOLVED_SCOPES = ("everywhere", "legacy-files")
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,7 @@ class Config:
     sinks: tuple[dict[str, Any], ...] = ()
     rule_packs: tuple[str, ...] = ()  # extra pack files, relative to the config file
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    unresolved: str = "everywhere"  # one of UNRESOLVED_SCOPES
     source: str | None = None  # the file the configuration came from
 
 
@@ -84,6 +97,9 @@ def _validate(table: Any, path: str) -> Config:
     max_bytes = table.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
         raise ConfigError(f"{path}: max_file_bytes must be a positive integer")
+    unresolved = table.get("unresolved", "everywhere")
+    if unresolved not in UNRESOLVED_SCOPES:
+        raise ConfigError(f"{path}: unresolved must be one of {', '.join(UNRESOLVED_SCOPES)}")
     base = os.path.dirname(os.path.abspath(path))
     packs = tuple(
         os.path.join(base, p) for p in _string_list(table.get("rule_packs", []), "rule_packs", path)
@@ -96,6 +112,7 @@ def _validate(table: Any, path: str) -> Config:
         sinks=tuple(sinks),
         rule_packs=packs,
         max_file_bytes=max_bytes,
+        unresolved=unresolved,
         source=path,
     )
 

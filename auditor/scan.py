@@ -178,7 +178,13 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
     try:
         facts, parse_diagnostics, py_suppressions, keys = _extract_python(
-            py_files, catalog, extractor, config.max_file_bytes, progress, cache
+            py_files,
+            catalog,
+            extractor,
+            config.max_file_bytes,
+            progress,
+            cache,
+            config.unresolved == "everywhere",
         )
         diagnostics.extend(parse_diagnostics)
         resolution = Resolver(facts, catalog).resolve()
@@ -221,6 +227,7 @@ def _extract_python(
     max_bytes: int,
     progress: Callable[[str, int, int], None] | None,
     cache: ScanCache,
+    dynamic_everywhere: bool,
 ) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
     table keyword, or use a constant that (transitively) holds a legacy name."""
@@ -240,7 +247,11 @@ def _extract_python(
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
-        if names.matches(data, lowered) or builds_dynamic_sql(lowered) or models.matches(file.path, lowered):
+        if (
+            names.matches(data, lowered)
+            or (dynamic_everywhere and builds_dynamic_sql(lowered))
+            or models.matches(file.path, lowered)
+        ):
             candidates.append(file)
         else:
             remaining[file.path] = (file, data)

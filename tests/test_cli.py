@@ -135,3 +135,18 @@ def test_rules_command_explains_a_rule() -> None:
     assert code == 0 and "unresolved-dynamic-table-name" in out and "Why" in out
     code, _, err = run_cli("rules", "LR999")
     assert code == 2 and "unknown rule" in err
+
+
+def test_unresolved_scope_limits_lr005_to_files_naming_legacy_objects(tmp_path: Path) -> None:
+    dynamic = 'def count(cur, table):\n    return cur.execute(f"SELECT count(*) FROM {table}")\n'
+    root = codebase(tmp_path / "app", {"legacy.py": QUERY, "generic.py": dynamic})
+    everywhere = scan_json(root)
+    assert sorted((f["path"], f["rule"]) for f in everywhere["findings"]) == [
+        ("generic.py", "LR005"),
+        ("legacy.py", "LR001"),
+    ]
+    near = scan_json(root, "--unresolved", "legacy-files")
+    assert [(f["path"], f["rule"]) for f in near["findings"]] == [("legacy.py", "LR001")]
+    (root / "audit.toml").write_text(LEGACY + 'unresolved = "nearby"\n')
+    code, _, err = run_cli("scan", str(root), "--no-cache")
+    assert code == 2 and "unresolved must be one of" in err

@@ -9,26 +9,23 @@ import sys
 import click
 from rich.console import Console
 
-from auditor.cli import _fail, _load, _parse_legacy, _run_scan, format_scan, main
+from auditor.cli import (
+    _config_option,
+    _fail,
+    _legacy_option,
+    _load,
+    _parse_legacy,
+    _path_argument,
+    _run_scan,
+    format_scan,
+    main,
+)
 from auditor.export_graph import GRAPH_FORMATS
 from auditor.model import ScanResult
 from auditor.output import write_report
 
 PLAN_FORMATS = ("text", "json", "markdown", "html", "csv", "sarif")
 
-_path_argument = click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
-_config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    help="Config file (audit.toml, or a pyproject.toml with [tool.audit]).",
-)
-_legacy_option = click.option(
-    "--legacy",
-    multiple=True,
-    metavar="OLD=NEW",
-    help="A legacy name and its replacement (repeatable; overrides the config).",
-)
 _output_option = click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically)."
 )

@@ -226,14 +226,17 @@ def scan_command(
     if fmt == "text":
         from auditor.report_terminal import render
 
+        partial = report.comparison is not None or report.changed is not None
+        blocking = with_suppressions(scanned) if partial else None
+
         if output:
             console = Console(record=True, width=120, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
-            render(report.result, console, frames=not no_frames)
+            render(report.result, console, frames=not no_frames, blocking=blocking)
             render_gate(report, console)
             write_report(console.export_text(), output)
         else:
             console = Console()
-            render(report.result, console, frames=not no_frames)
+            render(report.result, console, frames=not no_frames, blocking=blocking)
             render_gate(report, console)
     else:
         extra = json_extra(report) if fmt == "json" else {}

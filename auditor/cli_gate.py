@@ -146,8 +146,8 @@ def render_gate(report: GateReport, console: Console) -> None:
     hidden = (len(comparison.unchanged) if comparison is not None else 0) + report.outside_changes
     if hidden:
         console.print(
-            f"note: the table above counts only the reported findings; {hidden} other finding(s) "
-            "still block dropping legacy objects",
+            f"note: {hidden} finding(s) not listed above (in the baseline, or on unchanged lines) still "
+            "block dropping legacy objects; the table counts them",
             highlight=False,
         )
     if report.suppressed:

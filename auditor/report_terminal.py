@@ -24,7 +24,11 @@ def _group(finding: Finding) -> str:
     return "(suppression comments)" if finding.rule == "LR900" else "(unresolved table names)"
 
 
-def render(result: ScanResult, console: Console, frames: bool = True) -> None:
+def render(
+    result: ScanResult, console: Console, frames: bool = True, blocking: ScanResult | None = None
+) -> None:
+    """Findings grouped by legacy object, then the summary; ``blocking`` is everything that still blocks
+    (when a baseline or --changed-since reports only part of it), which the summary counts."""
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         groups[_group(finding)].append(finding)
@@ -43,8 +47,9 @@ def render(result: ScanResult, console: Console, frames: bool = True) -> None:
             where = f"{diag.path}:{diag.line}" if diag.line else diag.path
             console.print(f"  {where}: [yellow]{diag.kind}[/]: {diag.message}", highlight=False)
     console.print()
-    console.print(summary_table(result))
-    ready = ready_to_drop(result)
+    everything = blocking if blocking is not None else result
+    console.print(summary_table(everything))
+    ready = ready_to_drop(everything)
     low = sum(1 for f in result.findings if f.rule == "LR005")
     tail = f"{len(result.findings)} finding(s) in {result.files_scanned} file(s); "
     tail += f"{len(ready)} of {len(result.catalog)} legacy object(s) ready to drop"

@@ -193,3 +193,13 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "audit scan"
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False and hook["always_run"] is True
+
+
+def test_text_summary_counts_baselined_findings_as_still_blocking(tmp_path: Path) -> None:
+    """A legacy view used only by baselined code is not ready to drop, though no finding is new."""
+    root = codebase(tmp_path / "p", {"s.py": STATIC})
+    assert audit("baseline", str(root))[0] == 0
+    code, out, _ = audit("scan", str(root), "--baseline", str(root / ".audit-baseline.json"), "--no-frames")
+    assert code == 0
+    assert "0 of 1 legacy object(s) ready to drop" in out.replace("\n", " ")
+    assert "still block dropping legacy objects" in out.replace("\n", " ")

@@ -25,7 +25,6 @@ A pair of nodes has one edge: ``references`` wins over ``depends-on``, ``replace
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import networkx as nx
@@ -247,32 +246,12 @@ def _finding_key(finding: Finding) -> tuple[str, int, int, str, str]:
 
 
 def trigger_functions(result: ScanResult) -> dict[str, ObjectName]:
-    """``"trigger <name> on <relation>"`` -> the function it executes, for the triggers ``result`` lists.
-
-    ``DbObject`` does not carry the function, so the trigger's statement is read again from its file.
-    """
-    from auditor.migrations import LineIndex, resolve_name
-    from auditor.sql_refs import analyze_sql
-
-    wanted: dict[str, dict[int, str]] = {}
-    for obj in result.db_objects:
-        if obj.kind == "trigger":
-            wanted.setdefault(obj.path, {})[obj.line] = db_label(obj)
-    found: dict[str, ObjectName] = {}
-    for path, lines in sorted(wanted.items()):
-        try:
-            with open(os.path.join(result.root, path), encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        index = LineIndex(text)
-        for info in analyze_sql(text):
-            if info.kind != "create trigger" or info.executes is None:
-                continue
-            label = lines.get(index.line(info.start))
-            if label is not None:
-                found[label] = resolve_name(info.executes, "public")
-    return found
+    """``"trigger <name> on <relation>"`` -> the function it executes, for the triggers ``result`` lists."""
+    return {
+        db_label(obj): obj.executes
+        for obj in result.db_objects
+        if obj.kind == "trigger" and obj.executes is not None
+    }
 
 
 def legacy_nodes(graph: nx.DiGraph) -> list[str]:

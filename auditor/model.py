@@ -105,6 +105,7 @@ class DbObject:
     line: int
     depends_on: tuple[ObjectName, ...]  # relations its definition names
     is_compat_layer: bool = False  # the legacy view itself, its INSTEAD OF triggers and their functions
+    executes: ObjectName | None = None  # triggers: the function they run
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,9 @@ class _Analysis:
         if not blocking and not compat:
             return
         line = self.lines(obj.path, obj.text).line(obj.info.start)
-        self.db_objects.append(DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat))
+        self.db_objects.append(
+            DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat, obj.executes)
+        )
         for ref, legacy in blocking:
             message = _lr102_message(obj, legacy)
             block = f"{obj.path}:{obj.label}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from auditor.catalog import LegacyCatalog, fold_identifier
-from auditor.model import Confidence, Finding, LegacyObject, ObjectName, Span, Suggestion
+from auditor.model import Confidence, Finding, LegacyObject, Span, Suggestion
 from auditor.postgrest import embedded_resources
 from auditor.python_extract import ModelClass, ModuleFacts, Site
 from auditor.sql_refs import rewrite_reference, table_references
@@ -538,17 +539,9 @@ def apply_positions(
     positions: dict[str, dict[int, tuple[int, int, int, int]]],
 ) -> list[Finding]:
     """Fill in the spans of findings located at expressions, from the lazy position pass."""
-    import dataclasses
-
     out = list(findings)
     for item in pending:
         found = positions.get(item.path, {}).get(item.node)
         if found is not None:
             out[item.index] = dataclasses.replace(out[item.index], span=Span(*found))
     return out
-
-
-def object_name(text: str, default_schema: str) -> ObjectName:
-    from auditor.catalog import parse_object_name
-
-    return parse_object_name(text, default_schema)

@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from auditor.rulepacks import MappingRule, RulePacks, Sink
-from auditor.values import Hole, Lit, Piece, Ref, Value, literal_text
+from auditor.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name
 
 SQL_START = re.compile(
     r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
@@ -799,7 +799,7 @@ class _Extractor(cst.CSTVisitor):
             inner = self.source.find(piece.label, offset)
             if inner >= 0:
                 if isinstance(piece, Ref):  # the constant's own name, after any module alias
-                    inner += len(piece.label) - len(piece.label.rsplit(".", 1)[-1])
+                    inner += piece.label.rfind(member_name(piece.label))
                 line, column = self._offset_position(inner)
                 return dataclasses.replace(piece, line=line, column=column)
         return piece
@@ -916,7 +916,9 @@ class _Extractor(cst.CSTVisitor):
         for scope in self.scopes:
             if scope.kind == "function" and (root in scope.params or root in scope.values):
                 return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
-        return (Ref(self._qualify(dotted), dotted, self._node(node.attr)),)
+        # the position is the constant's own name: `ITEMS` in `t.ITEMS` and in `Tables.ITEMS.value`
+        named = node.value if node.attr.value == "value" and isinstance(node.value, cst.Attribute) else node
+        return (Ref(self._qualify(dotted), dotted, self._node(named.attr)),)
 
     def _subscript(self, node: cst.Subscript) -> Value | None:
         dotted = self._dotted(node.value)

@@ -12,7 +12,7 @@ from auditor.model import Confidence, Finding, LegacyObject, Span, Suggestion
 from auditor.postgrest import embedded_resources
 from auditor.python_extract import ModelClass, ModuleFacts, Site
 from auditor.sql_refs import rewrite_reference, table_references
-from auditor.values import Hole, Lit, Ref, Value
+from auditor.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 
 HOLE_PREFIX = "__audit_hole_"
 _MAX_DEPTH = 25
@@ -101,6 +101,8 @@ class Resolver:
                 continue
             key = ".".join(parts[i:])
             value = facts.constants.get(key)
+            if value is None and key.endswith(ENUM_VALUE):
+                value = facts.constants.get(key[: -len(ENUM_VALUE)])  # an Enum member's .value
             if value is not None:
                 return value, facts, f"{facts.module}.{key}"
             head, _, rest = key.partition(".")
@@ -391,7 +393,7 @@ class Resolver:
         finding = Finding(
             rule="LR002" if site.kind in ("sql", "standalone") else rule,
             path=holder.path,
-            span=Span(ref.line, ref.column, ref.line, ref.column + len(ref.label.rsplit(".", 1)[-1])),
+            span=Span(ref.line, ref.column, ref.line, ref.column + len(member_name(ref.label))),
             legacy=legacy.legacy,
             target=legacy.target,
             block=site.block,

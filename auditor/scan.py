@@ -185,6 +185,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             progress,
             cache,
             config.unresolved == "everywhere",
+            frozenset(m.attribute for m in packs.mappings),
         )
         diagnostics.extend(parse_diagnostics)
         resolution = Resolver(facts, catalog).resolve()
@@ -228,6 +229,7 @@ def _extract_python(
     progress: Callable[[str, int, int], None] | None,
     cache: ScanCache,
     dynamic_everywhere: bool,
+    mapping_attributes: frozenset[str],
 ) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
     table keyword, or use a constant that (transitively) holds a legacy name."""
@@ -266,7 +268,7 @@ def _extract_python(
         new_facts = [r for r in results if isinstance(r, ModuleFacts)]
         diagnostics.extend(r for r in results if isinstance(r, Diagnostic))
         facts.extend(new_facts)
-        holders = _holder_names(new_facts, pattern)
+        holders = _holder_names(new_facts, pattern, mapping_attributes)
         if not holders or not remaining:
             break
         holder_filter = NamePrefilter(holders)
@@ -298,18 +300,23 @@ def _cached_run(
     return [results[f.path] for f in files]
 
 
-def _holder_names(facts: list[ModuleFacts], pattern: re.Pattern[str]) -> dict[str, set[str]]:
+def _holder_names(
+    facts: list[ModuleFacts], pattern: re.Pattern[str], mapping_attributes: frozenset[str]
+) -> dict[str, set[str]]:
     """Module-level constants whose literal text names a legacy object, and the names re-exporting them,
     each with the last name of the modules that define it (a user must import it from there).
 
-    Class attributes are left out: their class names are common words that would pull in most files.
     """
     holders: dict[str, set[str]] = {}
     for module in facts:
         for key, value in module.constants.items():
-            root = key.split("[", 1)[0]
-            if "." not in root and any(isinstance(p, Lit) and pattern.search(p.text) for p in value):
-                holders.setdefault(root, set()).add(module.module.rsplit(".", 1)[-1])
+            path = key.split("[", 1)[0]
+            attribute = path.rsplit(".", 1)[-1]
+            if attribute.startswith("__") or attribute in mapping_attributes:
+                continue  # ORM mappings are read where they are written, never imported as values
+            if any(isinstance(p, Lit) and pattern.search(p.text) for p in value):
+                # a class constant (an Enum member, say) is imported by its class's name
+                holders.setdefault(path.split(".", 1)[0], set()).add(module.module.rsplit(".", 1)[-1])
     for module in facts:
         for local, target in module.imports.items():
             if target.rsplit(".", 1)[-1] in holders:

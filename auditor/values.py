@@ -95,3 +95,13 @@ Value = tuple[Piece, ...]
 def literal_text(value: Value) -> str:
     """The known text of a value, unknown parts left out (for cheap pre-checks)."""
     return "".join(p.text for p in value if isinstance(p, Lit))
+
+
+ENUM_VALUE = ".value"
+
+
+def member_name(label: str) -> str:
+    """The constant's own name in a use like `tables.ITEMS` or `Tables.ITEMS.value`."""
+    if label.endswith(ENUM_VALUE) and label.count(".") >= 2:
+        label = label[: -len(ENUM_VALUE)]
+    return label.rsplit(".", 1)[-1]

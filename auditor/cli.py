@@ -258,20 +258,10 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
     """Print the legacy catalog: each legacy name, its target and where the entry came from."""
     import json
 
-    from auditor.scan import build_catalog, default_migration_dirs
+    from auditor.scan import load_catalog
 
     config = _load(path, config_file)
-    root = os.path.abspath(path)
-    dirs = default_migration_dirs(root, config)
-    texts: dict[str, str] = {}
-    for directory in dirs:
-        full = os.path.join(root, directory)
-        if os.path.isdir(full):
-            for name in sorted(os.listdir(full)):
-                if name.endswith(".sql"):
-                    with open(os.path.join(full, name), encoding="utf-8", errors="replace") as handle:
-                        texts[f"{directory}/{name}"] = handle.read()
-    catalog, _, _, _ = build_catalog(root, config, _parse_legacy(legacy), texts, dirs)
+    catalog, _ = load_catalog(path, config, _parse_legacy(legacy))
     if not catalog:
         _fail(EMPTY_CATALOG)
     if fmt == "json":

@@ -39,10 +39,51 @@ class ScanOptions:
     cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
 
 
-def default_migration_dirs(root: str, config: Config) -> tuple[str, ...]:
+MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
+
+
+def default_migration_dirs(config: Config, sql_paths: Iterable[str]) -> tuple[str, ...]:
+    """The configured migration directories, or every directory named `migrations` or `migration`
+    that holds .sql files (supabase/migrations, db/migrations, Flyway's db/migration, ...)."""
     if config.migrations is not None:
         return tuple(m.strip("/") for m in config.migrations)
-    return ("supabase/migrations",) if os.path.isdir(os.path.join(root, "supabase", "migrations")) else ()
+    dirs = {os.path.dirname(p) for p in sql_paths}
+    return tuple(sorted(d for d in dirs if os.path.basename(d) in MIGRATION_DIR_NAMES))
+
+
+def _migration_order(path: str) -> tuple[str, list[int | str]]:
+    """File-name order with numbers compared as numbers (Flyway's V2__ before V10__)."""
+    parts = re.split(r"(\d+)", os.path.basename(path))
+    return os.path.dirname(path), [int(p) if p.isdigit() else p for p in parts]
+
+
+@dataclass
+class SqlSources:
+    texts: dict[str, str]  # relative path -> text, for every readable .sql file
+    diagnostics: list[Diagnostic]
+
+
+def read_sql_files(files: Iterable[SourceFile], max_bytes: int) -> SqlSources:
+    sources = SqlSources({}, [])
+    for file in files:
+        if file.path.endswith(".sql"):
+            text = _read_sql(file, max_bytes)
+            if isinstance(text, Diagnostic):
+                sources.diagnostics.append(text)
+            else:
+                sources.texts[file.path] = text
+    return sources
+
+
+def load_catalog(
+    root: str, config: Config, cli_legacy: Sequence[tuple[str, str]]
+) -> tuple[LegacyCatalog, tuple[str, ...]]:
+    """The catalog of a scan root, as `audit catalog` shows it (and the migration directories read)."""
+    found = discover(os.path.abspath(root), config.exclude)
+    sql = read_sql_files(found.files, config.max_file_bytes)
+    dirs = default_migration_dirs(config, sql.texts)
+    catalog, _, _, _ = build_catalog(root, config, cli_legacy, sql.texts, dirs)
+    return catalog, dirs
 
 
 def build_catalog(
@@ -56,7 +97,7 @@ def build_catalog(
     schema = config.default_schema
     migration_paths = sorted(
         (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in migration_dirs)),
-        key=lambda p: (os.path.dirname(p), os.path.basename(p)),
+        key=_migration_order,
     )
     from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
     objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
@@ -154,14 +195,10 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     found = discover(root, config.exclude)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
-    sql_texts: dict[str, str] = {}
-    for file in (f for f in found.files if f.path.endswith(".sql")):
-        text = _read_sql(file, config.max_file_bytes)
-        if isinstance(text, Diagnostic):
-            diagnostics.append(text)
-        else:
-            sql_texts[file.path] = text
-    migration_dirs = default_migration_dirs(root, config)
+    sql = read_sql_files(found.files, config.max_file_bytes)
+    sql_texts = sql.texts
+    diagnostics.extend(sql.diagnostics)
+    migration_dirs = default_migration_dirs(config, sql_texts)
     catalog, catalog_diagnostics, migration_info, migration_paths = build_catalog(
         root, config, options.legacy, sql_texts, migration_dirs
     )

@@ -150,3 +150,31 @@ def test_unresolved_scope_limits_lr005_to_files_naming_legacy_objects(tmp_path: 
     (root / "audit.toml").write_text(LEGACY + 'unresolved = "nearby"\n')
     code, _, err = run_cli("scan", str(root), "--no-cache")
     assert code == 2 and "unresolved must be one of" in err
+
+
+def test_migrations_in_common_directories_feed_the_catalog(tmp_path: Path) -> None:
+    """Flyway-style db/migration: versions in numeric order, history not reported, queries are."""
+    root = tmp_path / "svc"
+    (root / "db" / "migration").mkdir(parents=True)
+    (root / "reports").mkdir()
+    migrations = {
+        "V1__init.sql": "create table public.order_line_items (id bigint primary key, qty int);\n",
+        "V2__rename.sql": "alter table public.order_line_items rename to order_line_items_v2;\n"
+        "create view public.order_line_items as select id, qty from public.order_line_items_v2;\n",
+        "V10__backfill.sql": "update public.order_line_items_v2 set qty = 0 where qty is null;\n",
+    }
+    for name, text in migrations.items():
+        (root / "db" / "migration" / name).write_text(text)
+    (root / "reports" / "daily.sql").write_text("select count(*) from public.order_line_items;\n")
+    code, out, _ = run_cli("catalog", str(root), "--format", "json")
+    assert code == 0
+    [entry] = json.loads(out)
+    assert (entry["legacy"], entry["target"], entry["source"]) == (
+        "public.order_line_items",
+        "public.order_line_items_v2",
+        "db/migration/V2__rename.sql:2",
+    )
+    data = scan_json(root)
+    assert [(f["path"], f["line"], f["column"], f["rule"]) for f in data["findings"]] == [
+        ("reports/daily.sql", 1, 29, "LR101")
+    ]

@@ -219,7 +219,7 @@ class Resolver:
 
     def _match_sql(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         if site.kind == "standalone" and not _looks_like_sql(assembly.text):
-            return
+            return  # text that reaches no database call must read as a statement, not as prose
         analysis = table_references(assembly.text)
         if site.kind == "standalone" and not analysis.parsed and not _SQL_START.match(assembly.text):
             return
@@ -517,8 +517,25 @@ _SQL_START = re.compile(
 )
 
 
+# Clause markers of a statement; prose that merely starts with "Update ..." has one at most.
+_SQL_CLAUSES = re.compile(
+    r"\b(?:select|from|where|set|into|values|join|returning|group\s+by|order\s+by|update|delete|insert|"
+    r"create|alter|drop|table|view|function|trigger|policy|grant|revoke|merge|using)\b|\btruncate\b()",
+    re.IGNORECASE,
+)
+
+
 def _looks_like_sql(text: str) -> bool:
-    return bool(_SQL_START.match(text))
+    if not _SQL_START.match(text):
+        return False
+    markers: set[str] = set()
+    for match in _SQL_CLAUSES.finditer(text):
+        if match.group(1) is not None:  # TRUNCATE is a whole statement on its own
+            return True
+        markers.add(" ".join(match.group(0).lower().split()))
+        if len(markers) >= 2:
+            return True
+    return False
 
 
 def _describe(legacy: LegacyObject) -> str:

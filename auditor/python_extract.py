@@ -634,8 +634,11 @@ class _Extractor(cst.CSTVisitor):
         found: list[Sink] = []
         if isinstance(func, cst.Attribute):
             for sink in self.method_sinks.get(func.attr.value, ()):
-                if not sink.receiver_has or _receiver_calls(func.value, sink.receiver_has):
-                    found.append(sink)
+                if sink.receiver_has and not _receiver_calls(func.value, sink.receiver_has):
+                    continue
+                if sink.receiver_excludes and _receiver_names(func.value) & set(sink.receiver_excludes):
+                    continue
+                found.append(sink)
             last = func.attr.value
         elif isinstance(func, cst.Name):
             last = func.value
@@ -981,6 +984,22 @@ def _receiver_calls(node: cst.BaseExpression, methods: Sequence[str]) -> bool:
             node = node.value
         else:
             return False
+
+
+def _receiver_names(node: cst.BaseExpression) -> set[str]:
+    """Every attribute and method name along a receiver chain: `client.storage.from_` -> {storage, ...}."""
+    names: set[str] = set()
+    while True:
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            names.add(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Name):
+            names.add(node.value)
+            return names
+        else:
+            return names
 
 
 def _is_string_node(node: cst.BaseExpression) -> bool:

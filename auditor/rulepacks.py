@@ -27,6 +27,7 @@ class Sink:
     keywords: tuple[str, ...] = ()
     schema_keyword: str | None = None  # keyword argument naming the schema, e.g. pandas to_sql(schema=)
     receiver_has: tuple[str, ...] = ()  # the receiver chain must call one of these methods first
+    receiver_excludes: tuple[str, ...] = ()  # not when the receiver chain names one of these (`.storage`)
     receiver_schema: str | None = None  # method on the receiver chain that sets the schema
     all_args: bool = False  # every positional argument, joined with "." (psycopg sql.Identifier)
 
@@ -122,6 +123,7 @@ _SINK_KEYS = frozenset(
         "kind",
         "schema_keyword",
         "receiver_has",
+        "receiver_excludes",
         "receiver_schema",
         "all_args",
         "doc",
@@ -153,6 +155,7 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
         keywords=keywords,
         schema_keyword=entry.get("schema_keyword"),
         receiver_has=_strs(entry.get("receiver_has", []), where),
+        receiver_excludes=_strs(entry.get("receiver_excludes", []), where),
         receiver_schema=entry.get("receiver_schema"),
         all_args=all_args,
     )

@@ -56,10 +56,6 @@ class LegacyCatalog:
         """Find the legacy object for an already-folded (schema, name); no schema means the default."""
         return self._by_name.get(ObjectName(schema or self.default_schema, name))
 
-    def lookup_text(self, text: str) -> LegacyObject | None:
-        """Find the legacy object written as source text, e.g. ``public.order_line_items``."""
-        return self.get(parse_object_name(text, self.default_schema))
-
     @property
     def bare_names(self) -> frozenset[str]:
         """The unqualified legacy names, for the cheap text pre-filter."""

@@ -43,10 +43,6 @@ class LegacyObject:
     # legacy column -> target column, only for columns the view renames; empty when it passes them through
     columns: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def renamed_columns(self) -> dict[str, str]:
-        return dict(self.columns)
-
 
 @dataclass(frozen=True, slots=True)
 class Span:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +9,7 @@ from sqlglot import exp
 
 from auditor.catalog import fold_identifier
 from auditor.model import Diagnostic, LegacyObject, ObjectName
+from auditor.source import LineIndex
 from auditor.sql_refs import QName, StatementInfo, analyze_sql
 
 
@@ -39,24 +39,6 @@ class _Entry:
     columns: tuple[tuple[str, str], ...]
     source: str
     point: LegacyPoint
-
-
-class LineIndex:
-    """Offset -> 1-based (line, column) for one text."""
-
-    def __init__(self, text: str) -> None:
-        self.starts = [0]
-        pos = text.find("\n")
-        while pos >= 0:
-            self.starts.append(pos + 1)
-            pos = text.find("\n", pos + 1)
-
-    def line(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset)
-
-    def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
 
 
 def resolve_name(name: QName, default_schema: str) -> ObjectName:

@@ -9,7 +9,6 @@ expressions are computed in a second pass only for the few files that need them.
 from __future__ import annotations
 
 import ast
-import bisect
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from auditor.rulepacks import MappingRule, RulePacks, Sink
+from auditor.source import LineIndex
 from auditor.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name
 
 SQL_START = re.compile(
@@ -254,7 +254,7 @@ class _Extractor(cst.CSTVisitor):
         self.scopes: list[_Scope] = [_Scope("module", "")]
         self.cursor = 0
         self.string_pos: dict[int, int] = {}  # id(string node or f-string part) -> source offset
-        self.line_starts: list[int] | None = None
+        self.lines: LineIndex | None = None
         self.docstrings: set[int] = set()
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
@@ -283,16 +283,9 @@ class _Extractor(cst.CSTVisitor):
         return hash_at >= 0 and "\n" not in gap[hash_at:]
 
     def _offset_position(self, offset: int) -> tuple[int, int]:
-        if self.line_starts is None:
-            starts = [0]
-            find = self.source.find
-            pos = find("\n")
-            while pos != -1:
-                starts.append(pos + 1)
-                pos = find("\n", pos + 1)
-            self.line_starts = starts
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
+        if self.lines is None:
+            self.lines = LineIndex(self.source)
+        return self.lines.position(offset)
 
     def _node(self, node: cst.CSTNode) -> int:
         """A stable ordinal for an expression, with its position when its first token was located."""

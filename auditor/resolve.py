@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from auditor.catalog import LegacyCatalog, fold_identifier
 from auditor.model import Confidence, Finding, LegacyObject, Span, Suggestion
 from auditor.postgrest import embedded_resources
-from auditor.python_extract import ModelClass, ModuleFacts, Site
+from auditor.python_extract import SQL_START, ModelClass, ModuleFacts, Site
 from auditor.sql_refs import rewrite_reference, table_references
 from auditor.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 
@@ -221,7 +221,7 @@ class Resolver:
         if site.kind == "standalone" and not _looks_like_sql(assembly.text):
             return  # text that reaches no database call must read as a statement, not as prose
         analysis = table_references(assembly.text)
-        if site.kind == "standalone" and not analysis.parsed and not _SQL_START.match(assembly.text):
+        if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):
             return
         dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments) or any(
             v.holds_name for s in assembly.segments for v in s.via
@@ -510,13 +510,6 @@ class Resolver:
         return Suggestion(Span(line, column, end_line, end_column), replacement, description + ".")
 
 
-_SQL_START = re.compile(
-    r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
-    r"grant|revoke|comment|lock|refresh|call|table)\b",
-    re.IGNORECASE,
-)
-
-
 # Clause markers of a statement; prose that merely starts with "Update ..." has one at most.
 _SQL_CLAUSES = re.compile(
     r"\b(?:select|from|where|set|into|values|join|returning|group\s+by|order\s+by|update|delete|insert|"
@@ -526,7 +519,7 @@ _SQL_CLAUSES = re.compile(
 
 
 def _looks_like_sql(text: str) -> bool:
-    if not _SQL_START.match(text):
+    if not SQL_START.match(text):
         return False
     markers: set[str] = set()
     for match in _SQL_CLAUSES.finditer(text):

@@ -19,7 +19,7 @@ class SourceText:
 class LineIndex:
     """Maps absolute character offsets of a text to 1-based (line, column)."""
 
-    __slots__ = ("_starts",)
+    __slots__ = ("starts",)
 
     def __init__(self, text: str) -> None:
         starts = [0]
@@ -28,11 +28,14 @@ class LineIndex:
         while pos != -1:
             starts.append(pos + 1)
             pos = find("\n", pos + 1)
-        self._starts = starts
+        self.starts = starts  # offset of the first character of each line
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
 
     def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._starts, offset)
-        return line, offset - self._starts[line - 1] + 1
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
 
 
 def decode_python(data: bytes, path: str) -> str | Diagnostic:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from auditor.catalog import LegacyCatalog
-from auditor.migrations import LegacyPoint, LineIndex, MigrationCatalog, resolve_name
+from auditor.migrations import LegacyPoint, MigrationCatalog, resolve_name
 from auditor.model import (
     Confidence,
     DbObject,
@@ -23,6 +23,7 @@ from auditor.model import (
     Span,
     Suggestion,
 )
+from auditor.source import LineIndex
 from auditor.sql_refs import StatementInfo, TableRef, analyze_sql, rewrite_reference
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.

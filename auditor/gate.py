@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from auditor.baseline import Baseline, Comparison, compare
 from auditor.changed import ChangedLines
 from auditor.fingerprint import fingerprints as compute_fingerprints
-from auditor.model import Confidence, Diagnostic, Finding, ScanResult
+from auditor.model import Confidence, Diagnostic, Finding, ScanResult, report_order
 from auditor.suppressions import Suppression, apply_suppressions
 
 FAIL_ON = ("new", "any", "high", "medium", "low", "never")
@@ -51,7 +51,7 @@ def resolve_fail_on(fail_on: str | None, with_baseline: bool) -> str | GateError
 
 def sort_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """The scan's own order: path, line, column, rule, legacy name."""
-    return tuple(sorted(findings, key=lambda f: (f.path, f.span.line, f.span.column, f.rule, str(f.legacy))))
+    return tuple(sorted(findings, key=report_order))
 
 
 def suppress(

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from auditor.model import DbObject, Finding, ObjectName, ScanResult
+from auditor.model import DbObject, Finding, ObjectName, ScanResult, report_order
 
 FILE = "file"
 BLOCK = "block"
@@ -121,7 +121,7 @@ class _Builder:
         for obj in sorted(self.result.db_objects, key=lambda o: (o.path, o.line, db_label(o))):
             self.db_object(obj)
         self.executes(self.result.db_objects)
-        for finding in sorted(self.result.findings, key=_finding_key):
+        for finding in sorted(self.result.findings, key=report_order):
             self.finding(finding)
         return self.graph
 
@@ -239,10 +239,6 @@ def _attached_to(obj: DbObject) -> str | None:
     if obj.kind not in _ATTACHED or " on " not in obj.name:
         return None
     return obj.name.rsplit(" on ", 1)[1]
-
-
-def _finding_key(finding: Finding) -> tuple[str, int, int, str, str]:
-    return (finding.path, finding.span.line, finding.span.column, finding.rule, str(finding.legacy))
 
 
 def trigger_functions(result: ScanResult) -> dict[str, ObjectName]:

@@ -81,6 +81,11 @@ class Finding:
     db_object: str | None = None
 
 
+def report_order(finding: Finding) -> tuple[str, int, int, str, str]:
+    """The order findings are reported in: path, line, column, rule, legacy name."""
+    return (finding.path, finding.span.line, finding.span.column, finding.rule, str(finding.legacy))
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """Something the scan could not do (bad input); the scan goes on."""

@@ -16,7 +16,7 @@ from auditor.catalog import LegacyCatalog, parse_object_name
 from auditor.config import Config, ConfigError
 from auditor.discover import SourceFile, discover
 from auditor.migrations import catalog_from_migrations
-from auditor.model import Diagnostic, Finding, LegacyObject, ScanResult
+from auditor.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
 from auditor.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python_extract import ModuleFacts, extract_module
 from auditor.resolve import Resolution, Resolver, apply_positions
@@ -241,7 +241,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
-    findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule, str(f.legacy)))
+    findings.sort(key=report_order)
     return ScanResult(
         root=root,
         catalog=catalog.objects,

@@ -444,16 +444,14 @@ class _Extractor(cst.CSTVisitor):
         if not self.model_bases:
             return None
         for base in node.bases:
-            dotted = self._dotted(base.value)
+            dotted = _attr_dotted(base.value)
             if dotted is None:
                 continue
             qualified = self._qualify(dotted)
-            if any(_call_matches(b, qualified) for b in self.model_bases) or dotted in self._local_models():
+            local_model = any(m.name == dotted for m in self.facts.models)  # an abstract base in this file
+            if local_model or any(_call_matches(b, qualified) for b in self.model_bases):
                 return {}
         return None
-
-    def _local_models(self) -> set[str]:
-        return {m.name for m in self.facts.models}
 
     # --- imports ---------------------------------------------------------------------------------
 
@@ -637,7 +635,7 @@ class _Extractor(cst.CSTVisitor):
             last = func.value
         else:
             return found
-        dotted = self._dotted(func)
+        dotted = _attr_dotted(func)
         if dotted is None:
             return found
         qualified = self._qualify(dotted)
@@ -863,7 +861,7 @@ class _Extractor(cst.CSTVisitor):
                 inner = self._eval(func.value)
                 if inner is not None and attr in ("strip", "lstrip", "rstrip"):
                     return inner
-        dotted = self._dotted(func)
+        dotted = _attr_dotted(func)
         if dotted is not None:
             qualified = self._qualify(dotted)
             last = qualified.rsplit(".", 1)[-1]
@@ -900,7 +898,7 @@ class _Extractor(cst.CSTVisitor):
         return value
 
     def _attribute(self, node: cst.Attribute) -> Value | None:
-        dotted = self._dotted(node)
+        dotted = _attr_dotted(node)
         if dotted is None:
             return (Hole(_code(node), "computed attribute", self._node(node)),)
         root, _, rest = dotted.partition(".")
@@ -917,7 +915,7 @@ class _Extractor(cst.CSTVisitor):
         return (Ref(self._qualify(dotted), dotted, self._node(named.attr)),)
 
     def _subscript(self, node: cst.Subscript) -> Value | None:
-        dotted = self._dotted(node.value)
+        dotted = _attr_dotted(node.value)
         if dotted is not None and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
             key = self._eval(node.slice[0].slice.value)
             if key and all(isinstance(p, Lit) for p in key):
@@ -932,9 +930,6 @@ class _Extractor(cst.CSTVisitor):
             elif names:
                 break
         return ".".join(names)
-
-    def _dotted(self, node: cst.BaseExpression) -> str | None:
-        return _attr_dotted(node)
 
     def _qualify(self, dotted: str) -> str:
         root, _, rest = dotted.partition(".")

@@ -1,3 +1,3 @@
-from auditor.cli import entry
+from auditor.cli.main import entry
 
 entry()

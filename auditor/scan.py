@@ -11,19 +11,19 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from auditor.cache import CACHE_DIR, ScanCache, configuration_key, content_key
-from auditor.catalog import LegacyCatalog, parse_object_name
-from auditor.config import Config, ConfigError
-from auditor.discover import SourceFile, discover
-from auditor.migrations import catalog_from_migrations
-from auditor.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
-from auditor.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
-from auditor.python_extract import ModuleFacts, extract_module
-from auditor.resolve import Resolution, Resolver, apply_positions
-from auditor.rulepacks import RulePacks, load_rule_packs
-from auditor.source import decode_python, decode_sql, read_bytes
-from auditor.sql_files import analyze_sql_files
-from auditor.values import Lit
+from auditor.catalog.config import Config, ConfigError
+from auditor.catalog.names import LegacyCatalog, parse_object_name
+from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
+from auditor.core.source import decode_python, decode_sql, read_bytes
+from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
+from auditor.discover.files import SourceFile, discover
+from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
+from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.resolve import Resolution, Resolver, apply_positions
+from auditor.python.rulepacks import RulePacks, load_rule_packs
+from auditor.python.values import Lit
+from auditor.sql.files import analyze_sql_files
+from auditor.sql.migrations import catalog_from_migrations
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"

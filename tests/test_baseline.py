@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import auditor.cli_gate  # noqa: F401  (registers `audit baseline`)
-from auditor.baseline import BaselineEntry, compare, parse_baseline
-from auditor.cli import main
-from auditor.model import Confidence, Finding, ObjectName, Span
+from auditor.cli.main import main
+from auditor.core.model import Confidence, Finding, ObjectName, Span
+from auditor.gate.baseline import BaselineEntry, compare, parse_baseline
 
 AUDIT_TOML = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
 

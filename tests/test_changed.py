@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor.changed import ChangedLines, changed_lines, parse_diff, unquote
-from auditor.cli import main
+from auditor.cli.main import main
+from auditor.gate.changed import ChangedLines, changed_lines, parse_diff, unquote
 
 AUDIT_TOML = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
 ORDERS = """import psycopg
@@ -134,7 +134,6 @@ def test_a_renamed_file_has_no_changed_lines(repo: Path) -> None:
 
 
 def test_changed_since_with_baseline_and_fail_on(repo: Path) -> None:
-    import auditor.cli_gate  # noqa: F401  (registers `audit baseline`)
 
     baseline = repo / "base.json"
     result = CliRunner().invoke(main, ["baseline", str(repo), "-o", str(baseline), "--jobs", "1"])

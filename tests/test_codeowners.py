@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.codeowners import load, parse
+from auditor.plan.codeowners import load, parse
 
 RULES = """\
 # Lines starting with '#' are comments.

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import auditor.cli_plan  # noqa: F401  (registers `audit plan`)
 from tests import pg
 from tests.conftest import FIXTURES, run_cli
 from tests.test_plan import write_chain_project

@@ -12,12 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from auditor.export_ci import to_github, to_gitlab, to_junit
-from auditor.export_csv import COLUMNS, to_csv
-from auditor.export_json import to_json
-from auditor.export_sarif import to_sarif
-from auditor.fingerprint import fingerprints
-from auditor.model import (
+from auditor.core.model import (
     Confidence,
     Diagnostic,
     Finding,
@@ -27,7 +22,12 @@ from auditor.model import (
     Span,
     Suggestion,
 )
-from auditor.rules import RULES
+from auditor.core.rules import RULES
+from auditor.gate.fingerprint import fingerprints
+from auditor.reports.ci import to_github, to_gitlab, to_junit
+from auditor.reports.csv import COLUMNS, to_csv
+from auditor.reports.json import to_json
+from auditor.reports.sarif import to_sarif
 
 SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared/data/sarif-schema-2.1.0.json"
 

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import auditor.cli_gate  # noqa: F401  (registers `audit baseline`)
-from auditor.cli import main
-from auditor.gate import FAIL_ON
+from auditor.cli.main import main
+from auditor.gate.gate import FAIL_ON
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIT_TOML = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'

@@ -7,9 +7,8 @@ from xml.etree import ElementTree
 
 import networkx as nx
 
-import auditor.cli_plan  # noqa: F401  (registers `audit plan` and `audit graph`)
-from auditor.graph import build_graph
-from auditor.model import Confidence, DbObject, Finding, LegacyObject, ObjectName, ScanResult, Span
+from auditor.core.model import Confidence, DbObject, Finding, LegacyObject, ObjectName, ScanResult, Span
+from auditor.plan.graph import build_graph
 from tests.conftest import FIXTURES, run_cli
 
 SHOP = FIXTURES / "shop"

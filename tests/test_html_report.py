@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import auditor.cli_plan  # noqa: F401  (registers `audit plan`)
 from tests.conftest import run_cli
 from tests.test_plan import write_chain_project
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.migrations import LegacyPoint, catalog_from_migrations
-from auditor.model import LegacyObject, ObjectName
+from auditor.core.model import LegacyObject, ObjectName
+from auditor.sql.migrations import LegacyPoint, catalog_from_migrations
 
 ITEMS = ObjectName("public", "order_line_items")
 ITEMS_V2 = ObjectName("public", "order_line_items_v2")

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-import auditor.cli_plan  # noqa: F401  (registers `audit plan` and `audit graph`)
-from auditor.emit_migration import emit_migration
-from auditor.export_json import to_json
-from auditor.fingerprint import fingerprints
-from auditor.model import Confidence, DbObject, Finding, LegacyObject, ObjectName, ScanResult, Span
-from auditor.plan import build_plan, plan_json
+from auditor.core.model import Confidence, DbObject, Finding, LegacyObject, ObjectName, ScanResult, Span
+from auditor.gate.fingerprint import fingerprints
+from auditor.plan.migration import emit_migration
+from auditor.plan.plan import build_plan, plan_json
+from auditor.reports.json import to_json
 from tests.conftest import FIXTURES, expected_lines, run_cli
 
 SHOP = FIXTURES / "shop"
@@ -145,7 +144,8 @@ def test_shop_plan(shop: Path) -> None:
 
 
 def test_plan_key_of_scan_json_matches_audit_plan(shop: Path) -> None:
-    from auditor.cli import _load, _run_scan
+    from auditor.cli.options import load as _load
+    from auditor.cli.options import run_scan as _run_scan
 
     result = _run_scan(str(shop), _load(str(shop), None), [], 1, False)
     document = json.loads(to_json(result, fingerprints(result.findings), extra={"plan": plan_json(result)}))
@@ -380,7 +380,8 @@ def test_cycles_and_self_references_terminate_and_stay_blocked(alarm: None) -> N
 
 def test_emit_migration_never_overwrites(tmp_path: Path) -> None:
     root = write_chain_project(tmp_path / "chain", with_code=False)
-    from auditor.cli import _load, _run_scan
+    from auditor.cli.options import load as _load
+    from auditor.cli.options import run_scan as _run_scan
 
     plan = build_plan(_run_scan(str(root), _load(str(root), None), [], 1, False))
     now = dt.datetime(2025, 3, 1, 12, 0, 0)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from auditor.catalog import LegacyCatalog
-from auditor.migrations import catalog_from_migrations
-from auditor.model import Confidence, LegacyObject, ObjectName, Span, Suggestion
-from auditor.sql_files import SqlFilesResult, analyze_sql_files
+from auditor.catalog.names import LegacyCatalog
+from auditor.core.model import Confidence, LegacyObject, ObjectName, Span, Suggestion
+from auditor.sql.files import SqlFilesResult, analyze_sql_files
+from auditor.sql.migrations import catalog_from_migrations
 
 ITEMS = ObjectName("public", "order_line_items")
 ITEMS_V2 = ObjectName("public", "order_line_items_v2")

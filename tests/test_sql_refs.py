@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.model import ObjectName
-from auditor.sql_refs import analyze_sql, rewrite_reference, split_statements, table_references
+from auditor.core.model import ObjectName
+from auditor.sql.refs import analyze_sql, rewrite_reference, split_statements, table_references
 
 
 def refs(sql: str) -> list[tuple[str, str | None, str, str, bool]]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
-from auditor.suppressions import python_suppressions, sql_comments, sql_suppressions
+from auditor.cli.main import main
+from auditor.gate.suppressions import python_suppressions, sql_comments, sql_suppressions
 
 AUDIT_TOML = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
 
@@ -177,7 +177,6 @@ def test_sql_suppression(tmp_path: Path) -> None:
 
 
 def test_suppressed_findings_stay_out_of_the_baseline(tmp_path: Path) -> None:
-    import auditor.cli_gate  # noqa: F401  (registers `audit baseline`)
 
     root = codebase(
         tmp_path,

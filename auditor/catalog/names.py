@@ -1,0 +1,62 @@
+"""The legacy catalog: which names are legacy and what replaces them, with a fast name lookup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from auditor.core.model import LegacyObject, ObjectName
+
+
+def fold_identifier(text: str) -> str:
+    """PostgreSQL identifier folding: unquoted names are lower-cased, quoted ones kept verbatim."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
+def parse_object_name(text: str, default_schema: str) -> ObjectName:
+    """Parse ``schema.name`` / ``name`` / ``"Quoted"."Name"`` into a folded :class:`ObjectName`."""
+    parts = _split_qualified(text.strip())
+    if len(parts) == 1:
+        return ObjectName(default_schema, fold_identifier(parts[0]))
+    return ObjectName(fold_identifier(parts[-2]), fold_identifier(parts[-1]))
+
+
+def _split_qualified(text: str) -> list[str]:
+    parts: list[str] = []
+    for match in re.finditer(r'"(?:[^"]|"")*"|[^.]+', text):
+        parts.append(match.group(0).strip())
+    return parts or [text]
+
+
+class LegacyCatalog:
+    """Legacy objects keyed by folded schema-qualified name."""
+
+    def __init__(self, objects: Iterable[LegacyObject], default_schema: str = "public") -> None:
+        self.default_schema = default_schema
+        self._by_name: dict[ObjectName, LegacyObject] = {}
+        for obj in objects:
+            self._by_name[obj.legacy] = obj
+
+    @property
+    def objects(self) -> tuple[LegacyObject, ...]:
+        return tuple(sorted(self._by_name.values(), key=lambda o: str(o.legacy)))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_name)
+
+    def get(self, name: ObjectName) -> LegacyObject | None:
+        return self._by_name.get(name)
+
+    def lookup(self, schema: str | None, name: str) -> LegacyObject | None:
+        """Find the legacy object for an already-folded (schema, name); no schema means the default."""
+        return self._by_name.get(ObjectName(schema or self.default_schema, name))
+
+    @property
+    def bare_names(self) -> frozenset[str]:
+        """The unqualified legacy names, for the cheap text pre-filter."""
+        return frozenset(obj.legacy.name for obj in self._by_name.values())

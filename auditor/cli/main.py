@@ -1,0 +1,42 @@
+"""The `audit` command line (click). Exit status: 0 no findings, 1 findings, 2 bad usage or config.
+
+This module only assembles the group: each command lives in the module of its group and registers here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from auditor import __version__
+from auditor.cli.gate import baseline_command
+from auditor.cli.plan import graph_command, plan_command
+from auditor.cli.scan import catalog_command, rules_command, scan_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audit")
+def main() -> None:
+    """Find the code that still blocks dropping legacy PostgreSQL compatibility views."""
+
+
+for _command in (scan_command, catalog_command, rules_command, plan_command, graph_command, baseline_command):
+    main.add_command(_command)
+
+
+def entry() -> None:
+    """The console script: a bug is reported in one line with exit status 2, never mistaken for findings."""
+    try:
+        main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if os.environ.get("AUDIT_DEBUG"):
+            raise
+        click.echo(
+            f"audit: internal error: {type(exc).__name__}: {exc} (set AUDIT_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(2)

@@ -1,0 +1,192 @@
+"""`audit scan`, `audit catalog` and `audit rules`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from auditor.catalog.config import UNRESOLVED_SCOPES
+from auditor.cli.options import (
+    EMPTY_CATALOG,
+    SCAN_FORMATS,
+    config_option,
+    fail,
+    format_scan,
+    jobs_option,
+    legacy_option,
+    load,
+    parse_legacy,
+    path_argument,
+    progress_option,
+    run_scan,
+)
+from auditor.core.output import write_report
+from auditor.core.rules import RULES
+from auditor.discover.cache import CACHE_DIR
+
+
+@click.command("scan")
+@path_argument
+@config_option
+@legacy_option
+@click.option("--format", "fmt", type=click.Choice(SCAN_FORMATS), default="text", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically)."
+)
+@jobs_option
+@progress_option
+@click.option("--no-frames", is_flag=True, help="Text format: no code frames, one line per finding.")
+@click.option(
+    "--cache-dir",
+    default=CACHE_DIR,
+    show_default=True,
+    help="Where the scan cache lives, relative to PATH unless absolute.",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the scan cache.")
+@click.option(
+    "--unresolved",
+    type=click.Choice(UNRESOLVED_SCOPES),
+    help="Where to look for unresolved table names (LR005): in every file that builds SQL (default), "
+    "or only in files that also name a legacy object (faster on large trees). Overrides the config.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Report only findings not in this baseline file (see `audit baseline`), and those fixed.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="With --baseline: remove the fixed findings from the baseline file (it never gains entries).",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Report only findings on lines changed since the git REF (untracked files count as changed).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(("new", "any", "high", "medium", "low", "never")),  # auditor.gate.gate.FAIL_ON
+    default=None,
+    help="Which reported findings fail (exit 1): new (default with --baseline), any (default "
+    "otherwise), high/medium/low (that confidence or stronger), never (always exit 0).",
+)
+def scan_command(
+    path: str,
+    config_file: str | None,
+    legacy: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    jobs: int,
+    no_progress: bool,
+    no_frames: bool,
+    cache_dir: str,
+    no_cache: bool,
+    unresolved: str | None,
+    baseline_file: str | None,
+    update_baseline: bool,
+    changed_since: str | None,
+    fail_on: str | None,
+) -> None:
+    """Scan PATH for references to legacy names.
+
+    Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on), 2 bad usage or config.
+    """
+    from auditor.cli.gate import apply_gate, json_extra, prepare_gate, render_gate, with_suppressions
+
+    request = prepare_gate(path, baseline_file, update_baseline, changed_since, fail_on)
+    config = load(path, config_file)
+    if unresolved is not None:
+        config = dataclasses.replace(config, unresolved=unresolved)
+    cache = None if no_cache else cache_dir
+    progress = not no_progress and fmt == "text"
+    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache)
+    report = apply_gate(scanned, request)
+    if fmt == "text":
+        from auditor.reports.terminal import render
+
+        partial = report.comparison is not None or report.changed is not None
+        blocking = with_suppressions(scanned) if partial else None
+
+        if output:
+            console = Console(record=True, width=120, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
+            render(report.result, console, frames=not no_frames, blocking=blocking)
+            render_gate(report, console)
+            write_report(console.export_text(), output)
+        else:
+            console = Console()
+            render(report.result, console, frames=not no_frames, blocking=blocking)
+            render_gate(report, console)
+    else:
+        extra = json_extra(report) if fmt == "json" else {}
+        if fmt == "json":
+            from auditor.plan.plan import plan_json
+
+            # the plan is about everything that blocks, not only what this gate reports
+            extra["plan"] = plan_json(with_suppressions(scanned))
+        write_report(format_scan(report.result, fmt, report.fingerprints, extra), output)
+    sys.exit(report.exit_status)
+
+
+@click.command("catalog")
+@path_argument
+@config_option
+@legacy_option
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...], fmt: str) -> None:
+    """Print the legacy catalog: each legacy name, its target and where the entry came from."""
+    import json
+
+    from auditor.scan import load_catalog
+
+    config = load(path, config_file)
+    catalog, _ = load_catalog(path, config, parse_legacy(legacy))
+    if not catalog:
+        fail(EMPTY_CATALOG)
+    if fmt == "json":
+        entries = [
+            {
+                "legacy": str(o.legacy),
+                "target": str(o.target) if o.target else None,
+                "kind": o.kind,
+                "source": o.source,
+                "columns": dict(o.columns),
+            }
+            for o in catalog.objects
+        ]
+        click.echo(json.dumps(entries, indent=2))
+        return
+    table = Table(title=f"Legacy catalog (default schema {catalog.default_schema})", title_justify="left")
+    for column in ("legacy", "target", "kind", "source", "renamed columns"):
+        table.add_column(column)
+    for obj in catalog.objects:
+        renames = ", ".join(f"{old} -> {new}" for old, new in obj.columns)
+        table.add_row(str(obj.legacy), str(obj.target) if obj.target else "-", obj.kind, obj.source, renames)
+    Console().print(table)
+
+
+@click.command("rules")
+@click.argument("code", required=False)
+def rules_command(code: str | None) -> None:
+    """List the rules, or explain one (e.g. `audit rules LR001`)."""
+    from auditor.reports.terminal import render_rule
+
+    console = Console()
+    if code is not None:
+        code = code.upper()
+        if code not in RULES:
+            fail(f"unknown rule {code!r}; `audit rules` lists them")
+        render_rule(code, console)
+        return
+    table = Table(title="Rules", title_justify="left")
+    for column in ("code", "name", "summary"):
+        table.add_column(column)
+    for rule in RULES.values():
+        table.add_row(rule.code, rule.name, rule.summary)
+    console.print(table)

@@ -1,0 +1,87 @@
+"""Reading source files: size limits, PEP 263 decoding for Python, UTF-8 for SQL, line offsets."""
+
+from __future__ import annotations
+
+import bisect
+import io
+import tokenize
+from dataclasses import dataclass
+
+from auditor.core.model import Diagnostic
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    path: str  # relative to the scan root
+    text: str
+
+
+class LineIndex:
+    """Maps absolute character offsets of a text to 1-based (line, column)."""
+
+    __slots__ = ("starts",)
+
+    def __init__(self, text: str) -> None:
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        self.starts = starts  # offset of the first character of each line
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+
+def decode_python(data: bytes, path: str) -> str | Diagnostic:
+    """Decode Python source the way the interpreter does (BOM, PEP 263 cookie, UTF-8 default)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        return Diagnostic(path, None, "decode-error", f"cannot determine the source encoding: {exc}")
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        return Diagnostic(path, _error_line(data, exc), "decode-error", f"not valid {encoding}: {exc}")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _normalise_newlines(text)
+
+
+def decode_sql(data: bytes, path: str) -> str | Diagnostic:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Diagnostic(path, _error_line(data, exc), "decode-error", f"not valid UTF-8: {exc}")
+    return _normalise_newlines(text)
+
+
+def _normalise_newlines(text: str) -> str:
+    # Positions are reported in lines as editors count them; "\r\n" and "\r" both end one line.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _error_line(data: bytes, exc: Exception) -> int | None:
+    start = getattr(exc, "start", None)
+    return data.count(b"\n", 0, start) + 1 if isinstance(start, int) else None
+
+
+def read_bytes(full_path: str, rel_path: str, max_bytes: int) -> bytes | Diagnostic:
+    try:
+        with open(full_path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        kind = "symlink-loop" if exc.errno == 40 else "unreadable"
+        return Diagnostic(rel_path, None, kind, f"cannot read the file: {exc.strerror or exc}")
+    if len(data) > max_bytes:
+        return Diagnostic(
+            rel_path, None, "too-large", f"skipped: larger than {max_bytes:,} bytes (max_file_bytes)"
+        )
+    return data

@@ -1,0 +1,1 @@
+"""Which files to read: the walk, the cheap text pre-filters, and the scan cache."""

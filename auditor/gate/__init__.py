@@ -1,0 +1,1 @@
+"""The CI gate: stable fingerprints, baselines, suppressions and changed lines."""

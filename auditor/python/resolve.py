@@ -1,0 +1,559 @@
+"""Resolve symbolic values across modules and match them against the legacy catalog (Python side)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from auditor.catalog.names import LegacyCatalog, fold_identifier
+from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggestion
+from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
+from auditor.python.postgrest import embedded_resources
+from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
+from auditor.sql.refs import rewrite_reference, table_references
+
+HOLE_PREFIX = "__audit_hole_"
+_MAX_DEPTH = 25
+_MAX_VARIANTS = 8
+_SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
+_TABLE_NAME = re.compile(r'\s*(?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+)){0,2}\s*')
+# Python SQL that defines or drops the legacy object itself is the compatibility layer or Phase 3.
+_NOT_BLOCKING_POSITIONS = frozenset({"create", "drop"})
+_RULE_ORDER = {"mapping": 0, "table": 1, "identifier": 1, "table-column": 1, "postgrest-select": 1, "sql": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """A named value a piece came through: the use, and what it resolved to."""
+
+    ref: Ref
+    path: str  # file of the use
+    definition: str  # "app.db.tables.ORDER_ITEMS"
+    defined_in: str  # "app/db/tables.py"
+    holds_name: bool  # the whole value is one table name (not SQL text)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: int
+    end: int
+    piece: Lit | Hole
+    path: str  # file the piece is written in
+    via: tuple[Via, ...]
+
+
+@dataclass
+class Assembly:
+    text: str
+    segments: list[Segment]
+    approximate: bool = False  # a value picked from non-exhaustive candidates
+
+
+@dataclass
+class PendingPosition:
+    """A finding whose position is an expression, found by the lazy position pass."""
+
+    index: int
+    path: str
+    node: int
+
+
+@dataclass
+class Resolution:
+    findings: list[Finding] = field(default_factory=list)
+    pending: list[PendingPosition] = field(default_factory=list)
+
+
+class Resolver:
+    def __init__(self, modules: Iterable[ModuleFacts], catalog: LegacyCatalog) -> None:
+        self.catalog = catalog
+        self.modules: dict[str, ModuleFacts] = {}
+        suffixes: dict[str, str | None] = {}
+        for facts in modules:
+            self.modules[facts.module] = facts
+            parts = facts.module.split(".")
+            for i in range(1, len(parts)):
+                suffix = ".".join(parts[i:])
+                suffixes[suffix] = None if suffix in suffixes else facts.module
+        self.suffixes = suffixes
+        self._seen: set[tuple[str, int, int, str]] = set()
+        self._result = Resolution()
+
+    # --- lookup across modules -------------------------------------------------------------------
+
+    def module(self, name: str) -> ModuleFacts | None:
+        found = self.modules.get(name)
+        if found is None:
+            alias = self.suffixes.get(name)
+            found = self.modules.get(alias) if alias else None
+        return found
+
+    def lookup(self, target: str, depth: int = 0) -> tuple[Value, ModuleFacts, str] | None:
+        """The value of a dotted name: a constant, a class attribute, or a re-exported import."""
+        if depth > _MAX_DEPTH:
+            return None
+        parts = _SPLIT_DOTTED.split(target)
+        for i in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:i]))
+            if facts is None:
+                continue
+            key = ".".join(parts[i:])
+            value = facts.constants.get(key)
+            if value is None and key.endswith(ENUM_VALUE):
+                value = facts.constants.get(key[: -len(ENUM_VALUE)])  # an Enum member's .value
+            if value is not None:
+                return value, facts, f"{facts.module}.{key}"
+            head, _, rest = key.partition(".")
+            bare = head.split("[", 1)[0]
+            imported = facts.imports.get(bare)
+            if imported is not None and imported != target:
+                return self.lookup(imported + head[len(bare) :] + (f".{rest}" if rest else ""), depth + 1)
+            return None
+        return None
+
+    # --- assembling text -------------------------------------------------------------------------
+
+    def assemble(self, value: Value, path: str) -> list[Assembly]:
+        variants: list[Assembly] = []
+        for pieces, approximate in self._variants(list(self._expand(value, path, (), 0)), 0):
+            text_parts: list[str] = []
+            segments: list[Segment] = []
+            offset = 0
+            for piece, piece_path, via in pieces:
+                text = piece.text if isinstance(piece, Lit) else f"{HOLE_PREFIX}{len(segments)}__"
+                segments.append(Segment(offset, offset + len(text), piece, piece_path, via))
+                text_parts.append(text)
+                offset += len(text)
+            variants.append(Assembly("".join(text_parts), segments, approximate))
+        return variants
+
+    def _expand(
+        self, value: Value, path: str, via: tuple[Via, ...], depth: int
+    ) -> Iterator[tuple[Lit | Hole, str, tuple[Via, ...]]]:
+        for piece in value:
+            if isinstance(piece, Ref):
+                found = self.lookup(piece.target) if depth < _MAX_DEPTH else None
+                if found is None:
+                    yield (
+                        Hole(
+                            piece.label,
+                            f"`{piece.label}`, which is not defined in the scanned code",
+                            piece.node,
+                            piece.line,
+                            piece.column,
+                            undefined=True,
+                        ),
+                        path,
+                        via,
+                    )
+                    continue
+                resolved, facts, definition = found
+                step = Via(piece, path, definition, facts.path, self._holds_name(resolved, facts.path, depth))
+                yield from self._expand(resolved, facts.path, (*via, step), depth + 1)
+            else:
+                yield piece, path, via
+
+    def _holds_name(self, value: Value, path: str, depth: int) -> bool:
+        text = "".join(
+            p.text if isinstance(p, Lit) else "x" for p, _, _ in self._expand(value, path, (), depth + 1)
+        )
+        return bool(_TABLE_NAME.fullmatch(text)) and self._legacy_in_name(text) is not None
+
+    def _variants(
+        self, pieces: list[tuple[Lit | Hole, str, tuple[Via, ...]]], depth: int
+    ) -> list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]]:
+        for i, (piece, path, via) in enumerate(pieces):
+            if isinstance(piece, Hole) and piece.candidates and depth < 3:
+                out: list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]] = []
+                for candidate in piece.candidates:
+                    expanded = list(self._expand(candidate, path, via, 0))
+                    for rest, approx in self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1):
+                        out.append((rest, approx or not piece.exhaustive))
+                if not piece.exhaustive:
+                    bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column)
+                    out.extend(self._variants([*pieces[:i], (bare, path, via), *pieces[i + 1 :]], depth + 1))
+                return out[:_MAX_VARIANTS]
+        return [(pieces, False)]
+
+    def _legacy_in_name(self, text: str) -> LegacyObject | None:
+        parts = [p.strip() for p in re.findall(r'"[^"]+"|[^.]+', text.strip())]
+        if not parts or len(parts) > 3:
+            return None
+        name = fold_identifier(parts[-1])
+        schema = fold_identifier(parts[-2]) if len(parts) >= 2 else None
+        return self.catalog.lookup(schema, name)
+
+    # --- matching --------------------------------------------------------------------------------
+
+    def resolve(self) -> Resolution:
+        ordered = sorted(
+            ((facts, site) for facts in self.modules.values() for site in facts.sites),
+            key=lambda fs: _RULE_ORDER.get(fs[1].kind, 3),
+        )
+        for facts, site in ordered:
+            for assembly in self.assemble(site.value, facts.path):
+                if site.kind in ("sql", "standalone"):
+                    self._match_sql(facts, site, assembly)
+                elif site.kind == "postgrest-select":
+                    schema = self._schema(site, facts.path)
+                    for start, end in embedded_resources(assembly.text):
+                        self._match_name(facts, site, assembly, start, end, schema, "LR004")
+                else:
+                    self._match_table(facts, site, assembly)
+        self._app_labels = {
+            name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
+        }
+        for facts in self.modules.values():
+            for model in facts.models:
+                self._django_default(facts, model)
+        return self._result
+
+    def _schema(self, site: Site, path: str) -> str | None:
+        if site.schema is None:
+            return None
+        variants = self.assemble(site.schema, path)
+        text = variants[0].text if variants else ""
+        return None if HOLE_PREFIX in text or not text.strip() else fold_identifier(text.strip())
+
+    def _match_sql(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        if site.kind == "standalone" and not _looks_like_sql(assembly.text):
+            return  # text that reaches no database call must read as a statement, not as prose
+        analysis = table_references(assembly.text)
+        if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):
+            return
+        dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments) or any(
+            v.holds_name for s in assembly.segments for v in s.via
+        )
+        for ref in analysis.refs:
+            if ref.position in _NOT_BLOCKING_POSITIONS:
+                continue
+            name_text = assembly.text[ref.name_start : ref.end]
+            if HOLE_PREFIX in name_text:
+                self._unresolved(facts, site, assembly, ref.name_start, ref.end)
+                continue
+            schema_written = ref.schema is not None
+            schema = ref.schema
+            if schema is not None and HOLE_PREFIX in schema:
+                schema = None  # an unknown schema may well be the default one
+            legacy = self.catalog.lookup(schema, ref.name)
+            if legacy is None:
+                continue
+            confidence = Confidence.HIGH if ref.parsed else Confidence.MEDIUM
+            if assembly.approximate or (ref.schema is not None and HOLE_PREFIX in ref.schema):
+                confidence = min(confidence, Confidence.MEDIUM)
+            rule = "LR002" if dynamic else "LR001"
+            self._report(
+                facts,
+                site,
+                assembly,
+                ref.start,
+                ref.name_start,
+                ref.end,
+                legacy,
+                rule,
+                confidence,
+                schema_written,
+            )
+
+    def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        text = assembly.text
+        if HOLE_PREFIX in text:
+            match = re.search(HOLE_PREFIX + r"\d+__", text)
+            if match is not None and _TABLE_NAME.fullmatch(text):
+                self._unresolved(facts, site, assembly, match.start(), match.end())
+            return
+        if site.kind == "table-column":
+            cut = text.rfind(".")
+            if cut <= 0:
+                return
+            text = text[:cut]
+        if not _TABLE_NAME.fullmatch(text):
+            return
+        parts = list(re.finditer(r'"[^"]+"|[\w$]+', text))
+        if not parts or len(parts) > 3:
+            return
+        last = parts[-1]
+        written_schema = len(parts) >= 2
+        schema = fold_identifier(parts[-2].group(0)) if written_schema else self._schema(site, facts.path)
+        rule = "LR003" if site.kind == "mapping" else "LR004"
+        start = parts[-2].start() if written_schema else last.start()
+        legacy = self.catalog.lookup(schema, fold_identifier(last.group(0)))
+        if legacy is not None:
+            self._report(
+                facts,
+                site,
+                assembly,
+                start,
+                last.start(),
+                last.end(),
+                legacy,
+                rule,
+                Confidence.HIGH,
+                written_schema,
+            )
+
+    def _match_name(
+        self,
+        facts: ModuleFacts,
+        site: Site,
+        assembly: Assembly,
+        start: int,
+        end: int,
+        schema: str | None,
+        rule: str,
+    ) -> None:
+        legacy = self.catalog.lookup(schema, fold_identifier(assembly.text[start:end]))
+        if legacy is not None:
+            self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.HIGH, False)
+
+    # --- findings --------------------------------------------------------------------------------
+
+    def _segment_at(self, assembly: Assembly, offset: int) -> Segment | None:
+        for segment in assembly.segments:
+            if segment.start <= offset < segment.end:
+                return segment
+        return None
+
+    def _report(
+        self,
+        facts: ModuleFacts,
+        site: Site,
+        assembly: Assembly,
+        ref_start: int,
+        name_start: int,
+        name_end: int,
+        legacy: LegacyObject,
+        rule: str,
+        confidence: Confidence,
+        schema_written: bool,
+    ) -> None:
+        quoted = assembly.text[name_start : name_start + 1] == '"'
+        segment = self._segment_at(assembly, name_start + quoted)
+        if segment is None or not isinstance(segment.piece, Lit) or segment.piece.line == 0:
+            return
+        lit = segment.piece
+        # the finding points at the name itself, inside its quotes
+        index = name_start + quoted - segment.start
+        line, column = lit.position(index)
+        end_line, end_column = lit.position(index + (name_end - name_start) - 2 * quoted)
+        names = _describe(legacy)
+        holder = next((v for v in segment.via if v.holds_name), None)
+        # a constant that holds just a table name is a table argument at its definition
+        literal_rule = "LR004" if holder is not None and rule in ("LR001", "LR002") else rule
+        key = (segment.path, line, column, str(legacy.legacy))
+        if key not in self._seen:
+            self._seen.add(key)
+            if holder is not None:
+                message = f"{names} held by constant `{holder.definition}`"
+            else:
+                message = f"{names} in {_site_kind(site)} ({site.what})"
+            suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
+            self._add(
+                Finding(
+                    rule=literal_rule,
+                    path=segment.path,
+                    span=Span(line, column, end_line, end_column),
+                    legacy=legacy.legacy,
+                    target=legacy.target,
+                    block=lit.block or site.block,
+                    confidence=confidence,
+                    message=message + ".",
+                    snippet="",
+                    suggestion=suggestion,
+                    via=tuple(v.definition for v in segment.via),
+                )
+            )
+        if holder is not None:
+            self._report_use(facts, site, legacy, holder, rule, confidence)
+
+    def _report_use(
+        self,
+        facts: ModuleFacts,
+        site: Site,
+        legacy: LegacyObject,
+        holder: Via,
+        rule: str,
+        confidence: Confidence,
+    ) -> None:
+        ref = holder.ref
+        key = (holder.path, ref.node, -1, str(legacy.legacy) + site.block)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        defined = f"{holder.defined_in}"
+        action = {"sql": "interpolated into SQL run by", "standalone": "interpolated into"}.get(
+            site.kind, "passed to"
+        )
+        message = (
+            f"constant `{holder.definition}` ({defined}) holds {_describe(legacy)}; "
+            f"{action} {site.what}. Rewrite the constant, or use the target here."
+        )
+        finding = Finding(
+            rule="LR002" if site.kind in ("sql", "standalone") else rule,
+            path=holder.path,
+            span=Span(ref.line, ref.column, ref.line, ref.column + len(member_name(ref.label))),
+            legacy=legacy.legacy,
+            target=legacy.target,
+            block=site.block,
+            confidence=confidence,
+            message=message,
+            snippet="",
+            suggestion=None,
+            via=(holder.definition,),
+        )
+        self._add(finding, None if ref.line else ref.node)
+
+    def _unresolved(self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int) -> None:
+        segment = self._segment_at(assembly, start)
+        if segment is None or not isinstance(segment.piece, Hole):
+            return
+        hole = segment.piece
+        if hole.table_object:
+            return  # a Table()/table() object: the call that built it named the table
+        if hole.undefined and site.kind not in ("sql", "standalone"):
+            # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
+            # relationship(secondary=tags)); a name defined outside the scanned code is most likely one
+            return
+        key = (segment.path, hole.node, -2, site.block)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        message = (
+            f"table name in {_site_kind(site)} ({site.what}) comes from {hole.reason}; the analyzer cannot "
+            f"prove it is not a legacy name."
+        )
+        finding = Finding(
+            rule="LR005",
+            path=segment.path,
+            span=Span(
+                hole.line, hole.column, hole.line, hole.column + len(hole.label.splitlines()[0] or "x")
+            ),
+            legacy=None,
+            target=None,
+            block=site.block,
+            confidence=Confidence.LOW,
+            message=message,
+            snippet="",
+        )
+        self._add(finding, None if hole.line else hole.node)
+
+    def _django_default(self, facts: ModuleFacts, model: ModelClass) -> None:
+        if model.has_table:
+            return
+        label = model.app_label or self._app_label(facts.module)
+        table = f"{label}_{model.name.lower()}"
+        legacy = self.catalog.lookup(None, table)
+        if legacy is None:
+            return
+        message = (
+            f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table `{table}`: "
+            f"{_describe(legacy)}. Set Meta.db_table to "
+            f'"{legacy.target.name if legacy.target else table}".'
+        )
+        finding = Finding(
+            rule="LR003",
+            path=facts.path,
+            span=Span(0, 0, 0, 0),
+            legacy=legacy.legacy,
+            target=legacy.target,
+            block=model.block,
+            confidence=Confidence.MEDIUM,
+            message=message,
+            snippet="",
+        )
+        self._add(finding, model.node)
+
+    def _app_label(self, module: str) -> str:
+        parts = module.split(".")
+        if "models" in parts[1:]:
+            app = parts[: len(parts) - 1 - parts[::-1].index("models")]
+        else:
+            app = parts[:-1] or parts
+        app_module = ".".join(app)
+        for name, label in self._app_labels.items():
+            if app_module == name or app_module.endswith("." + name) or name.endswith("." + app_module):
+                return label
+        return app[-1]
+
+    def _add(self, finding: Finding, node: int | None = None) -> None:
+        self._result.findings.append(finding)
+        if node is not None:
+            self._result.pending.append(PendingPosition(len(self._result.findings) - 1, finding.path, node))
+
+    def _suggest(
+        self,
+        assembly: Assembly,
+        segment: Segment,
+        ref_start: int,
+        name_end: int,
+        legacy: LegacyObject,
+        schema_written: bool,
+    ) -> Suggestion | None:
+        if legacy.target is None or ref_start < segment.start or name_end > segment.end:
+            return None
+        lit = segment.piece
+        assert isinstance(lit, Lit)
+        first, last = ref_start - segment.start, name_end - segment.start
+        raw_first, raw_last = lit.raw_offset(lit.start + first), lit.raw_offset(lit.start + last)
+        written = assembly.text[ref_start:name_end]
+        if lit.raw[raw_first:raw_last] != written:
+            return None  # escapes inside the name: leave the edit to a person
+        line, column = lit.position(first)
+        end_line, end_column = lit.position(last)
+        replacement = rewrite_reference(written, schema_written, legacy.target, self.catalog.default_schema)
+        description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
+        if legacy.columns:
+            renames = ", ".join(f"{old} -> {new}" for old, new in legacy.columns)
+            description += f", and rename the columns the view renames: {renames}"
+        return Suggestion(Span(line, column, end_line, end_column), replacement, description + ".")
+
+
+# Clause markers of a statement; prose that merely starts with "Update ..." has one at most.
+_SQL_CLAUSES = re.compile(
+    r"\b(?:select|from|where|set|into|values|join|returning|group\s+by|order\s+by|update|delete|insert|"
+    r"create|alter|drop|table|view|function|trigger|policy|grant|revoke|merge|using)\b|\btruncate\b()",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_sql(text: str) -> bool:
+    if not SQL_START.match(text):
+        return False
+    markers: set[str] = set()
+    for match in _SQL_CLAUSES.finditer(text):
+        if match.group(1) is not None:  # TRUNCATE is a whole statement on its own
+            return True
+        markers.add(" ".join(match.group(0).lower().split()))
+        if len(markers) >= 2:
+            return True
+    return False
+
+
+def _describe(legacy: LegacyObject) -> str:
+    target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
+    return f"legacy view `{legacy.legacy}`{target}"
+
+
+def _site_kind(site: Site) -> str:
+    return {
+        "sql": "SQL",
+        "standalone": "SQL text",
+        "mapping": "an ORM mapping",
+        "postgrest-select": "a PostgREST select",
+    }.get(site.kind, "a table argument")
+
+
+def apply_positions(
+    findings: list[Finding],
+    pending: list[PendingPosition],
+    positions: dict[str, dict[int, tuple[int, int, int, int]]],
+) -> list[Finding]:
+    """Fill in the spans of findings located at expressions, from the lazy position pass."""
+    out = list(findings)
+    for item in pending:
+        found = positions.get(item.path, {}).get(item.node)
+        if found is not None:
+            out[item.index] = dataclasses.replace(out[item.index], span=Span(*found))
+    return out

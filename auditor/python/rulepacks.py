@@ -1,0 +1,188 @@
+"""Rule packs: data that says where SQL text and table names enter the code (one pack per library)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from auditor.catalog.config import ConfigError
+
+# "mapping" is a table name that maps an ORM model (reported as LR003 rather than LR004)
+SINK_KINDS = frozenset({"sql", "table", "table-column", "postgrest-select", "identifier", "mapping"})
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    """A call argument that carries SQL text or a table name."""
+
+    pack: str
+    kind: str  # one of SINK_KINDS
+    call: str | None = None  # dotted callable resolved through imports, e.g. "sqlalchemy.text"
+    method: str | None = None  # attribute call on any receiver, e.g. "execute"
+    args: tuple[int, ...] = ()
+    keywords: tuple[str, ...] = ()
+    schema_keyword: str | None = None  # keyword argument naming the schema, e.g. pandas to_sql(schema=)
+    receiver_has: tuple[str, ...] = ()  # the receiver chain must call one of these methods first
+    receiver_excludes: tuple[str, ...] = ()  # not when the receiver chain names one of these (`.storage`)
+    receiver_schema: str | None = None  # method on the receiver chain that sets the schema
+    all_args: bool = False  # every positional argument, joined with "." (psycopg sql.Identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    """A class attribute that maps an ORM model onto a table."""
+
+    pack: str
+    attribute: str
+    inner_class: str | None = None  # e.g. "Meta" for Django and Peewee
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDefault:
+    """Base classes whose subclasses get a table name derived from the model when none is given."""
+
+    pack: str
+    bases: tuple[str, ...]
+    style: str  # "django"
+
+
+@dataclass(frozen=True)
+class RulePacks:
+    names: tuple[str, ...]
+    sinks: tuple[Sink, ...]
+    mappings: tuple[MappingRule, ...]
+    model_defaults: tuple[ModelDefault, ...]
+
+    def method_sinks(self) -> dict[str, list[Sink]]:
+        table: dict[str, list[Sink]] = {}
+        for sink in self.sinks:
+            if sink.method:
+                table.setdefault(sink.method, []).append(sink)
+        return table
+
+    def call_sinks(self) -> dict[str, list[Sink]]:
+        """Call sinks keyed by their last dotted component, for a fast first match."""
+        table: dict[str, list[Sink]] = {}
+        for sink in self.sinks:
+            if sink.call:
+                table.setdefault(sink.call.rsplit(".", 1)[-1], []).append(sink)
+        return table
+
+
+def builtin_pack_dir() -> str:
+    """The packs ship in the wheel as auditor/_rules; a source checkout reads the top-level rules/."""
+    packaged = resources.files("auditor") / "_rules"
+    if packaged.is_dir():
+        return str(packaged)
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(checkout, "rules")
+
+
+def load_rule_packs(
+    extra_files: Sequence[str] = (), config_sinks: Iterable[Mapping[str, Any]] = ()
+) -> RulePacks:
+    directory = builtin_pack_dir()
+    files = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".toml"))
+    names: list[str] = []
+    sinks: list[Sink] = []
+    mappings: list[MappingRule] = []
+    defaults: list[ModelDefault] = []
+    for path in [*files, *extra_files]:
+        data = _read_pack(path)
+        name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
+        names.append(name)
+        where = f"rule pack {path}"
+        sinks.extend(_sink(entry, name, where) for entry in data.get("sink", []))
+        mappings.extend(_mapping(entry, name, where) for entry in data.get("mapping", []))
+        defaults.extend(_default(entry, name, where) for entry in data.get("model_default", []))
+    sinks.extend(_sink(entry, "config", "config sinks") for entry in config_sinks)
+    return RulePacks(tuple(names), tuple(sinks), tuple(mappings), tuple(defaults))
+
+
+def _read_pack(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read rule pack {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"rule pack {path}: invalid TOML: {exc}") from None
+
+
+_SINK_KEYS = frozenset(
+    {
+        "call",
+        "method",
+        "arg",
+        "args",
+        "keyword",
+        "keywords",
+        "kind",
+        "schema_keyword",
+        "receiver_has",
+        "receiver_excludes",
+        "receiver_schema",
+        "all_args",
+        "doc",
+    }
+)
+
+
+def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
+    unknown = sorted(set(entry) - _SINK_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown sink key {unknown[0]!r}")
+    call, method = entry.get("call"), entry.get("method")
+    if (call is None) == (method is None) or not isinstance(call or method, str):
+        raise ConfigError(f'{where}: a sink needs exactly one of call = "module.function" or method = "name"')
+    kind = entry.get("kind", "sql")
+    if kind not in SINK_KINDS:
+        raise ConfigError(f"{where}: sink kind {kind!r} is not one of {', '.join(sorted(SINK_KINDS))}")
+    args = _ints(entry.get("args", [entry["arg"]] if "arg" in entry else []), where)
+    keywords = _strs(entry.get("keywords", [entry["keyword"]] if "keyword" in entry else []), where)
+    all_args = bool(entry.get("all_args", False))
+    if not args and not keywords and not all_args:
+        raise ConfigError(f"{where}: sink {call or method!r} names no arg or keyword")
+    return Sink(
+        pack=pack,
+        kind=kind,
+        call=call,
+        method=method,
+        args=args,
+        keywords=keywords,
+        schema_keyword=entry.get("schema_keyword"),
+        receiver_has=_strs(entry.get("receiver_has", []), where),
+        receiver_excludes=_strs(entry.get("receiver_excludes", []), where),
+        receiver_schema=entry.get("receiver_schema"),
+        all_args=all_args,
+    )
+
+
+def _mapping(entry: Mapping[str, Any], pack: str, where: str) -> MappingRule:
+    attribute = entry.get("attribute")
+    if not isinstance(attribute, str):
+        raise ConfigError(f'{where}: a mapping needs attribute = "name"')
+    return MappingRule(pack, attribute, entry.get("inner_class"))
+
+
+def _default(entry: Mapping[str, Any], pack: str, where: str) -> ModelDefault:
+    style = entry.get("style")
+    if style != "django":
+        raise ConfigError(f'{where}: model_default style must be "django"')
+    return ModelDefault(pack, _strs(entry.get("bases", []), where), style)
+
+
+def _ints(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and v >= 0 for v in value):
+        raise ConfigError(f"{where}: arg/args must be non-negative integers")
+    return tuple(value)
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings")
+    return tuple(value)

@@ -1,0 +1,73 @@
+"""What every report exporter needs: findings in report order with their fingerprints, and tallies."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from auditor import __version__
+from auditor.core.model import Diagnostic, Finding, ObjectName, ScanResult
+from auditor.core.rules import rule_name
+
+TOOL_NAME = "auditor"
+TOOL_VERSION = __version__
+
+
+def name_or_none(name: ObjectName | None) -> str | None:
+    """A schema-qualified name as text, ``None`` when absent (LR005's legacy, a target-less entry)."""
+    return None if name is None else str(name)
+
+
+def title(finding: Finding) -> str:
+    """``"LR001 legacy-name-in-static-sql"``: the rule code and its kebab-case name."""
+    return f"{finding.rule} {rule_name(finding.rule)}"
+
+
+def report_order(result: ScanResult, fingerprints: Sequence[str]) -> list[tuple[Finding, str]]:
+    """Findings paired with their fingerprints (parallel to ``result.findings``), sorted by
+    (path, line, column, rule) and then by the rest of the span and the message for a total order."""
+    if len(fingerprints) != len(result.findings):
+        raise ValueError(f"{len(fingerprints)} fingerprints for {len(result.findings)} findings")
+
+    def key(pair: tuple[Finding, str]) -> tuple[str, int, int, str, int, int, str, str]:
+        finding, fp = pair
+        span = finding.span
+        return (
+            finding.path,
+            span.line,
+            span.column,
+            finding.rule,
+            span.end_line,
+            span.end_column,
+            fp,
+            finding.message,
+        )
+
+    return sorted(zip(result.findings, fingerprints, strict=True), key=key)
+
+
+def legacy_names(result: ScanResult) -> list[str]:
+    """Every legacy name of the catalog, plus any a finding names that the catalog lacks; sorted."""
+    names = {str(entry.legacy) for entry in result.catalog}
+    names.update(str(f.legacy) for f in result.findings if f.legacy is not None)
+    return sorted(names)
+
+
+def findings_per_legacy(result: ScanResult) -> dict[str, int]:
+    """How many findings name each legacy object; every name of ``legacy_names`` appears, 0 included."""
+    counts = Counter(str(f.legacy) for f in result.findings if f.legacy is not None)
+    return {name: counts[name] for name in legacy_names(result)}
+
+
+def ready_to_drop(result: ScanResult) -> list[str]:
+    """Catalog legacy names that no finding names, at any confidence, sorted.
+
+    Findings without a legacy name (LR005, LR900) block nothing in particular, so they do not count.
+    """
+    counts = findings_per_legacy(result)
+    return sorted({str(entry.legacy) for entry in result.catalog if counts[str(entry.legacy)] == 0})
+
+
+def sorted_diagnostics(result: ScanResult) -> list[Diagnostic]:
+    """Diagnostics in report order: by path, line (file-level ones first), kind and message."""
+    return sorted(result.diagnostics, key=lambda d: (d.path, d.line or 0, d.kind, d.message))

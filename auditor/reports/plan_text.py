@@ -1,0 +1,68 @@
+"""The plan in the terminal (rich): a summary table, the blockers of each blocked object, the drop order."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.plan.plan import BLOCKED, Plan
+
+
+def summary_table(plan: Plan) -> Table:
+    table = Table(title="Phase 3 plan", title_justify="left")
+    table.add_column("legacy → target", overflow="fold")
+    table.add_column("status")
+    table.add_column("python/sql/db", justify="right")
+    table.add_column("blocks/files", justify="right")
+    table.add_column("mechanical/person", justify="right")
+    table.add_column("owners", overflow="fold")
+    table.add_column("drop after", overflow="fold")
+    for obj in plan.objects:
+        status = Text("blocked", style="red") if obj.status == BLOCKED else Text("ready", style="green")
+        table.add_row(
+            f"{obj.legacy} → {obj.target or '-'}",
+            status,
+            f"{obj.count('python')}/{obj.count('sql-file')}/{obj.count('db-object')}",
+            f"{len(obj.blocks)}/{len(obj.files)}",
+            f"{obj.mechanical}/{obj.manual}",
+            " ".join(obj.owners) or "-",
+            " ".join(obj.drop_after) or "-",
+        )
+    return table
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    console.print(summary_table(plan))
+    for obj in plan.blocked:
+        console.print()
+        title = f"{obj.legacy}: {len(obj.blockers)} blocker(s)"
+        if obj.owners:
+            title += f", owners {' '.join(obj.owners)}"
+        table = Table(title=title, title_justify="left")
+        table.add_column("where", overflow="fold")
+        table.add_column("rule")
+        table.add_column("block", overflow="fold")
+        table.add_column("through", overflow="fold")
+        table.add_column("fix")
+        for blocker in obj.blockers:
+            table.add_row(
+                f"{blocker.path}:{blocker.line}",
+                f"{blocker.finding.rule} {blocker.finding.confidence}",
+                blocker.finding.db_object or blocker.block,
+                " → ".join(blocker.via[1:]) or "-",
+                "mechanical" if blocker.mechanical else Text("person", style="yellow"),
+            )
+        console.print(table)
+        if obj.cycle:
+            console.print("  its view is part of a cycle of legacy views: no safe order to drop them")
+    console.print()
+    if plan.drop_order:
+        console.print("Safe drop order: " + " → ".join(plan.drop_order), highlight=False)
+    else:
+        console.print("Nothing is ready to drop yet.", highlight=False)
+    if plan.unresolved:
+        console.print(
+            f"{len(plan.unresolved)} table name(s) could not be resolved (LR005): check them by hand.",
+            highlight=False,
+        )

@@ -1,0 +1,146 @@
+"""The terminal report (rich): findings grouped by legacy object with a code frame, then a summary."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from rich.console import Console, Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.rules import RULES
+from auditor.plan.plan import blocker_kind
+from auditor.reports.common import ready_to_drop
+
+_STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
+
+
+def _group(finding: Finding) -> str:
+    if finding.legacy is not None:
+        return str(finding.legacy)
+    return "(suppression comments)" if finding.rule == "LR900" else "(unresolved table names)"
+
+
+def render(
+    result: ScanResult, console: Console, frames: bool = True, blocking: ScanResult | None = None
+) -> None:
+    """Findings grouped by legacy object, then the summary; ``blocking`` is everything that still blocks
+    (when a baseline or --changed-since reports only part of it), which the summary counts."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        groups[_group(finding)].append(finding)
+    cache: dict[str, list[str]] = {}
+    for legacy in sorted(groups, key=lambda k: (k.startswith("("), k)):
+        findings = groups[legacy]
+        console.rule(Text(f"{legacy}  ({len(findings)})", style="bold"))
+        for finding in findings:
+            _render_finding(result.root, finding, console, cache, frames)
+    if result.diagnostics:
+        console.print()
+        console.print(
+            Text(f"{len(result.diagnostics)} file(s) could not be fully analysed:", style="bold yellow")
+        )
+        for diag in result.diagnostics:
+            where = f"{diag.path}:{diag.line}" if diag.line else diag.path
+            console.print(f"  {where}: [yellow]{diag.kind}[/]: {diag.message}", highlight=False)
+    console.print()
+    everything = blocking if blocking is not None else result
+    console.print(summary_table(everything))
+    ready = ready_to_drop(everything)
+    low = sum(1 for f in result.findings if f.rule == "LR005")
+    tail = f"{len(result.findings)} finding(s) in {result.files_scanned} file(s); "
+    tail += f"{len(ready)} of {len(result.catalog)} legacy object(s) ready to drop"
+    if low:
+        tail += f"; {low} table name(s) could not be resolved (LR005): check them by hand"
+    console.print(tail, highlight=False)
+
+
+def _render_finding(
+    root: str, finding: Finding, console: Console, cache: dict[str, list[str]], frames: bool
+) -> None:
+    span = finding.span
+    header = Text()
+    header.append(f"{finding.path}:{span.line}:{span.column}", style="bold")
+    header.append(f" {finding.rule} ", style=_STYLE[finding.confidence])
+    header.append(f"[{finding.confidence}] ", style="dim")
+    header.append(finding.message)
+    parts: list[object] = [header]
+    if frames:
+        lines = cache.get(finding.path)
+        if lines is None:
+            try:
+                with open(os.path.join(root, finding.path), encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().split("\n")
+            except OSError:
+                lines = []
+            cache[finding.path] = lines
+        if 0 < span.line <= len(lines):
+            first = max(1, span.line - 1)
+            last = min(len(lines), span.line + 1)
+            code = "\n".join(lines[first - 1 : last])
+            lexer = "sql" if finding.path.endswith(".sql") else "python"
+            parts.append(
+                Syntax(
+                    code,
+                    lexer,
+                    line_numbers=True,
+                    start_line=first,
+                    highlight_lines={span.line},
+                    theme="ansi_dark",
+                    word_wrap=False,
+                )
+            )
+    if finding.suggestion is not None:
+        parts.append(
+            Text(f"  fix: {finding.suggestion.description} → {finding.suggestion.replacement}", style="green")
+        )
+    console.print(Group(*parts))  # type: ignore[arg-type]
+
+
+def summary_table(result: ScanResult) -> Table:
+    table = Table(title="Legacy objects", title_justify="left")
+    for column in ("legacy", "target"):
+        table.add_column(column, overflow="fold", ratio=1)  # a name is folded, never cut short
+    for column in ("python", "sql files", "db objects"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for finding in result.findings:
+        if finding.legacy is not None:
+            counts[str(finding.legacy)][blocker_kind(finding)] += 1
+    for obj in result.catalog:
+        c = counts.get(str(obj.legacy), {})
+        blocked = any(c.values())
+        table.add_row(
+            str(obj.legacy),
+            str(obj.target) if obj.target else "-",
+            str(c.get("python", 0)),
+            str(c.get("sql-file", 0)),
+            str(c.get("db-object", 0)),
+            Text("blocked", style="red") if blocked else Text("ready", style="green"),
+        )
+    return table
+
+
+def render_rule(code: str, console: Console) -> None:
+    rule = RULES[code]
+    console.print(Text(f"{rule.code} ({rule.name})", style="bold"))
+    console.print(Text(rule.summary, style="italic"))
+    for title, body in (("What it does", rule.what), ("Why does it block Phase 3?", rule.why)):
+        console.print()
+        console.print(Text(title, style="bold"))
+        console.print(body, highlight=False)
+    console.print()
+    console.print(Text("Example", style="bold"))
+    console.print(
+        Syntax(
+            rule.example,
+            "python" if "(" in rule.example and "SELECT" not in rule.example[:7] else "sql",
+            theme="ansi_dark",
+        )
+    )
+    console.print(Text("Use instead", style="bold"))
+    console.print(Syntax(rule.use_instead, "python", theme="ansi_dark"))

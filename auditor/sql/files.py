@@ -1,0 +1,408 @@
+"""Analyse .sql files: legacy names in queries (LR101) and database objects that depend on them (LR102).
+
+Migrations are history: they are replayed in order and only the objects that exist at the end count.
+Other .sql files (reports, jobs, schema dumps) are taken as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from auditor.catalog.names import LegacyCatalog
+from auditor.core.model import (
+    Confidence,
+    DbObject,
+    Diagnostic,
+    Finding,
+    LegacyObject,
+    ObjectName,
+    Span,
+    Suggestion,
+)
+from auditor.core.source import LineIndex
+from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
+from auditor.sql.refs import StatementInfo, TableRef, analyze_sql, rewrite_reference
+
+# Positions that do not use an existing relation (definitions, drops) or that go away with the view.
+_NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
+_NOT_DEPENDENCY = frozenset({"create", "drop"})
+_DEFINING = {
+    "create view": "view",
+    "create materialized view": "materialized view",
+    "create function": "function",
+    "create procedure": "procedure",
+    "create trigger": "trigger",
+    "create policy": "policy",
+    "create rule": "rule",
+    "create index": "index",
+}
+_OID_BOUND = frozenset({"view", "materialized view", "trigger", "policy", "rule", "index", "foreign key"})
+_ATTACHED = frozenset({"trigger", "policy", "rule", "index"})  # dropped with the relation they are on
+_CASCADE = re.compile(r"\bcascade\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFilesResult:
+    findings: list[Finding]
+    db_objects: list[DbObject]
+    diagnostics: list[Diagnostic]
+
+
+@dataclass(slots=True)
+class _Object:
+    """A persistent object and its latest definition."""
+
+    kind: str
+    name: str  # display name: "public.v", "trg on public.t", "fk on public.t"
+    path: str
+    text: str
+    info: StatementInfo
+    order: tuple[int, int]  # (file index, statement offset) in application order
+    refs: tuple[TableRef, ...]
+    own: ObjectName | None = None  # its own schema-qualified name (views, functions, indexes...)
+    on: ObjectName | None = None  # the relation a trigger / policy / rule / index / foreign key belongs to
+    executes: ObjectName | None = None  # triggers: the function they run
+    identity: str | None = None  # unnamed foreign keys: where they were defined
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        family = {"materialized view": "view", "procedure": "function"}.get(self.kind, self.kind)
+        return family, self.identity or self.name
+
+
+def analyze_sql_files(
+    files: Sequence[tuple[str, str]],
+    migration_paths: frozenset[str],
+    catalog: LegacyCatalog,
+    became_legacy: MigrationCatalog | None,
+) -> SqlFilesResult:
+    """Findings, dependent database objects and parse diagnostics for all .sql files."""
+    analysis = _Analysis(catalog, became_legacy)
+    texts = dict(files)
+    known = became_legacy.statements if became_legacy is not None else {}
+    order = [p for p in (became_legacy.order if became_legacy is not None else ()) if p in migration_paths]
+    order += sorted((p for p in migration_paths if p in texts and p not in order),
+                    key=lambda p: (os.path.dirname(p), os.path.basename(p)))  # fmt: skip
+    replay = _Replay(catalog.default_schema)
+    for file_index, path in enumerate(order):
+        if path not in texts:
+            continue
+        infos = known.get(path) or analyze_sql(texts[path])
+        analysis.diagnose(path, texts[path], infos)
+        for info in infos:
+            replay.apply(path, texts[path], info, (file_index, info.start))
+    others: list[_Object] = []
+    for path, text in files:
+        if path in migration_paths:
+            continue
+        infos = analyze_sql(text)
+        analysis.diagnose(path, text, infos)
+        for info in infos:
+            defined = _definitions(path, text, info, (0, info.start), catalog.default_schema)
+            if defined:
+                others.extend(defined)
+            elif info.kind not in ("drop view", "drop table", "drop materialized view"):
+                analysis.script(path, text, info)
+    final = list(replay.objects.values())
+    compat_functions = analysis.compat_functions(final, True) | analysis.compat_functions(others, False)
+    for obj in final:
+        analysis.object(obj, compat_functions, history=True)
+    for obj in others:
+        analysis.object(obj, compat_functions, history=False)
+    return SqlFilesResult(analysis.findings, analysis.db_objects, analysis.diagnostics)
+
+
+class _Analysis:
+    def __init__(self, catalog: LegacyCatalog, migrations: MigrationCatalog | None) -> None:
+        self.catalog = catalog
+        self.points: dict[ObjectName, LegacyPoint] = (
+            migrations.became_legacy if migrations is not None else {}
+        )
+        self.findings: list[Finding] = []
+        self.db_objects: list[DbObject] = []
+        self.diagnostics: list[Diagnostic] = []
+        self._lines: dict[str, LineIndex] = {}
+
+    def lines(self, path: str, text: str) -> LineIndex:
+        index = self._lines.get(path)
+        if index is None:
+            index = self._lines[path] = LineIndex(text)
+        return index
+
+    def diagnose(self, path: str, text: str, infos: Iterable[StatementInfo]) -> None:
+        for info in infos:
+            if not info.kind:
+                self.diagnostics.append(Diagnostic(
+                    path, self.lines(path, text).line(info.start), "sql-parse",
+                    "could not tell what kind of statement this is; its table names were searched by keyword",
+                ))  # fmt: skip
+
+    def legacy(self, ref: TableRef) -> LegacyObject | None:
+        return self.catalog.lookup(ref.schema, ref.name)
+
+    def script(self, path: str, text: str, info: StatementInfo) -> None:
+        """A plain statement in a non-migration file: each legacy name in a table position is LR101."""
+        for ref in info.refs:
+            legacy = self.legacy(ref) if ref.position not in _NOT_QUERY else None
+            if legacy is None:
+                continue
+            target = f"; use `{legacy.target}` instead" if legacy.target else ""
+            message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
+            self.findings.append(
+                self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
+            )
+
+    def compat_functions(self, objects: Iterable[_Object], history: bool) -> frozenset[ObjectName]:
+        """The functions that triggers on legacy views execute: part of the compat layer."""
+        return frozenset(
+            obj.executes
+            for obj in objects
+            if obj.kind == "trigger" and obj.executes is not None and self.is_compat(obj, history)
+        )
+
+    def is_compat(self, obj: _Object, history: bool) -> bool:
+        """The legacy view itself, or an INSTEAD OF trigger / rule on it, made once the name was the view.
+
+        Other triggers on the view (AFTER ... FOR EACH STATEMENT, say) are somebody's object, not the layer.
+        """
+        if obj.kind == "trigger" and (obj.info.timing or "").lower() != "instead of":
+            return False
+        name = obj.own if obj.kind == "view" else obj.on if obj.kind in ("trigger", "rule") else None
+        legacy = self.catalog.get(name) if name is not None else None
+        if legacy is None:
+            return False
+        point = self.points.get(legacy.legacy) if history else None
+        return obj.kind == "view" or point is None or obj.order >= (point.file_index, point.offset)
+
+    def object(self, obj: _Object, compat_functions: frozenset[ObjectName], history: bool) -> None:
+        """LR102 for each legacy name in the definition of a persistent object that exists."""
+        schema = self.catalog.default_schema
+        compat = self.is_compat(obj, history) or (
+            obj.kind in ("function", "procedure") and obj.own in compat_functions
+        )
+        depends: list[ObjectName] = []
+        blocking: list[tuple[TableRef, LegacyObject]] = []
+        for ref in obj.refs:
+            if ref.position in _NOT_DEPENDENCY:
+                continue
+            name = resolve_name((ref.schema, ref.name), schema)
+            legacy = self.catalog.get(name)
+            if legacy is not None and history and obj.kind in _OID_BOUND:
+                point = self.points.get(legacy.legacy)
+                if point is not None and obj.order < (point.file_index, point.offset):
+                    # bound by OID while the name was still the real table: PostgreSQL followed the rename
+                    name, legacy = legacy.target or name, None
+            if name not in depends:
+                depends.append(name)
+            # a compat view over another legacy view still blocks it; the rest of the compat layer does not
+            if legacy is not None and (not compat or obj.kind == "view"):
+                blocking.append((ref, legacy))
+        if not blocking and not compat:
+            return
+        line = self.lines(obj.path, obj.text).line(obj.info.start)
+        self.db_objects.append(
+            DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat, obj.executes)
+        )
+        for ref, legacy in blocking:
+            message = _lr102_message(obj, legacy)
+            block = f"{obj.path}:{obj.label}"
+            self.findings.append(
+                self.finding("LR102", obj.path, obj.text, ref, legacy, block, message, obj.label)
+            )
+
+    def finding(
+        self,
+        rule: str,
+        path: str,
+        text: str,
+        ref: TableRef,
+        legacy: LegacyObject,
+        block: str,
+        message: str,
+        db_object: str | None,
+    ) -> Finding:
+        lines = self.lines(path, text)
+        quoted = text[ref.name_start : ref.name_start + 1] == '"'
+        # the finding points at the name itself, inside its quotes
+        line, column = lines.position(ref.name_start + quoted)
+        end_line, end_column = lines.position(ref.end - quoted)
+        line_start = lines.starts[line - 1]
+        line_end = text.find("\n", line_start)
+        snippet = text[line_start : line_end if line_end >= 0 else len(text)].strip()
+        return Finding(
+            rule=rule,
+            path=path,
+            span=Span(line, column, end_line, end_column),
+            legacy=legacy.legacy,
+            target=legacy.target,
+            block=block,
+            confidence=Confidence.HIGH if ref.parsed else Confidence.MEDIUM,
+            message=message,
+            snippet=snippet,
+            suggestion=self.suggestion(text, lines, ref, legacy),
+            db_object=db_object,
+        )
+
+    def suggestion(
+        self, text: str, lines: LineIndex, ref: TableRef, legacy: LegacyObject
+    ) -> Suggestion | None:
+        if legacy.target is None:
+            return None
+        written = text[ref.start : ref.end]
+        replacement = rewrite_reference(
+            written, ref.schema is not None, legacy.target, self.catalog.default_schema
+        )
+        start, end = lines.position(ref.start), lines.position(ref.end)
+        description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
+        if legacy.columns:
+            description += " and rename columns " + ", ".join(
+                f"{old} -> {new}" for old, new in legacy.columns
+            )
+        return Suggestion(Span(start[0], start[1], end[0], end[1]), replacement, description + ".")
+
+
+def _lr102_message(obj: _Object, legacy: LegacyObject) -> str:
+    target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
+    subject = f"{obj.kind.capitalize()} `{obj.name}` names the legacy view `{legacy.legacy}`{target}"
+    if obj.kind in ("function", "procedure"):
+        return f"{subject}: PostgreSQL will not refuse the DROP VIEW, but the {obj.kind} fails at run time."
+    return f"{subject}: PostgreSQL refuses the DROP VIEW while it exists (without CASCADE)."
+
+
+def _definitions(
+    path: str, text: str, info: StatementInfo, order: tuple[int, int], schema: str
+) -> list[_Object]:
+    """The persistent objects a statement defines (a CREATE TABLE / ALTER TABLE may define foreign keys)."""
+    kind = _DEFINING.get(info.kind)
+    on = resolve_name(info.on, schema) if info.on is not None else None
+    if kind is not None and (info.name is not None or (kind == "index" and on is not None)):
+        own = resolve_name(info.name, schema) if info.name is not None else None
+        if kind in ("trigger", "policy", "rule") and on is not None and own is not None:
+            display = f"{own.name} on {on}"
+        elif kind == "index" and on is not None and (own is None or info.name[0] is None):  # type: ignore[index]
+            # an index lives in its table's schema
+            own = ObjectName(on.schema, own.name) if own is not None else None
+            display = str(own) if own is not None else f"(unnamed) on {on}"
+        else:
+            display = str(own)
+        executes = resolve_name(info.executes, schema) if info.executes is not None else None
+        identity = None if own is not None else f"{path}:{info.start}"
+        return [_Object(kind, display, path, text, info, order, info.refs, own, on, executes, identity)]
+    if info.kind in ("create table", "alter table") and info.name is not None:
+        table = resolve_name(info.name, schema)
+        fks = tuple(r for r in info.refs if r.position == "references")
+        if fks:
+            constraint = info.constraint if info.kind == "alter table" else None
+            display = f"{constraint or '(unnamed)'} on {table}"
+            identity = None if constraint else f"{path}:{info.start}"  # unnamed ones are each distinct
+            return [
+                _Object("foreign key", display, path, text, info, order, fks, None, table, None, identity)
+            ]
+    return []
+
+
+class _Replay:
+    """The persistent objects that exist after applying migration statements in order."""
+
+    def __init__(self, default_schema: str) -> None:
+        self.schema = default_schema
+        self.objects: dict[tuple[str, str], _Object] = {}
+
+    def apply(self, path: str, text: str, info: StatementInfo, order: tuple[int, int]) -> None:
+        for obj in _definitions(path, text, info, order, self.schema):
+            self.objects[obj.key] = obj
+        verb = info.kind.split(" ", 1)[0]
+        if verb == "drop":
+            self._drop(info, text)
+        elif verb == "alter" and info.name is not None:
+            self._alter(info)
+
+    def _drop(self, info: StatementInfo, text: str) -> None:
+        kind = info.kind.removeprefix("drop ")
+        on = resolve_name(info.on, self.schema) if info.on is not None else None
+        for qname in info.names:
+            name = resolve_name(qname, self.schema)
+            if kind in ("view", "materialized view", "table"):
+                self._drop_relation(name, bool(_CASCADE.search(text, info.start, info.end)))
+            elif kind in ("function", "procedure"):
+                self.objects.pop(("function", str(name)), None)
+            elif kind in ("trigger", "policy", "rule") and on is not None:
+                self.objects.pop((kind, f"{name.name} on {on}"), None)
+            elif kind == "index":
+                self._remove(lambda o, name=name: o.kind == "index" and o.own == name)  # type: ignore[misc]
+
+    def _remove(self, doomed: Callable[[_Object], bool]) -> list[_Object]:
+        removed = [o for o in self.objects.values() if doomed(o)]
+        for obj in removed:
+            del self.objects[obj.key]
+        return removed
+
+    def _drop_relation(self, name: ObjectName, cascade: bool) -> None:
+        """DROP a view/table: its triggers, policies, rules, indexes and foreign keys go too (and, with
+        CASCADE, every OID-bound object that uses it)."""
+        pending = [name]
+        while pending:
+            dropped = pending.pop()
+
+            def doomed(obj: _Object, dropped: ObjectName = dropped) -> bool:
+                if obj.kind in ("view", "materialized view") and obj.own == dropped:
+                    return True
+                if obj.on == dropped and (obj.kind in _ATTACHED or obj.kind == "foreign key"):
+                    return True
+                return (
+                    cascade
+                    and obj.kind in _OID_BOUND
+                    and any(
+                        resolve_name((r.schema, r.name), self.schema) == dropped
+                        for r in obj.refs
+                        if r.position not in _NOT_DEPENDENCY
+                    )
+                )
+
+            for obj in self._remove(doomed):
+                if obj.kind in ("view", "materialized view") and obj.own is not None and obj.own != dropped:
+                    pending.append(obj.own)
+
+    def _alter(self, info: StatementInfo) -> None:
+        assert info.name is not None
+        kind = info.kind.removeprefix("alter ")
+        old = resolve_name(info.name, self.schema)
+        if (
+            kind == "table"
+            and info.constraint is not None
+            and not any(r.position == "references" for r in info.refs)
+        ):
+            self.objects.pop(("foreign key", f"{info.constraint} on {old}"), None)  # DROP CONSTRAINT
+        new = old
+        if info.rename_to is not None:
+            new = ObjectName(old.schema, info.rename_to)
+        if info.new_schema is not None:
+            new = ObjectName(info.new_schema, old.name)
+        if new == old:
+            return
+        if kind in ("table", "view", "materialized view"):
+            for obj in self.objects.values():
+                if obj.own == old and obj.kind in ("view", "materialized view"):
+                    obj.own, obj.name = new, str(new)
+                if obj.on == old:
+                    obj.on = new
+                    obj.name = obj.name.rsplit(" on ", 1)[0] + f" on {new}"
+            self.objects = {obj.key: obj for obj in self.objects.values()}
+        elif kind in ("function", "procedure"):
+            obj = self.objects.pop(("function", str(old)), None)
+            if obj is not None:
+                obj.own, obj.name = new, str(new)
+                self.objects[obj.key] = obj
+        elif kind in ("trigger", "policy") and info.on is not None:
+            on = resolve_name(info.on, self.schema)
+            obj = self.objects.pop((kind, f"{old.name} on {on}"), None)
+            if obj is not None:
+                obj.name = f"{new.name} on {on}"
+                self.objects[obj.key] = obj

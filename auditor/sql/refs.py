@@ -1,0 +1,1218 @@
+"""Find table references in SQL text: statement splitting, sqlglot parse trees, a tokenizer fallback.
+
+Every reference carries exact character offsets into the analysed text. ``TableRef.position`` is one of:
+
+- ``from``, ``join``: a relation read by a query (also LATERAL and subqueries, ``TABLE x``, COPY queries)
+- ``insert``, ``update``, ``delete``, ``merge``, ``using`` (DELETE/MERGE USING), ``copy``, ``truncate``,
+  ``lock``
+- ``references``: a foreign key target; ``like``: ``CREATE TABLE t (LIKE x)``
+- ``trigger-on``, ``policy-on``, ``rule-on``, ``index-on``: the relation a trigger/policy/rule/index is on
+- ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
+- ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
+- ``drop``: a name the statement drops
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.tokens import Token, TokenType
+
+from auditor.catalog.names import fold_identifier
+from auditor.core.model import ObjectName
+
+QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
+
+_DIALECT = Postgres()
+_LOG = logging.getLogger("sqlglot")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    start: int  # first char of the written reference, incl. schema qualifier and quotes
+    end: int  # exclusive, after the relation name (incl. closing quote)
+    name_start: int  # first char of the relation-name part
+    schema: str | None  # folded schema as written; None when unqualified
+    name: str  # folded relation name
+    position: str  # see the module docstring
+    parsed: bool  # found in a sqlglot parse tree (False: tokenizer fallback)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlRefs:
+    refs: tuple[TableRef, ...]
+    parsed: bool  # every statement was understood by the parser
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    start: int  # offset of the statement's first token in the split text
+    text: str  # without the terminating semicolon
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementInfo:
+    """One statement: its references and, for DDL, what it defines, renames or drops."""
+
+    start: int
+    end: int
+    kind: str  # "select", "insert", "create view", "alter table", "drop view"...; "" when unknown
+    refs: tuple[TableRef, ...]
+    parsed: bool
+    error: str | None = None
+    name: QName | None = None  # the object created / altered / (first) dropped
+    names: tuple[QName, ...] = ()  # every object a DROP names
+    on: QName | None = None  # the relation of a trigger / policy / rule / index
+    replace: bool = False  # CREATE OR REPLACE
+    rename_to: str | None = None  # ALTER ... RENAME TO (folded)
+    new_schema: str | None = None  # ALTER ... SET SCHEMA (folded)
+    language: str | None = None  # functions: "sql", "plpgsql", ...
+    timing: str | None = None  # triggers: "before", "after", "instead of"
+    executes: QName | None = None  # triggers: the function they execute
+    columns: tuple[str, ...] = ()  # CREATE VIEW v (a, b): the column list
+    constraint: str | None = None  # ALTER TABLE ADD/DROP CONSTRAINT name
+    query: exp.Expr | None = field(default=None, compare=False)  # a view's parsed definition
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Splitting
+
+_LEXEME = re.compile(
+    r"--[^\n]*|/\*|'|\"|(?<![\w$])\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$|;|(?i:\b(?:begin\s+atomic|case|end)\b)"
+)
+
+
+def _skip_quoted(sql: str, pos: int, lexeme: str) -> tuple[int, bool]:
+    """(offset just after the quoted/commented lexeme at ``pos``, whether it is terminated)."""
+    n = len(sql)
+    if lexeme == "/*":
+        depth, i = 1, pos + 2
+        while depth and i < n:
+            if sql.startswith("/*", i):
+                depth, i = depth + 1, i + 2
+            elif sql.startswith("*/", i):
+                depth, i = depth - 1, i + 2
+            else:
+                i += 1
+        return i, depth == 0
+    if lexeme.startswith("$"):
+        close = sql.find(lexeme, pos + len(lexeme))
+        return (n, False) if close < 0 else (close + len(lexeme), True)
+    escapes = lexeme == "'" and pos > 0 and sql[pos - 1] in "eE" and (pos < 2 or not _is_word(sql[pos - 2]))
+    i = pos + 1
+    while i < n:
+        ch = sql[i]
+        if escapes and ch == "\\":
+            i += 2
+        elif ch == lexeme:
+            if i + 1 < n and sql[i + 1] == lexeme:
+                i += 2
+            else:
+                return i + 1, True
+        else:
+            i += 1
+    return n, False
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_$"
+
+
+def _lexemes(sql: str) -> Iterator[tuple[str, int, int, bool]]:
+    """Yield (lexeme, start, end, terminated) for comments, quoted text, semicolons and the words
+    BEGIN ATOMIC / CASE / END."""
+    pos = 0
+    while True:
+        match = _LEXEME.search(sql, pos)
+        if match is None:
+            return
+        lexeme, start = match.group(0), match.start()
+        if lexeme.startswith("--") or lexeme == ";" or lexeme[0].isalpha():
+            end, terminated = match.end(), True
+        else:
+            end, terminated = _skip_quoted(sql, start, lexeme)
+        yield lexeme, start, end, terminated
+        pos = end
+
+
+def split_statements(sql: str) -> list[Statement]:
+    """Split at top-level semicolons; quotes, comments, dollar bodies and BEGIN ATOMIC bodies stay whole."""
+    statements: list[Statement] = []
+    begin, atomic = 0, 0
+    for lexeme, start, end, _ in _lexemes(sql):
+        if lexeme == ";":
+            if not atomic:
+                _add_statement(sql, begin, start, statements)
+                begin = end
+        elif lexeme[0].isalpha():
+            word = lexeme[:3].lower()
+            if word == "beg" or (atomic and word == "cas"):
+                atomic += 1
+            elif atomic and word == "end":
+                atomic -= 1
+    _add_statement(sql, begin, len(sql), statements)
+    return statements
+
+
+# whitespace, comments and psql meta-commands (\\connect ...) before a statement
+_LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/|\\[^\n]*)*")
+
+
+def _add_statement(sql: str, begin: int, end: int, out: list[Statement]) -> None:
+    begin = _LEADING.match(sql, begin, end).end()  # type: ignore[union-attr]
+    text = sql[begin:end].rstrip()
+    if text:
+        out.append(Statement(begin, text))
+
+
+def _blank_unterminated(text: str) -> str:
+    """Blank an unterminated quote/comment tail (same length) so the tokenizer accepts partial SQL."""
+    for _, start, _, terminated in _lexemes(text):
+        if not terminated:
+            return text[:start] + " " * (len(text) - start)
+    return text
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Public entry points
+
+
+@functools.lru_cache(maxsize=512)
+def table_references(sql: str) -> SqlRefs:
+    """Every table reference in ``sql`` (one or more statements), offsets relative to ``sql``."""
+    infos = analyze_sql(sql)
+    refs = tuple(ref for info in infos for ref in info.refs)
+    error = next((info.error for info in infos if info.error), None)
+    return SqlRefs(refs, all(info.parsed for info in infos) and bool(infos), error)
+
+
+def analyze_sql(sql: str) -> list[StatementInfo]:
+    """Analyse each statement of ``sql``: kind, DDL effect and references (offsets relative to ``sql``)."""
+    with _quiet_sqlglot():
+        return [_Analyzer(sql).statement(stmt.start, stmt.end) for stmt in split_statements(sql)]
+
+
+def rewrite_reference(written: str, schema_written: bool, target: ObjectName, default_schema: str) -> str:
+    """The target name written in the style of ``written``: same quoting, qualifier kept when written."""
+    parts = [m.group(0) for m in re.finditer(r'"(?:[^"]|"")*"|[^."]+', written)]
+    parts = [p.strip() for p in parts if p.strip()] or [written]
+    name = _format_identifier(target.name, parts[-1].startswith('"'))
+    if schema_written and len(parts) >= 2:
+        schema_part = parts[-2]
+        if fold_identifier(schema_part) != target.schema:
+            schema_part = _format_identifier(target.schema, schema_part.startswith('"'))
+        return ".".join([*parts[:-2], schema_part, name])
+    if target.schema != default_schema:
+        return f"{_format_identifier(target.schema, False)}.{name}"
+    return name
+
+
+def _format_identifier(name: str, quoted: bool) -> str:
+    if quoted or not re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return '"' + name.replace('"', '""') + '"'
+    return name
+
+
+@contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """sqlglot logs a warning for each statement it falls back on; that is expected input here."""
+    disabled = _LOG.disabled
+    _LOG.disabled = True
+    try:
+        yield
+    finally:
+        _LOG.disabled = disabled
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Tokens
+
+_NAME_TYPES = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
+# Words that can never be an unquoted relation name (PostgreSQL reserved words and clause keywords).
+_RESERVED = frozenset(
+    [
+        "ALL",
+        "ANALYSE",
+        "ANALYZE",
+        "AND",
+        "ANY",
+        "ARRAY",
+        "AS",
+        "ASC",
+        "ASYMMETRIC",
+        "BOTH",
+        "CASE",
+        "CAST",
+        "CHECK",
+        "COLLATE",
+        "COLUMN",
+        "CONSTRAINT",
+        "CREATE",
+        "CROSS",
+        "CURRENT_DATE",
+        "CURRENT_ROLE",
+        "CURRENT_TIME",
+        "CURRENT_TIMESTAMP",
+        "CURRENT_USER",
+        "DEFAULT",
+        "DEFERRABLE",
+        "DESC",
+        "DISTINCT",
+        "DO",
+        "ELSE",
+        "END",
+        "EXCEPT",
+        "EXISTS",
+        "FALSE",
+        "FETCH",
+        "FOR",
+        "FOREIGN",
+        "FROM",
+        "FULL",
+        "GRANT",
+        "GROUP",
+        "HAVING",
+        "IF",
+        "ILIKE",
+        "IN",
+        "INITIALLY",
+        "INNER",
+        "INTERSECT",
+        "INTO",
+        "IS",
+        "JOIN",
+        "LATERAL",
+        "LEADING",
+        "LEFT",
+        "LIKE",
+        "LIMIT",
+        "LOCALTIME",
+        "LOCALTIMESTAMP",
+        "NATURAL",
+        "NOT",
+        "NULL",
+        "OFFSET",
+        "ON",
+        "ONLY",
+        "OR",
+        "ORDER",
+        "OUTER",
+        "OVERLAPS",
+        "PLACING",
+        "PRIMARY",
+        "REFERENCES",
+        "RETURNING",
+        "RIGHT",
+        "SELECT",
+        "SESSION_USER",
+        "SET",
+        "SIMILAR",
+        "SOME",
+        "SYMMETRIC",
+        "TABLE",
+        "THEN",
+        "TO",
+        "TRAILING",
+        "TRUE",
+        "UNION",
+        "UNIQUE",
+        "UPDATE",
+        "USER",
+        "USING",
+        "VALUES",
+        "VARIADIC",
+        "VERBOSE",
+        "WHEN",
+        "WHERE",
+        "WINDOW",
+        "WITH",
+    ]
+)
+_COMMAND_TYPES = frozenset(_DIALECT.tokenizer_class.COMMANDS)
+_PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|(?<![\w$])\$\d+|(?<![:\w]):[A-Za-z_]\w*|\?")
+
+
+def _tokenize(text: str) -> list[Token] | None:
+    try:
+        tokens = _DIALECT.tokenize(text)
+    except Exception:  # sqlglot raises TokenError, occasionally others, on malformed input
+        try:
+            tokens = _DIALECT.tokenize(_blank_unterminated(text))
+        except Exception:
+            return None
+    return _expand_command(text, tokens)
+
+
+def _expand_command(text: str, tokens: list[Token]) -> list[Token]:
+    """sqlglot swallows the rest of a LOCK/REFRESH/... statement into one string token: tokenize it."""
+    for i, tok in enumerate(tokens[:-1]):
+        rest = tokens[i + 1]
+        if tok.token_type in _COMMAND_TYPES and rest.token_type == TokenType.STRING:
+            lo, hi = tok.end + 1, rest.end + 1
+            if rest.text.strip() != text[lo:hi].strip():
+                continue  # a real quoted string
+            try:
+                inner = _DIALECT.tokenize(text[lo:hi])
+            except Exception:
+                return tokens
+            for t in inner:
+                t.start += lo
+                t.end += lo
+            return [*tokens[: i + 1], *inner, *tokens[i + 2 :]]
+    return tokens
+
+
+def _word(tok: Token | None) -> str:
+    """The upper-cased word of an unquoted token ("" for punctuation, strings and quoted names)."""
+    if tok is None or tok.token_type in (TokenType.IDENTIFIER, TokenType.STRING, TokenType.HEREDOC_STRING):
+        return ""
+    text = tok.text
+    return text.upper() if text[:1].isalpha() or text[:1] == "_" else ""
+
+
+def _is_name(tok: Token | None) -> bool:
+    if tok is None:
+        return False
+    if tok.token_type in _NAME_TYPES:
+        return True
+    word = _word(tok)
+    return bool(word) and word not in _RESERVED and re.fullmatch(r"[A-Z_][A-Z0-9_$]*", word) is not None
+
+
+def _qname(text: str, parts: list[Token]) -> QName:
+    names = [fold_identifier(text[p.start : p.end + 1]) for p in parts]
+    return (names[-2] if len(names) >= 2 else None, names[-1])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Analysis of one statement
+
+
+class _Analyzer:
+    """Analyses statements of one text; offsets of all results are relative to that text."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    def statement(self, start: int, end: int) -> StatementInfo:
+        piece = self.sql[start:end]
+        tokens = _tokenize(piece)
+        if tokens is None:
+            return StatementInfo(start, end, "", (), False, "the statement cannot be tokenized")
+        kind, after_head = _head(tokens)
+        out = _Refs(piece, start)
+        query: exp.Expr | None = None
+        error: str | None = None
+        if kind in ("create function", "create procedure", "do"):
+            self._routine(piece, start, tokens, kind, out)
+        elif kind == "create materialized view":
+            self._materialized_view(tokens, after_head, out)
+        elif kind == "create policy":
+            self._policy(tokens, out)
+        elif kind == "create rule":
+            self._rule(tokens, out)
+        else:
+            tree, error = out.statement(tokens, 0, len(tokens), plpgsql=False)
+            if kind == "create view" and isinstance(tree, exp.Create):
+                query = tree.args.get("expression")
+        info = _ddl(piece, tokens, kind, after_head)
+        return StatementInfo(
+            start=start,
+            end=end,
+            kind=kind,
+            refs=tuple(sorted(out.refs, key=lambda r: r.start)),
+            parsed=out.parsed,
+            error=error if not out.parsed else None,
+            query=query,
+            **info,
+        )
+
+    def _routine(self, piece: str, base: int, tokens: list[Token], kind: str, out: _Refs) -> None:
+        """CREATE FUNCTION / PROCEDURE / DO: the name is defined, the body is analysed by language."""
+        language = _language(tokens) or ("plpgsql" if kind == "do" else None)
+        body = _body_token(tokens, kind)
+        if body is not None:
+            raw = piece[body.start : body.end + 1]
+            if raw.startswith("$"):
+                tag = raw[: raw.index("$", 1) + 1]
+                inner_start, inner = body.start + len(tag), raw[len(tag) : -len(tag)]
+            else:
+                # '' inside a quoted body becomes ' + space: same length, so offsets stay exact
+                inner_start, inner = body.start + 1, raw[1:-1].replace("''", " '")
+            out.nested(inner, base + inner_start, plpgsql=language == "plpgsql")
+            return
+        atomic = _find_words(tokens, 0, len(tokens), ("BEGIN", "ATOMIC"))
+        if atomic is not None and tokens[-1].text.upper() == "END":
+            lo, hi = tokens[atomic + 1].end + 1, tokens[-1].start
+            out.nested(piece[lo:hi], base + lo, plpgsql=False)
+
+    def _materialized_view(self, tokens: list[Token], after_head: int, out: _Refs) -> None:
+        out.name_at(tokens, after_head, "create", skip_if_exists=True)
+        as_index = _find_top(tokens, after_head, len(tokens), "AS")
+        if as_index is None:
+            out.parsed = False
+            return
+        hi = len(tokens)
+        data = _find_words(tokens, as_index, hi, ("WITH", "DATA")) or _find_words(
+            tokens, as_index, hi, ("WITH", "NO")
+        )
+        out.statement(tokens, as_index + 1, data if data is not None else hi, plpgsql=False)
+
+    def _policy(self, tokens: list[Token], out: _Refs) -> None:
+        on = _find_top(tokens, 0, len(tokens), "ON")
+        if on is not None:
+            out.name_at(tokens, on + 1, "policy-on", skip_if_exists=False)
+        for i, tok in enumerate(tokens):
+            if (
+                _word(tok) in ("USING", "CHECK")
+                and i + 1 < len(tokens)
+                and tokens[i + 1].token_type == TokenType.L_PAREN
+            ):
+                close = _matching_paren(tokens, i + 1)
+                out.expression(tokens, i + 2, close, plpgsql=False)
+
+    def _rule(self, tokens: list[Token], out: _Refs) -> None:
+        to = _find_top(tokens, 0, len(tokens), "TO")
+        if to is not None:
+            out.name_at(tokens, to + 1, "rule-on", skip_if_exists=False)
+        do = _find_top(tokens, 0, len(tokens), "DO")
+        where = _find_top(tokens, 0, do if do is not None else len(tokens), "WHERE")
+        if where is not None and do is not None:
+            out.expression(tokens, where + 1, do, plpgsql=False)
+        if do is None:
+            return
+        i = do + 1
+        if _word(tokens[i] if i < len(tokens) else None) in ("ALSO", "INSTEAD"):
+            i += 1
+        if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:
+            close = _matching_paren(tokens, i)
+            lo, hi = tokens[i].end + 1, tokens[close].start if close < len(tokens) else len(out.text)
+            out.nested(out.text[lo:hi], out.base + lo, plpgsql=False)
+        elif i < len(tokens) and _word(tokens[i]) != "NOTHING":
+            out.statement(tokens, i, len(tokens), plpgsql=False)
+
+
+class _Refs:
+    """Collects references of one statement piece (``text`` starts at ``base`` in the whole text)."""
+
+    def __init__(self, text: str, base: int) -> None:
+        self.text = text
+        self.base = base
+        self.refs: list[TableRef] = []
+        self.parsed = True
+
+    # -- sub-analyses ------------------------------------------------------------------------------------
+
+    def statement(
+        self, tokens: list[Token], lo: int, hi: int, plpgsql: bool
+    ) -> tuple[exp.Expr | None, str | None]:
+        """Parse tokens[lo:hi] as one statement; fall back to the token scan when that fails."""
+        if lo >= hi:
+            return None, None
+        tree, error = _parse(tokens[lo:hi], self.text)
+        if tree is None and _PLACEHOLDER.search(self.text, tokens[lo].start, tokens[hi - 1].end + 1):
+            tree, _ = self._parse_substituted(tokens[lo].start, tokens[hi - 1].end + 1)
+        if tree is not None and not isinstance(tree, exp.Command):
+            found = _TreeRefs(self.text, self.base, plpgsql).collect(tree)
+            if found is not None:
+                self.refs.extend(found)
+                return tree, None
+            error = "the parser lost track of positions"
+        self.parsed = False
+        self.refs.extend(_scan_tokens(self.text, self.base, tokens, lo, hi))
+        return None, error or "unsupported syntax"
+
+    def _parse_substituted(self, lo: int, hi: int) -> tuple[exp.Expr | None, str | None]:
+        """Retry with placeholders replaced by same-length literals (offsets stay valid)."""
+        segment = _PLACEHOLDER.sub(lambda m: "0" + " " * (len(m.group(0)) - 1), self.text[lo:hi])
+        text = self.text[:lo] + segment + self.text[hi:]
+        tokens = _tokenize(text)
+        if tokens is None:
+            return None, None
+        inside = [t for t in tokens if lo <= t.start < hi]
+        return _parse(inside, text)
+
+    def expression(self, tokens: list[Token], lo: int, hi: int, plpgsql: bool) -> None:
+        """Analyse tokens[lo:hi] as a scalar expression (a policy USING clause, an IF condition...)."""
+        if lo >= hi:
+            return
+        synthetic = [Token(TokenType.SELECT, "SELECT"), *tokens[lo:hi]]
+        tree, _ = _parse(synthetic, self.text)
+        if tree is not None and not isinstance(tree, exp.Command):
+            found = _TreeRefs(self.text, self.base, plpgsql).collect(tree)
+            if found is not None:
+                self.refs.extend(found)
+                return
+        self.parsed = False
+        self.refs.extend(_scan_tokens(self.text, self.base, tokens, lo, hi))
+
+    def nested(self, body: str, body_base: int, plpgsql: bool) -> None:
+        """Analyse a routine body (SQL statements or PL/pgSQL) found inside this statement."""
+        for stmt in split_statements(body):
+            tokens = _tokenize(stmt.text)
+            if tokens is None:
+                self.parsed = False
+                continue
+            sub = _Refs(stmt.text, body_base + stmt.start)
+            if plpgsql:
+                _plpgsql_statement(sub, tokens)
+            else:
+                sub.statement(tokens, 0, len(tokens), plpgsql=False)
+            self.refs.extend(sub.refs)
+            self.parsed = self.parsed and sub.parsed
+
+    def name_at(self, tokens: list[Token], i: int, position: str, skip_if_exists: bool) -> int:
+        """Record the (qualified) name at token ``i`` with ``position``; return the index after it."""
+        found = _read_name(tokens, i)
+        if found is None:
+            return i
+        parts, after = found
+        self.refs.append(_token_ref(self.text, self.base, parts, position))
+        return after
+
+
+def _parse(tokens: list[Token], text: str) -> tuple[exp.Expr | None, str | None]:
+    try:
+        trees = _DIALECT.parser().parse(tokens, text)
+    except Exception as exc:  # ParseError on bad input; sqlglot has other failure modes on odd SQL
+        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        return None, "not a single statement"
+    return trees[0], None
+
+
+def _head(tokens: list[Token]) -> tuple[str, int]:
+    """The statement kind ("create view", "drop table", "select") and the token index after the header."""
+    words: list[str] = []
+    for tok in tokens[:8]:
+        word = _word(tok)
+        if not word:
+            break
+        words.append(word)
+    if not words:
+        return ("select", 0) if tokens and tokens[0].token_type == TokenType.L_PAREN else ("", 0)
+    first = words[0]
+    if first in ("CREATE", "ALTER", "DROP"):
+        i = 1
+        while i < len(words) and words[i] in (
+            "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "RECURSIVE", "UNIQUE",
+            "CONSTRAINT", "TRUSTED", "PROCEDURAL", "FOREIGN",
+        ):  # fmt: skip
+            i += 1
+        if i < len(words):
+            obj = words[i]
+            if obj == "MATERIALIZED" and i + 1 < len(words) and words[i + 1] == "VIEW":
+                return f"{first.lower()} materialized view", i + 2
+            if obj == "EVENT" and i + 1 < len(words) and words[i + 1] == "TRIGGER":
+                return f"{first.lower()} event trigger", i + 2
+            return f"{first.lower()} {obj.lower()}", i + 1
+        return first.lower(), 1
+    return first.lower(), 1
+
+
+def _find_top(tokens: list[Token], lo: int, hi: int, word: str) -> int | None:
+    """Index of the first ``word`` at parenthesis depth 0 in tokens[lo:hi]."""
+    depth = 0
+    for i in range(lo, min(hi, len(tokens))):
+        tt = tokens[i].token_type
+        if tt == TokenType.L_PAREN:
+            depth += 1
+        elif tt == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and _word(tokens[i]) == word:
+            return i
+    return None
+
+
+def _find_words(tokens: list[Token], lo: int, hi: int, words: tuple[str, ...]) -> int | None:
+    """Index of the first top-level occurrence of the consecutive ``words``."""
+    i = lo
+    while True:
+        i = _find_top(tokens, i, hi, words[0])  # type: ignore[assignment]
+        if i is None:
+            return None
+        if all(_word(tokens[i + k] if i + k < len(tokens) else None) == w for k, w in enumerate(words)):
+            return i
+        i += 1
+
+
+def _matching_paren(tokens: list[Token], i: int, hi: int | None = None) -> int:
+    depth = 0
+    for j in range(i, len(tokens) if hi is None else hi):
+        tt = tokens[j].token_type
+        if tt == TokenType.L_PAREN:
+            depth += 1
+        elif tt == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(tokens) if hi is None else hi
+
+
+def _language(tokens: list[Token]) -> str | None:
+    for i, tok in enumerate(tokens[:-1]):
+        if _word(tok) == "LANGUAGE":
+            nxt = tokens[i + 1]
+            return nxt.text.lower() if nxt.token_type != TokenType.IDENTIFIER else nxt.text
+    return None
+
+
+def _body_token(tokens: list[Token], kind: str) -> Token | None:
+    """The string holding a routine body: after AS (functions) or right after DO."""
+    if kind == "do":
+        for tok in tokens[1:3]:
+            if tok.token_type in (TokenType.HEREDOC_STRING, TokenType.STRING):
+                return tok
+        return None
+    as_index = _find_top(tokens, 0, len(tokens), "AS")
+    if as_index is not None and as_index + 1 < len(tokens):
+        tok = tokens[as_index + 1]
+        if tok.token_type in (TokenType.HEREDOC_STRING, TokenType.STRING):
+            return tok
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parse trees
+
+
+class _TreeRefs:
+    """Table references of a sqlglot tree, honouring CTE scopes; None when a position is not trustworthy."""
+
+    def __init__(self, text: str, base: int, plpgsql: bool) -> None:
+        self.text = text
+        self.base = base
+        self.plpgsql = plpgsql
+        self.refs: list[TableRef] = []
+        self.ok = True
+
+    def collect(self, tree: exp.Expr) -> list[TableRef] | None:
+        self._walk(tree, None, "", frozenset())
+        return self.refs if self.ok else None
+
+    def _walk(self, node: exp.Expr, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> None:
+        if isinstance(node, exp.Table):
+            self._table(node, parent, key, ctes)
+        elif isinstance(node, exp.Schema) and isinstance(node.this, exp.Table):
+            self._table(node.this, parent, key, ctes)
+            for child in node.expressions:
+                self._walk(child, node, "expressions", ctes)
+            return
+        elif isinstance(node, exp.Comment) and isinstance(node.this, exp.Column):
+            self._comment_column(node.this)
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With):
+            ctes = self._ctes(with_, node, ctes)
+        for arg_key, value in node.args.items():
+            if arg_key == "with_" or (isinstance(node, exp.Table) and arg_key in ("this", "db", "catalog")):
+                continue
+            for child in value if isinstance(value, list) else (value,):
+                if isinstance(child, exp.Expr):
+                    self._walk(child, node, arg_key, ctes)
+
+    def _ctes(self, with_: exp.With, owner: exp.Expr, ctes: frozenset[str]) -> frozenset[str]:
+        names = [_fold_ident(cte.args["alias"].this) for cte in with_.expressions if cte.args.get("alias")]
+        every = ctes | frozenset(names)
+        visible = ctes
+        for cte, name in zip(with_.expressions, names, strict=False):
+            self._walk(cte.this, cte, "this", every if with_.args.get("recursive") else visible)
+            visible = visible | {name}
+        return every
+
+    def _table(self, table: exp.Table, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> None:
+        name = table.this
+        if not isinstance(name, exp.Identifier):
+            return
+        position = _tree_position(table, parent, key)
+        if position is None or (position == "create" and self.plpgsql and isinstance(parent, exp.Into)):
+            return
+        if not table.args.get("db") and _fold_ident(name) in ctes and position in ("from", "join"):
+            return
+        parts = [
+            p
+            for p in (table.args.get("catalog"), table.args.get("db"), name)
+            if isinstance(p, exp.Identifier)
+        ]
+        self._add(parts, position)
+
+    def _comment_column(self, column: exp.Column) -> None:
+        parts = [
+            p for p in (column.args.get("db"), column.args.get("table")) if isinstance(p, exp.Identifier)
+        ]
+        if parts:
+            self._add(parts, "comment")
+
+    def _add(self, parts: list[exp.Identifier], position: str) -> None:
+        metas = [p.meta for p in parts]
+        if not all("start" in m and "end" in m for m in metas):
+            self.ok = False
+            return
+        start, name_start, end = metas[0]["start"], metas[-1]["start"], metas[-1]["end"] + 1
+        folded = [fold_identifier(self.text[m["start"] : m["end"] + 1]) for m in metas]
+        if folded[-1] != _fold_ident(parts[-1]):
+            self.ok = False  # positions do not point at the name: do not trust this tree
+            return
+        schema = folded[-2] if len(folded) >= 2 else None
+        b = self.base
+        self.refs.append(TableRef(b + start, b + end, b + name_start, schema, folded[-1], position, True))
+
+
+def _fold_ident(ident: exp.Expr) -> str:
+    text = ident.this if isinstance(ident.this, str) else ident.name
+    return text if ident.args.get("quoted") else text.lower()
+
+
+_CREATED_KINDS = frozenset({"TABLE", "VIEW", "MATERIALIZED VIEW"})
+
+
+def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str | None:
+    """What a Table node in ``parent.args[key]`` is: a position name, or None when not a relation."""
+    if isinstance(parent, exp.From):
+        return "from"
+    if isinstance(parent, exp.Join):
+        return "join"
+    if isinstance(parent, (exp.Lateral, exp.Subquery)):
+        return "from"
+    simple = {
+        exp.Insert: "insert", exp.Update: "update", exp.Copy: "copy", exp.TruncateTable: "truncate",
+        exp.Reference: "references", exp.Grant: "grant", exp.Revoke: "grant", exp.Comment: "comment",
+        exp.TriggerProperties: "trigger-on", exp.Index: "index-on", exp.LikeProperty: "like",
+        exp.AlterRename: "create", exp.Into: "create",
+    }  # fmt: skip
+    for cls, position in simple.items():
+        if isinstance(parent, cls):
+            return position
+    if isinstance(parent, exp.Delete):
+        return "delete" if key == "this" else "using"
+    if isinstance(parent, exp.Merge):
+        return "merge" if key == "this" else "using"
+    if isinstance(parent, exp.Create):
+        kind = str(parent.args.get("kind") or "").upper()
+        return "create" if key == "this" and kind in _CREATED_KINDS else None
+    if isinstance(parent, exp.Drop):
+        kind = str(parent.args.get("kind") or "").upper()
+        return "drop" if kind in _CREATED_KINDS else None
+    if isinstance(parent, exp.Alter):
+        return "alter"
+    if isinstance(parent, (exp.UserDefinedFunction, exp.Func, exp.Dot, exp.Column)):
+        return None
+    return "from"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Tokenizer fallback
+
+
+def _read_name(tokens: list[Token], i: int, hi: int | None = None) -> tuple[list[Token], int] | None:
+    """A possibly qualified name at token ``i`` (after ONLY / IF [NOT] EXISTS), and the index after it."""
+    n = len(tokens) if hi is None else hi
+    while i < n and _word(tokens[i]) in ("ONLY", "IF", "NOT", "EXISTS"):
+        i += 1
+    if i >= n or not _is_name(tokens[i]):
+        return None
+    parts = [tokens[i]]
+    i += 1
+    while (
+        i + 1 < n
+        and tokens[i].token_type == TokenType.DOT
+        and (tokens[i + 1].token_type in _NAME_TYPES or _word(tokens[i + 1]))
+    ):
+        parts.append(tokens[i + 1])
+        i += 2
+    if i < n and tokens[i].token_type == TokenType.STAR:
+        i += 1
+    return parts, i
+
+
+def _token_ref(text: str, base: int, parts: list[Token], position: str) -> TableRef:
+    schema, name = _qname(text, parts[-3:] if len(parts) > 3 else parts)
+    return TableRef(
+        base + parts[0].start, base + parts[-1].end + 1, base + parts[-1].start, schema, name, position, False
+    )
+
+
+_STATEMENT_STARTERS = frozenset(
+    {"(", ")", ";", "THEN", "ELSE", "LOOP", "BEGIN", "AS", "DO", "INSTEAD", "ALSO"}
+)
+_LIST_POSITIONS = frozenset({"from", "truncate", "lock", "drop", "grant", "using"})
+
+
+def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) -> list[TableRef]:
+    """Names right after table keywords in tokens[lo:hi] (the fallback for SQL sqlglot cannot parse)."""
+    refs: list[TableRef] = []
+    kind, _ = _head(tokens[lo:hi])
+    ctes = _token_ctes(text, tokens, lo, hi)
+    # per parenthesis level: the statement keywords seen at that level
+    levels: list[set[str]] = [set()]
+    on_taken = False
+    i = lo
+    while i < hi:
+        tok = tokens[i]
+        tt = tok.token_type
+        if tt == TokenType.L_PAREN:
+            levels.append(set())
+            i += 1
+            continue
+        if tt == TokenType.R_PAREN:
+            if len(levels) > 1:
+                levels.pop()
+            i += 1
+            continue
+        word = _word(tok)
+        prev = _word(tokens[i - 1]) if i > lo else ""
+        prev_text = prev or (tokens[i - 1].text if i > lo else ";")
+        seen = levels[-1]
+        if word in ("SELECT", "DELETE", "MERGE", "INSERT", "VALUES"):
+            seen.add(word)
+        position: str | None = None
+        top = len(levels) == 1
+        if word == "FROM":
+            if prev == "DELETE":
+                position = "delete"
+            elif (
+                prev != "DISTINCT"
+                and (seen & {"SELECT", "UPDATE"})
+                and not (top and kind in ("revoke", "copy"))
+            ):
+                position = "from"
+        elif word == "JOIN":
+            position = "join"
+        elif word == "INTO" and prev in ("INSERT", "MERGE"):
+            position = "insert" if prev == "INSERT" else "merge"
+        elif (
+            word == "UPDATE"
+            and prev_text.upper() in _STATEMENT_STARTERS | {";"}
+            and _is_name(_at(tokens, i + 1, hi))
+        ):
+            seen.add("UPDATE")
+            position = "update"
+        elif word == "USING" and seen & {"DELETE", "MERGE"}:
+            position = "using"
+        elif word == "REFERENCES":
+            position = "references"
+        elif word in ("TRUNCATE", "LOCK") and top and i == lo:
+            position = word.lower()
+            if _word(_at(tokens, i + 1, hi)) == "TABLE":
+                i += 1
+        elif word == "COPY" and top and i == lo:
+            position = "copy"
+        elif word == "TABLE" and top and prev in ("", "ON") and i == lo:
+            position = "from"
+        elif word in ("TABLE", "VIEW") and top and i <= lo + 8:
+            position = _OBJECT_KEYWORD_POSITIONS.get(kind.split(" ")[0])
+        elif word == "ON" and top and not on_taken and kind in _ON_KINDS:
+            on_taken = True
+            nxt = _word(_at(tokens, i + 1, hi))
+            if nxt in ("TABLE", "VIEW", "COLUMN", "MATERIALIZED"):
+                i += 2 if nxt == "MATERIALIZED" else 1
+                if nxt == "COLUMN":
+                    found = _read_name(tokens, i + 1, hi)
+                    if found is not None and len(found[0]) >= 2:
+                        refs.append(_token_ref(text, base, found[0][:-1], "comment"))
+                    i += 1
+                    continue
+            elif nxt in ("FUNCTION", "SCHEMA", "SEQUENCE", "ALL", "DATABASE", "TYPE", "PROCEDURE", "ROUTINE"):
+                i += 1
+                continue
+            position = _ON_KINDS[kind]
+        elif (
+            word == "TO"
+            and top
+            and kind == "create rule"
+            and prev in ("INSERT", "UPDATE", "DELETE", "SELECT")
+        ):
+            position = "rule-on"
+        elif word == "RENAME" and top and _word(_at(tokens, i + 1, hi)) == "TO":
+            i += 1
+            position = "create"
+        if position is None:
+            i += 1
+            continue
+        i = _scan_names(text, base, tokens, i + 1, hi, position, ctes, refs)
+    return refs
+
+
+_OBJECT_KEYWORD_POSITIONS = {
+    "create": "create", "alter": "alter", "drop": "drop", "comment": "comment", "grant": "grant",
+    "revoke": "grant", "refresh": "refresh",
+}  # fmt: skip
+_ON_KINDS = {
+    "create trigger": "trigger-on", "create policy": "policy-on", "create index": "index-on",
+    "grant": "grant", "revoke": "grant", "comment": "comment", "drop trigger": "drop", "drop policy": "drop",
+    "alter trigger": "alter", "alter policy": "alter",
+}  # fmt: skip
+
+
+def _at(tokens: list[Token], i: int, hi: int) -> Token | None:
+    return tokens[i] if i < hi else None
+
+
+def _scan_names(
+    text: str,
+    base: int,
+    tokens: list[Token],
+    i: int,
+    hi: int,
+    position: str,
+    ctes: frozenset[str],
+    refs: list[TableRef],
+) -> int:
+    """Read the name(s) after a table keyword at token ``i``; return the index to continue from."""
+    while True:
+        if _word(_at(tokens, i, hi)) == "LATERAL":
+            return i + 1
+        found = _read_name(tokens, i, hi)
+        if found is None:
+            return i
+        parts, after = found
+        if (
+            position in ("from", "join")
+            and after < hi
+            and tokens[after].token_type in (TokenType.L_PAREN, TokenType.DOT)
+        ):
+            return after  # a function call such as generate_series(...)
+        ref = _token_ref(text, base, parts, position)
+        if not (ref.schema is None and ref.name in ctes and position in ("from", "join")):
+            refs.append(ref)
+        if position not in _LIST_POSITIONS:
+            return after
+        i = after
+        # skip an alias ([AS] name [(cols)]) before a comma that continues the list
+        if _word(_at(tokens, i, hi)) == "AS":
+            i += 1
+        if _is_name(_at(tokens, i, hi)) and _word(tokens[i]) not in (
+            "WHERE",
+            "IN",
+            "RESTART",
+            "CONTINUE",
+            "CASCADE",
+        ):
+            i += 1
+        if i < hi and tokens[i].token_type == TokenType.L_PAREN and position == "from":
+            i = _matching_paren(tokens, i, hi) + 1
+        if i < hi and tokens[i].token_type == TokenType.COMMA:
+            i += 1
+            continue
+        return i
+
+
+def _token_ctes(text: str, tokens: list[Token], lo: int, hi: int) -> frozenset[str]:
+    """Names of CTEs declared by any WITH in tokens[lo:hi] (the fallback does not track their scopes)."""
+    names: set[str] = set()
+    for i in range(lo, hi - 2):
+        if _word(tokens[i]) != "WITH" and tokens[i].token_type != TokenType.COMMA:
+            continue
+        j = i + 1
+        if _word(_at(tokens, j, hi)) == "RECURSIVE":
+            j += 1
+        if not _is_name(_at(tokens, j, hi)):
+            continue
+        k = j + 1
+        if k < hi and tokens[k].token_type == TokenType.L_PAREN:
+            k = _matching_paren(tokens, k, hi) + 1
+        if _word(_at(tokens, k, hi)) == "AS":
+            names.add(fold_identifier(text[tokens[j].start : tokens[j].end + 1]))
+    return frozenset(names)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# PL/pgSQL
+
+_SQL_STARTERS = frozenset(
+    {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "LOCK", "COPY", "CREATE", "ALTER",
+     "DROP", "GRANT", "REVOKE", "COMMENT", "VALUES", "TABLE", "REFRESH"}
+)  # fmt: skip
+
+
+def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
+    """Strip PL/pgSQL control syntax from one body statement and analyse the SQL and expressions in it."""
+    i, n = 0, len(tokens)
+    while i < n:
+        word = _word(tokens[i])
+        if tokens[i].token_type == TokenType.LT and i + 1 < n and tokens[i + 1].token_type == TokenType.LT:
+            while i < n and tokens[i].token_type != TokenType.GT:
+                i += 1
+            i += 2  # <<label>>
+        elif word in ("BEGIN", "ELSE", "LOOP", "DECLARE"):
+            i += 1
+        elif word == "CASE":
+            when = _find_top(tokens, i + 1, n, "WHEN")
+            i = n if when is None else when  # the WHEN branch analyses the condition
+        elif word == "END":
+            return
+        elif word == "EXCEPTION":
+            then = _find_top(tokens, i, n, "THEN")
+            i = n if then is None else then + 1
+        elif word in ("IF", "ELSIF", "ELSEIF", "WHEN", "WHILE"):
+            stop = _find_top(tokens, i + 1, n, "THEN")
+            if stop is None:
+                stop = _find_top(tokens, i + 1, n, "LOOP")
+            end = n if stop is None else stop
+            out.expression(tokens, i + 1, end, plpgsql=True)
+            i = end + 1
+        elif word in ("FOR", "FOREACH"):
+            in_index = _find_top(tokens, i + 1, n, "IN")
+            loop = _find_top(tokens, i + 1, n, "LOOP")
+            end = n if loop is None else loop
+            if in_index is not None and in_index < end:
+                if (
+                    _word(_at(tokens, in_index + 1, end)) == "SELECT"
+                    or _word(_at(tokens, in_index + 1, end)) == "WITH"
+                ):
+                    out.statement(tokens, in_index + 1, end, plpgsql=True)
+                else:
+                    out.expression(tokens, in_index + 1, end, plpgsql=True)
+            i = end + 1
+        elif word == "RETURN":
+            nxt = _word(_at(tokens, i + 1, n))
+            if nxt == "QUERY":
+                i += 2
+            else:
+                out.expression(tokens, i + 2 if nxt == "NEXT" else i + 1, n, plpgsql=True)
+                return
+        elif word == "PERFORM":
+            out.expression(tokens, i + 1, n, plpgsql=True)
+            return
+        elif word == "OPEN":
+            at = _find_top(tokens, i, n, "FOR")
+            if at is not None and _word(_at(tokens, at + 1, n)) != "EXECUTE":
+                out.statement(tokens, at + 1, n, plpgsql=True)
+            return
+        elif word in (
+            "RAISE",
+            "EXECUTE",
+            "GET",
+            "NULL",
+            "CONTINUE",
+            "EXIT",
+            "CLOSE",
+            "FETCH",
+            "MOVE",
+            "CALL",
+        ):
+            return
+        elif word in _SQL_STARTERS or tokens[i].token_type == TokenType.L_PAREN:
+            out.statement(tokens, i, n, plpgsql=True)
+            return
+        else:
+            assign = next((k for k in range(i, n) if tokens[k].token_type == TokenType.COLON_EQ), None)
+            if assign is not None:
+                out.expression(tokens, assign + 1, n, plpgsql=True)
+            else:
+                cursor = _find_words(tokens, i, n, ("CURSOR",))
+                at = _find_top(tokens, cursor, n, "FOR") if cursor is not None else None
+                if at is not None:
+                    out.statement(tokens, at + 1, n, plpgsql=True)
+            return
+
+
+# ----------------------------------------------------------------------------------------------------------
+# DDL effects
+
+
+def _ddl(text: str, tokens: list[Token], kind: str, i: int) -> dict[str, object]:
+    """What a DDL statement defines, renames or drops, read from its tokens."""
+    info: dict[str, object] = {}
+    n = len(tokens)
+    verb = kind.split(" ", 1)[0]
+    if verb not in ("create", "alter", "drop") or " " not in kind:
+        return info
+    if verb == "create" and _find_words(tokens, 0, min(n, 4), ("OR", "REPLACE")) is not None:
+        info["replace"] = True
+    if kind == "create index":
+        while _word(_at(tokens, i, n)) in ("CONCURRENTLY", "IF", "NOT", "EXISTS"):
+            i += 1
+        if _word(_at(tokens, i, n)) != "ON":
+            found = _read_name(tokens, i)
+            if found is not None:
+                info["name"] = _qname(text, found[0])
+        on = _find_top(tokens, i, n, "ON")
+        on_name = _read_name(tokens, on + 1) if on is not None else None
+        if on_name is not None:
+            info["on"] = _qname(text, on_name[0])
+        return info
+    if verb == "drop":
+        names: list[QName] = []
+        while True:
+            found = _read_name(tokens, i)
+            if found is None:
+                break
+            names.append(_qname(text, found[0]))
+            i = found[1]
+            if i < n and tokens[i].token_type == TokenType.L_PAREN:
+                i = _matching_paren(tokens, i) + 1
+            if i < n and tokens[i].token_type == TokenType.COMMA:
+                i += 1
+                continue
+            break
+        if names:
+            info["names"] = tuple(names)
+            info["name"] = names[0]
+        on = _find_top(tokens, i, n, "ON")
+        on_name = _read_name(tokens, on + 1) if on is not None else None
+        if on_name is not None:
+            info["on"] = _qname(text, on_name[0])
+        return info
+    found = _read_name(tokens, i)
+    if found is None:
+        return info
+    info["name"] = _qname(text, found[0])
+    after = found[1]
+    if (
+        kind in ("create view", "create materialized view")
+        and after < n
+        and tokens[after].token_type == TokenType.L_PAREN
+    ):
+        close = _matching_paren(tokens, after)
+        cols = [
+            tokens[k]
+            for k in range(after + 1, close)
+            if tokens[k].token_type in _NAME_TYPES or _is_name(tokens[k])
+        ]
+        info["columns"] = tuple(fold_identifier(text[t.start : t.end + 1]) for t in cols)
+    if kind in ("create trigger", "create policy", "create rule", "alter trigger", "alter policy"):
+        key = "TO" if kind == "create rule" else "ON"
+        on = _find_top(tokens, after, n, key)
+        on_name = _read_name(tokens, on + 1) if on is not None else None
+        if on_name is not None:
+            info["on"] = _qname(text, on_name[0])
+    if kind == "create trigger":
+        for timing in ("BEFORE", "AFTER", "INSTEAD"):
+            if _find_top(tokens, after, n, timing) is not None:
+                info["timing"] = "instead of" if timing == "INSTEAD" else timing.lower()
+                break
+        execute = _find_top(tokens, after, n, "EXECUTE")
+        target = _read_name(tokens, execute + 2) if execute is not None else None
+        if target is not None:
+            info["executes"] = _qname(text, target[0])
+    if kind in ("create function", "create procedure"):
+        info["language"] = _language(tokens)
+    if verb == "alter":
+        rename = _find_words(tokens, after, n, ("RENAME", "TO"))
+        new = _read_name(tokens, rename + 2) if rename is not None else None
+        if new is not None:
+            info["rename_to"] = _qname(text, new[0])[1]
+        set_schema = _find_words(tokens, after, n, ("SET", "SCHEMA"))
+        schema = _read_name(tokens, set_schema + 2) if set_schema is not None else None
+        if schema is not None:
+            info["new_schema"] = _qname(text, schema[0])[1]
+        for words in (("ADD", "CONSTRAINT"), ("DROP", "CONSTRAINT")):
+            at = _find_words(tokens, after, n, words)
+            if at is not None:
+                name = _read_name(tokens, at + 2)
+                if name is not None:
+                    info["constraint"] = _qname(text, name[0])[1]
+    return info

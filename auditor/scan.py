@@ -15,6 +15,8 @@ from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
 from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
 from auditor.core.source import decode_python, decode_sql, read_bytes
+from auditor.database.connect import DatabaseError, DatabaseRequest
+from auditor.database.witness import LiveReading, read_database
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
@@ -23,7 +25,7 @@ from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
 from auditor.sql.files import analyze_sql_files
-from auditor.sql.migrations import catalog_from_migrations
+from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -37,6 +39,7 @@ class ScanOptions:
     legacy: Sequence[tuple[str, str]] = ()  # from the command line
     jobs: int = 0  # 0: all cores
     cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
+    database: DatabaseRequest | None = None  # the live database as a second witness
 
 
 MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
@@ -79,11 +82,19 @@ def load_catalog(
     root: str, config: Config, cli_legacy: Sequence[tuple[str, str]]
 ) -> tuple[LegacyCatalog, tuple[str, ...]]:
     """The catalog of a scan root, as `audit catalog` shows it (and the migration directories read)."""
+    catalog, _, dirs = load_catalog_and_migrations(root, config, cli_legacy)
+    return catalog, dirs
+
+
+def load_catalog_and_migrations(
+    root: str, config: Config, cli_legacy: Sequence[tuple[str, str]]
+) -> tuple[LegacyCatalog, MigrationCatalog, tuple[str, ...]]:
+    """The catalog of a scan root and the migration history it came from (for comparing a database)."""
     found = discover(os.path.abspath(root), config.exclude)
     sql = read_sql_files(found.files, config.max_file_bytes)
     dirs = default_migration_dirs(config, sql.texts)
-    catalog, _, _, _ = build_catalog(root, config, cli_legacy, sql.texts, dirs)
-    return catalog, dirs
+    catalog, _, migrations, _ = build_catalog(root, config, cli_legacy, sql.texts, dirs)
+    return catalog, migrations, dirs
 
 
 def build_catalog(
@@ -92,7 +103,7 @@ def build_catalog(
     cli_legacy: Sequence[tuple[str, str]],
     sql_texts: dict[str, str],
     migration_dirs: Sequence[str],
-) -> tuple[LegacyCatalog, list[Diagnostic], object, list[str]]:
+) -> tuple[LegacyCatalog, list[Diagnostic], MigrationCatalog, list[str]]:
     """Migrations, then config, then command line: later sources override earlier ones."""
     schema = config.default_schema
     migration_paths = sorted(
@@ -203,6 +214,11 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         root, config, options.legacy, sql_texts, migration_dirs
     )
     diagnostics.extend(catalog_diagnostics)
+    reading = None
+    if options.database is not None:
+        reading = _read_database(options.database, catalog, migration_info, diagnostics)
+        if reading is not None:
+            catalog = reading.catalog
     if not catalog:
         raise ConfigError(
             "the legacy catalog is empty: no compatibility views in the migrations "
@@ -237,6 +253,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
     findings.extend(sql_result.findings)
     diagnostics.extend(sql_result.diagnostics)
+    if reading is not None:
+        findings.extend(reading.findings(sql_result.db_objects))
     findings = _with_snippets(findings, root, sql_texts)
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
@@ -250,7 +268,25 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         files_scanned=len(py_files) + len(sql_texts),
         db_objects=tuple(sql_result.db_objects),
         suppression_files=tuple(suppression_files),
+        database=reading.evidence if reading is not None else None,
     )
+
+
+def _read_database(
+    request: DatabaseRequest, catalog: LegacyCatalog, migrations: MigrationCatalog, out: list[Diagnostic]
+) -> LiveReading | None:
+    """The live database's reading; unreadable: an error (``required``) or a diagnostic and None."""
+    try:
+        reading = read_database(request, catalog, migrations)
+    except DatabaseError as exc:
+        if request.required:
+            raise ConfigError(str(exc)) from None
+        out.append(Diagnostic("db:", None, "database", f"{exc} (static analysis only)"))
+        return None
+    if not reading.evidence.usage_observed:
+        out.append(Diagnostic("db:pg_stat_statements", None, "database-usage",
+                              f"usage unknown: {reading.evidence.usage_note}"))  # fmt: skip
+    return reading
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

@@ -91,8 +91,9 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """initdb + start on a free port (TCP on 127.0.0.1 only, socket in the cluster's directory)."""
+def start_cluster(preload: tuple[str, ...] = ()) -> Cluster:
+    """initdb + start on a free port (TCP on 127.0.0.1 only, socket in the cluster's directory);
+    ``preload``: shared_preload_libraries (``("pg_stat_statements",)``)."""
     base = Path(tempfile.mkdtemp(prefix="audit-pg-"))
     as_postgres: list[str] = []
     if os.geteuid() == 0:
@@ -123,6 +124,8 @@ def start_cluster() -> Cluster:
             f"-p {cluster.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
+        if preload:
+            options += f" -c shared_preload_libraries={','.join(preload)}"
         subprocess.run(
             [
                 *as_postgres,

@@ -8,7 +8,19 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "auditor"
 
 # pipeline order; `scan` is the module auditor/scan.py that runs the stages up to resolution
-STAGES = ("core", "catalog", "sql", "discover", "python", "scan", "plan", "reports", "gate", "cli")
+STAGES = (
+    "core",
+    "catalog",
+    "sql",
+    "discover",
+    "python",
+    "database",
+    "scan",
+    "plan",
+    "reports",
+    "gate",
+    "cli",
+)
 
 
 def _stage(module: str) -> str | None:

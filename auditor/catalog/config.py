@@ -23,6 +23,7 @@ KNOWN_KEYS = frozenset(
         "rule_packs",
         "max_file_bytes",
         "unresolved",
+        "database_url",
     }
 )
 # where LR005 (unresolved dynamic table names) is looked for: every file that builds SQL around a
@@ -40,6 +41,7 @@ class Config:
     rule_packs: tuple[str, ...] = ()  # extra pack files, relative to the config file
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     unresolved: str = "everywhere"  # one of UNRESOLVED_SCOPES
+    database_url: str | None = None  # may hold ${ENV_VAR} references, expanded when used
     source: str | None = None  # the file the configuration came from
 
 
@@ -100,6 +102,9 @@ def _validate(table: Any, path: str) -> Config:
     unresolved = table.get("unresolved", "everywhere")
     if unresolved not in UNRESOLVED_SCOPES:
         raise ConfigError(f"{path}: unresolved must be one of {', '.join(UNRESOLVED_SCOPES)}")
+    database_url = table.get("database_url")
+    if database_url is not None and (not isinstance(database_url, str) or not database_url.strip()):
+        raise ConfigError(f'{path}: database_url must be a string, e.g. database_url = "${{DATABASE_URL}}"')
     base = os.path.dirname(os.path.abspath(path))
     packs = tuple(
         os.path.join(base, p) for p in _string_list(table.get("rule_packs", []), "rule_packs", path)
@@ -113,6 +118,7 @@ def _validate(table: Any, path: str) -> Config:
         rule_packs=packs,
         max_file_bytes=max_bytes,
         unresolved=unresolved,
+        database_url=database_url,
         source=path,
     )
 

@@ -11,6 +11,7 @@ import sys
 import click
 
 from auditor import __version__
+from auditor.cli.db import db_group
 from auditor.cli.gate import baseline_command
 from auditor.cli.plan import graph_command, plan_command
 from auditor.cli.scan import catalog_command, rules_command, scan_command
@@ -22,7 +23,15 @@ def main() -> None:
     """Find the code that still blocks dropping legacy PostgreSQL compatibility views."""
 
 
-for _command in (scan_command, catalog_command, rules_command, plan_command, graph_command, baseline_command):
+for _command in (
+    scan_command,
+    catalog_command,
+    rules_command,
+    plan_command,
+    graph_command,
+    baseline_command,
+    db_group,
+):
     main.add_command(_command)
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from auditor.catalog.config import Config, ConfigError, load_config
 from auditor.core.model import ScanResult
+from auditor.database.connect import DATABASE_MODES, DatabaseError, DatabaseRequest, choose_url
 from auditor.discover.cache import CACHE_DIR
 
 EMPTY_CATALOG = (
@@ -50,12 +51,13 @@ def run_scan(
     jobs: int,
     progress: bool,
     cache_dir: str | None = CACHE_DIR,
+    database: DatabaseRequest | None = None,
 ) -> ScanResult:
     from auditor.scan import ScanOptions, scan
 
     reporter = _progress_reporter() if progress else None
     try:
-        return scan(ScanOptions(path, config, legacy, jobs, cache_dir), reporter)
+        return scan(ScanOptions(path, config, legacy, jobs, cache_dir, database), reporter)
     except ConfigError as exc:
         fail(str(exc))
     finally:
@@ -141,3 +143,43 @@ jobs_option = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (0: all cores)."
 )
 progress_option = click.option("--no-progress", is_flag=True, help="Never show the progress line.")
+
+
+def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--database-url``, ``--database required|optional`` and ``--usage-since`` (scan and plan)."""
+    command = click.option(
+        "--usage-since",
+        type=click.Path(dir_okay=False),
+        help="With a database: count only the statements run after this `audit db snapshot` file.",
+    )(command)
+    command = click.option(
+        "--database",
+        "database_mode",
+        type=click.Choice(DATABASE_MODES),
+        default="required",
+        show_default=True,
+        help="When the database cannot be read: fail (exit 2), or report it and go on with static analysis.",
+    )(command)
+    return database_url_option(command)
+
+
+database_url_option = click.option(
+    "--database-url",
+    metavar="URL",
+    help="Read the live database too (else AUDIT_DATABASE_URL, else database_url in the config).",
+)
+
+
+def database_request(
+    flag: str | None, config: Config, mode: str = "required", since: str | None = None
+) -> DatabaseRequest | None:
+    """The database to read, or None for a static-only run."""
+    try:
+        url = choose_url(flag, config.database_url)
+    except DatabaseError as exc:
+        fail(str(exc))
+    if url is None:
+        if since is not None:
+            fail("--usage-since needs a database (--database-url, AUDIT_DATABASE_URL or database_url)")
+        return None
+    return DatabaseRequest(url, mode == "required", since)

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from auditor.cli.options import (
     config_option,
+    database_options,
+    database_request,
     fail,
     format_scan,
     jobs_option,
@@ -79,6 +81,7 @@ def format_plan(result: ScanResult, fmt: str) -> str:
 )
 @jobs_option
 @progress_option
+@database_options
 def plan_command(
     path: str,
     config_file: str | None,
@@ -88,6 +91,9 @@ def plan_command(
     migration_dir: str | None,
     jobs: int,
     no_progress: bool,
+    database_url: str | None,
+    database_mode: str,
+    usage_since: str | None,
 ) -> None:
     """Plan Phase 3: for each legacy object, ready or blocked (by what, owned by whom), and a safe drop order.
 
@@ -96,7 +102,8 @@ def plan_command(
     """
     config = load(path, config_file)
     interactive = not no_progress and fmt == "text" and migration_dir is None
-    result = run_scan(path, config, parse_legacy(legacy), jobs, progress=interactive)
+    database = database_request(database_url, config, database_mode, usage_since)
+    result = run_scan(path, config, parse_legacy(legacy), jobs, interactive, database=database)
     if migration_dir is not None:
         _emit(result, migration_dir)
         if output:

@@ -15,6 +15,8 @@ from auditor.cli.options import (
     EMPTY_CATALOG,
     SCAN_FORMATS,
     config_option,
+    database_options,
+    database_request,
     fail,
     format_scan,
     jobs_option,
@@ -77,6 +79,7 @@ from auditor.discover.cache import CACHE_DIR
     help="Which reported findings fail (exit 1): new (default with --baseline), any (default "
     "otherwise), high/medium/low (that confidence or stronger), never (always exit 0).",
 )
+@database_options
 def scan_command(
     path: str,
     config_file: str | None,
@@ -93,8 +96,11 @@ def scan_command(
     update_baseline: bool,
     changed_since: str | None,
     fail_on: str | None,
+    database_url: str | None,
+    database_mode: str,
+    usage_since: str | None,
 ) -> None:
-    """Scan PATH for references to legacy names.
+    """Scan PATH for references to legacy names (and, with a database, its dependents and usage).
 
     Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on), 2 bad usage or config.
     """
@@ -106,7 +112,8 @@ def scan_command(
         config = dataclasses.replace(config, unresolved=unresolved)
     cache = None if no_cache else cache_dir
     progress = not no_progress and fmt == "text"
-    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache)
+    database = database_request(database_url, config, database_mode, usage_since)
+    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, database)
     report = apply_gate(scanned, request)
     if fmt == "text":
         from auditor.reports.terminal import render

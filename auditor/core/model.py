@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class Confidence(enum.IntEnum):
@@ -110,6 +111,39 @@ class DbObject:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementUsage:
+    """One normalized statement (``pg_stat_statements``) that read a legacy view in the observation window."""
+
+    role: str  # the role that ran it: "authenticated" and "anon" are PostgREST clients
+    queryid: int
+    query: str  # normalized text, constants as $1, $2...
+    calls: int  # in the window
+    rows: int
+    total_ms: float
+    legacy: tuple[ObjectName, ...]  # the legacy views its parsed tables include
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseEvidence:
+    """What the live database said: where it was read, the usage and the window it covers."""
+
+    database: str  # "host:port/dbname as user", never the password
+    read_at: str  # the database's clock, ISO 8601
+    usage_observed: bool  # False: pg_stat_statements unreadable, so usage is unknown
+    usage_note: str  # why not observed, or "" when observed
+    window_start: str | None  # ISO 8601; None when the counters' start is unknown
+    window_source: str  # "snapshot FILE" or "pg_stat_statements reset"
+    usage: tuple[StatementUsage, ...] = ()
+
+    @property
+    def window_seconds(self) -> float | None:
+        if self.window_start is None:
+            return None
+        start, end = datetime.fromisoformat(self.window_start), datetime.fromisoformat(self.read_at)
+        return max(0.0, (end - start).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     root: str
     catalog: tuple[LegacyObject, ...]
@@ -118,3 +152,4 @@ class ScanResult:
     files_scanned: int
     db_objects: tuple[DbObject, ...] = field(default_factory=tuple)
     suppression_files: tuple[str, ...] = ()  # files whose text holds "audit: ignore" comments
+    database: DatabaseEvidence | None = None  # None: a static-only scan

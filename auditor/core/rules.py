@@ -108,6 +108,62 @@ RULES: dict[str, Rule] = {
             "  SELECT order_id, count(*) FROM public.order_line_items_v2 GROUP BY order_id;",
         ),
         Rule(
+            code="LR103",
+            name="catalog-drift",
+            summary="The live database's compatibility views differ from the migrations'",
+            what="Compares the compatibility views the migrations leave defined with those the live database "
+            "has (`--database-url`): a view only the database has (made by hand, or by a migration that is not "
+            "in the repository), a view the migrations define that the database lacks, and a view whose "
+            "target, renamed columns or computed columns differ. A view named in `legacy` or `--legacy` is "
+            "not drift.",
+            why="Phase 3 is planned from the repository but runs on the database. When they disagree, the "
+            "plan and the emitted drop migration are about a schema that does not exist: a view only the "
+            "database has is never dropped (or is queried by code nobody checked), a view the database lacks "
+            "makes the migration fail, a different definition makes the suggested rewrites wrong.",
+            example="-- in the database, made by hand; no migration defines it\n"
+            "CREATE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
+            use_instead="-- supabase/migrations/20240401000000_record_products_v0.sql: the repository says what "
+            "the database has\n"
+            "CREATE OR REPLACE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
+        ),
+        Rule(
+            code="LR104",
+            name="live-object-depends-on-legacy",
+            summary="Object in the live database that depends on a legacy view",
+            what="Lists, from the live database, every object that would stop or survive the `DROP VIEW` of "
+            "a legacy view: views, materialized views and rules built on it (`pg_depend` / `pg_rewrite`, "
+            "transitively through the views built on those), policies whose expressions read it, triggers on "
+            "it other than its INSTEAD OF ones, and functions and procedures whose body names it (parsed from "
+            "`pg_get_functiondef`, since `pg_depend` does not track PL/pgSQL bodies). Found in any schema, "
+            "including objects no migration created; located at the .sql file that defines it when the scan "
+            "saw one, else at `db:schema.object`.",
+            why="PostgreSQL refuses `DROP VIEW` while views, rules or policies depend on it, and a function "
+            "whose body names the view fails when it next runs. Objects made by hand are invisible to a code "
+            "scan: only the database can say they exist.",
+            example="-- made by hand in the SQL editor\n"
+            "CREATE VIEW public.order_export AS\n"
+            "  SELECT o.id, li.quantity FROM public.orders o JOIN public.order_line_items li ON li.order_id = o.id;",
+            use_instead="-- a migration that redefines it on the target\n"
+            "CREATE OR REPLACE VIEW public.order_export AS\n"
+            "  SELECT o.id, li.quantity FROM public.orders o JOIN public.order_line_items_v2 li ON li.order_id = o.id;",
+        ),
+        Rule(
+            code="LR105",
+            name="legacy-view-queried",
+            summary="Statement that read a legacy view during the observation window",
+            what="Reads `pg_stat_statements` and reports each normalized statement whose parsed tables include "
+            "a legacy view and that ran in the observation window, with the role that ran it, its calls, rows "
+            "and total time. The window starts at the counters' last reset, or at an `audit db snapshot` "
+            "given with `--since` / `--usage-since`. `authenticated` and `anon` are PostgREST clients (a "
+            "frontend, a partner) outside this repository.",
+            why="A code scan sees one repository; the database sees every client. A view that some role still "
+            "queries breaks that client when it is dropped, wherever its code lives.",
+            example="-- pg_stat_statements, role authenticated, 1,204 calls since the snapshot\n"
+            "SELECT id, sku, title FROM public.products WHERE id = $1",
+            use_instead="-- the client (here a frontend's `supabase.from('products')`) moves to the target\n"
+            "SELECT id, sku, title FROM public.catalog_items WHERE id = $1",
+        ),
+        Rule(
             code="LR900",
             name="invalid-suppression",
             summary="Suppression comment without a code or reason, or that silences nothing",

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.model import Confidence, DatabaseEvidence, Finding, ScanResult
 from auditor.plan.graph import (
     DB_OBJECT,
     DEFINED_ON,
@@ -33,12 +33,19 @@ BLOCKED = "blocked"
 PYTHON = "python"
 SQL_FILE = "sql-file"
 DB_OBJECT_KIND = "db-object"
-BLOCKER_KINDS = (PYTHON, SQL_FILE, DB_OBJECT_KIND)
+# the live database's evidence: catalog drift, objects that depend on the view, statements that used it
+DRIFT = "drift"
+DATABASE = "database"
+USAGE = "usage"
+BLOCKER_KINDS = (PYTHON, SQL_FILE, DB_OBJECT_KIND, DRIFT, DATABASE, USAGE)
+_DATABASE_RULES = {"LR103": DRIFT, "LR104": DATABASE, "LR105": USAGE}
 
 Owners = Callable[[str], list[str]]
 
 
 def blocker_kind(finding: Finding) -> str:
+    if finding.rule in _DATABASE_RULES:
+        return _DATABASE_RULES[finding.rule]
     if finding.rule == "LR102":
         return DB_OBJECT_KIND
     if finding.rule == "LR101":
@@ -126,6 +133,7 @@ class Plan:
     unresolved: tuple[Finding, ...] = ()  # LR005: table names a person must check, blocking nothing named
     owners_file: str | None = None
     graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
+    database: DatabaseEvidence | None = None  # None: static analysis only
 
     @property
     def ready(self) -> tuple[ObjectPlan, ...]:
@@ -172,6 +180,8 @@ class _Planner:
     def plan(self, result: ScanResult, owners_file: str | None) -> Plan:
         cyclic = self.cyclic()
         blocked = self.blocked(cyclic)
+        if result.database is not None and not result.database.usage_observed:
+            blocked = set(self.legacy)  # never fail open: who still queries the views is unknown
         objects = tuple(self.object(node, node not in blocked, node in cyclic) for node in self.legacy)
         ready = [node for node in self.legacy if node not in blocked]
         # dependents first: an edge M -> L (M over L) puts M before L
@@ -186,6 +196,7 @@ class _Planner:
             unresolved=tuple(unresolved),
             owners_file=owners_file,
             graph=self.graph,
+            database=result.database,
         )
 
     def cyclic(self) -> set[str]:
@@ -308,6 +319,35 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for obj in plan.objects
         ],
         "drop_order": list(plan.drop_order),
+        **({"database": database_to_dict(plan.database)} if plan.database is not None else {}),
+    }
+
+
+def database_to_dict(evidence: DatabaseEvidence) -> dict[str, Any]:
+    """The live database's evidence: where it was read, the observation window, the usage per role."""
+    return {
+        "database": evidence.database,
+        "read_at": evidence.read_at,
+        "usage_observed": evidence.usage_observed,
+        "usage_note": evidence.usage_note,
+        "window": {
+            "start": evidence.window_start,
+            "end": evidence.read_at,
+            "seconds": evidence.window_seconds,
+            "source": evidence.window_source,
+        },
+        "usage": [
+            {
+                "role": u.role,
+                "queryid": u.queryid,
+                "query": u.query,
+                "calls": u.calls,
+                "rows": u.rows,
+                "total_ms": u.total_ms,
+                "legacy": [str(n) for n in u.legacy],
+            }
+            for u in evidence.usage
+        ],
     }
 
 

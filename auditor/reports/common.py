@@ -64,6 +64,8 @@ def ready_to_drop(result: ScanResult) -> list[str]:
 
     Findings without a legacy name (LR005, LR900) block nothing in particular, so they do not count.
     """
+    if result.database is not None and not result.database.usage_observed:
+        return []  # who still queries the views is unknown: nothing is ready
     counts = findings_per_legacy(result)
     return sorted({str(entry.legacy) for entry in result.catalog if counts[str(entry.legacy)] == 0})
 

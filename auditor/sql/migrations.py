@@ -76,7 +76,7 @@ def _apply(
 ) -> None:
     if info.kind == "create view" and info.name is not None:
         name = resolve_name(info.name, default_schema)
-        projection = _projection(info, default_schema)
+        projection = view_projection(info, default_schema)
         if projection is None:
             if info.query is None:
                 diagnostics.append(Diagnostic(point.path, point.line, "sql-parse",
@@ -131,7 +131,7 @@ def _resolve_chains(entries: dict[ObjectName, _Entry]) -> list[LegacyObject]:
     return out
 
 
-def _projection(
+def view_projection(
     info: StatementInfo, default_schema: str
 ) -> tuple[ObjectName, tuple[tuple[str, str], ...]] | None:
     """(target, renamed columns) when the view is a plain projection of one table, else None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.plan.plan import BLOCKED, Blocker, ObjectPlan, Plan
+from auditor.reports.evidence import database_line, object_evidence, usage_per_role
 
 
 def _cell(text: str) -> str:
@@ -56,8 +57,12 @@ def to_markdown(plan: Plan) -> str:
             )
             + " |"
         )
+    if plan.database is not None:
+        out += ["", *_database(plan)]
     for obj in plan.objects:
         out += ["", *_section(obj)]
+        if plan.database is not None:
+            out += ["", *(f"- {kind}: {_cell(text)}" for kind, text in object_evidence(plan, obj))]
     if plan.unresolved:
         out += ["", "## Table names to check by hand (LR005)", ""]
         out.append("The analyzer could not resolve these table names; check the values that reach them.")
@@ -101,4 +106,15 @@ def _section(obj: ObjectPlan) -> list[str]:
                 out.append(f"- {_link(blocker)}{tag}: {suggestion.description} Replace with "
                            f"{_code(suggestion.replacement)}")  # fmt: skip
             out += ["", "</details>"]
+    return out
+
+
+def _database(plan: Plan) -> list[str]:
+    assert plan.database is not None
+    out = ["## The live database", "", database_line(plan.database)]
+    rows = usage_per_role(plan)
+    if rows:
+        out += ["", "| role | legacy view | statements | calls | rows |", "|---|---|---:|---:|---:|"]
+        out += [f"| {_cell(role)} | {_code(legacy)} | {n} | {calls} | {count} |"
+                for role, legacy, n, calls, count in rows]  # fmt: skip
     return out

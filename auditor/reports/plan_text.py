@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.plan.plan import BLOCKED, Plan
+from auditor.reports.evidence import database_line, object_evidence, usage_per_role
 
 
 def summary_table(plan: Plan) -> Table:
@@ -34,11 +35,15 @@ def summary_table(plan: Plan) -> Table:
 
 def render_plan(plan: Plan, console: Console) -> None:
     console.print(summary_table(plan))
+    if plan.database is not None:
+        _render_database(plan, console)
     for obj in plan.blocked:
         console.print()
         title = f"{obj.legacy}: {len(obj.blockers)} blocker(s)"
         if obj.owners:
             title += f", owners {' '.join(obj.owners)}"
+        if plan.database is not None:
+            title += "".join(f"\n  {kind}: {text}" for kind, text in object_evidence(plan, obj))
         table = Table(title=title, title_justify="left")
         table.add_column("where", overflow="fold")
         table.add_column("rule")
@@ -66,3 +71,16 @@ def render_plan(plan: Plan, console: Console) -> None:
             f"{len(plan.unresolved)} table name(s) could not be resolved (LR005): check them by hand.",
             highlight=False,
         )
+
+
+def _render_database(plan: Plan, console: Console) -> None:
+    assert plan.database is not None
+    console.print(database_line(plan.database), highlight=False)
+    rows = usage_per_role(plan)
+    if rows:
+        table = Table(title="Usage of legacy views per role (LR105)", title_justify="left")
+        for column in ("role", "legacy view", "statements", "calls", "rows"):
+            table.add_column(column)
+        for role, legacy, statements, calls, count in rows:
+            table.add_row(role, legacy, str(statements), str(calls), str(count))
+        console.print(table)

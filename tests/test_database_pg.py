@@ -48,8 +48,8 @@ class Databases:
     cluster: pg.Cluster
     snapshot: Path
 
-    def url(self, db: str, password: str = PASSWORD, port: int | None = None) -> str:
-        return f"postgresql://auditor:{password}@127.0.0.1:{port or self.cluster.port}/{db}"
+    def url(self, db: str, password: str = PASSWORD, port: int | None = None, role: str = "auditor") -> str:
+        return f"postgresql://{role}:{password}@127.0.0.1:{port or self.cluster.port}/{db}"
 
 
 def _apply_migrations(cluster: pg.Cluster, db: str) -> None:
@@ -64,10 +64,11 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     try:
         hba = cluster.data / "pg_hba.conf"
         # the auditor role must give its password; everybody else keeps trust
-        hba.write_text("host all auditor 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        hba.write_text("host all auditor,auditor_lite 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         cluster.psql(sql="select pg_reload_conf()")
         cluster.psql(
             sql=f"create role auditor login password '{PASSWORD}'; grant pg_read_all_stats to auditor;"
+            f"create role auditor_lite login password '{PASSWORD}';"
         )
         for db in ("shop", "quiet", "bare"):
             _apply_migrations(cluster, db)
@@ -262,6 +263,15 @@ def test_without_pg_stat_statements_usage_is_unknown_and_nothing_is_ready(dbs: D
     assert plan["database"]["usage_observed"] is False
     # the rest still works: dependents are read
     assert _json("db", "dependents", str(SHOP), "--database-url", dbs.url("bare"), "--format", "json", code=1)
+
+
+def test_a_role_that_cannot_see_other_roles_statements_gets_no_answer(dbs: Databases) -> None:
+    url = dbs.url("shop", role="auditor_lite")  # not a member of pg_read_all_stats
+    code, _, err = run_cli("db", "usage", str(SHOP), "--database-url", url)
+    assert code == 2 and "pg_read_all_stats" in err
+    plan = _json("plan", str(SHOP), "--database-url", url, "--format", "json", code=0)
+    assert {o["status"] for o in plan["objects"]} == {"blocked"}
+    assert "hidden" in plan["database"]["usage_note"]
 
 
 def test_connection_errors_are_one_line_and_never_show_the_password(dbs: Databases) -> None:

@@ -209,8 +209,8 @@ def usage_command(
     evidence, live = _guarded(read)
     if not live:
         fail(EMPTY_CATALOG)
-    if evidence.usage_note:
-        click.echo(f"audit: warning: {evidence.usage_note}", err=True)
+    if not evidence.usage_observed:
+        fail(evidence.usage_note)  # part of the traffic is invisible: no answer rather than a wrong one
     if fmt == "json":
         from auditor.plan.plan import database_to_dict
 

@@ -116,6 +116,28 @@ def _shape(
     return projection[0], projection[1], tuple(computed)
 
 
+# reference positions that do not use the relation: its definition, drop, grants, comments
+_NOT_USE = frozenset({"create", "drop", "grant", "comment", "alter"})
+# statements that define objects (migrations run through the server too) use no view
+_DEFINING = frozenset({"create", "alter", "drop", "grant", "revoke", "comment", "security"})
+
+
+def legacy_in_sql(text: str, catalog: LegacyCatalog, definitions: bool = True) -> list[ObjectName]:
+    """The legacy views ``text`` uses (unqualified names in the default schema), in order of appearance;
+    ``definitions=False`` leaves out statements that define objects."""
+    names: list[ObjectName] = []
+    for info in analyze_sql(text):
+        if not definitions and info.kind.split(" ", 1)[0] in _DEFINING:
+            continue
+        for ref in info.refs:
+            if ref.position in _NOT_USE:
+                continue
+            entry = catalog.get(resolve_name((ref.schema, ref.name), catalog.default_schema))
+            if entry is not None and entry.legacy not in names:
+                names.append(entry.legacy)
+    return names
+
+
 def catalog_schemas(catalog: LegacyCatalog) -> set[str]:
     """The schemas whose views may be compatibility views."""
     return {catalog.default_schema} | {o.legacy.schema for o in catalog.objects}

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 from auditor.catalog.names import LegacyCatalog
 from auditor.core.model import Confidence, DbObject, Finding, ObjectName, Span
-from auditor.database.catalog import LiveView
+from auditor.database.catalog import LiveView, legacy_in_sql
 from auditor.database.connect import Session
-from auditor.sql.migrations import resolve_name
-from auditor.sql.refs import analyze_sql
 
 # relations built on a relation (its rewrite rules), and the rules on other tables that name it
 _REWRITE_QUERY = """
@@ -57,7 +55,6 @@ WHERE l.lanname IN ('sql', 'plpgsql') AND p.prokind IN ('f', 'p')
                   AND e.objid = p.oid AND e.deptype = 'e')
 ORDER BY 1, 2
 """
-_NOT_USE = frozenset({"create", "drop", "grant", "comment", "alter"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,25 +114,13 @@ def read_dependents(session: Session, catalog: LegacyCatalog, views: Sequence[Li
         if function in compat:
             continue  # run by an INSTEAD OF trigger of a legacy view: dropped with it
         kind = "procedure" if row["prokind"] == "p" else "function"
-        for legacy in _legacy_in_body(str(row["source"] or ""), catalog):
+        for legacy in legacy_in_sql(str(row["source"] or ""), catalog):
             _add(found, Dependent(kind, str(function), legacy))
     return sorted(found.values(), key=lambda d: (str(d.legacy), d.kind, d.name))
 
 
 def _add(found: dict[tuple[str, ObjectName], Dependent], dependent: Dependent) -> None:
     found.setdefault((dependent.label, dependent.legacy), dependent)
-
-
-def _legacy_in_body(source: str, catalog: LegacyCatalog) -> list[ObjectName]:
-    names: list[ObjectName] = []
-    for info in analyze_sql(source):
-        for ref in info.refs:
-            if ref.position in _NOT_USE:
-                continue
-            entry = catalog.get(resolve_name((ref.schema, ref.name), catalog.default_schema))
-            if entry is not None and entry.legacy not in names:
-                names.append(entry.legacy)
-    return names
 
 
 def dependent_findings(

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.catalog.names import LegacyCatalog
-from auditor.core.model import Confidence, DatabaseEvidence, Finding, ObjectName, Span, StatementUsage
+from auditor.core.model import Confidence, DatabaseEvidence, Finding, Span, StatementUsage
 from auditor.core.output import write_atomic
+from auditor.database.catalog import legacy_in_sql
 from auditor.database.connect import DatabaseError, Session
-from auditor.sql.migrations import resolve_name
-from auditor.sql.refs import analyze_sql
 
 SNAPSHOT_FORMAT = "audit-usage-snapshot/1"
 ENABLE_HINT = (
@@ -26,9 +25,6 @@ ENABLE_HINT = (
     "CREATE EXTENSION pg_stat_statements (on Supabase: enable it under Database → Extensions)"
 )
 _HIDDEN = "<insufficient privilege>"
-_NOT_USE = frozenset({"create", "drop", "grant", "comment", "alter"})
-# statements that define objects (migrations run through the server too) are not usage of a view
-_DEFINING = frozenset({"create", "alter", "drop", "grant", "revoke", "comment", "security"})
 
 _EXTENSION_QUERY = """
 SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -151,7 +147,7 @@ def usage_evidence(
         if query.strip() == _HIDDEN:
             hidden += 1
             continue
-        legacy = _legacy_names(query, catalog)
+        legacy = legacy_in_sql(query, catalog, definitions=False)
         if legacy:
             rows, total = counters.rows - before.rows, counters.total_ms - before.total_ms
             usage.append(StatementUsage(role, queryid, query, calls, rows, round(total, 3), tuple(legacy)))
@@ -165,26 +161,13 @@ def usage_evidence(
     )
 
 
-def _legacy_names(query: str, catalog: LegacyCatalog) -> list[ObjectName]:
-    names: list[ObjectName] = []
-    for info in analyze_sql(query):
-        if info.kind.split(" ", 1)[0] in _DEFINING:
-            continue
-        for ref in info.refs:
-            if ref.position in _NOT_USE:
-                continue
-            entry = catalog.get(resolve_name((ref.schema, ref.name), catalog.default_schema))
-            if entry is not None and entry.legacy not in names:
-                names.append(entry.legacy)
-    return names
-
-
 def usage_findings(evidence: DatabaseEvidence, catalog: LegacyCatalog) -> list[Finding]:
     """LR105 for each (statement, role, legacy view) seen in the window, at ``db:pg_stat_statements``."""
     window = describe_window(evidence)
     findings: list[Finding] = []
     for line, usage in enumerate(evidence.usage, start=1):
         text = " ".join(usage.query.split())
+        shown = text if len(text) <= 120 else text[:119] + "…"
         for legacy in usage.legacy:
             entry = catalog.get(legacy)
             findings.append(
@@ -197,7 +180,8 @@ def usage_findings(evidence: DatabaseEvidence, catalog: LegacyCatalog) -> list[F
                     block=f"db:role {usage.role}",
                     confidence=Confidence.HIGH,
                     message=f"Role `{usage.role}` ran a statement that reads the legacy view `{legacy}` "
-                    f"{usage.calls} time(s) ({usage.rows} row(s), {usage.total_ms:.1f} ms) {window}.",
+                    f"{usage.calls} time(s) ({usage.rows} row(s), {usage.total_ms:.1f} ms) {window}: "
+                    f"`{shown}`",
                     snippet=text[:200],
                     db_object=f"role {usage.role}",
                 )

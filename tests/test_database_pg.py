@@ -230,6 +230,8 @@ def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
     assert "## The live database" in out
     assert "| anon | `public.products` | 1 | 4 | 0 |" in out
     assert "- usage: 1 statement(s) by anon in the " in out
+    text = run_cli("plan", str(SHOP), "--database-url", dbs.url("shop"))[1]
+    assert "Evidence per legacy object" in text and "usage: no statement in the" in text
     html = run_cli("plan", str(SHOP), "--database-url", dbs.url("shop"), "--format", "html")[1]
     assert '<table id="usage">' in html and "<td>authenticated</td>" in html
 

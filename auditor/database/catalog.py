@@ -126,6 +126,9 @@ def legacy_in_sql(text: str, catalog: LegacyCatalog, definitions: bool = True) -
     """The legacy views ``text`` uses (unqualified names in the default schema), in order of appearance;
     ``definitions=False`` leaves out statements that define objects."""
     names: list[ObjectName] = []
+    lowered = text.lower()
+    if not any(name.lower() in lowered for name in catalog.bare_names):
+        return names  # most bodies and statements name no legacy view: no parse
     for info in analyze_sql(text):
         if not definitions and info.kind.split(" ", 1)[0] in _DEFINING:
             continue

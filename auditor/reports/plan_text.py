@@ -42,8 +42,6 @@ def render_plan(plan: Plan, console: Console) -> None:
         title = f"{obj.legacy}: {len(obj.blockers)} blocker(s)"
         if obj.owners:
             title += f", owners {' '.join(obj.owners)}"
-        if plan.database is not None:
-            title += "".join(f"\n  {kind}: {text}" for kind, text in object_evidence(plan, obj))
         table = Table(title=title, title_justify="left")
         table.add_column("where", overflow="fold")
         table.add_column("rule")
@@ -76,6 +74,14 @@ def render_plan(plan: Plan, console: Console) -> None:
 def _render_database(plan: Plan, console: Console) -> None:
     assert plan.database is not None
     console.print(database_line(plan.database), highlight=False)
+    evidence = Table(title="Evidence per legacy object", title_justify="left")
+    evidence.add_column("legacy")
+    evidence.add_column("status")
+    evidence.add_column("evidence", overflow="fold")
+    for obj in plan.objects:
+        lines = "\n".join(f"{kind}: {text}" for kind, text in object_evidence(plan, obj))
+        evidence.add_row(obj.legacy, obj.status, lines)
+    console.print(evidence)
     rows = usage_per_role(plan)
     if rows:
         table = Table(title="Usage of legacy views per role (LR105)", title_justify="left")

@@ -13,7 +13,16 @@ import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
+from auditor.core.model import (
+    UNANALYSED_KINDS,
+    Diagnostic,
+    Finding,
+    LegacyObject,
+    ObjectName,
+    ScanResult,
+    UnanalysedFile,
+    report_order,
+)
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
@@ -37,6 +46,7 @@ class ScanOptions:
     legacy: Sequence[tuple[str, str]] = ()  # from the command line
     jobs: int = 0  # 0: all cores
     cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
+    accept_unresolved: bool = False  # a person checked the LR005 sites: they hold no legacy name
 
 
 MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
@@ -242,15 +252,62 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
     findings.sort(key=report_order)
+    all_diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))
     return ScanResult(
         root=root,
         catalog=catalog.objects,
         findings=tuple(findings),
-        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))),
+        diagnostics=tuple(all_diagnostics),
         files_scanned=len(py_files) + len(sql_texts),
         db_objects=tuple(sql_result.db_objects),
         suppression_files=tuple(suppression_files),
+        unanalysed=unanalysed_files(root, all_diagnostics, catalog),
+        unresolved_accepted=options.accept_unresolved,
     )
+
+
+_CHUNK = 1 << 20
+
+
+def unanalysed_files(
+    root: str, diagnostics: Iterable[Diagnostic], catalog: LegacyCatalog
+) -> tuple[UnanalysedFile, ...]:
+    """The files whose content was not analysed, each with the legacy objects its text names (the
+    pre-filter's test: whole word, any case); a file that cannot be read at all may name any."""
+    by_bare: dict[str, list[ObjectName]] = {}
+    for obj in catalog.objects:
+        by_bare.setdefault(obj.legacy.name.lower(), []).append(obj.legacy)
+    exact = NamePrefilter(catalog.bare_names).exact
+    out: dict[str, UnanalysedFile] = {}
+    for diag in diagnostics:
+        if diag.kind not in UNANALYSED_KINDS or diag.path in out:
+            continue
+        words = _words_in_file(os.path.join(root, diag.path), exact)
+        names = sorted({n for w in words or () for n in by_bare.get(w, ())}, key=str)
+        out[diag.path] = UnanalysedFile(diag.path, diag.kind, diag.message, tuple(names), words is None)
+    return tuple(out[p] for p in sorted(out))
+
+
+def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
+    """The lower-cased legacy names in a file's bytes (also as UTF-16); None when it cannot be read."""
+    found: set[str] = set()
+    tail = b""
+    try:
+        if not os.path.isfile(path):
+            return None  # a directory that could not be listed: its files may name anything
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                data = tail + chunk
+                texts = [data]
+                if b"\0" in data:  # UTF-16 text without a BOM is not ASCII-compatible
+                    texts += [data.decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                    texts += [data[1:].decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                for text in texts:
+                    found.update(m.group(0).decode("utf-8", "replace").lower() for m in exact.finditer(text))
+                tail = data[-256:]
+    except OSError:
+        return None
+    return found
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from auditor.cli.options import (
+    accept_unresolved_option,
     config_option,
     fail,
     format_scan,
@@ -79,6 +80,7 @@ def format_plan(result: ScanResult, fmt: str) -> str:
 )
 @jobs_option
 @progress_option
+@accept_unresolved_option
 def plan_command(
     path: str,
     config_file: str | None,
@@ -88,6 +90,7 @@ def plan_command(
     migration_dir: str | None,
     jobs: int,
     no_progress: bool,
+    accept_unresolved: bool,
 ) -> None:
     """Plan Phase 3: for each legacy object, ready or blocked (by what, owned by whom), and a safe drop order.
 
@@ -96,7 +99,9 @@ def plan_command(
     """
     config = load(path, config_file)
     interactive = not no_progress and fmt == "text" and migration_dir is None
-    result = run_scan(path, config, parse_legacy(legacy), jobs, progress=interactive)
+    result = run_scan(
+        path, config, parse_legacy(legacy), jobs, interactive, accept_unresolved=accept_unresolved
+    )
     if migration_dir is not None:
         _emit(result, migration_dir)
         if output:

@@ -14,6 +14,7 @@ from auditor.catalog.config import UNRESOLVED_SCOPES
 from auditor.cli.options import (
     EMPTY_CATALOG,
     SCAN_FORMATS,
+    accept_unresolved_option,
     config_option,
     fail,
     format_scan,
@@ -77,6 +78,7 @@ from auditor.discover.cache import CACHE_DIR
     help="Which reported findings fail (exit 1): new (default with --baseline), any (default "
     "otherwise), high/medium/low (that confidence or stronger), never (always exit 0).",
 )
+@accept_unresolved_option
 def scan_command(
     path: str,
     config_file: str | None,
@@ -93,10 +95,12 @@ def scan_command(
     update_baseline: bool,
     changed_since: str | None,
     fail_on: str | None,
+    accept_unresolved: bool,
 ) -> None:
     """Scan PATH for references to legacy names.
 
-    Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on), 2 bad usage or config.
+    Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on) or a file that names a
+    legacy object could not be analysed, 2 bad usage or config.
     """
     from auditor.cli.gate import apply_gate, json_extra, prepare_gate, render_gate, with_suppressions
 
@@ -106,7 +110,7 @@ def scan_command(
         config = dataclasses.replace(config, unresolved=unresolved)
     cache = None if no_cache else cache_dir
     progress = not no_progress and fmt == "text"
-    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache)
+    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, accept_unresolved)
     report = apply_gate(scanned, request)
     if fmt == "text":
         from auditor.reports.terminal import render

@@ -10,10 +10,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.model import Confidence, Finding, ScanResult, unverified_holds
 from auditor.core.rules import RULES
 from auditor.plan.plan import blocker_kind
-from auditor.reports.common import ready_to_drop
+from auditor.reports.common import ready_to_drop, unanalysed_note
 
 _STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
 
@@ -46,6 +46,7 @@ def render(
         for diag in result.diagnostics:
             where = f"{diag.path}:{diag.line}" if diag.line else diag.path
             console.print(f"  {where}: [yellow]{diag.kind}[/]: {diag.message}", highlight=False)
+    _render_unanalysed(result, console)
     console.print()
     everything = blocking if blocking is not None else result
     console.print(summary_table(everything))
@@ -55,7 +56,19 @@ def render(
     tail += f"{len(ready)} of {len(result.catalog)} legacy object(s) ready to drop"
     if low:
         tail += f"; {low} table name(s) could not be resolved (LR005): check them by hand"
+        if not result.unresolved_accepted:
+            tail += " (then --accept-unresolved)"
     console.print(tail, highlight=False)
+
+
+def _render_unanalysed(result: ScanResult, console: Console) -> None:
+    """Which legacy objects the unanalysed files keep blocked, and those that name none."""
+    if not result.unanalysed:
+        return
+    console.print()
+    console.print(Text(f"{len(result.unanalysed)} file(s) were not analysed:", style="bold red"))
+    for file in result.unanalysed:
+        console.print(Text(f"  {file.path}: {unanalysed_note(file)}"), highlight=False)
 
 
 def _render_finding(
@@ -111,16 +124,25 @@ def summary_table(result: ScanResult) -> Table:
     for finding in result.findings:
         if finding.legacy is not None:
             counts[str(finding.legacy)][blocker_kind(finding)] += 1
+    held = unverified_holds(result)
     for obj in result.catalog:
         c = counts.get(str(obj.legacy), {})
-        blocked = any(c.values())
+        why = held.get(str(obj.legacy), ())
+        if any(c.values()):
+            status = Text("blocked", style="red")
+        elif any(w != "LR005" for w in why):
+            status = Text("blocked: unanalysed files", style="red")
+        elif why:
+            status = Text("blocked: unresolved table names", style="red")
+        else:
+            status = Text("ready", style="green")
         table.add_row(
             str(obj.legacy),
             str(obj.target) if obj.target else "-",
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),
-            Text("blocked", style="red") if blocked else Text("ready", style="green"),
+            status,
         )
     return table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import multiprocessing
 import os
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
-from auditor.catalog.names import LegacyCatalog, parse_object_name
+from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
 from auditor.core.model import (
     UNANALYSED_KINDS,
     Diagnostic,
@@ -23,7 +24,7 @@ from auditor.core.model import (
     UnanalysedFile,
     report_order,
 )
-from auditor.core.source import decode_python, decode_sql, read_bytes
+from auditor.core.source import decode_python, decode_sql, read_bytes, utf16_text
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
@@ -122,13 +123,6 @@ def build_catalog(
             )
     catalog = LegacyCatalog(objects.values(), schema)
     return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
-
-
-def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
-    ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
-    alternation = "|".join(ordered) or r"(?!x)x"
-    return re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)
 
 
 # --- workers ----------------------------------------------------------------------------------------
@@ -340,11 +334,13 @@ def _extract_python(
             diagnostics.append(data)
             continue
         keys[file.path] = content_key(file.path.encode() + b"\0" + data)
+        data = _as_utf8(data)
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
         if (
-            names.matches(data, lowered)
+            b"\0" in data  # UTF-16 without a BOM, or binary: the worker reports it
+            or names.matches(data, lowered)
             or (dynamic_everywhere and builds_dynamic_sql(lowered))
             or models.matches(file.path, lowered)
         ):
@@ -372,6 +368,15 @@ def _extract_python(
         for file in candidates:
             del remaining[file.path]
     return facts, diagnostics, suppressions, keys
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """UTF-16 text with a byte order mark as UTF-8, for the byte-level pre-filters; anything else as is."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = utf16_text(data, "")
+        if isinstance(text, str):
+            return text.encode("utf-8")
+    return data
 
 
 def _cached_run(

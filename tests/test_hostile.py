@@ -5,6 +5,7 @@ One test per defect, named after it. Never fail open, never hide code, never dam
 
 from __future__ import annotations
 
+import codecs
 import json
 import shutil
 from pathlib import Path
@@ -102,3 +103,56 @@ def test_unresolved_table_names_block_until_accepted(tmp_path: Path) -> None:
     assert data["plan"]["objects"][0]["reasons"] == ["unresolved table names"]
     code, data, _ = scan(root, *LEGACY, "--fail-on", "high", "--accept-unresolved")
     assert code == 0 and data["summary"]["ready_to_drop"] == ["public.orders"]
+
+
+# --- silent skips -------------------------------------------------------------------------------------------
+
+QUERY = 'def load(cur):\n    cur.execute("SELECT * FROM orders")\n'
+
+
+def test_utf16_python_file_with_bom_is_decoded(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {"app.py": codecs.BOM_UTF16_LE + QUERY.encode("utf-16-le")})
+    _, data, _ = scan(root, *LEGACY)
+    assert [(f["path"], f["line"], f["column"], f["rule"]) for f in data["findings"]] == [
+        ("app.py", 2, 32, "LR001")
+    ]
+    assert data["diagnostics"] == []
+
+
+def test_utf16_python_file_without_bom_is_a_diagnostic(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {"app.py": QUERY.encode("utf-16-le")})
+    code, data, _ = scan(root, *LEGACY)
+    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [("app.py", "decode-error")]
+    assert code == 1 and data["plan"]["objects"][0]["unanalysed"] == ["app.py"]
+
+
+PLPGSQL_EXECUTE = """\
+CREATE FUNCTION public.purge(t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'SELECT * FROM orders';
+  EXECUTE format('DELETE FROM %I WHERE id = %L', 'orders', 1);
+  EXECUTE format('SELECT * FROM %I', t);
+END $$;
+"""
+
+
+def test_plpgsql_execute_string_and_format_are_sql(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {"db/purge.sql": PLPGSQL_EXECUTE})
+    _, data, _ = scan(root, *LEGACY)
+    assert [(f["line"], f["column"], f["rule"]) for f in data["findings"]] == [
+        (3, 26, "LR102"),  # the literal EXECUTE runs
+        (4, 51, "LR102"),  # the %I argument of format()
+    ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["SELEC * FROM orders;\n", "SELECT 1;\nDO $$ BEGIN PERFORM 1 FROM orders;\n"],
+    ids=["typo", "unterminated"],
+)
+def test_sql_statement_sqlglot_cannot_parse_falls_back_at_medium(tmp_path: Path, sql: str) -> None:
+    root = write_tree(tmp_path / "app", {"db/job.sql": sql})
+    _, data, _ = scan(root, *LEGACY)
+    assert [(f["rule"], f["legacy"], f["confidence"]) for f in data["findings"]] == [
+        ("LR101", "public.orders", "medium")
+    ]

@@ -10,8 +10,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Finding, ScanResult, unverified_holds
+from auditor.core.model import Confidence, Diagnostic, Finding, ScanResult, unverified_holds
 from auditor.core.rules import RULES
+from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.plan.plan import blocker_kind
 from auditor.reports.common import ready_to_drop, unanalysed_note
 
@@ -84,11 +85,7 @@ def _render_finding(
     if frames:
         lines = cache.get(finding.path)
         if lines is None:
-            try:
-                with open(os.path.join(root, finding.path), encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().split("\n")
-            except OSError:
-                lines = []
+            lines = _source_lines(os.path.join(root, finding.path), finding.path)
             cache[finding.path] = lines
         if 0 < span.line <= len(lines):
             first = max(1, span.line - 1)
@@ -111,6 +108,15 @@ def _render_finding(
             Text(f"  fix: {finding.suggestion.description} → {finding.suggestion.replacement}", style="green")
         )
     console.print(Group(*parts))  # type: ignore[arg-type]
+
+
+def _source_lines(full_path: str, path: str) -> list[str]:
+    """The lines of a reported file, decoded as the scan decoded them (UTF-16, PEP 263 cookies)."""
+    data = read_bytes(full_path, path, 1 << 30)
+    if isinstance(data, Diagnostic):
+        return []
+    text = decode_sql(data, path) if path.endswith(".sql") else decode_python(data, path)
+    return text.split("\n") if isinstance(text, str) else data.decode("utf-8", "replace").split("\n")
 
 
 def summary_table(result: ScanResult) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import multiprocessing
 import os
 import re
@@ -12,9 +13,18 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
-from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
-from auditor.core.source import decode_python, decode_sql, read_bytes
+from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
+from auditor.core.model import (
+    UNANALYSED_KINDS,
+    Diagnostic,
+    Finding,
+    LegacyObject,
+    ObjectName,
+    ScanResult,
+    UnanalysedFile,
+    report_order,
+)
+from auditor.core.source import decode_python, decode_sql, read_bytes, utf16_text
 from auditor.database.connect import DatabaseError, DatabaseRequest
 from auditor.database.witness import LiveReading, read_database
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
@@ -40,6 +50,7 @@ class ScanOptions:
     jobs: int = 0  # 0: all cores
     cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
     database: DatabaseRequest | None = None  # the live database as a second witness
+    accept_unresolved: bool = False  # a person checked the LR005 sites: they hold no legacy name
 
 
 MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
@@ -123,13 +134,6 @@ def build_catalog(
             )
     catalog = LegacyCatalog(objects.values(), schema)
     return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
-
-
-def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
-    ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
-    alternation = "|".join(ordered) or r"(?!x)x"
-    return re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)
 
 
 # --- workers ----------------------------------------------------------------------------------------
@@ -260,15 +264,18 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
     findings.sort(key=report_order)
+    all_diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))
     return ScanResult(
         root=root,
         catalog=catalog.objects,
         findings=tuple(findings),
-        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))),
+        diagnostics=tuple(all_diagnostics),
         files_scanned=len(py_files) + len(sql_texts),
         db_objects=tuple(sql_result.db_objects),
         suppression_files=tuple(suppression_files),
         database=reading.evidence if reading is not None else None,
+        unanalysed=unanalysed_files(root, all_diagnostics, catalog),
+        unresolved_accepted=options.accept_unresolved,
     )
 
 
@@ -287,6 +294,50 @@ def _read_database(
         out.append(Diagnostic("db:pg_stat_statements", None, "database-usage",
                               f"usage unknown: {reading.evidence.usage_note}"))  # fmt: skip
     return reading
+
+
+_CHUNK = 1 << 20
+
+
+def unanalysed_files(
+    root: str, diagnostics: Iterable[Diagnostic], catalog: LegacyCatalog
+) -> tuple[UnanalysedFile, ...]:
+    """The files whose content was not analysed, each with the legacy objects its text names (the
+    pre-filter's test: whole word, any case); a file that cannot be read at all may name any."""
+    by_bare: dict[str, list[ObjectName]] = {}
+    for obj in catalog.objects:
+        by_bare.setdefault(obj.legacy.name.lower(), []).append(obj.legacy)
+    exact = NamePrefilter(catalog.bare_names).exact
+    out: dict[str, UnanalysedFile] = {}
+    for diag in diagnostics:
+        if diag.kind not in UNANALYSED_KINDS or diag.path in out:
+            continue
+        words = _words_in_file(os.path.join(root, diag.path), exact)
+        names = sorted({n for w in words or () for n in by_bare.get(w, ())}, key=str)
+        out[diag.path] = UnanalysedFile(diag.path, diag.kind, diag.message, tuple(names), words is None)
+    return tuple(out[p] for p in sorted(out))
+
+
+def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
+    """The lower-cased legacy names in a file's bytes (also as UTF-16); None when it cannot be read."""
+    found: set[str] = set()
+    tail = b""
+    try:
+        if not os.path.isfile(path):
+            return None  # a directory that could not be listed: its files may name anything
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                data = tail + chunk
+                texts = [data]
+                if b"\0" in data:  # UTF-16 text without a BOM is not ASCII-compatible
+                    texts += [data.decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                    texts += [data[1:].decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                for text in texts:
+                    found.update(m.group(0).decode("utf-8", "replace").lower() for m in exact.finditer(text))
+                tail = data[-256:]
+    except OSError:
+        return None
+    return found
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
@@ -319,11 +370,13 @@ def _extract_python(
             diagnostics.append(data)
             continue
         keys[file.path] = content_key(file.path.encode() + b"\0" + data)
+        data = _as_utf8(data)
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
         if (
-            names.matches(data, lowered)
+            b"\0" in data  # UTF-16 without a BOM, or binary: the worker reports it
+            or names.matches(data, lowered)
             or (dynamic_everywhere and builds_dynamic_sql(lowered))
             or models.matches(file.path, lowered)
         ):
@@ -351,6 +404,15 @@ def _extract_python(
         for file in candidates:
             del remaining[file.path]
     return facts, diagnostics, suppressions, keys
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """UTF-16 text with a byte order mark as UTF-8, for the byte-level pre-filters; anything else as is."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = utf16_text(data, "")
+        if isinstance(text, str):
+            return text.encode("utf-8")
+    return data
 
 
 def _cached_run(

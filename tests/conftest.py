@@ -38,6 +38,19 @@ def expected_lines(root: Path) -> list[str]:
     return sorted(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """A small scan root: ``files`` maps relative paths to their text or bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli, scan_json
+from tests.conftest import FIXTURES, run_cli, scan_json, write_tree
 
 LEGACY = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
 QUERY = 'def load(cur):\n    cur.execute("SELECT * FROM order_line_items")\n'
 
 
 def codebase(root: Path, files: dict[str, str | bytes]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "audit.toml").write_text(LEGACY)
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
+    return write_tree(root, {"audit.toml": LEGACY, **files})
 
 
 def test_bad_input_fixture_reports_diagnostics_and_goes_on() -> None:

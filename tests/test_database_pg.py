@@ -202,7 +202,7 @@ def test_usage_per_role_over_the_whole_window_and_since_a_snapshot(dbs: Database
 
 
 def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
-    static = _json("plan", str(SHOP), "--format", "json", code=0)
+    static = _json("plan", str(SHOP), "--accept-unresolved", "--format", "json", code=0)
     assert {o["legacy"]: o["status"] for o in static["objects"]}["public.products"] == "ready"
 
     plan = _json(
@@ -221,7 +221,16 @@ def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
     # order_line_items was only used before the snapshot: no usage blocker in this window
     assert objects["public.order_line_items"]["counts"]["usage"] == 0
 
-    quiet = _json("plan", str(SHOP), "--database-url", dbs.url("quiet"), "--format", "json", code=0)
+    quiet = _json(
+        "plan",
+        str(SHOP),
+        "--accept-unresolved",
+        "--database-url",
+        dbs.url("quiet"),
+        "--format",
+        "json",
+        code=0,
+    )
     assert {o["legacy"]: o["status"] for o in quiet["objects"]}["public.products"] == "ready"
     assert quiet["database"]["usage"] == [] and quiet["database"]["usage_observed"]
 
@@ -229,7 +238,7 @@ def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
     assert code == 0, err
     assert "## The live database" in out
     assert "| anon | `public.products` | 1 | 4 | 0 |" in out
-    assert "- usage: 1 statement(s) by anon in the " in out
+    assert "- usage: 1 statement\\(s\\) by anon in the " in out
     text = run_cli("plan", str(SHOP), "--database-url", dbs.url("shop"))[1]
     assert "Evidence per legacy object" in text and "usage: no statement in the" in text
     html = run_cli("plan", str(SHOP), "--database-url", dbs.url("shop"), "--format", "html")[1]

@@ -32,7 +32,7 @@ def apply_migrations(cluster: pg.Cluster, db: str, root: Path) -> None:
 
 
 def emit(root: Path, out: Path) -> Path:
-    code, stdout, stderr = run_cli("plan", str(root), "--emit-migration", str(out))
+    code, stdout, stderr = run_cli("plan", str(root), "--emit-migration", str(out), "--accept-unresolved")
     assert code == 0, stderr
     (written,) = out.iterdir()
     assert str(written) in stdout

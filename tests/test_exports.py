@@ -100,7 +100,8 @@ def _result() -> ScanResult:
         ),
     )
     diagnostics = (Diagnostic("app/broken.py", 3, "syntax-error", "invalid syntax"),)
-    return ScanResult("/srv/repo", catalog, findings, diagnostics, files_scanned=7)
+    # a person checked the LR005 site: it blocks nothing (test_hostile covers the unaccepted case)
+    return ScanResult("/srv/repo", catalog, findings, diagnostics, files_scanned=7, unresolved_accepted=True)
 
 
 @pytest.fixture

@@ -227,6 +227,7 @@ END $$"""
         ("b", "from"),
         ("c", "from"),
         ("d", "delete"),
+        ("e", "from"),  # the SQL that EXECUTE format() builds (issue 15)
     ]
     function = """create function f() returns setof items language plpgsql as $$
 begin

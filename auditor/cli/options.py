@@ -52,12 +52,14 @@ def run_scan(
     progress: bool,
     cache_dir: str | None = CACHE_DIR,
     database: DatabaseRequest | None = None,
+    accept_unresolved: bool = False,
 ) -> ScanResult:
     from auditor.scan import ScanOptions, scan
 
     reporter = _progress_reporter() if progress else None
     try:
-        return scan(ScanOptions(path, config, legacy, jobs, cache_dir, database), reporter)
+        options = ScanOptions(path, config, legacy, jobs, cache_dir, database, accept_unresolved)
+        return scan(options, reporter)
     except ConfigError as exc:
         fail(str(exc))
     finally:
@@ -141,6 +143,12 @@ output_option = click.option(
 )
 jobs_option = click.option(
     "--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (0: all cores)."
+)
+accept_unresolved_option = click.option(
+    "--accept-unresolved",
+    is_flag=True,
+    help="A person checked the unresolved table names (LR005): they no longer keep legacy objects "
+    "from being ready to drop (they are still reported).",
 )
 progress_option = click.option("--no-progress", is_flag=True, help="Never show the progress line.")
 

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from auditor.cli.options import (
+    accept_unresolved_option,
     config_option,
     database_options,
     database_request,
@@ -82,6 +83,7 @@ def format_plan(result: ScanResult, fmt: str) -> str:
 @jobs_option
 @progress_option
 @database_options
+@accept_unresolved_option
 def plan_command(
     path: str,
     config_file: str | None,
@@ -94,6 +96,7 @@ def plan_command(
     database_url: str | None,
     database_mode: str,
     usage_since: str | None,
+    accept_unresolved: bool,
 ) -> None:
     """Plan Phase 3: for each legacy object, ready or blocked (by what, owned by whom), and a safe drop order.
 
@@ -103,7 +106,15 @@ def plan_command(
     config = load(path, config_file)
     interactive = not no_progress and fmt == "text" and migration_dir is None
     database = database_request(database_url, config, database_mode, usage_since)
-    result = run_scan(path, config, parse_legacy(legacy), jobs, interactive, database=database)
+    result = run_scan(
+        path,
+        config,
+        parse_legacy(legacy),
+        jobs,
+        interactive,
+        database=database,
+        accept_unresolved=accept_unresolved,
+    )
     if migration_dir is not None:
         _emit(result, migration_dir)
         if output:

@@ -14,6 +14,7 @@ from auditor.catalog.config import UNRESOLVED_SCOPES
 from auditor.cli.options import (
     EMPTY_CATALOG,
     SCAN_FORMATS,
+    accept_unresolved_option,
     config_option,
     database_options,
     database_request,
@@ -80,6 +81,7 @@ from auditor.discover.cache import CACHE_DIR
     "otherwise), high/medium/low (that confidence or stronger), never (always exit 0).",
 )
 @database_options
+@accept_unresolved_option
 def scan_command(
     path: str,
     config_file: str | None,
@@ -99,10 +101,12 @@ def scan_command(
     database_url: str | None,
     database_mode: str,
     usage_since: str | None,
+    accept_unresolved: bool,
 ) -> None:
     """Scan PATH for references to legacy names (and, with a database, its dependents and usage).
 
-    Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on), 2 bad usage or config.
+    Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on) or a file that names a
+    legacy object could not be analysed, 2 bad usage or config.
     """
     from auditor.cli.gate import apply_gate, json_extra, prepare_gate, render_gate, with_suppressions
 
@@ -113,7 +117,7 @@ def scan_command(
     cache = None if no_cache else cache_dir
     progress = not no_progress and fmt == "text"
     database = database_request(database_url, config, database_mode, usage_since)
-    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, database)
+    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, database, accept_unresolved)
     report = apply_gate(scanned, request)
     if fmt == "text":
         from auditor.reports.terminal import render

@@ -97,6 +97,21 @@ class Diagnostic:
     message: str
 
 
+# diagnostics that mean the file's content was not analysed at all (a "sql-parse" statement still was)
+UNANALYSED_KINDS = frozenset({"syntax-error", "decode-error", "too-large", "parse-error", "unreadable"})
+
+
+@dataclass(frozen=True, slots=True)
+class UnanalysedFile:
+    """A source file whose content could not be analysed, and the legacy objects its text may name."""
+
+    path: str
+    kind: str  # the diagnostic's kind: "syntax-error", "too-large", ...
+    message: str
+    names: tuple[ObjectName, ...]  # legacy objects whose name the text holds (whole word, any case)
+    unreadable: bool = False  # the text itself could not be read: it may name any legacy object
+
+
 @dataclass(frozen=True, slots=True)
 class DbObject:
     """A persistent database object defined in a .sql file (after applying migrations in order)."""
@@ -153,3 +168,18 @@ class ScanResult:
     db_objects: tuple[DbObject, ...] = field(default_factory=tuple)
     suppression_files: tuple[str, ...] = ()  # files whose text holds "audit: ignore" comments
     database: DatabaseEvidence | None = None  # None: a static-only scan
+    unanalysed: tuple[UnanalysedFile, ...] = ()  # source files whose content was not analysed
+    unresolved_accepted: bool = False  # a person accepted the LR005 sites: they block nothing
+
+
+def unverified_holds(result: ScanResult) -> dict[str, tuple[str, ...]]:
+    """Legacy object -> why the scan cannot call it unused: the unanalysed files that may name it, and
+    ``"LR005"`` when unresolved table names (not accepted) may hold it. Empty: nothing unverified."""
+    held: dict[str, list[str]] = {str(entry.legacy): [] for entry in result.catalog}
+    for file in result.unanalysed:
+        for name in held if file.unreadable else (str(n) for n in file.names):
+            held.setdefault(name, []).append(file.path)
+    if not result.unresolved_accepted and any(f.rule == "LR005" for f in result.findings):
+        for reasons in held.values():
+            reasons.append("LR005")
+    return {name: tuple(reasons) for name, reasons in held.items() if reasons}

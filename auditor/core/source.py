@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 import io
 import tokenize
 from dataclasses import dataclass
@@ -38,8 +39,31 @@ class LineIndex:
         return line, offset - self.starts[line - 1] + 1
 
 
+_UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def utf16_text(data: bytes, path: str) -> str | Diagnostic | None:
+    """The text of a UTF-16 file with a byte order mark; a diagnostic for NUL bytes without one (UTF-16
+    without a BOM, or a binary file); None for anything else."""
+    for bom, encoding in _UTF16_BOMS:
+        if data.startswith(bom):
+            try:
+                return _normalise_newlines(data[len(bom) :].decode(encoding))
+            except UnicodeDecodeError as exc:
+                return Diagnostic(path, None, "decode-error", f"not valid {encoding}: {exc}")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        message = "NUL bytes and no byte order mark: UTF-16 without a BOM, or not a text file"
+        return Diagnostic(path, data.count(b"\n", 0, nul) + 1, "decode-error", message)
+    return None
+
+
 def decode_python(data: bytes, path: str) -> str | Diagnostic:
-    """Decode Python source the way the interpreter does (BOM, PEP 263 cookie, UTF-8 default)."""
+    """Decode Python source the way the interpreter does (BOM, PEP 263 cookie, UTF-8 default), and
+    UTF-16 with a byte order mark (which editors on Windows write)."""
+    wide = utf16_text(data, path)
+    if wide is not None:
+        return wide
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
@@ -54,6 +78,9 @@ def decode_python(data: bytes, path: str) -> str | Diagnostic:
 
 
 def decode_sql(data: bytes, path: str) -> str | Diagnostic:
+    wide = utf16_text(data, path)
+    if wide is not None:
+        return wide
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from auditor.core.model import Confidence, Diagnostic, Finding, ScanResult, report_order
+from auditor.core.model import Confidence, Diagnostic, Finding, ScanResult, report_order, unverified_holds
 from auditor.gate.baseline import Baseline, Comparison, compare
 from auditor.gate.changed import ChangedLines
 from auditor.gate.fingerprint import fingerprints as compute_fingerprints
@@ -90,10 +90,13 @@ def limit_to_changed(
     return replace(result, findings=findings), tuple(prints[i] for i in keep), outside
 
 
-def exit_status(findings: Sequence[Finding], fail_on: str) -> int:
-    """1 when a reported finding fails the build under ``fail_on``, else 0."""
+def exit_status(findings: Sequence[Finding], fail_on: str, unanalysed_holds: bool = False) -> int:
+    """1 when a reported finding fails the build under ``fail_on``, or a file that may name a legacy
+    object could not be analysed (never a clean pass on code nobody read); else 0."""
     if fail_on == "never":
         return EXIT_CLEAN
+    if unanalysed_holds:
+        return EXIT_FINDINGS
     threshold = _THRESHOLDS.get(fail_on, Confidence.LOW)  # new / any: every reported finding fails
     return EXIT_FINDINGS if any(f.confidence >= threshold for f in findings) else EXIT_CLEAN
 
@@ -123,7 +126,11 @@ def gate(
         result=result,
         fingerprints=prints,
         fail_on=chosen,
-        exit_status=exit_status(result.findings, chosen),
+        exit_status=exit_status(
+            result.findings,
+            chosen,
+            any(w != "LR005" for why in unverified_holds(result).values() for w in why),
+        ),
         suppressed=suppressed,
         comparison=comparison,
         changed=changed,

@@ -17,7 +17,14 @@ from typing import Any
 
 import networkx as nx
 
-from auditor.core.model import Confidence, DatabaseEvidence, Finding, ScanResult
+from auditor.core.model import (
+    Confidence,
+    DatabaseEvidence,
+    Finding,
+    ScanResult,
+    UnanalysedFile,
+    unverified_holds,
+)
 from auditor.plan.graph import (
     DB_OBJECT,
     DEFINED_ON,
@@ -105,6 +112,22 @@ class ObjectPlan:
     path: str | None = None
     line: int | None = None
     cycle: bool = False
+    # files that may name it (or a legacy view over it) but could not be analysed
+    unanalysed: tuple[str, ...] = ()
+    unresolved: bool = False  # unresolved table names (LR005) not accepted by a person may hold it
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why it is blocked: "references", "unanalysed files", "unresolved table names", "cycle"."""
+        if self.status != BLOCKED:
+            return ()
+        found = [
+            ("references", bool(self.blockers)),
+            ("unanalysed files", bool(self.unanalysed)),
+            ("unresolved table names", self.unresolved),
+            ("cycle", self.cycle),
+        ]
+        return tuple(reason for reason, present in found if present) or ("a blocked legacy view over it",)
 
     def count(self, kind: str) -> int:
         return sum(1 for b in self.blockers if b.kind == kind)
@@ -130,10 +153,12 @@ class ObjectPlan:
 class Plan:
     objects: tuple[ObjectPlan, ...]
     drop_order: tuple[str, ...]
-    unresolved: tuple[Finding, ...] = ()  # LR005: table names a person must check, blocking nothing named
+    unresolved: tuple[Finding, ...] = ()  # LR005: table names a person must check
     owners_file: str | None = None
     graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
     database: DatabaseEvidence | None = None  # None: static analysis only
+    unanalysed: tuple[UnanalysedFile, ...] = ()  # every source file whose content was not analysed
+    unresolved_accepted: bool = False  # the LR005 sites were accepted: they block nothing
 
     @property
     def ready(self) -> tuple[ObjectPlan, ...]:
@@ -168,6 +193,7 @@ class _Planner:
         self.graph = graph
         self.owners = owners
         self.legacy = legacy_nodes(graph)
+        self.holds: dict[str, tuple[str, ...]] = {}  # node -> unanalysed files / "LR005" that may name it
         # M -> L when legacy M (its compatibility view) is defined over legacy L: by an LR102 finding, the
         # view's dependencies, or its target being another legacy name (a rename of a renamed table)
         self.over = nx.DiGraph()
@@ -178,6 +204,8 @@ class _Planner:
                     self.over.add_edge(source, node)
 
     def plan(self, result: ScanResult, owners_file: str | None) -> Plan:
+        labels = {str(self.graph.nodes[n]["label"]): n for n in self.legacy}
+        self.holds = {labels[name]: why for name, why in unverified_holds(result).items() if name in labels}
         cyclic = self.cyclic()
         blocked = self.blocked(cyclic)
         if result.database is not None and not result.database.usage_observed:
@@ -197,6 +225,8 @@ class _Planner:
             owners_file=owners_file,
             graph=self.graph,
             database=result.database,
+            unanalysed=result.unanalysed,
+            unresolved_accepted=result.unresolved_accepted,
         )
 
     def cyclic(self) -> set[str]:
@@ -220,6 +250,7 @@ class _Planner:
             node
             for node in self.legacy
             if node in cyclic
+            or node in self.holds
             or any(self.graph.nodes[source]["kind"] != LEGACY for source, _ in self.direct(node))
         }
         blocked = set(seeds)
@@ -255,7 +286,12 @@ class _Planner:
                     # the constants between the legacy name and the block, nearest to the name first
                     blockers.append(Blocker(finding, chain + tuple(reversed(finding.via))))
         blockers.sort(key=Blocker.sort_key)
-        owners = sorted({owner for b in blockers for owner in self.owners(b.path)})
+        # a file that may name a legacy view over this object holds that view, and so this object
+        held = {why for holder in chains for why in self.holds.get(holder, ())}
+        unanalysed = tuple(sorted(held - {"LR005"}))
+        owners = sorted(
+            {owner for path in (*(b.path for b in blockers), *unanalysed) for owner in self.owners(path)}
+        )
         return ObjectPlan(
             legacy=str(attrs["label"]),
             target=attrs.get("target"),
@@ -268,6 +304,8 @@ class _Planner:
             path=attrs.get("path"),
             line=attrs.get("line"),
             cycle=cycle,
+            unanalysed=unanalysed if not ready else (),
+            unresolved="LR005" in held and not ready,
         )
 
     def compat(self, node: str) -> CompatLayer:
@@ -308,6 +346,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "blockers": [_blocker(b) for b in obj.blockers],
                 "owners": list(obj.owners),
                 "drop_after": list(obj.drop_after),
+                "reasons": list(obj.reasons),
+                "unanalysed": list(obj.unanalysed),
+                "unresolved": obj.unresolved,
                 "counts": {
                     **{kind: obj.count(kind) for kind in BLOCKER_KINDS},
                     "blocks": len(obj.blocks),
@@ -319,6 +360,17 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for obj in plan.objects
         ],
         "drop_order": list(plan.drop_order),
+        "unanalysed_files": [
+            {
+                "path": f.path,
+                "kind": f.kind,
+                "message": f.message,
+                "names": ["*"] if f.unreadable else [str(n) for n in f.names],
+            }
+            for f in plan.unanalysed
+        ],
+        "unresolved": len(plan.unresolved),
+        "unresolved_accepted": plan.unresolved_accepted,
         **({"database": database_to_dict(plan.database)} if plan.database is not None else {}),
     }
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.core.model import Diagnostic, Finding, ObjectName, ScanResult
+from auditor.core.model import Diagnostic, Finding, ObjectName, ScanResult, UnanalysedFile, unverified_holds
 from auditor.core.rules import rule_name
 
 TOOL_NAME = "auditor"
@@ -60,16 +60,27 @@ def findings_per_legacy(result: ScanResult) -> dict[str, int]:
 
 
 def ready_to_drop(result: ScanResult) -> list[str]:
-    """Catalog legacy names that no finding names, at any confidence, sorted.
-
-    Findings without a legacy name (LR005, LR900) block nothing in particular, so they do not count.
-    """
+    """Catalog legacy names that no finding names, at any confidence, and that no unanalysed file or
+    unaccepted unresolved table name (LR005) may hold; sorted. With a database whose usage could not be
+    observed, none."""
     if result.database is not None and not result.database.usage_observed:
         return []  # who still queries the views is unknown: nothing is ready
     counts = findings_per_legacy(result)
-    return sorted({str(entry.legacy) for entry in result.catalog if counts[str(entry.legacy)] == 0})
+    held = unverified_holds(result)
+    return sorted(
+        {str(e.legacy) for e in result.catalog if counts[str(e.legacy)] == 0 and str(e.legacy) not in held}
+    )
 
 
 def sorted_diagnostics(result: ScanResult) -> list[Diagnostic]:
     """Diagnostics in report order: by path, line (file-level ones first), kind and message."""
     return sorted(result.diagnostics, key=lambda d: (d.path, d.line or 0, d.kind, d.message))
+
+
+def unanalysed_note(file: UnanalysedFile) -> str:
+    """What an unanalysed file means for the plan, in one sentence."""
+    if file.unreadable:
+        return "its text could not be read: it blocks every legacy object"
+    if file.names:
+        return "it names " + ", ".join(map(str, file.names)) + ": blocked until it is analysed"
+    return "it names no legacy object (it cannot block one by name, but nobody checked its code)"

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from html import escape
+from urllib.parse import quote
 
 import networkx as nx
 
 from auditor import __version__
 from auditor.plan.graph import LEGACY, NODE_KINDS, subgraph_around
 from auditor.plan.plan import BLOCKED, ObjectPlan, Plan
+from auditor.reports.common import unanalysed_note
 from auditor.reports.evidence import database_line, object_evidence, usage_per_role
 
 _COLUMN_WIDTH = 270
@@ -118,6 +120,11 @@ def _attr(value: object) -> str:
     return escape(value if isinstance(value, str) else json.dumps(value), quote=True)
 
 
+def _href(path: str) -> str:
+    """A relative link to a scanned file: never a scheme (a file may be named `javascript:x.py`)."""
+    return "./" + quote(path)
+
+
 def _short(text: str) -> str:
     return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
 
@@ -207,8 +214,14 @@ def svg(graph: nx.DiGraph, plan: Plan) -> str:
     return "".join(parts)
 
 
+def _status(obj: ObjectPlan) -> str:
+    """ "ready", "blocked", or "blocked: unanalysed files" when nothing else blocks it."""
+    extra = [r for r in obj.reasons if r in ("unanalysed files", "unresolved table names")]
+    return obj.status if obj.blockers or not extra else f"{obj.status}: {', '.join(extra)}"
+
+
 def _section(obj: ObjectPlan, owners_of: dict[str, list[str]], evidence: str = "") -> str:
-    status = f'<span class="badge {obj.status}">{escape(obj.status)}</span>'
+    status = f'<span class="badge {obj.status}">{escape(_status(obj))}</span>'
     target = f" → <code>{escape(obj.target)}</code>" if obj.target else ""
     out = [
         f'<section data-object="{_attr(obj.legacy)}" data-status="{obj.status}" '
@@ -224,6 +237,13 @@ def _section(obj: ObjectPlan, owners_of: dict[str, list[str]], evidence: str = "
         )
     else:
         out.append("<p>Nothing uses it any more: it is in the Phase 3 migration.</p>")
+    if obj.unanalysed:
+        files = "".join(f"<li><code>{escape(path)}</code></li>" for path in obj.unanalysed)
+        out.append(f"<p>Blocked: unanalysed files. These files may name it but could not be analysed:</p>"
+                   f"<ul>{files}</ul>")  # fmt: skip
+    if obj.unresolved:
+        out.append("<p>Blocked: unresolved table names (LR005, listed below) may hold it; check them, then "
+                   "accept them with <code>--accept-unresolved</code>.</p>")  # fmt: skip
     if obj.cycle:
         out.append("<p>Its view is part of a cycle of legacy views: there is no safe order to drop them.</p>")
     if obj.drop_after:
@@ -247,7 +267,7 @@ def _section(obj: ObjectPlan, owners_of: dict[str, list[str]], evidence: str = "
             owners = owners_of.get(blocker.path, [])
             out.append(
                 f'<tr data-blocker data-owners="{_attr(owners)}">'
-                f'<td><a href="{_attr(blocker.path)}#L{blocker.line}">'
+                f'<td><a href="{_attr(_href(blocker.path))}#L{blocker.line}">'
                 f"{escape(blocker.path)}:{blocker.line}</a></td>"
                 f"<td>{escape(blocker.kind)}</td><td>{escape(blocker.finding.rule)}</td>"
                 f"<td><code>{escape(blocker.block)}</code></td><td>{blocker.finding.confidence!s}</td>"
@@ -299,7 +319,7 @@ def to_html(plan: Plan, owners_of: dict[str, list[str]] | None = None) -> str:
             f'data-owners="{_attr(list(obj.owners))}">'
             f'<td><a href="#{_attr("object-" + obj.legacy)}"><code>{escape(obj.legacy)}</code></a></td>'
             f"<td><code>{escape(obj.target or '–')}</code></td>"
-            f'<td><span class="badge {obj.status}">{obj.status}</span></td>'
+            f'<td><span class="badge {obj.status}">{escape(_status(obj))}</span></td>'
             f'<td class="n">{obj.count("python")}</td><td class="n">{obj.count("sql-file")}</td>'
             f'<td class="n">{obj.count("db-object")}</td><td class="n">{len(obj.blocks)}</td>'
             f'<td class="n">{len(obj.files)}</td><td class="n">{obj.mechanical}</td>'
@@ -317,6 +337,14 @@ def to_html(plan: Plan, owners_of: dict[str, list[str]] | None = None) -> str:
             "<h2>Table names to check by hand (LR005)</h2><p>The analyzer could not resolve these table "
             f"names; check the values that reach them.</p><ul>{items}</ul>"
         )
+    not_analysed = ""
+    if plan.unanalysed:
+        items = "".join(
+            f"<li><code>{escape(f.path)}</code>: {escape(f.kind)}: {escape(f.message)}; "
+            f"{escape(unanalysed_note(f))}</li>"
+            for f in plan.unanalysed
+        )
+        not_analysed = f"<h2>Files not analysed</h2><ul>{items}</ul>"
     body = f"""<h1>Phase 3 plan: dropping the legacy compatibility views</h1>
 <p>{len(plan.ready)} of {len(plan.objects)} legacy object(s) ready to drop, {len(plan.blocked)} blocked.
 Safe drop order: {order}.</p>
@@ -335,6 +363,7 @@ Safe drop order: {order}.</p>
 {_database(plan)}
 {"".join(_section(obj, owners_of, _evidence(plan, obj)) for obj in plan.objects)}
 {unresolved}
+{not_analysed}
 <p class="muted">Generated by auditor {escape(__version__)}.</p>"""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

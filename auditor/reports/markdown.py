@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-from auditor.plan.plan import BLOCKED, Blocker, ObjectPlan, Plan
+import re
+from urllib.parse import quote
+
+from auditor.plan.plan import BLOCKED, ObjectPlan, Plan
+from auditor.reports.common import unanalysed_note
 from auditor.reports.evidence import database_line, object_evidence, usage_per_role
+
+# ASCII punctuation that can start markup (emphasis, links, HTML, tables); CommonMark lets a backslash
+# escape any of it. "@", "/", ".", ",", ":", "-" stay as they are, and so does "_" inside a word (it cannot
+# open emphasis there): mentions, paths and names read better.
+_MARKUP = re.compile(r"""([\\`*{}\[\]()<>#+!|~&"'=;$%^?]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Plain text from a scanned file or the catalog, safe anywhere in a line or a table cell."""
+    return _MARKUP.sub(r"\\\1", _CONTROL.sub(" ", text))
 
 
 def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
+    """A code span: its text is literal; the fence is longer than any backtick run inside."""
+    text = _CONTROL.sub(" ", text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
+    # in a table a "|" ends the cell even inside a code span (GFM); its escape is taken out again
+    text = text.replace("|", "\\|")
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _link(blocker: Blocker) -> str:
-    """A relative link to the line: ``[path:line](path#Lline)``."""
-    target = blocker.path.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-    return f"[{_cell(blocker.path)}:{blocker.line}]({target}#L{blocker.line})"
+def _link(path: str, line: int) -> str:
+    """A relative link to the line: ``[path:line](./path#Lline)``; never a scheme such as `javascript:`."""
+    return f"[{_cell(path)}:{line}](./{quote(path)}#L{line})"
 
 
 def to_markdown(plan: Plan) -> str:
@@ -68,8 +83,15 @@ def to_markdown(plan: Plan) -> str:
         out.append("The analyzer could not resolve these table names; check the values that reach them.")
         out.append("")
         for finding in plan.unresolved:
-            link = f"[{_cell(finding.path)}:{finding.span.line}]({finding.path}#L{finding.span.line})"
-            out.append(f"- {link} in {_code(finding.block)}")
+            out.append(f"- {_link(finding.path, finding.span.line)} in {_code(finding.block)}")
+        if not plan.unresolved_accepted:
+            out += ["", "Until a person has checked them (then `--accept-unresolved`), they may hold any "
+                    "legacy object: none is ready to drop."]  # fmt: skip
+    if plan.unanalysed:
+        out += ["", "## Files not analysed", ""]
+        for file in plan.unanalysed:
+            out.append(f"- {_code(file.path)}: {_cell(file.kind)}: {_cell(file.message)}; "
+                       f"{_cell(unanalysed_note(file))}")  # fmt: skip
     return "\n".join(out) + "\n"
 
 
@@ -82,6 +104,12 @@ def _section(obj: ObjectPlan) -> list[str]:
                    f"{obj.manual} need a person.")  # fmt: skip
     else:
         out.append(f"**Ready to drop**{target}.")
+    if obj.unanalysed:
+        out += ["", "**Blocked: unanalysed files.** These files may name it but could not be analysed: "
+                + ", ".join(_code(p) for p in obj.unanalysed) + "."]  # fmt: skip
+    if obj.unresolved:
+        out += ["", "**Blocked: unresolved table names** (LR005) may hold it; check them, then accept "
+                "them with `--accept-unresolved`."]  # fmt: skip
     if obj.cycle:
         out += ["", "Its view is part of a cycle of legacy views: there is no safe order to drop them."]
     if obj.drop_after:
@@ -92,8 +120,8 @@ def _section(obj: ObjectPlan) -> list[str]:
         out += ["", "| where | kind | rule | block | confidence | via |", "|---|---|---|---|---|---|"]
         for blocker in obj.blockers:
             out.append(
-                f"| {_link(blocker)} | {blocker.kind} | {blocker.finding.rule} "
-                f"| {_cell(_code(blocker.block))} | {blocker.finding.confidence!s} "
+                f"| {_link(blocker.path, blocker.line)} | {blocker.kind} | {blocker.finding.rule} "
+                f"| {_code(blocker.block)} | {blocker.finding.confidence!s} "
                 f"| {_cell(' → '.join(blocker.via))} |"
             )
         rewrites = [b for b in obj.blockers if b.finding.suggestion is not None]
@@ -103,7 +131,8 @@ def _section(obj: ObjectPlan) -> list[str]:
                 suggestion = blocker.finding.suggestion
                 assert suggestion is not None
                 tag = "" if blocker.mechanical else " (check by hand)"
-                out.append(f"- {_link(blocker)}{tag}: {suggestion.description} Replace with "
+                where = _link(blocker.path, blocker.line)
+                out.append(f"- {where}{tag}: {_cell(suggestion.description)} Replace with "
                            f"{_code(suggestion.replacement)}")  # fmt: skip
             out += ["", "</details>"]
     return out

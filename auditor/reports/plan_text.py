@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.plan.plan import BLOCKED, Plan
+from auditor.reports.common import unanalysed_note
 from auditor.reports.evidence import database_line, object_evidence, usage_per_role
 
 
@@ -20,7 +21,12 @@ def summary_table(plan: Plan) -> Table:
     table.add_column("owners", overflow="fold")
     table.add_column("drop after", overflow="fold")
     for obj in plan.objects:
-        status = Text("blocked", style="red") if obj.status == BLOCKED else Text("ready", style="green")
+        if obj.status != BLOCKED:
+            status = Text("ready", style="green")
+        elif obj.blockers:
+            status = Text("blocked", style="red")
+        else:
+            status = Text("blocked: " + ", ".join(obj.reasons), style="red")
         table.add_row(
             f"{obj.legacy} → {obj.target or '-'}",
             status,
@@ -56,7 +62,15 @@ def render_plan(plan: Plan, console: Console) -> None:
                 " → ".join(blocker.via[1:]) or "-",
                 "mechanical" if blocker.mechanical else Text("person", style="yellow"),
             )
-        console.print(table)
+        if obj.blockers:
+            console.print(table)
+        if obj.unanalysed:
+            console.print(
+                Text("  blocked: unanalysed files (they may name it): " + ", ".join(obj.unanalysed))
+            )
+        if obj.unresolved:
+            console.print("  blocked: unresolved table names (LR005) may hold it; check them, then "
+                          "--accept-unresolved", highlight=False)  # fmt: skip
         if obj.cycle:
             console.print("  its view is part of a cycle of legacy views: no safe order to drop them")
     console.print()
@@ -65,8 +79,10 @@ def render_plan(plan: Plan, console: Console) -> None:
     else:
         console.print("Nothing is ready to drop yet.", highlight=False)
     if plan.unresolved:
+        accepted = " (accepted)" if plan.unresolved_accepted else ""
         console.print(
-            f"{len(plan.unresolved)} table name(s) could not be resolved (LR005): check them by hand.",
+            f"{len(plan.unresolved)} table name(s) could not be resolved (LR005){accepted}: "
+            "check them by hand.",
             highlight=False,
         )
 
@@ -90,3 +106,5 @@ def _render_database(plan: Plan, console: Console) -> None:
         for role, legacy, statements, calls, count in rows:
             table.add_row(role, legacy, str(statements), str(calls), str(count))
         console.print(table)
+    for file in plan.unanalysed:
+        console.print(Text(f"not analysed: {file.path} ({file.kind}): {unanalysed_note(file)}"))

@@ -10,10 +10,11 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.model import Confidence, Diagnostic, Finding, ScanResult, unverified_holds
 from auditor.core.rules import RULES
+from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.plan.plan import blocker_kind
-from auditor.reports.common import ready_to_drop
+from auditor.reports.common import ready_to_drop, unanalysed_note
 
 _STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
 
@@ -46,6 +47,7 @@ def render(
         for diag in result.diagnostics:
             where = f"{diag.path}:{diag.line}" if diag.line else diag.path
             console.print(f"  {where}: [yellow]{diag.kind}[/]: {diag.message}", highlight=False)
+    _render_unanalysed(result, console)
     console.print()
     everything = blocking if blocking is not None else result
     console.print(summary_table(everything))
@@ -55,7 +57,19 @@ def render(
     tail += f"{len(ready)} of {len(result.catalog)} legacy object(s) ready to drop"
     if low:
         tail += f"; {low} table name(s) could not be resolved (LR005): check them by hand"
+        if not result.unresolved_accepted:
+            tail += " (then --accept-unresolved)"
     console.print(tail, highlight=False)
+
+
+def _render_unanalysed(result: ScanResult, console: Console) -> None:
+    """Which legacy objects the unanalysed files keep blocked, and those that name none."""
+    if not result.unanalysed:
+        return
+    console.print()
+    console.print(Text(f"{len(result.unanalysed)} file(s) were not analysed:", style="bold red"))
+    for file in result.unanalysed:
+        console.print(Text(f"  {file.path}: {unanalysed_note(file)}"), highlight=False)
 
 
 def _render_finding(
@@ -71,11 +85,7 @@ def _render_finding(
     if frames:
         lines = cache.get(finding.path)
         if lines is None:
-            try:
-                with open(os.path.join(root, finding.path), encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().split("\n")
-            except OSError:
-                lines = []
+            lines = _source_lines(os.path.join(root, finding.path), finding.path)
             cache[finding.path] = lines
         if 0 < span.line <= len(lines):
             first = max(1, span.line - 1)
@@ -100,6 +110,15 @@ def _render_finding(
     console.print(Group(*parts))  # type: ignore[arg-type]
 
 
+def _source_lines(full_path: str, path: str) -> list[str]:
+    """The lines of a reported file, decoded as the scan decoded them (UTF-16, PEP 263 cookies)."""
+    data = read_bytes(full_path, path, 1 << 30)
+    if isinstance(data, Diagnostic):
+        return []
+    text = decode_sql(data, path) if path.endswith(".sql") else decode_python(data, path)
+    return text.split("\n") if isinstance(text, str) else data.decode("utf-8", "replace").split("\n")
+
+
 def summary_table(result: ScanResult) -> Table:
     table = Table(title="Legacy objects", title_justify="left")
     for column in ("legacy", "target"):
@@ -111,16 +130,25 @@ def summary_table(result: ScanResult) -> Table:
     for finding in result.findings:
         if finding.legacy is not None:
             counts[str(finding.legacy)][blocker_kind(finding)] += 1
+    held = unverified_holds(result)
     for obj in result.catalog:
         c = counts.get(str(obj.legacy), {})
-        blocked = any(c.values())
+        why = held.get(str(obj.legacy), ())
+        if any(c.values()):
+            status = Text("blocked", style="red")
+        elif any(w != "LR005" for w in why):
+            status = Text("blocked: unanalysed files", style="red")
+        elif why:
+            status = Text("blocked: unresolved table names", style="red")
+        else:
+            status = Text("ready", style="green")
         table.add_row(
             str(obj.legacy),
             str(obj.target) if obj.target else "-",
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),
-            Text("blocked", style="red") if blocked else Text("ready", style="green"),
+            status,
         )
     return table
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from auditor.catalog.names import LegacyCatalog
+from auditor.catalog.names import LegacyCatalog, name_pattern
 from auditor.core.model import (
     Confidence,
     DbObject,
@@ -24,7 +24,7 @@ from auditor.core.model import (
 )
 from auditor.core.source import LineIndex
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
-from auditor.sql.refs import StatementInfo, TableRef, analyze_sql, rewrite_reference
+from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_sql, rewrite_reference
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
@@ -96,6 +96,7 @@ def analyze_sql_files(
             continue
         infos = known.get(path) or analyze_sql(texts[path])
         analysis.diagnose(path, texts[path], infos)
+        analysis.unparsed(path, texts[path], infos, history=True)
         for info in infos:
             replay.apply(path, texts[path], info, (file_index, info.start))
     others: list[_Object] = []
@@ -104,6 +105,7 @@ def analyze_sql_files(
             continue
         infos = analyze_sql(text)
         analysis.diagnose(path, text, infos)
+        analysis.unparsed(path, text, infos, history=False)
         for info in infos:
             defined = _definitions(path, text, info, (0, info.start), catalog.default_schema)
             if defined:
@@ -129,6 +131,7 @@ class _Analysis:
         self.db_objects: list[DbObject] = []
         self.diagnostics: list[Diagnostic] = []
         self._lines: dict[str, LineIndex] = {}
+        self.names = name_pattern(catalog.bare_names)
 
     def lines(self, path: str, text: str) -> LineIndex:
         index = self._lines.get(path)
@@ -143,6 +146,34 @@ class _Analysis:
                     path, self.lines(path, text).line(info.start), "sql-parse",
                     "could not tell what kind of statement this is; its table names were searched by keyword",
                 ))  # fmt: skip
+
+    def unparsed(self, path: str, text: str, infos: Iterable[StatementInfo], history: bool) -> None:
+        """A legacy name in a statement nobody could read (neither sqlglot nor the keyword scan found a
+        table in it, or a quote or body never ends): an LR101 at medium confidence outside the
+        migrations, a diagnostic in them (history is reported, never a blocker)."""
+        for info in infos:
+            if info.parsed or (info.refs and info.error != UNTERMINATED):
+                continue
+            taken = [(ref.name_start, ref.end) for ref in info.refs]
+            for match in self.names.finditer(text, info.start, info.end):
+                if any(lo <= match.start() < hi for lo, hi in taken):
+                    continue
+                ref = _word_ref(text, match.start(), match.end())
+                legacy = self.legacy(ref) or self.catalog.lookup(None, ref.name)
+                if legacy is None:
+                    continue
+                why = info.error or "unsupported syntax"
+                message = (
+                    f"This statement names the legacy view `{legacy.legacy}` but could not be parsed ({why})"
+                )
+                if history:
+                    line = self.lines(path, text).line(match.start())
+                    self.diagnostics.append(Diagnostic(path, line, "sql-parse", message))
+                    continue
+                message += ": check it by hand."
+                self.findings.append(
+                    self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
+                )
 
     def legacy(self, ref: TableRef) -> LegacyObject | None:
         return self.catalog.lookup(ref.schema, ref.name)
@@ -266,6 +297,20 @@ class _Analysis:
                 f"{old} -> {new}" for old, new in legacy.columns
             )
         return Suggestion(Span(start[0], start[1], end[0], end[1]), replacement, description + ".")
+
+
+_QUALIFIER = re.compile(r'(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\s*\.\s*$')
+
+
+def _word_ref(text: str, start: int, end: int) -> TableRef:
+    """A name found by the text search, with the schema written before it (``public.x``) if any."""
+    qualifier = _QUALIFIER.search(text, max(0, start - 80), start)
+    schema = None
+    begin = start
+    if qualifier is not None:
+        begin = qualifier.start()
+        schema = qualifier.group(1).replace('""', '"') if qualifier.group(1) else qualifier.group(2).lower()
+    return TableRef(begin, end, start, schema, text[start:end].lower(), "from", False)
 
 
 def _lr102_message(obj: _Object, legacy: LegacyObject) -> str:

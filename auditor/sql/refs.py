@@ -14,12 +14,13 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -175,6 +176,14 @@ def _add_statement(sql: str, begin: int, end: int, out: list[Statement]) -> None
     text = sql[begin:end].rstrip()
     if text:
         out.append(Statement(begin, text))
+
+
+UNTERMINATED = "an unterminated quote, comment or body"
+
+
+def _terminated(text: str) -> bool:
+    """Every quote, comment and dollar body in ``text`` ends."""
+    return all(terminated for *_, terminated in _lexemes(text))
 
 
 def _blank_unterminated(text: str) -> str:
@@ -428,6 +437,8 @@ class _Analyzer:
             if kind == "create view" and isinstance(tree, exp.Create):
                 query = tree.args.get("expression")
         info = _ddl(piece, tokens, kind, after_head)
+        if not _terminated(piece):
+            out.parsed, error = False, UNTERMINATED
         return StatementInfo(
             start=start,
             end=end,
@@ -572,6 +583,31 @@ class _Refs:
                 sub.statement(tokens, 0, len(tokens), plpgsql=False)
             self.refs.extend(sub.refs)
             self.parsed = self.parsed and sub.parsed
+
+    def dynamic(self, segments: list[_Segment]) -> None:
+        """Analyse SQL text assembled from ``segments``; keep the names that lie within one source segment."""
+        starts: list[int] = []
+        offset = 0
+        for piece, _ in segments:
+            starts.append(offset)
+            offset += len(piece)
+        inner = _Refs("", 0)
+        inner.nested("".join(piece for piece, _ in segments), 0, plpgsql=False)
+
+        def source(at: int) -> int | None:
+            k = bisect.bisect_right(starts, at) - 1
+            origin = segments[k][1]
+            return None if origin is None else origin + at - starts[k]
+
+        for ref in inner.refs:
+            name_start, last = source(ref.name_start), source(ref.end - 1)
+            if name_start is None or last is None or last - name_start != ref.end - 1 - ref.name_start:
+                continue  # a placeholder, or a name split over a template and an argument
+            start = source(ref.start)
+            if start is None or name_start - start != ref.name_start - ref.start:
+                start = name_start  # the schema is written elsewhere (`%I.%I`): point at the name only
+            b = self.base
+            self.refs.append(replace(ref, start=b + start, end=b + last + 1, name_start=b + name_start))
 
     def name_at(self, tokens: list[Token], i: int, position: str, skip_if_exists: bool) -> int:
         """Record the (qualified) name at token ``i`` with ``position``; return the index after it."""
@@ -1068,7 +1104,9 @@ def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
             loop = _find_top(tokens, i + 1, n, "LOOP")
             end = n if loop is None else loop
             if in_index is not None and in_index < end:
-                if (
+                if _word(_at(tokens, in_index + 1, end)) == "EXECUTE":
+                    _dynamic_sql(out, tokens, in_index + 2, end)
+                elif (
                     _word(_at(tokens, in_index + 1, end)) == "SELECT"
                     or _word(_at(tokens, in_index + 1, end)) == "WITH"
                 ):
@@ -1088,12 +1126,16 @@ def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
             return
         elif word == "OPEN":
             at = _find_top(tokens, i, n, "FOR")
-            if at is not None and _word(_at(tokens, at + 1, n)) != "EXECUTE":
+            if at is not None and _word(_at(tokens, at + 1, n)) == "EXECUTE":
+                _dynamic_sql(out, tokens, at + 2, n)
+            elif at is not None:
                 out.statement(tokens, at + 1, n, plpgsql=True)
+            return
+        elif word == "EXECUTE":
+            _dynamic_sql(out, tokens, i + 1, n)
             return
         elif word in (
             "RAISE",
-            "EXECUTE",
             "GET",
             "NULL",
             "CONTINUE",
@@ -1117,6 +1159,83 @@ def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
                 if at is not None:
                     out.statement(tokens, at + 1, n, plpgsql=True)
             return
+
+
+# (text, offset in the statement piece, or None for text that is not in the source: a placeholder)
+_Segment = tuple[str, int | None]
+_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?-?\d*([sIL%])")
+_DYNAMIC_PLACEHOLDER = "dynamic_value"
+
+
+def _dynamic_sql(out: _Refs, tokens: list[Token], lo: int, hi: int) -> None:
+    """The SQL text of an EXECUTE: each string literal is SQL (a whole statement, or the part of one that
+    a concatenation builds), and ``format(template, args...)`` is its template with the literal args
+    filled in. Names found are reported where they are written, in the template or in an argument."""
+    i = lo
+    while i < hi and _word(tokens[i]) != "USING":
+        tok = tokens[i]
+        if _word(tok) == "FORMAT" and i + 1 < hi and tokens[i + 1].token_type == TokenType.L_PAREN:
+            close = _matching_paren(tokens, i + 1, hi)
+            segments = _formatted(out.text, tokens, i + 2, close)
+            if segments is not None:
+                out.dynamic(segments)
+            i = close + 1
+            continue
+        body = _string_body(out.text, tok)
+        if body is not None:
+            out.dynamic([body])
+        i += 1
+
+
+def _string_body(text: str, tok: Token) -> tuple[str, int] | None:
+    """(content, offset of the content) of a '...' or $tag$...$tag$ literal; None for anything else."""
+    if tok.token_type not in (TokenType.STRING, TokenType.HEREDOC_STRING):
+        return None
+    raw = text[tok.start : tok.end + 1]
+    if raw.startswith("$") and raw.count("$") >= 2:
+        tag = raw[: raw.index("$", 1) + 1]
+        return raw[len(tag) : -len(tag)], tok.start + len(tag)
+    if raw.startswith("'") and raw.endswith("'") and len(raw) >= 2:
+        # '' becomes ' + space: same length, so offsets stay exact
+        return raw[1:-1].replace("''", " '"), tok.start + 1
+    return None
+
+
+def _formatted(text: str, tokens: list[Token], lo: int, hi: int) -> list[_Segment] | None:
+    """The SQL that ``format(template, args...)`` builds, as segments of the source (tokens[lo:hi] are
+    the call's arguments); a non-literal argument becomes a placeholder name."""
+    args: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens[lo:hi]:
+        if tok.token_type == TokenType.COMMA and depth == 0:
+            args.append([])
+            continue
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tok.token_type, 0)
+        args[-1].append(tok)
+    template = _string_body(text, args[0][0]) if len(args[0]) == 1 else None
+    if template is None:
+        return None
+    values = [_string_body(text, a[0]) if len(a) == 1 else None for a in args[1:]]
+    body, base = template
+    segments: list[_Segment] = []
+    at, next_arg = 0, 0
+    for spec in _FORMAT_SPEC.finditer(body):
+        segments.append((body[at : spec.start()], base + at))
+        at = spec.end()
+        if spec.group(2) == "%":
+            segments.append(("%", None))
+            continue
+        index = int(spec.group(1)) - 1 if spec.group(1) else next_arg
+        next_arg = index + 1
+        value = values[index] if 0 <= index < len(values) else None
+        if spec.group(2) == "L":
+            segments.append(("NULL", None))  # a literal value, never a name
+        elif value is None:
+            segments.append((_DYNAMIC_PLACEHOLDER, None))
+        else:
+            segments.append(value)
+    segments.append((body[at:], base + at))
+    return segments
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
+from auditor.core.model import Diagnostic, Finding, LeftOut, LegacyObject, ScanResult, report_order
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
@@ -242,6 +242,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
     findings.sort(key=report_order)
+    unread = [LeftOut(d.path, d.kind) for d in diagnostics if d.kind in _UNREAD_KINDS]
     return ScanResult(
         root=root,
         catalog=catalog.objects,
@@ -250,7 +251,11 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         files_scanned=len(py_files) + len(sql_texts),
         db_objects=tuple(sql_result.db_objects),
         suppression_files=tuple(suppression_files),
+        left_out=tuple(sorted([*found.left_out, *unread], key=lambda e: (e.path, e.reason))),
     )
+
+
+_UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

@@ -97,6 +97,18 @@ class Diagnostic:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A file (or a directory, ``path`` ending in "/") the scan did not read, and why."""
+
+    path: str
+    reason: str  # one of LEFT_OUT_REASONS
+
+
+# ignored: by .gitignore (untracked files only in a git work tree); excluded: by `exclude` in the config
+LEFT_OUT_REASONS = ("ignored", "excluded", "too-large", "binary", "not-a-file")
+
+
+@dataclass(frozen=True, slots=True)
 class DbObject:
     """A persistent database object defined in a .sql file (after applying migrations in order)."""
 
@@ -118,3 +130,4 @@ class ScanResult:
     files_scanned: int
     db_objects: tuple[DbObject, ...] = field(default_factory=tuple)
     suppression_files: tuple[str, ...] = ()  # files whose text holds "audit: ignore" comments
+    left_out: tuple[LeftOut, ...] = ()  # files the scan did not read, sorted by path

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.core.model import Diagnostic, Finding, ObjectName, ScanResult
+from auditor.core.model import LEFT_OUT_REASONS, Diagnostic, Finding, LeftOut, ObjectName, ScanResult
 from auditor.core.rules import rule_name
 
 TOOL_NAME = "auditor"
@@ -71,3 +71,9 @@ def ready_to_drop(result: ScanResult) -> list[str]:
 def sorted_diagnostics(result: ScanResult) -> list[Diagnostic]:
     """Diagnostics in report order: by path, line (file-level ones first), kind and message."""
     return sorted(result.diagnostics, key=lambda d: (d.path, d.line or 0, d.kind, d.message))
+
+
+def left_out_counts(left_out: Sequence[LeftOut]) -> dict[str, int]:
+    """How many files were left out, by reason, in the order of LEFT_OUT_REASONS."""
+    counts = Counter(entry.reason for entry in left_out)
+    return {reason: counts[reason] for reason in LEFT_OUT_REASONS if counts[reason]}

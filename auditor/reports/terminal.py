@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.model import Confidence, Finding, LeftOut, ScanResult
 from auditor.core.rules import RULES
 from auditor.plan.plan import blocker_kind
-from auditor.reports.common import ready_to_drop
+from auditor.reports.common import left_out_counts, ready_to_drop
 
 _STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
 
@@ -25,7 +26,11 @@ def _group(finding: Finding) -> str:
 
 
 def render(
-    result: ScanResult, console: Console, frames: bool = True, blocking: ScanResult | None = None
+    result: ScanResult,
+    console: Console,
+    frames: bool = True,
+    blocking: ScanResult | None = None,
+    verbose: bool = False,
 ) -> None:
     """Findings grouped by legacy object, then the summary; ``blocking`` is everything that still blocks
     (when a baseline or --changed-since reports only part of it), which the summary counts."""
@@ -56,6 +61,18 @@ def render(
     if low:
         tail += f"; {low} table name(s) could not be resolved (LR005): check them by hand"
     console.print(tail, highlight=False)
+    render_left_out(result.left_out, console, verbose)
+
+
+def render_left_out(left_out: Sequence[LeftOut], console: Console, verbose: bool) -> None:
+    if not left_out:
+        return
+    counts = ", ".join(f"{n} {reason.replace('-', ' ')}" for reason, n in left_out_counts(left_out).items())
+    hint = ":" if verbose else " (--verbose or `audit files` lists them)"
+    console.print(f"Left out: {counts}{hint}", highlight=False, soft_wrap=True)
+    if verbose:
+        for entry in left_out:
+            console.print(f"  {entry.path}  [dim]{entry.reason}[/]", highlight=False)
 
 
 def _render_finding(

@@ -13,17 +13,18 @@ import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import Diagnostic, Finding, LeftOut, LegacyObject, ScanResult, report_order
+from auditor.core.model import MIGRATION, Diagnostic, Finding, LeftOut, LegacyObject, ScanResult, report_order
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
 from auditor.sql.files import analyze_sql_files
-from auditor.sql.migrations import catalog_from_migrations
+from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -51,12 +52,6 @@ def default_migration_dirs(config: Config, sql_paths: Iterable[str]) -> tuple[st
     return tuple(sorted(d for d in dirs if os.path.basename(d) in MIGRATION_DIR_NAMES))
 
 
-def _migration_order(path: str) -> tuple[str, list[int | str]]:
-    """File-name order with numbers compared as numbers (Flyway's V2__ before V10__)."""
-    parts = re.split(r"(\d+)", os.path.basename(path))
-    return os.path.dirname(path), [int(p) if p.isdigit() else p for p in parts]
-
-
 @dataclass
 class SqlSources:
     texts: dict[str, str]  # relative path -> text, for every readable .sql file
@@ -80,26 +75,58 @@ def load_catalog(
 ) -> tuple[LegacyCatalog, tuple[str, ...]]:
     """The catalog of a scan root, as `audit catalog` shows it (and the migration directories read)."""
     found = discover(os.path.abspath(root), config.exclude)
-    sql = read_sql_files(found.files, config.max_file_bytes)
-    dirs = default_migration_dirs(config, sql.texts)
-    catalog, _, _, _ = build_catalog(root, config, cli_legacy, sql.texts, dirs)
-    return catalog, dirs
+    sources = read_migration_sources(found.files, config)
+    catalog, _, _, _ = build_catalog(root, config, cli_legacy, sources)
+    return catalog, sources.dirs
+
+
+@dataclass
+class MigrationSources:
+    """The .sql files, the SQL migration directories among them, and the Python migrations."""
+
+    sql: SqlSources
+    dirs: tuple[str, ...]
+    python: list[PythonMigration]  # in application order
+
+    @property
+    def python_texts(self) -> list[tuple[str, str]]:
+        return [(m.path, m.sql) for m in self.python]
+
+
+def read_migration_sources(files: Sequence[SourceFile], config: Config) -> MigrationSources:
+    sql = read_sql_files(files, config.max_file_bytes)
+    configured = [m for m in config.migrations or () if m.strip("/")]
+    python: list[PythonMigration] = []
+    for file in files:
+        if not file.path.endswith(".py") or not could_be_migration(file.path, configured):
+            continue
+        data = read_bytes(file.full_path, file.path, config.max_file_bytes)
+        text = decode_python(data, file.path) if isinstance(data, bytes) else data
+        if isinstance(text, str):
+            migration = read_migration(file.path, text, configured)
+            if migration is not None:
+                python.append(migration)
+                sql.diagnostics.extend(migration.diagnostics)
+    return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
 
 
 def build_catalog(
     root: str,
     config: Config,
     cli_legacy: Sequence[tuple[str, str]],
-    sql_texts: dict[str, str],
-    migration_dirs: Sequence[str],
-) -> tuple[LegacyCatalog, list[Diagnostic], object, list[str]]:
-    """Migrations, then config, then command line: later sources override earlier ones."""
+    sources: MigrationSources,
+) -> tuple[LegacyCatalog, list[Diagnostic], MigrationCatalog, list[str]]:
+    """Migrations, then config, then command line: later sources override earlier ones.
+
+    The migrations are the .sql files of the migration directories, then the Python migrations."""
     schema = config.default_schema
+    sql_texts = sources.sql.texts
     migration_paths = sorted(
-        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in migration_dirs)),
-        key=_migration_order,
+        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in sources.dirs)),
+        key=migration_order,
     )
-    from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
+    history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts
+    from_migrations = catalog_from_migrations(history, schema)
     objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
     for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
         for old, new in pairs:
@@ -111,7 +138,7 @@ def build_catalog(
                 legacy, target, "name" if known is None else known.kind, source, columns
             )
     catalog = LegacyCatalog(objects.values(), schema)
-    return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
+    return catalog, list(from_migrations.diagnostics), from_migrations, [p for p, _ in history]
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
@@ -195,12 +222,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     found = discover(root, config.exclude)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
-    sql = read_sql_files(found.files, config.max_file_bytes)
-    sql_texts = sql.texts
-    diagnostics.extend(sql.diagnostics)
-    migration_dirs = default_migration_dirs(config, sql_texts)
+    sources = read_migration_sources(found.files, config)
+    sql_texts = sources.sql.texts
+    diagnostics.extend(sources.sql.diagnostics)
+    migration_dirs = sources.dirs
     catalog, catalog_diagnostics, migration_info, migration_paths = build_catalog(
-        root, config, options.legacy, sql_texts, migration_dirs
+        root, config, options.legacy, sources
     )
     diagnostics.extend(catalog_diagnostics)
     if not catalog:
@@ -233,9 +260,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
     sql_result = analyze_sql_files(
-        [(p, t) for p, t in sql_texts.items()], frozenset(migration_paths), catalog, migration_info
+        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
     )
-    findings.extend(sql_result.findings)
+    findings = _in_context(findings, sql_result.findings, sources.python)
     diagnostics.extend(sql_result.diagnostics)
     findings = _with_snippets(findings, root, sql_texts)
     suppression_files = sorted(
@@ -256,6 +283,22 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
 
 
 _UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
+
+
+def _in_context(
+    python: list[Finding], sql: list[Finding], migrations: list[PythonMigration]
+) -> list[Finding]:
+    """Findings in Python migration steps are history; the objects those migrations leave (LR102) block."""
+    by_path = {m.path: m for m in migrations}
+    out = []
+    for finding in python:
+        migration = by_path.get(finding.path)
+        if migration is not None and migration.holds(finding.block):
+            finding = replace(finding, context=MIGRATION)
+        out.append(finding)
+    # the snippet of a Python migration's LR102 is its own line, not the SQL kept in place
+    out.extend(replace(f, snippet="") if f.path in by_path else f for f in sql)
+    return out
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

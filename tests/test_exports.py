@@ -184,8 +184,9 @@ JSON_V1_CONTRACT = _object(
                     "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
                     "via": {"type": "array", "items": {"type": "string"}},
                     "db_object": {"type": ["string", "null"]},
+                    "context": {"const": "migration"},
                 },
-                optional=("via", "db_object"),
+                optional=("via", "db_object", "context"),
             ),
         },
         "diagnostics": {

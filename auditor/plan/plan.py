@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 
-from auditor.core.model import Confidence, Finding, ScanResult
+from auditor.core.model import MIGRATION, Confidence, Finding, ScanResult, report_order
 from auditor.plan.graph import (
     DB_OBJECT,
     DEFINED_ON,
@@ -25,6 +25,7 @@ from auditor.plan.graph import (
     LEGACY,
     REFERENCES,
     build_graph,
+    legacy_id,
     legacy_nodes,
 )
 
@@ -98,6 +99,7 @@ class ObjectPlan:
     path: str | None = None
     line: int | None = None
     cycle: bool = False
+    history: tuple[Finding, ...] = ()  # references in migrations: replayed before the rename, never blockers
 
     def count(self, kind: str) -> int:
         return sum(1 for b in self.blockers if b.kind == kind)
@@ -172,7 +174,16 @@ class _Planner:
     def plan(self, result: ScanResult, owners_file: str | None) -> Plan:
         cyclic = self.cyclic()
         blocked = self.blocked(cyclic)
-        objects = tuple(self.object(node, node not in blocked, node in cyclic) for node in self.legacy)
+        history: dict[str, list[Finding]] = {}
+        for finding in sorted(result.findings, key=report_order):
+            if finding.context == MIGRATION and finding.legacy is not None:
+                history.setdefault(legacy_id(finding.legacy), []).append(finding)
+        objects = tuple(
+            replace(
+                self.object(node, node not in blocked, node in cyclic), history=tuple(history.get(node, ()))
+            )
+            for node in self.legacy
+        )
         ready = [node for node in self.legacy if node not in blocked]
         # dependents first: an edge M -> L (M over L) puts M before L
         order = nx.lexicographical_topological_sort(self.over.subgraph(ready))
@@ -297,6 +308,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "blockers": [_blocker(b) for b in obj.blockers],
                 "owners": list(obj.owners),
                 "drop_after": list(obj.drop_after),
+                "history": [_history(f) for f in obj.history],
                 "counts": {
                     **{kind: obj.count(kind) for kind in BLOCKER_KINDS},
                     "blocks": len(obj.blocks),
@@ -321,6 +333,10 @@ def _blocker(blocker: Blocker) -> dict[str, Any]:
         "confidence": str(blocker.finding.confidence),
         "via": list(blocker.via),
     }
+
+
+def _history(finding: Finding) -> dict[str, Any]:
+    return {"path": finding.path, "line": finding.span.line, "block": finding.block, "rule": finding.rule}
 
 
 def plan_json(result: ScanResult) -> dict[str, Any]:

@@ -6,7 +6,15 @@ from collections import Counter
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.core.model import LEFT_OUT_REASONS, Diagnostic, Finding, LeftOut, ObjectName, ScanResult
+from auditor.core.model import (
+    LEFT_OUT_REASONS,
+    Diagnostic,
+    Finding,
+    LeftOut,
+    ObjectName,
+    ScanResult,
+    blocks_phase3,
+)
 from auditor.core.rules import rule_name
 
 TOOL_NAME = "auditor"
@@ -62,10 +70,11 @@ def findings_per_legacy(result: ScanResult) -> dict[str, int]:
 def ready_to_drop(result: ScanResult) -> list[str]:
     """Catalog legacy names that no finding names, at any confidence, sorted.
 
-    Findings without a legacy name (LR005, LR900) block nothing in particular, so they do not count.
+    Findings without a legacy name (LR005, LR900) block nothing in particular, and migration history
+    blocks nothing at all, so they do not count.
     """
-    counts = findings_per_legacy(result)
-    return sorted({str(entry.legacy) for entry in result.catalog if counts[str(entry.legacy)] == 0})
+    blocked = {str(f.legacy) for f in result.findings if blocks_phase3(f)}
+    return sorted({str(entry.legacy) for entry in result.catalog} - blocked)
 
 
 def sorted_diagnostics(result: ScanResult) -> list[Diagnostic]:

@@ -86,6 +86,7 @@ def _finding(finding: Finding, fingerprint: str) -> dict[str, Any]:
         "fingerprint": fingerprint,
         "via": list(finding.via),
         "db_object": finding.db_object,
+        **({"context": finding.context} if finding.context else {}),
     }
 
 

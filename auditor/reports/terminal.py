@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Finding, LeftOut, ScanResult
+from auditor.core.model import Confidence, Finding, LeftOut, ScanResult, blocks_phase3
 from auditor.core.rules import RULES
 from auditor.plan.plan import blocker_kind
 from auditor.reports.common import left_out_counts, ready_to_drop
@@ -121,22 +121,24 @@ def summary_table(result: ScanResult) -> Table:
     table = Table(title="Legacy objects", title_justify="left")
     for column in ("legacy", "target"):
         table.add_column(column, overflow="fold", ratio=1)  # a name is folded, never cut short
-    for column in ("python", "sql files", "db objects"):
+    for column in ("python", "sql files", "db objects", "history"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in result.findings:
         if finding.legacy is not None:
-            counts[str(finding.legacy)][blocker_kind(finding)] += 1
+            kind = blocker_kind(finding) if blocks_phase3(finding) else "history"
+            counts[str(finding.legacy)][kind] += 1
     for obj in result.catalog:
         c = counts.get(str(obj.legacy), {})
-        blocked = any(c.values())
+        blocked = any(n for kind, n in c.items() if kind != "history")
         table.add_row(
             str(obj.legacy),
             str(obj.target) if obj.target else "-",
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),
+            str(c.get("history", 0)),
             Text("blocked", style="red") if blocked else Text("ready", style="green"),
         )
     return table

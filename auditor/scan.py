@@ -15,9 +15,11 @@ import libcst as cst
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
 from auditor.core.model import (
+    MIGRATION,
     UNANALYSED_KINDS,
     Diagnostic,
     Finding,
+    LeftOut,
     LegacyObject,
     ObjectName,
     ScanResult,
@@ -31,11 +33,12 @@ from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, cont
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
 from auditor.sql.files import analyze_sql_files
-from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations
+from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -63,12 +66,6 @@ def default_migration_dirs(config: Config, sql_paths: Iterable[str]) -> tuple[st
         return tuple(m.strip("/") for m in config.migrations)
     dirs = {os.path.dirname(p) for p in sql_paths}
     return tuple(sorted(d for d in dirs if os.path.basename(d) in MIGRATION_DIR_NAMES))
-
-
-def _migration_order(path: str) -> tuple[str, list[int | str]]:
-    """File-name order with numbers compared as numbers (Flyway's V2__ before V10__)."""
-    parts = re.split(r"(\d+)", os.path.basename(path))
-    return os.path.dirname(path), [int(p) if p.isdigit() else p for p in parts]
 
 
 @dataclass
@@ -102,26 +99,58 @@ def load_catalog_and_migrations(
 ) -> tuple[LegacyCatalog, MigrationCatalog, tuple[str, ...]]:
     """The catalog of a scan root and the migration history it came from (for comparing a database)."""
     found = discover(os.path.abspath(root), config.exclude)
-    sql = read_sql_files(found.files, config.max_file_bytes)
-    dirs = default_migration_dirs(config, sql.texts)
-    catalog, _, migrations, _ = build_catalog(root, config, cli_legacy, sql.texts, dirs)
-    return catalog, migrations, dirs
+    sources = read_migration_sources(found.files, config)
+    catalog, _, migrations, _ = build_catalog(root, config, cli_legacy, sources)
+    return catalog, migrations, sources.dirs
+
+
+@dataclass
+class MigrationSources:
+    """The .sql files, the SQL migration directories among them, and the Python migrations."""
+
+    sql: SqlSources
+    dirs: tuple[str, ...]
+    python: list[PythonMigration]  # in application order
+
+    @property
+    def python_texts(self) -> list[tuple[str, str]]:
+        return [(m.path, m.sql) for m in self.python]
+
+
+def read_migration_sources(files: Sequence[SourceFile], config: Config) -> MigrationSources:
+    sql = read_sql_files(files, config.max_file_bytes)
+    configured = [m for m in config.migrations or () if m.strip("/")]
+    python: list[PythonMigration] = []
+    for file in files:
+        if not file.path.endswith(".py") or not could_be_migration(file.path, configured):
+            continue
+        data = read_bytes(file.full_path, file.path, config.max_file_bytes)
+        text = decode_python(data, file.path) if isinstance(data, bytes) else data
+        if isinstance(text, str):
+            migration = read_migration(file.path, text, configured)
+            if migration is not None:
+                python.append(migration)
+                sql.diagnostics.extend(migration.diagnostics)
+    return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
 
 
 def build_catalog(
     root: str,
     config: Config,
     cli_legacy: Sequence[tuple[str, str]],
-    sql_texts: dict[str, str],
-    migration_dirs: Sequence[str],
+    sources: MigrationSources,
 ) -> tuple[LegacyCatalog, list[Diagnostic], MigrationCatalog, list[str]]:
-    """Migrations, then config, then command line: later sources override earlier ones."""
+    """Migrations, then config, then command line: later sources override earlier ones.
+
+    The migrations are the .sql files of the migration directories, then the Python migrations."""
     schema = config.default_schema
+    sql_texts = sources.sql.texts
     migration_paths = sorted(
-        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in migration_dirs)),
-        key=_migration_order,
+        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in sources.dirs)),
+        key=migration_order,
     )
-    from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
+    history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts
+    from_migrations = catalog_from_migrations(history, schema)
     objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
     for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
         for old, new in pairs:
@@ -133,7 +162,7 @@ def build_catalog(
                 legacy, target, "name" if known is None else known.kind, source, columns
             )
     catalog = LegacyCatalog(objects.values(), schema)
-    return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
+    return catalog, list(from_migrations.diagnostics), from_migrations, [p for p, _ in history]
 
 
 # --- workers ----------------------------------------------------------------------------------------
@@ -210,12 +239,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     found = discover(root, config.exclude)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
-    sql = read_sql_files(found.files, config.max_file_bytes)
-    sql_texts = sql.texts
-    diagnostics.extend(sql.diagnostics)
-    migration_dirs = default_migration_dirs(config, sql_texts)
+    sources = read_migration_sources(found.files, config)
+    sql_texts = sources.sql.texts
+    diagnostics.extend(sources.sql.diagnostics)
+    migration_dirs = sources.dirs
     catalog, catalog_diagnostics, migration_info, migration_paths = build_catalog(
-        root, config, options.legacy, sql_texts, migration_dirs
+        root, config, options.legacy, sources
     )
     diagnostics.extend(catalog_diagnostics)
     reading = None
@@ -253,9 +282,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
     sql_result = analyze_sql_files(
-        [(p, t) for p, t in sql_texts.items()], frozenset(migration_paths), catalog, migration_info
+        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
     )
-    findings.extend(sql_result.findings)
+    findings = _in_context(findings, sql_result.findings, sources.python)
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
@@ -265,6 +294,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
     findings.sort(key=report_order)
     all_diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))
+    unread = [LeftOut(d.path, d.kind) for d in diagnostics if d.kind in _UNREAD_KINDS]
     return ScanResult(
         root=root,
         catalog=catalog.objects,
@@ -276,6 +306,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         database=reading.evidence if reading is not None else None,
         unanalysed=unanalysed_files(root, all_diagnostics, catalog),
         unresolved_accepted=options.accept_unresolved,
+        left_out=tuple(sorted([*found.left_out, *unread], key=lambda e: (e.path, e.reason))),
     )
 
 
@@ -338,6 +369,25 @@ def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
     except OSError:
         return None
     return found
+
+
+_UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
+
+
+def _in_context(
+    python: list[Finding], sql: list[Finding], migrations: list[PythonMigration]
+) -> list[Finding]:
+    """Findings in Python migration steps are history; the objects those migrations leave (LR102) block."""
+    by_path = {m.path: m for m in migrations}
+    out = []
+    for finding in python:
+        migration = by_path.get(finding.path)
+        if migration is not None and migration.holds(finding.block):
+            finding = replace(finding, context=MIGRATION)
+        out.append(finding)
+    # the snippet of a Python migration's LR102 is its own line, not the SQL kept in place
+    out.extend(replace(f, snippet="") if f.path in by_path else f for f in sql)
+    return out
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from auditor.core.model import (
+    LEFT_OUT_REASONS,
     Confidence,
     Diagnostic,
     Finding,
@@ -184,8 +185,9 @@ JSON_V1_CONTRACT = _object(
                     "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
                     "via": {"type": "array", "items": {"type": "string"}},
                     "db_object": {"type": ["string", "null"]},
+                    "context": {"const": "migration"},
                 },
-                optional=("via", "db_object"),
+                optional=("via", "db_object", "context"),
             ),
         },
         "diagnostics": {
@@ -205,9 +207,16 @@ JSON_V1_CONTRACT = _object(
                 "findings": {"type": "integer", "minimum": 0},
                 "by_legacy": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
                 "ready_to_drop": {"type": "array", "items": _NAME},
-            }
+                "left_out": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+            },
+            optional=("left_out",),
         ),
-    }
+        "left_out": {
+            "type": "array",
+            "items": _object({"path": {"type": "string"}, "reason": {"enum": list(LEFT_OUT_REASONS)}}),
+        },
+    },
+    optional=("left_out",),
 )
 
 

@@ -122,7 +122,7 @@ def test_utf16_python_file_with_bom_is_decoded(tmp_path: Path) -> None:
 def test_utf16_python_file_without_bom_is_a_diagnostic(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "app", {"app.py": QUERY.encode("utf-16-le")})
     code, data, _ = scan(root, *LEGACY)
-    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [("app.py", "decode-error")]
+    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [("app.py", "binary")]
     assert code == 1 and data["plan"]["objects"][0]["unanalysed"] == ["app.py"]
 
 

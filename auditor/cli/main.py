@@ -14,7 +14,7 @@ from auditor import __version__
 from auditor.cli.db import db_group
 from auditor.cli.gate import baseline_command
 from auditor.cli.plan import graph_command, plan_command
-from auditor.cli.scan import catalog_command, rules_command, scan_command
+from auditor.cli.scan import catalog_command, files_command, rules_command, scan_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,15 +23,8 @@ def main() -> None:
     """Find the code that still blocks dropping legacy PostgreSQL compatibility views."""
 
 
-for _command in (
-    scan_command,
-    catalog_command,
-    rules_command,
-    plan_command,
-    graph_command,
-    baseline_command,
-    db_group,
-):
+_COMMANDS = (scan_command, files_command, catalog_command, rules_command, plan_command, graph_command)
+for _command in (*_COMMANDS, baseline_command, db_group):
     main.add_command(_command)
 
 

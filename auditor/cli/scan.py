@@ -44,6 +44,7 @@ from auditor.discover.cache import CACHE_DIR
 @jobs_option
 @progress_option
 @click.option("--no-frames", is_flag=True, help="Text format: no code frames, one line per finding.")
+@click.option("--verbose", "-v", is_flag=True, help="Text format: list the files left out and why.")
 @click.option(
     "--cache-dir",
     default=CACHE_DIR,
@@ -91,6 +92,7 @@ def scan_command(
     jobs: int,
     no_progress: bool,
     no_frames: bool,
+    verbose: bool,
     cache_dir: str,
     no_cache: bool,
     unresolved: str | None,
@@ -127,12 +129,12 @@ def scan_command(
 
         if output:
             console = Console(record=True, width=120, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
-            render(report.result, console, frames=not no_frames, blocking=blocking)
+            render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
             render_gate(report, console)
             write_report(console.export_text(), output)
         else:
             console = Console()
-            render(report.result, console, frames=not no_frames, blocking=blocking)
+            render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
             render_gate(report, console)
     else:
         extra = json_extra(report) if fmt == "json" else {}
@@ -180,6 +182,41 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
         renames = ", ".join(f"{old} -> {new}" for old, new in obj.columns)
         table.add_row(str(obj.legacy), str(obj.target) if obj.target else "-", obj.kind, obj.source, renames)
     Console().print(table)
+
+
+@click.command("files")
+@path_argument
+@config_option
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def files_command(path: str, config_file: str | None, fmt: str) -> None:
+    """List the files a scan reads and those it leaves out, with the reason (ignored, excluded, too large,
+    binary, not a regular file)."""
+    import json
+
+    from auditor.core.model import LeftOut
+    from auditor.discover.files import discover, unread_reason
+
+    config = load(path, config_file)
+    found = discover(path, config.exclude)
+    scanned: list[str] = []
+    left_out = list(found.left_out)
+    for file in found.files:
+        reason = unread_reason(file, config.max_file_bytes)
+        if reason is None:
+            scanned.append(file.path)
+        else:
+            left_out.append(LeftOut(file.path, reason))
+    left_out.sort(key=lambda e: (e.path, e.reason))
+    if fmt == "json":
+        entries = [{"path": p, "status": "scanned"} for p in scanned]
+        entries += [{"path": e.path, "status": e.reason} for e in left_out]
+        document = {"git": found.git, "files": sorted(entries, key=lambda e: e["path"])}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    source = "git's index and the work tree" if found.git else "the directory tree (.gitignore honoured)"
+    click.echo(f"{len(scanned)} file(s) scanned, {len(left_out)} left out; files from {source}")
+    for entry in sorted([(p, "scanned") for p in scanned] + [(e.path, e.reason) for e in left_out]):
+        click.echo(f"{entry[1]:<11} {entry[0]}")
 
 
 @click.command("rules")

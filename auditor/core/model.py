@@ -80,6 +80,16 @@ class Finding:
     via: tuple[str, ...] = ()
     # for LR102: the database object that depends on the legacy name, e.g. "view public.order_summary"
     db_object: str | None = None
+    # MIGRATION: in a migration, replayed before the rename on a fresh database; history, never a blocker
+    context: str | None = None
+
+
+MIGRATION = "migration"
+
+
+def blocks_phase3(finding: Finding) -> bool:
+    """A finding that keeps its legacy object from being dropped: not history, and names the object."""
+    return finding.legacy is not None and finding.context != MIGRATION
 
 
 def report_order(finding: Finding) -> tuple[str, int, int, str, str]:
@@ -98,7 +108,9 @@ class Diagnostic:
 
 
 # diagnostics that mean the file's content was not analysed at all (a "sql-parse" statement still was)
-UNANALYSED_KINDS = frozenset({"syntax-error", "decode-error", "too-large", "parse-error", "unreadable"})
+UNANALYSED_KINDS = frozenset(
+    {"syntax-error", "decode-error", "too-large", "binary", "parse-error", "unreadable"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,18 @@ class UnanalysedFile:
     message: str
     names: tuple[ObjectName, ...]  # legacy objects whose name the text holds (whole word, any case)
     unreadable: bool = False  # the text itself could not be read: it may name any legacy object
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A file (or a directory, ``path`` ending in "/") the scan did not read, and why."""
+
+    path: str
+    reason: str  # one of LEFT_OUT_REASONS
+
+
+# ignored: by .gitignore (untracked files only in a git work tree); excluded: by `exclude` in the config
+LEFT_OUT_REASONS = ("ignored", "excluded", "too-large", "binary", "not-a-file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +194,7 @@ class ScanResult:
     database: DatabaseEvidence | None = None  # None: a static-only scan
     unanalysed: tuple[UnanalysedFile, ...] = ()  # source files whose content was not analysed
     unresolved_accepted: bool = False  # a person accepted the LR005 sites: they block nothing
+    left_out: tuple[LeftOut, ...] = ()  # files the scan did not read, sorted by path
 
 
 def unverified_holds(result: ScanResult) -> dict[str, tuple[str, ...]]:

@@ -111,4 +111,15 @@ def read_bytes(full_path: str, rel_path: str, max_bytes: int) -> bytes | Diagnos
         return Diagnostic(
             rel_path, None, "too-large", f"skipped: larger than {max_bytes:,} bytes (max_file_bytes)"
         )
+    if is_binary(data):
+        return Diagnostic(rel_path, None, "binary", "skipped: binary content (NUL bytes), not source text")
     return data
+
+
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-16/32 text holds NUL bytes too
+BINARY_SNIFF_BYTES = 8192
+
+
+def is_binary(data: bytes) -> bool:
+    """NUL bytes near the start, and no UTF-16/32 byte order mark: not source text."""
+    return b"\0" in data[:BINARY_SNIFF_BYTES] and not data.startswith(_WIDE_BOMS)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import stat
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import pathspec
 
-from auditor.core.model import Diagnostic
+from auditor.core.model import Diagnostic, LeftOut
+from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
 
 SKIPPED_DIRS = frozenset(
     {
@@ -34,7 +37,7 @@ SCANNED_SUFFIXES = (".py", ".sql")
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    path: str  # relative to the root, "/"-separated
+    path: str  # relative to the root, "/"-separated; a name that is not UTF-8 shows its bytes as \\xNN
     full_path: str
 
 
@@ -42,19 +45,108 @@ class SourceFile:
 class Discovery:
     files: list[SourceFile]
     diagnostics: list[Diagnostic]
+    left_out: list[LeftOut] = field(default_factory=list)
+    git: bool = False  # the tracked files came from git's index
+
+
+_GIT_TIMEOUT = 60  # seconds: a scan never hangs on git (it blocks on a FIFO named .gitignore)
 
 
 def discover(root: str, exclude: Sequence[str] = ()) -> Discovery:
-    files: list[SourceFile] = []
-    diagnostics: list[Diagnostic] = []
-    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    """The .py and .sql files under ``root``.
+
+    In a git work tree every tracked file is scanned: .gitignore rules apply only to untracked files, as
+    for git itself. Outside git (or without a git binary) .gitignore rules apply to every file. ``exclude``
+    applies in both cases.
+    """
     root = os.path.abspath(root)
-    for file in _walk(root, "", [], set(), diagnostics):
-        if excluded is not None and excluded.match_file(file.path):
-            continue
-        files.append(file)
-    files.sort(key=lambda f: f.path)
-    return Discovery(files, diagnostics)
+    diagnostics: list[Diagnostic] = []
+    left_out: list[LeftOut] = []
+    walked: dict[str, SourceFile] = {}
+    ignored: list[str] = []
+    for file in _walk(root, "", [], set(), diagnostics, ignored, left_out):
+        walked[file.path] = file
+    tracked = _git_tracked(root)
+    if tracked is not None:
+        for raw in tracked:
+            file = _tracked_file(root, raw, diagnostics, left_out)
+            if file is not None:
+                walked.setdefault(file.path, file)
+        holding = _parents(walked) if any(p.endswith("/") for p in ignored) else set()
+        ignored = [p for p in ignored if p not in walked and p not in holding]  # tracked files are read
+    left_out.extend(LeftOut(p, "ignored") for p in ignored)
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    files: list[SourceFile] = []
+    for path in sorted(walked):
+        if excluded is not None and excluded.match_file(path):
+            left_out.append(LeftOut(path, "excluded"))
+        else:
+            files.append(walked[path])
+    diagnostics.extend(_name_diagnostic(f.path) for f in files if f.path != f.full_path[len(root) + 1 :])
+    left_out.sort(key=lambda entry: entry.path)
+    return Discovery(files, diagnostics, left_out, tracked is not None)
+
+
+def _parents(paths: Iterable[str]) -> set[str]:
+    """Every directory ("a/", "a/b/") that holds one of ``paths``."""
+    parents: set[str] = set()
+    for path in paths:
+        slash = path.find("/")
+        while slash >= 0:
+            parents.add(path[: slash + 1])
+            slash = path.find("/", slash + 1)
+    return parents
+
+
+def display_path(path: str) -> str:
+    """A path as text: bytes of a name that is not valid UTF-8 (surrogate-escaped) written as \\xNN."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
+
+
+def _name_diagnostic(path: str) -> Diagnostic:
+    return Diagnostic(
+        path, None, "file-name", "the file name is not valid UTF-8; its bytes are shown as \\xNN"
+    )
+
+
+def _git_tracked(root: str) -> list[bytes] | None:
+    """The tracked paths under ``root`` (relative to it), or None outside a git work tree."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", root, "ls-files", "--cached", "-z"],
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return [p for p in done.stdout.split(b"\0") if p.endswith((b".py", b".sql"))]
+
+
+def _tracked_file(
+    root: str, raw: bytes, diagnostics: list[Diagnostic], left_out: list[LeftOut]
+) -> SourceFile | None:
+    """A tracked path as a SourceFile when it is a regular file in the work tree (deleted ones are gone)."""
+    name = os.fsdecode(raw)
+    full = os.path.join(root, name)
+    path = display_path(name)
+    try:
+        mode = os.stat(full).st_mode
+    except OSError as exc:
+        if exc.errno == 40:
+            diagnostics.append(Diagnostic(path, None, "symlink-loop", "broken or looping symlink skipped"))
+        return None
+    if not stat.S_ISREG(mode):
+        left_out.append(LeftOut(path, "not-a-file"))
+        return None
+    return SourceFile(path, full)
 
 
 def _walk(
@@ -63,13 +155,15 @@ def _walk(
     ignores: list[tuple[str, pathspec.GitIgnoreSpec]],
     seen_dirs: set[tuple[int, int]],
     diagnostics: list[Diagnostic],
+    ignored: list[str],
+    left_out: list[LeftOut],
 ) -> Iterator[SourceFile]:
     try:
-        stat = os.stat(full_dir)
+        dir_stat = os.stat(full_dir)
     except OSError as exc:
         diagnostics.append(_dir_error(rel_dir, exc))
         return
-    key = (stat.st_dev, stat.st_ino)
+    key = (dir_stat.st_dev, dir_stat.st_ino)
     if key in seen_dirs:
         diagnostics.append(
             Diagnostic(rel_dir or ".", None, "symlink-loop", "directory already visited through a symlink")
@@ -83,10 +177,10 @@ def _walk(
         diagnostics.append(_dir_error(rel_dir, exc))
         return
     for entry in entries:
-        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        rel = f"{rel_dir}/{display_path(entry.name)}" if rel_dir else display_path(entry.name)
         try:
             is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
+            is_file = not is_dir and entry.is_file()  # a regular file (or a symlink to one): never a FIFO
         except OSError as exc:
             diagnostics.append(_dir_error(rel, exc))
             continue
@@ -95,13 +189,21 @@ def _walk(
                 diagnostics.append(Diagnostic(rel, None, "symlink-loop", "broken or looping symlink skipped"))
             continue
         if is_dir:
-            if entry.name in SKIPPED_DIRS or _ignored(ignores, rel, True):
+            if entry.name in SKIPPED_DIRS:
+                continue
+            if _ignored(ignores, rel, True):
+                ignored.append(rel + "/")
                 continue
             if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 continue  # a virtualenv under its own name
-            yield from _walk(entry.path, rel, ignores, seen_dirs, diagnostics)
-        elif is_file and entry.name.endswith(SCANNED_SUFFIXES) and not _ignored(ignores, rel, False):
-            yield SourceFile(rel, entry.path)
+            yield from _walk(entry.path, rel, ignores, seen_dirs, diagnostics, ignored, left_out)
+        elif entry.name.endswith(SCANNED_SUFFIXES):
+            if not is_file:
+                left_out.append(LeftOut(rel, "not-a-file"))
+            elif _ignored(ignores, rel, False):
+                ignored.append(rel)
+            else:
+                yield SourceFile(rel, entry.path)
 
 
 def _is_loop(path: str) -> bool:
@@ -120,8 +222,11 @@ def _dir_error(rel: str, exc: OSError) -> Diagnostic:
 def _with_gitignore(
     full_dir: str, rel_dir: str, ignores: list[tuple[str, pathspec.GitIgnoreSpec]]
 ) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+    path = os.path.join(full_dir, ".gitignore")
     try:
-        with open(os.path.join(full_dir, ".gitignore"), encoding="utf-8", errors="replace") as handle:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return ignores  # a FIFO or device would block or never end: only a regular file holds rules
+        with open(path, encoding="utf-8", errors="replace") as handle:
             spec = pathspec.GitIgnoreSpec.from_lines(handle)
     except OSError:
         return ignores
@@ -139,3 +244,14 @@ def _ignored(ignores: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir
         if result.include is not None:
             ignored = result.include
     return ignored
+
+
+def unread_reason(file: SourceFile, max_bytes: int) -> str | None:
+    """Why the scan would leave ``file`` out unread (too large, binary), without reading all of it."""
+    try:
+        if os.stat(file.full_path).st_size > max_bytes:
+            return "too-large"
+        with open(file.full_path, "rb") as handle:
+            return "binary" if is_binary(handle.read(BINARY_SNIFF_BYTES)) else None
+    except OSError:
+        return None  # the scan reports it as unreadable

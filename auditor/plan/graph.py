@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from auditor.core.model import DbObject, Finding, ObjectName, ScanResult, report_order
+from auditor.core.model import MIGRATION, DbObject, Finding, ObjectName, ScanResult, report_order
 
 FILE = "file"
 BLOCK = "block"
@@ -206,6 +206,8 @@ class _Builder:
             self.edge(source, target, EXECUTES)
 
     def finding(self, finding: Finding) -> None:
+        if finding.context == MIGRATION:
+            return  # history: replayed before the rename, it never blocks a drop (the plan lists it apart)
         if finding.db_object is not None:
             source = self.db_nodes.get(finding.db_object)
             if source is None:  # an object the scan did not list: still a node of its own

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 
 from auditor.core.model import (
+    MIGRATION,
     Confidence,
     DatabaseEvidence,
     Finding,
     ScanResult,
     UnanalysedFile,
+    report_order,
     unverified_holds,
 )
 from auditor.plan.graph import (
@@ -32,6 +34,7 @@ from auditor.plan.graph import (
     LEGACY,
     REFERENCES,
     build_graph,
+    legacy_id,
     legacy_nodes,
 )
 
@@ -129,6 +132,8 @@ class ObjectPlan:
         ]
         return tuple(reason for reason, present in found if present) or ("a blocked legacy view over it",)
 
+    history: tuple[Finding, ...] = ()  # references in migrations: replayed before the rename, never blockers
+
     def count(self, kind: str) -> int:
         return sum(1 for b in self.blockers if b.kind == kind)
 
@@ -210,7 +215,16 @@ class _Planner:
         blocked = self.blocked(cyclic)
         if result.database is not None and not result.database.usage_observed:
             blocked = set(self.legacy)  # never fail open: who still queries the views is unknown
-        objects = tuple(self.object(node, node not in blocked, node in cyclic) for node in self.legacy)
+        history: dict[str, list[Finding]] = {}
+        for finding in sorted(result.findings, key=report_order):
+            if finding.context == MIGRATION and finding.legacy is not None:
+                history.setdefault(legacy_id(finding.legacy), []).append(finding)
+        objects = tuple(
+            replace(
+                self.object(node, node not in blocked, node in cyclic), history=tuple(history.get(node, ()))
+            )
+            for node in self.legacy
+        )
         ready = [node for node in self.legacy if node not in blocked]
         # dependents first: an edge M -> L (M over L) puts M before L
         order = nx.lexicographical_topological_sort(self.over.subgraph(ready))
@@ -349,6 +363,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "reasons": list(obj.reasons),
                 "unanalysed": list(obj.unanalysed),
                 "unresolved": obj.unresolved,
+                "history": [_history(f) for f in obj.history],
                 "counts": {
                     **{kind: obj.count(kind) for kind in BLOCKER_KINDS},
                     "blocks": len(obj.blocks),
@@ -413,6 +428,10 @@ def _blocker(blocker: Blocker) -> dict[str, Any]:
         "confidence": str(blocker.finding.confidence),
         "via": list(blocker.via),
     }
+
+
+def _history(finding: Finding) -> dict[str, Any]:
+    return {"path": finding.path, "line": finding.span.line, "block": finding.block, "rule": finding.rule}
 
 
 def plan_json(result: ScanResult) -> dict[str, Any]:

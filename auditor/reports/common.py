@@ -6,7 +6,17 @@ from collections import Counter
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.core.model import Diagnostic, Finding, ObjectName, ScanResult, UnanalysedFile, unverified_holds
+from auditor.core.model import (
+    LEFT_OUT_REASONS,
+    Diagnostic,
+    Finding,
+    LeftOut,
+    ObjectName,
+    ScanResult,
+    UnanalysedFile,
+    blocks_phase3,
+    unverified_holds,
+)
 from auditor.core.rules import rule_name
 
 TOOL_NAME = "auditor"
@@ -60,16 +70,14 @@ def findings_per_legacy(result: ScanResult) -> dict[str, int]:
 
 
 def ready_to_drop(result: ScanResult) -> list[str]:
-    """Catalog legacy names that no finding names, at any confidence, and that no unanalysed file or
-    unaccepted unresolved table name (LR005) may hold; sorted. With a database whose usage could not be
-    observed, none."""
+    """Catalog legacy names that no blocking finding names (at any confidence; migration history blocks
+    nothing), and that no unanalysed file or unaccepted unresolved table name (LR005) may hold; sorted.
+    With a database whose usage could not be observed, none."""
     if result.database is not None and not result.database.usage_observed:
         return []  # who still queries the views is unknown: nothing is ready
-    counts = findings_per_legacy(result)
+    blocked = {str(f.legacy) for f in result.findings if blocks_phase3(f)}
     held = unverified_holds(result)
-    return sorted(
-        {str(e.legacy) for e in result.catalog if counts[str(e.legacy)] == 0 and str(e.legacy) not in held}
-    )
+    return sorted({str(e.legacy) for e in result.catalog} - blocked - held.keys())
 
 
 def sorted_diagnostics(result: ScanResult) -> list[Diagnostic]:
@@ -84,3 +92,9 @@ def unanalysed_note(file: UnanalysedFile) -> str:
     if file.names:
         return "it names " + ", ".join(map(str, file.names)) + ": blocked until it is analysed"
     return "it names no legacy object (it cannot block one by name, but nobody checked its code)"
+
+
+def left_out_counts(left_out: Sequence[LeftOut]) -> dict[str, int]:
+    """How many files were left out, by reason, in the order of LEFT_OUT_REASONS."""
+    counts = Counter(entry.reason for entry in left_out)
+    return {reason: counts[reason] for reason in LEFT_OUT_REASONS if counts[reason]}

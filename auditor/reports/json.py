@@ -16,6 +16,7 @@ from auditor.reports.common import (
     TOOL_NAME,
     TOOL_VERSION,
     findings_per_legacy,
+    left_out_counts,
     name_or_none,
     ready_to_drop,
     report_order,
@@ -23,7 +24,7 @@ from auditor.reports.common import (
 )
 
 SCHEMA_VERSION = 1
-_TOP_LEVEL = ("schema_version", "tool", "catalog", "findings", "diagnostics", "summary")
+_TOP_LEVEL = ("schema_version", "tool", "catalog", "findings", "diagnostics", "summary", "left_out")
 
 
 def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, Any] | None = None) -> str:
@@ -44,6 +45,9 @@ def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, An
             "ready_to_drop": ready_to_drop(result),
         },
     }
+    if result.left_out:  # additive keys, present when files were left out
+        document["summary"]["left_out"] = left_out_counts(result.left_out)
+        document["left_out"] = [{"path": e.path, "reason": e.reason} for e in result.left_out]
     if extra:
         clash = sorted(set(extra) & set(_TOP_LEVEL))
         if clash:
@@ -82,6 +86,7 @@ def _finding(finding: Finding, fingerprint: str) -> dict[str, Any]:
         "fingerprint": fingerprint,
         "via": list(finding.via),
         "db_object": finding.db_object,
+        **({"context": finding.context} if finding.context else {}),
     }
 
 

@@ -73,6 +73,13 @@ def render_plan(plan: Plan, console: Console) -> None:
                           "--accept-unresolved", highlight=False)  # fmt: skip
         if obj.cycle:
             console.print("  its view is part of a cycle of legacy views: no safe order to drop them")
+    history = [obj for obj in plan.objects if obj.history]
+    if history:
+        console.print()
+        console.print("Migration history (replayed before the rename; never a blocker):", highlight=False)
+        for obj in history:
+            where = ", ".join(sorted({f"{f.path}:{f.span.line}" for f in obj.history}))
+            console.print(f"  {obj.legacy}: {len(obj.history)} reference(s) in {where}", highlight=False)
     console.print()
     if plan.drop_order:
         console.print("Safe drop order: " + " → ".join(plan.drop_order), highlight=False)

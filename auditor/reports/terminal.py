@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.core.model import Confidence, Diagnostic, Finding, ScanResult, unverified_holds
+from auditor.core.model import (
+    Confidence,
+    Diagnostic,
+    Finding,
+    LeftOut,
+    ScanResult,
+    blocks_phase3,
+    unverified_holds,
+)
 from auditor.core.rules import RULES
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.plan.plan import blocker_kind
-from auditor.reports.common import ready_to_drop, unanalysed_note
+from auditor.reports.common import left_out_counts, ready_to_drop, unanalysed_note
 
 _STYLE = {Confidence.HIGH: "bold red", Confidence.MEDIUM: "yellow", Confidence.LOW: "cyan"}
 
@@ -26,7 +35,11 @@ def _group(finding: Finding) -> str:
 
 
 def render(
-    result: ScanResult, console: Console, frames: bool = True, blocking: ScanResult | None = None
+    result: ScanResult,
+    console: Console,
+    frames: bool = True,
+    blocking: ScanResult | None = None,
+    verbose: bool = False,
 ) -> None:
     """Findings grouped by legacy object, then the summary; ``blocking`` is everything that still blocks
     (when a baseline or --changed-since reports only part of it), which the summary counts."""
@@ -60,6 +73,18 @@ def render(
         if not result.unresolved_accepted:
             tail += " (then --accept-unresolved)"
     console.print(tail, highlight=False)
+    render_left_out(result.left_out, console, verbose)
+
+
+def render_left_out(left_out: Sequence[LeftOut], console: Console, verbose: bool) -> None:
+    if not left_out:
+        return
+    counts = ", ".join(f"{n} {reason.replace('-', ' ')}" for reason, n in left_out_counts(left_out).items())
+    hint = ":" if verbose else " (--verbose or `audit files` lists them)"
+    console.print(f"Left out: {counts}{hint}", highlight=False, soft_wrap=True)
+    if verbose:
+        for entry in left_out:
+            console.print(f"  {entry.path}  [dim]{entry.reason}[/]", highlight=False)
 
 
 def _render_unanalysed(result: ScanResult, console: Console) -> None:
@@ -123,18 +148,19 @@ def summary_table(result: ScanResult) -> Table:
     table = Table(title="Legacy objects", title_justify="left")
     for column in ("legacy", "target"):
         table.add_column(column, overflow="fold", ratio=1)  # a name is folded, never cut short
-    for column in ("python", "sql files", "db objects"):
+    for column in ("python", "sql files", "db objects", "history"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in result.findings:
         if finding.legacy is not None:
-            counts[str(finding.legacy)][blocker_kind(finding)] += 1
+            kind = blocker_kind(finding) if blocks_phase3(finding) else "history"
+            counts[str(finding.legacy)][kind] += 1
     held = unverified_holds(result)
     for obj in result.catalog:
         c = counts.get(str(obj.legacy), {})
         why = held.get(str(obj.legacy), ())
-        if any(c.values()):
+        if any(n for kind, n in c.items() if kind != "history"):
             status = Text("blocked", style="red")
         elif any(w != "LR005" for w in why):
             status = Text("blocked: unanalysed files", style="red")
@@ -148,6 +174,7 @@ def summary_table(result: ScanResult) -> Table:
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),
+            str(c.get("history", 0)),
             status,
         )
     return table

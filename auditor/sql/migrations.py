@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +41,12 @@ class _Entry:
     columns: tuple[tuple[str, str], ...]
     source: str
     point: LegacyPoint
+
+
+def migration_order(path: str) -> tuple[str, list[int | str]]:
+    """File-name order with numbers compared as numbers (Flyway's V2__ before V10__)."""
+    parts = re.split(r"(\d+)", os.path.basename(path))
+    return os.path.dirname(path), [int(p) if p.isdigit() else p for p in parts]
 
 
 def resolve_name(name: QName, default_schema: str) -> ObjectName:

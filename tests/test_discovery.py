@@ -1,0 +1,136 @@
+"""Which files a scan reads: git's tracked files, .gitignore for the rest, `exclude`, and what is left out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli, scan_json
+from tests.test_changed import git
+
+AUDIT_TOML = 'legacy = { "order_line_items" = "order_line_items_v2" }\n'
+CONFIG_PY = 'ITEMS_SQL = "SELECT id FROM order_line_items WHERE order_id = %s"\n'
+
+
+def lines(data: dict[str, Any]) -> list[str]:
+    return sorted(f"{f['path']}:{f['line']} {f['rule']}" for f in data["findings"])
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A root .gitignore naming `config.py` and `settings_local.py` (no slash: every folder)."""
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "audit.toml").write_text(AUDIT_TOML, encoding="utf-8")
+    (root / ".gitignore").write_text("config.py\nsettings_local.py\n.audit_cache/\n", encoding="utf-8")
+    (root / "pkg" / "config.py").write_text(CONFIG_PY, encoding="utf-8")
+    (root / "pkg" / "settings_local.py").write_text(CONFIG_PY, encoding="utf-8")
+    (root / "app.py").write_text(CONFIG_PY, encoding="utf-8")
+    return root
+
+
+def test_tracked_file_matched_by_root_gitignore_is_scanned(project: Path) -> None:
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", ".")
+    git(project, "add", "-f", "pkg/config.py")  # tracked although .gitignore names it
+    data = scan_json(project)
+    assert lines(data) == ["app.py:1 LR001", "pkg/config.py:1 LR001"]
+    assert data["left_out"] == [{"path": "pkg/settings_local.py", "reason": "ignored"}]
+    assert data["summary"]["left_out"] == {"ignored": 1}
+
+
+def test_outside_git_gitignore_applies_to_every_file(project: Path) -> None:
+    data = scan_json(project)
+    assert lines(data) == ["app.py:1 LR001"]
+    assert [e["path"] for e in data["left_out"]] == ["pkg/config.py", "pkg/settings_local.py"]
+
+
+def test_exclude_applies_to_tracked_files(project: Path) -> None:
+    (project / "audit.toml").write_text(AUDIT_TOML + 'exclude = ["pkg/"]\n', encoding="utf-8")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", ".")
+    git(project, "add", "-f", "pkg/config.py")
+    data = scan_json(project)
+    assert lines(data) == ["app.py:1 LR001"]
+    assert data["left_out"] == [
+        {"path": "pkg/config.py", "reason": "excluded"},
+        {"path": "pkg/settings_local.py", "reason": "ignored"},
+    ]
+
+
+def test_summary_counts_left_out_files_and_verbose_lists_them(project: Path) -> None:
+    (project / "big.py").write_text(CONFIG_PY * 10, encoding="utf-8")
+    (project / "blob.py").write_bytes(b"\x00\x01ITEMS = 'order_line_items'\x00")
+    (project / "audit.toml").write_text(AUDIT_TOML + "max_file_bytes = 200\n", encoding="utf-8")
+    code, out, _ = run_cli("scan", str(project), "--no-cache", "--no-frames", "-j", "1")
+    assert code == 1
+    assert "Left out: 2 ignored, 1 too large, 1 binary (--verbose or `audit files` lists them)" in out
+    code, out, _ = run_cli("scan", str(project), "--no-cache", "--no-frames", "-j", "1", "--verbose")
+    listed = [line.split() for line in out.splitlines() if line.startswith("  ") and len(line.split()) == 2]
+    assert listed == [
+        ["big.py", "too-large"],
+        ["blob.py", "binary"],
+        ["pkg/config.py", "ignored"],
+        ["pkg/settings_local.py", "ignored"],
+    ]
+    code, out, _ = run_cli("files", str(project))
+    assert code == 0
+    assert out.splitlines() == [
+        "1 file(s) scanned, 4 left out; files from the directory tree (.gitignore honoured)",
+        "scanned     app.py",
+        "too-large   big.py",
+        "binary      blob.py",
+        "ignored     pkg/config.py",
+        "ignored     pkg/settings_local.py",
+    ]
+
+
+def _scan_in_subprocess(root: Path) -> subprocess.CompletedProcess[bytes]:
+    command = "from auditor.cli.main import entry; entry()"
+    args = ["scan", str(root), "--format", "json", "--no-cache", "-j", "1"]
+    return subprocess.run(
+        [sys.executable, "-c", command, *args], capture_output=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["walk", "git"])
+def test_fifo_named_gitignore_does_not_hang_the_scan(project: Path, in_git: bool) -> None:
+    if in_git:
+        git(project, "init", "-q", "-b", "main")
+        git(project, "add", ".")
+    os.mkfifo(project / "pkg" / ".gitignore")
+    os.mkfifo(project / "pipe.sql")  # a FIFO among the scanned names: never opened
+    done = _scan_in_subprocess(project)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert "app.py:1 LR001" in lines(data)
+    assert {"path": "pipe.sql", "reason": "not-a-file"} in data["left_out"]
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["walk", "git"])
+def test_file_name_not_utf8_is_scanned_and_reported(tmp_path: Path, in_git: bool) -> None:
+    root = tmp_path / "names"
+    root.mkdir()
+    (root / "audit.toml").write_text(AUDIT_TOML, encoding="utf-8")
+    raw = os.path.join(os.fsencode(root), b"report_\xff.py")
+    with open(raw, "wb") as handle:
+        handle.write(CONFIG_PY.encode())
+    with open(os.path.join(os.fsencode(root), b"q\xe9.sql"), "wb") as handle:
+        handle.write(b"SELECT * FROM order_line_items;\n")
+    if in_git:
+        git(root, "init", "-q", "-b", "main")
+        git(root, "add", ".")
+    done = _scan_in_subprocess(root)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout.decode("utf-8"))  # strict: stdout is valid UTF-8
+    assert lines(data) == ["q\\xe9.sql:1 LR101", "report_\\xff.py:1 LR001"]
+    assert sorted((d["path"], d["kind"]) for d in data["diagnostics"]) == [
+        ("q\\xe9.sql", "file-name"),
+        ("report_\\xff.py", "file-name"),
+    ]

@@ -1,0 +1,90 @@
+"""Migration history never blocks a drop; the objects migrations leave defined do (LR102)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli, scan_json
+
+CASES = FIXTURES / "cases"
+
+
+def copy_case(name: str, tmp_path: Path) -> Path:
+    root = tmp_path / name
+    shutil.copytree(CASES / name, root)
+    return root
+
+
+def plan_of(root: Path) -> dict[str, dict[str, Any]]:
+    code, out, err = run_cli("plan", str(root), "--format", "json", "--jobs", "1")
+    assert code == 0, err
+    return {obj["legacy"]: obj for obj in json.loads(out)["objects"]}
+
+
+def summary(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": obj["status"],
+        "blockers": [(b["path"], b["line"], b["rule"], b["block"]) for b in obj["blockers"]],
+        "history": [(h["path"], h["line"], h["rule"]) for h in obj["history"]],
+    }
+
+
+def test_django_and_alembic_history_and_the_objects_they_leave(tmp_path: Path) -> None:
+    root = copy_case("python_migrations", tmp_path)
+    plan = plan_of(root)
+    assert {name: summary(obj) for name, obj in plan.items()} == {
+        "public.order_line_items": {
+            "status": "blocked",
+            "blockers": [
+                ("alembic/versions/5555_item_count.py", 12, "LR102",
+                 "alembic/versions/5555_item_count.py:function public.item_count"),
+                ("shop/migrations/0002_item_totals_view.py", 12, "LR102",
+                 "shop/migrations/0002_item_totals_view.py:view public.item_totals"),
+            ],
+            "history": [
+                ("alembic/versions/1111_drop_recent_items.py", 14, "LR001"),
+                ("alembic/versions/5555_item_count.py", 12, "LR001"),
+                ("alembic/versions/5555_item_count.py", 19, "LR004"),
+                ("alembic/versions/9999_recent_items.py", 10, "LR001"),
+                ("shop/migrations/0002_item_totals_view.py", 12, "LR001"),
+            ],
+        },
+        "public.products": {
+            "status": "ready",
+            "blockers": [],
+            "history": [
+                ("shop/migrations/0003_backfill_prices.py", 6, "LR001"),
+                ("shop/migrations/0003_backfill_prices.py", 11, "LR001"),
+            ],
+        },
+    }  # fmt: skip
+    data = scan_json(root)
+    contexts = {(f["path"], f["line"], f["rule"]): f.get("context") for f in data["findings"]}
+    assert contexts[("shop/migrations/0002_item_totals_view.py", 12, "LR001")] == "migration"
+    assert contexts[("shop/migrations/0002_item_totals_view.py", 12, "LR102")] is None
+    assert data["summary"]["ready_to_drop"] == ["public.products"]
+
+
+@pytest.mark.parametrize("gated", [False, True], ids=["no-baseline", "baseline"])
+def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path, gated: bool) -> None:
+    root = copy_case("python_migrations", tmp_path)
+    baseline = root / ".audit-baseline.json"
+    if gated:
+        assert run_cli("baseline", str(root), "--jobs", "1")[0] == 0
+    (root / "shop" / "migrations" / "0004_more.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    operations = [migrations.RunSQL(\"INSERT INTO products (name) VALUES ('x')\")]\n",
+        encoding="utf-8",
+    )
+    extra = ("--baseline", str(baseline)) if gated else ()
+    code, out, _ = run_cli("scan", str(root), "--format", "json", "--no-cache", "-j", "1", *extra)
+    assert code == 1
+    new = [(f["path"], f["rule"], f.get("context")) for f in json.loads(out)["findings"]]
+    assert ("shop/migrations/0004_more.py", "LR001", "migration") in new
+    if gated:
+        assert len(new) == 1

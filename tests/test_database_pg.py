@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,20 +186,21 @@ def test_usage_per_role_over_the_whole_window_and_since_a_snapshot(dbs: Database
                 calls[usage["role"], legacy] = calls.get((usage["role"], legacy), 0) + usage["calls"]
         return calls
 
+    assert whole["usage_observed"] and not whole["usage_note"], whole
     assert per_role(whole) == {
         ("anon", "public.products"): 4,
         ("authenticated", "public.order_line_items"): 2,
         ("authenticated", "public.customer_addresses"): 4,
-    }
+    }, whole
     assert per_role(since) == {
         ("anon", "public.products"): 1,
         ("authenticated", "public.customer_addresses"): 4,
-    }
+    }, since
     assert whole["window"]["source"] == "pg_stat_statements reset"
     assert since["window"]["source"] == "snapshot before.json"
-    assert since["window"]["start"] > whole["window"]["start"]
-    assert 0 < since["window"]["seconds"] < whole["window"]["seconds"] < 600
-    assert whole["usage_observed"] and not whole["usage_note"]
+    start = datetime.fromisoformat
+    assert start(since["window"]["start"]) > start(whole["window"]["start"])
+    assert 0 < since["window"]["seconds"] < whole["window"]["seconds"] < 600, (whole, since)
 
 
 def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:

@@ -25,6 +25,7 @@ ENABLE_HINT = (
     "CREATE EXTENSION pg_stat_statements (on Supabase: enable it under Database → Extensions)"
 )
 _HIDDEN = "<insufficient privilege>"
+_UNREADABLE = "<text unreadable>"  # NULL: the extension could not read its query-text file
 
 _EXTENSION_QUERY = """
 SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -70,7 +71,7 @@ def read_statements(session: Session) -> Statements | DatabaseError:
         f"{r['userid']}:{r['queryid']}:{r['toplevel']}": (
             str(r["role"]),
             int(r["queryid"] or 0),
-            str(r["query"] or ""),
+            _UNREADABLE if r["query"] is None else str(r["query"]),
             Counters(int(r["calls"]), int(r["rows"]), float(r["total_ms"])),
         )
         for r in rows
@@ -138,11 +139,16 @@ def usage_evidence(
         else:
             source = f"pg_stat_statements reset after snapshot {os.path.basename(since.path)}"
     usage: list[StatementUsage] = []
-    hidden = 0
+    hidden = unreadable = 0
     for key, (role, queryid, query, counters) in sorted(statements.rows.items()):
         before = baseline.get(key, Counters(0, 0, 0.0))
+        if counters.calls < before.calls:
+            before = Counters(0, 0, 0.0)  # evicted and counted afresh since the snapshot
         calls = counters.calls - before.calls
         if calls <= 0:
+            continue
+        if query == _UNREADABLE:
+            unreadable += 1
             continue
         if query.strip() == _HIDDEN:
             hidden += 1
@@ -151,13 +157,16 @@ def usage_evidence(
         if legacy:
             rows, total = counters.rows - before.rows, counters.total_ms - before.total_ms
             usage.append(StatementUsage(role, queryid, query, calls, rows, round(total, 3), tuple(legacy)))
-    note = ""
+    notes = []
     if hidden:
-        note = (f"{hidden} statement(s) of other roles are hidden from this role "
-                "(<insufficient privilege>): grant it pg_read_all_stats")  # fmt: skip
+        notes.append(f"{hidden} statement(s) of other roles are hidden from this role "
+                     "(<insufficient privilege>): grant it pg_read_all_stats")  # fmt: skip
+    if unreadable:
+        notes.append(f"the text of {unreadable} statement(s) could not be read from pg_stat_statements")
     usage.sort(key=lambda u: (u.role, -u.calls, u.queryid))
+    observed = not hidden and not unreadable
     return DatabaseEvidence(
-        database, statements.read_at, not hidden, note, window_start, source, tuple(usage)
+        database, statements.read_at, observed, "; ".join(notes), window_start, source, tuple(usage)
     )
 
 

@@ -203,6 +203,13 @@ def test_usage_per_role_over_the_whole_window_and_since_a_snapshot(dbs: Database
     assert 0 < since["window"]["seconds"] < whole["window"]["seconds"] < 600, (whole, since)
 
 
+def test_a_snapshot_of_another_database_is_refused(dbs: Databases) -> None:
+    code, _, err = run_cli(
+        "db", "usage", str(SHOP), "--database-url", dbs.url("quiet"), "--since", str(dbs.snapshot)
+    )
+    assert code == 2 and "snapshot of database shop, not quiet" in err
+
+
 def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
     static = _json("plan", str(SHOP), "--format", "json", code=0)
     assert {o["legacy"]: o["status"] for o in static["objects"]}["public.products"] == "ready"

@@ -48,6 +48,8 @@ class Statements:
     read_at: str
     stats_reset: str | None
     rows: dict[str, tuple[str, int, str, Counters]]  # key -> (role, queryid, query, counters)
+    dbname: str = ""
+    dealloc: int = 0  # entries evicted since the reset (pg_stat_statements.max was reached)
 
 
 def read_statements(session: Session) -> Statements | DatabaseError:
@@ -65,8 +67,10 @@ def read_statements(session: Session) -> Statements | DatabaseError:
     )
     if isinstance(rows, DatabaseError):
         return DatabaseError(f"{rows}; {ENABLE_HINT}")
-    info = session.savepoint_rows(f"SELECT stats_reset FROM {schema}.pg_stat_statements_info")
-    reset = None if isinstance(info, DatabaseError) or not info else _iso(info[0]["stats_reset"])
+    info = session.savepoint_rows(f"SELECT stats_reset, dealloc FROM {schema}.pg_stat_statements_info")
+    known = not isinstance(info, DatabaseError) and bool(info)
+    reset = _iso(info[0]["stats_reset"]) if known else None  # type: ignore[index]
+    dealloc = int(info[0]["dealloc"] or 0) if known else 0  # type: ignore[index]
     table = {
         f"{r['userid']}:{r['queryid']}:{r['toplevel']}": (
             str(r["role"]),
@@ -76,7 +80,7 @@ def read_statements(session: Session) -> Statements | DatabaseError:
         )
         for r in rows
     }
-    return Statements(_iso(now["now"]) or "", reset, table)
+    return Statements(_iso(now["now"]) or "", reset, table, str(now["db"]), dealloc)
 
 
 def _iso(value: Any) -> str | None:
@@ -92,6 +96,8 @@ def write_snapshot(statements: Statements, database: str, path: str) -> None:
         "database": database,
         "taken_at": statements.read_at,
         "stats_reset": statements.stats_reset,
+        "dbname": statements.dbname,
+        "dealloc": statements.dealloc,
         "counters": {k: [c.calls, c.rows, c.total_ms] for k, (_, _, _, c) in sorted(statements.rows.items())},
     }
     write_atomic(path, json.dumps(document, indent=1) + "\n")
@@ -103,6 +109,8 @@ class Snapshot:
     taken_at: str
     stats_reset: str | None
     counters: dict[str, Counters]
+    dbname: str = ""
+    dealloc: int = 0
 
 
 def read_snapshot(path: str) -> Snapshot:
@@ -112,7 +120,14 @@ def read_snapshot(path: str) -> Snapshot:
         if document.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"not an {SNAPSHOT_FORMAT} file")
         counters = {k: Counters(int(v[0]), int(v[1]), float(v[2])) for k, v in document["counters"].items()}
-        return Snapshot(path, str(document["taken_at"]), document.get("stats_reset"), counters)
+        return Snapshot(
+            path,
+            str(document["taken_at"]),
+            document.get("stats_reset"),
+            counters,
+            str(document.get("dbname") or ""),
+            int(document.get("dealloc") or 0),
+        )
     except OSError as exc:
         raise DatabaseError(f"cannot read snapshot {path}: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -132,9 +147,15 @@ def usage_evidence(
     if isinstance(statements, DatabaseError):
         return DatabaseEvidence(database, "", False, str(statements), None, "none")
     window_start, source, baseline = statements.stats_reset, "pg_stat_statements reset", {}
+    evicted = statements.dealloc
     if since is not None:
+        if since.dbname and since.dbname != statements.dbname:
+            raise DatabaseError(
+                f"{since.path} is a snapshot of database {since.dbname}, not {statements.dbname}"
+            )
         if since.stats_reset == statements.stats_reset:
             window_start, baseline = since.taken_at, since.counters
+            evicted -= since.dealloc
             source = f"snapshot {os.path.basename(since.path)}"
         else:
             source = f"pg_stat_statements reset after snapshot {os.path.basename(since.path)}"
@@ -163,8 +184,11 @@ def usage_evidence(
                      "(<insufficient privilege>): grant it pg_read_all_stats")  # fmt: skip
     if unreadable:
         notes.append(f"the text of {unreadable} statement(s) could not be read from pg_stat_statements")
+    if evicted > 0:
+        notes.append(f"pg_stat_statements evicted {evicted} entr(y/ies) in the window (raise "
+                     "pg_stat_statements.max): a rarely run statement may be missing")  # fmt: skip
     usage.sort(key=lambda u: (u.role, -u.calls, u.queryid))
-    observed = not hidden and not unreadable
+    observed = not hidden and not unreadable and evicted <= 0
     return DatabaseEvidence(
         database, statements.read_at, observed, "; ".join(notes), window_start, source, tuple(usage)
     )

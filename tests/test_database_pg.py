@@ -75,6 +75,8 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
             _apply_migrations(cluster, db)
         for db in ("shop", "quiet"):
             cluster.psql(db=db, sql="create extension pg_stat_statements")
+        cluster.createdb("locked")
+        cluster.psql(sql="revoke connect on database locked from public")
         cluster.psql(db="shop", sql=HAND_MADE)
         cluster.psql(
             db="bare",
@@ -291,6 +293,7 @@ def test_connection_errors_are_one_line_and_never_show_the_password(dbs: Databas
     cases = {
         "password authentication failed": wrong,
         "cannot connect": dbs.url("shop", port=closed),
+        "permission denied for database": dbs.url("locked"),
         'invalid integer value "notaport"': "postgresql://auditor:not-the-Pw-99@127.0.0.1:notaport/shop",
     }
     for expected, url in cases.items():

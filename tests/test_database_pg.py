@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
             _apply_migrations(cluster, db)
         for db in ("shop", "quiet"):
             cluster.psql(db=db, sql="create extension pg_stat_statements")
+        cluster.createdb("locked")
+        cluster.psql(sql="revoke connect on database locked from public")
         cluster.psql(db="shop", sql=HAND_MADE)
         cluster.psql(
             db="bare",
@@ -185,20 +188,28 @@ def test_usage_per_role_over_the_whole_window_and_since_a_snapshot(dbs: Database
                 calls[usage["role"], legacy] = calls.get((usage["role"], legacy), 0) + usage["calls"]
         return calls
 
+    assert whole["usage_observed"] and not whole["usage_note"], whole
     assert per_role(whole) == {
         ("anon", "public.products"): 4,
         ("authenticated", "public.order_line_items"): 2,
         ("authenticated", "public.customer_addresses"): 4,
-    }
+    }, whole
     assert per_role(since) == {
         ("anon", "public.products"): 1,
         ("authenticated", "public.customer_addresses"): 4,
-    }
+    }, since
     assert whole["window"]["source"] == "pg_stat_statements reset"
     assert since["window"]["source"] == "snapshot before.json"
-    assert since["window"]["start"] > whole["window"]["start"]
-    assert 0 < since["window"]["seconds"] < whole["window"]["seconds"] < 600
-    assert whole["usage_observed"] and not whole["usage_note"]
+    start = datetime.fromisoformat
+    assert start(since["window"]["start"]) > start(whole["window"]["start"])
+    assert 0 < since["window"]["seconds"] < whole["window"]["seconds"] < 600, (whole, since)
+
+
+def test_a_snapshot_of_another_database_is_refused(dbs: Databases) -> None:
+    code, _, err = run_cli(
+        "db", "usage", str(SHOP), "--database-url", dbs.url("quiet"), "--since", str(dbs.snapshot)
+    )
+    assert code == 2 and "snapshot of database shop, not quiet" in err
 
 
 def test_plan_weighs_code_dependents_and_usage(dbs: Databases) -> None:
@@ -291,6 +302,7 @@ def test_connection_errors_are_one_line_and_never_show_the_password(dbs: Databas
     cases = {
         "password authentication failed": wrong,
         "cannot connect": dbs.url("shop", port=closed),
+        "permission denied for database": dbs.url("locked"),
         'invalid integer value "notaport"': "postgresql://auditor:not-the-Pw-99@127.0.0.1:notaport/shop",
     }
     for expected, url in cases.items():

@@ -25,6 +25,7 @@ ENABLE_HINT = (
     "CREATE EXTENSION pg_stat_statements (on Supabase: enable it under Database → Extensions)"
 )
 _HIDDEN = "<insufficient privilege>"
+_UNREADABLE = "<text unreadable>"  # NULL: the extension could not read its query-text file
 
 _EXTENSION_QUERY = """
 SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -47,6 +48,8 @@ class Statements:
     read_at: str
     stats_reset: str | None
     rows: dict[str, tuple[str, int, str, Counters]]  # key -> (role, queryid, query, counters)
+    dbname: str = ""
+    dealloc: int = 0  # entries evicted since the reset (pg_stat_statements.max was reached)
 
 
 def read_statements(session: Session) -> Statements | DatabaseError:
@@ -64,18 +67,20 @@ def read_statements(session: Session) -> Statements | DatabaseError:
     )
     if isinstance(rows, DatabaseError):
         return DatabaseError(f"{rows}; {ENABLE_HINT}")
-    info = session.savepoint_rows(f"SELECT stats_reset FROM {schema}.pg_stat_statements_info")
-    reset = None if isinstance(info, DatabaseError) or not info else _iso(info[0]["stats_reset"])
+    info = session.savepoint_rows(f"SELECT stats_reset, dealloc FROM {schema}.pg_stat_statements_info")
+    known = not isinstance(info, DatabaseError) and bool(info)
+    reset = _iso(info[0]["stats_reset"]) if known else None  # type: ignore[index]
+    dealloc = int(info[0]["dealloc"] or 0) if known else 0  # type: ignore[index]
     table = {
         f"{r['userid']}:{r['queryid']}:{r['toplevel']}": (
             str(r["role"]),
             int(r["queryid"] or 0),
-            str(r["query"] or ""),
+            _UNREADABLE if r["query"] is None else str(r["query"]),
             Counters(int(r["calls"]), int(r["rows"]), float(r["total_ms"])),
         )
         for r in rows
     }
-    return Statements(_iso(now["now"]) or "", reset, table)
+    return Statements(_iso(now["now"]) or "", reset, table, str(now["db"]), dealloc)
 
 
 def _iso(value: Any) -> str | None:
@@ -91,6 +96,8 @@ def write_snapshot(statements: Statements, database: str, path: str) -> None:
         "database": database,
         "taken_at": statements.read_at,
         "stats_reset": statements.stats_reset,
+        "dbname": statements.dbname,
+        "dealloc": statements.dealloc,
         "counters": {k: [c.calls, c.rows, c.total_ms] for k, (_, _, _, c) in sorted(statements.rows.items())},
     }
     write_atomic(path, json.dumps(document, indent=1) + "\n")
@@ -102,6 +109,8 @@ class Snapshot:
     taken_at: str
     stats_reset: str | None
     counters: dict[str, Counters]
+    dbname: str = ""
+    dealloc: int = 0
 
 
 def read_snapshot(path: str) -> Snapshot:
@@ -111,7 +120,14 @@ def read_snapshot(path: str) -> Snapshot:
         if document.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"not an {SNAPSHOT_FORMAT} file")
         counters = {k: Counters(int(v[0]), int(v[1]), float(v[2])) for k, v in document["counters"].items()}
-        return Snapshot(path, str(document["taken_at"]), document.get("stats_reset"), counters)
+        return Snapshot(
+            path,
+            str(document["taken_at"]),
+            document.get("stats_reset"),
+            counters,
+            str(document.get("dbname") or ""),
+            int(document.get("dealloc") or 0),
+        )
     except OSError as exc:
         raise DatabaseError(f"cannot read snapshot {path}: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -131,18 +147,29 @@ def usage_evidence(
     if isinstance(statements, DatabaseError):
         return DatabaseEvidence(database, "", False, str(statements), None, "none")
     window_start, source, baseline = statements.stats_reset, "pg_stat_statements reset", {}
+    evicted = statements.dealloc
     if since is not None:
+        if since.dbname and since.dbname != statements.dbname:
+            raise DatabaseError(
+                f"{since.path} is a snapshot of database {since.dbname}, not {statements.dbname}"
+            )
         if since.stats_reset == statements.stats_reset:
             window_start, baseline = since.taken_at, since.counters
+            evicted -= since.dealloc
             source = f"snapshot {os.path.basename(since.path)}"
         else:
             source = f"pg_stat_statements reset after snapshot {os.path.basename(since.path)}"
     usage: list[StatementUsage] = []
-    hidden = 0
+    hidden = unreadable = 0
     for key, (role, queryid, query, counters) in sorted(statements.rows.items()):
         before = baseline.get(key, Counters(0, 0, 0.0))
+        if counters.calls < before.calls:
+            before = Counters(0, 0, 0.0)  # evicted and counted afresh since the snapshot
         calls = counters.calls - before.calls
         if calls <= 0:
+            continue
+        if query == _UNREADABLE:
+            unreadable += 1
             continue
         if query.strip() == _HIDDEN:
             hidden += 1
@@ -151,13 +178,19 @@ def usage_evidence(
         if legacy:
             rows, total = counters.rows - before.rows, counters.total_ms - before.total_ms
             usage.append(StatementUsage(role, queryid, query, calls, rows, round(total, 3), tuple(legacy)))
-    note = ""
+    notes = []
     if hidden:
-        note = (f"{hidden} statement(s) of other roles are hidden from this role "
-                "(<insufficient privilege>): grant it pg_read_all_stats")  # fmt: skip
+        notes.append(f"{hidden} statement(s) of other roles are hidden from this role "
+                     "(<insufficient privilege>): grant it pg_read_all_stats")  # fmt: skip
+    if unreadable:
+        notes.append(f"the text of {unreadable} statement(s) could not be read from pg_stat_statements")
+    if evicted > 0:
+        notes.append(f"pg_stat_statements evicted {evicted} entr(y/ies) in the window (raise "
+                     "pg_stat_statements.max): a rarely run statement may be missing")  # fmt: skip
     usage.sort(key=lambda u: (u.role, -u.calls, u.queryid))
+    observed = not hidden and not unreadable and evicted <= 0
     return DatabaseEvidence(
-        database, statements.read_at, not hidden, note, window_start, source, tuple(usage)
+        database, statements.read_at, observed, "; ".join(notes), window_start, source, tuple(usage)
     )
 
 

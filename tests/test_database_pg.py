@@ -262,7 +262,7 @@ def test_scan_reports_the_database_findings(dbs: Databases) -> None:
     by_rule: dict[str, set[tuple[str, str]]] = {}
     for finding in data["findings"]:
         by_rule.setdefault(finding["rule"], set()).add((finding["path"], finding["block"]))
-    assert ("db:public.products_v0", "db:view public.products_v0") in by_rule["LR103"]
+    assert ("db:public.products_v0", "db:view public.products_v0") in by_rule["LR106"]
     assert ("db:public.order_export", "db:view public.order_export") in by_rule["LR104"]
     # located at the migration that created it when the scan saw it
     assert ("supabase/migrations/20240215143000_order_reporting.sql", "db:view public.order_summary") in (
@@ -315,7 +315,7 @@ def test_connection_errors_are_one_line_and_never_show_the_password(dbs: Databas
     data = _json("scan", str(SHOP), "--no-cache", "--jobs", "1", "--format", "json", "--database-url", wrong,
                  "--database", "optional", code=1)  # fmt: skip
     assert any(d["kind"] == "database" for d in data["diagnostics"])
-    assert not any(f["rule"] in ("LR103", "LR104", "LR105") for f in data["findings"])
+    assert not any(f["rule"] in ("LR106", "LR104", "LR105") for f in data["findings"])
 
 
 def test_database_url_from_the_config_with_an_environment_variable(

@@ -132,7 +132,7 @@ def catalog_command(
         drift = [(str(d.legacy), d.kind, d.detail, d.migration or "-") for d in reading.drift]
         if drift:
             console.print(
-                _table("Drift from the migrations (LR103)", ("view", "drift", "detail", "migration"), drift)
+                _table("Drift from the migrations (LR106)", ("view", "drift", "detail", "migration"), drift)
             )
         else:
             console.print("No drift: the database has the compatibility views the migrations define.")

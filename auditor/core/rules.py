@@ -108,25 +108,6 @@ RULES: dict[str, Rule] = {
             "  SELECT order_id, count(*) FROM public.order_line_items_v2 GROUP BY order_id;",
         ),
         Rule(
-            code="LR103",
-            name="catalog-drift",
-            summary="The live database's compatibility views differ from the migrations'",
-            what="Compares the compatibility views the migrations leave defined with those the live database "
-            "has (`--database-url`): a view only the database has (made by hand, or by a migration that is not "
-            "in the repository), a view the migrations define that the database lacks, and a view whose "
-            "target, renamed columns or computed columns differ. A view named in `legacy` or `--legacy` is "
-            "not drift.",
-            why="Phase 3 is planned from the repository but runs on the database. When they disagree, the "
-            "plan and the emitted drop migration are about a schema that does not exist: a view only the "
-            "database has is never dropped (or is queried by code nobody checked), a view the database lacks "
-            "makes the migration fail, a different definition makes the suggested rewrites wrong.",
-            example="-- in the database, made by hand; no migration defines it\n"
-            "CREATE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
-            use_instead="-- supabase/migrations/20240401000000_record_products_v0.sql: the repository says what "
-            "the database has\n"
-            "CREATE OR REPLACE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
-        ),
-        Rule(
             code="LR104",
             name="live-object-depends-on-legacy",
             summary="Object in the live database that depends on a legacy view",
@@ -162,6 +143,25 @@ RULES: dict[str, Rule] = {
             "SELECT id, sku, title FROM public.products WHERE id = $1",
             use_instead="-- the client (here a frontend's `supabase.from('products')`) moves to the target\n"
             "SELECT id, sku, title FROM public.catalog_items WHERE id = $1",
+        ),
+        Rule(
+            code="LR106",
+            name="catalog-drift",
+            summary="The live database's compatibility views differ from the migrations'",
+            what="Compares the compatibility views the migrations leave defined with those the live database "
+            "has (`--database-url`): a view only the database has (made by hand, or by a migration that is not "
+            "in the repository), a view the migrations define that the database lacks, and a view whose "
+            "target, renamed columns or computed columns differ. A view named in `legacy` or `--legacy` is "
+            "not drift.",
+            why="Phase 3 is planned from the repository but runs on the database. When they disagree, the "
+            "plan and the emitted drop migration are about a schema that does not exist: a view only the "
+            "database has is never dropped (or is queried by code nobody checked), a view the database lacks "
+            "makes the migration fail, a different definition makes the suggested rewrites wrong.",
+            example="-- in the database, made by hand; no migration defines it\n"
+            "CREATE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
+            use_instead="-- supabase/migrations/20240401000000_record_products_v0.sql: the repository says what "
+            "the database has\n"
+            "CREATE OR REPLACE VIEW public.products_v0 AS SELECT id, title AS name FROM public.catalog_items;",
         ),
         Rule(
             code="LR900",

@@ -241,14 +241,14 @@ def location(source: str | None, name: object) -> tuple[str, int]:
 
 
 def drift_findings(drifts: Sequence[Drift], catalog: LegacyCatalog) -> list[Finding]:
-    """LR103 for each drift, at the migration that defines the view, else at ``db:schema.view``."""
+    """LR106 for each drift, at the migration that defines the view, else at ``db:schema.view``."""
     findings: list[Finding] = []
     for drift in drifts:
         entry = catalog.get(drift.legacy)
         path, line = location(drift.migration, drift.legacy)
         findings.append(
             Finding(
-                rule="LR103",
+                rule="LR106",
                 path=path,
                 span=Span(line, 1, line, 1),
                 legacy=drift.legacy,

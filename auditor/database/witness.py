@@ -32,7 +32,7 @@ class LiveReading:
     evidence: DatabaseEvidence
 
     def findings(self, known: Sequence[DbObject]) -> list[Finding]:
-        """LR103 (drift), LR104 (dependents; at their ``known`` definitions when the scan saw them), LR105."""
+        """LR106 (drift), LR104 (dependents; at their ``known`` definitions when the scan saw them), LR105."""
         return [
             *drift_findings(self.drift, self.catalog),
             *dependent_findings(self.dependents, self.catalog, known),

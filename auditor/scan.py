@@ -127,15 +127,19 @@ def build_catalog(
     )
     history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts
     from_migrations = catalog_from_migrations(history, schema)
-    objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
+    dismissed = {parse_object_name(name, schema) for name in config.not_legacy}
+    objects = {str(o.legacy): o for o in from_migrations.objects if o.legacy not in dismissed}
     for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
         for old, new in pairs:
             legacy = parse_object_name(old, schema)
             target = parse_object_name(new, schema)
             known = objects.get(str(legacy))
             columns = known.columns if known is not None and known.target == target else ()
+            declared = f"declared in {'the config' if source == 'config' else '--legacy'}"
+            evidence = (*known.evidence, declared) if known is not None else (declared,)
+            computed = known.computed if known is not None and known.target == target else ()
             objects[str(legacy)] = LegacyObject(
-                legacy, target, "name" if known is None else known.kind, source, columns
+                legacy, target, "name" if known is None else known.kind, source, columns, evidence, computed
             )
     catalog = LegacyCatalog(objects.values(), schema)
     return catalog, list(from_migrations.diagnostics), from_migrations, [p for p, _ in history]
@@ -265,6 +269,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     findings = _in_context(findings, sql_result.findings, sources.python)
     diagnostics.extend(sql_result.diagnostics)
     findings = _with_snippets(findings, root, sql_texts)
+    findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
@@ -437,6 +442,59 @@ def _locate_pending(
     return apply_positions(findings, resolution.pending, positions)
 
 
+def _computed_column_rewrites(
+    findings: list[Finding], catalog: LegacyCatalog, root: str, sql_texts: dict[str, str]
+) -> list[Finding]:
+    """A rewrite of a query that may read a column only the view computes says what to compute instead,
+    and is left to a person: the query is read near the reference (its SQL statement, or a few lines)."""
+    texts: dict[str, str] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        entry = catalog.get(finding.legacy) if finding.legacy is not None else None
+        if entry is None or not entry.computed or finding.suggestion is None:
+            out.append(finding)
+            continue
+        if finding.path not in texts:
+            texts[finding.path] = sql_texts.get(finding.path) or _source_text(root, finding.path)
+        query = _query_near(texts[finding.path], finding)
+        names = [name for name, _ in entry.computed]
+        pattern = r"\*|\b(?:" + "|".join(re.escape(n) for n in names) + r")\b"
+        if not re.search(pattern, query, re.IGNORECASE):
+            out.append(finding)
+            continue
+        computed = ", ".join(f"{name} = {expression}" for name, expression in entry.computed)
+        description = (
+            f"{finding.suggestion.description} Columns only the view computes must be computed in the "
+            f"query instead: {computed}."
+        )
+        suggestion = replace(finding.suggestion, description=description, mechanical=False)
+        out.append(replace(finding, suggestion=suggestion))
+    return out
+
+
+def _query_near(text: str, finding: Finding) -> str:
+    """The SQL statement of a .sql finding; a few lines around a Python one (the SQL it builds)."""
+    lines = text.split("\n")
+    line = finding.span.line
+    if finding.path.endswith(".sql"):
+        offset = sum(len(x) + 1 for x in lines[: line - 1]) + finding.span.column - 1
+        start = text.rfind(";", 0, offset) + 1
+        end = text.find(";", offset)
+        return text[start : end if end >= 0 else len(text)]
+    first = last = line - 1  # the paragraph of code around the reference: SQL built over a few lines
+    while first > 0 and line - first < 4 and lines[first - 1].strip() and "def " not in lines[first]:
+        first -= 1
+    while last + 1 < len(lines) and last - line < 6 and lines[last + 1].strip():
+        last += 1
+    return "\n".join(lines[first : last + 1])
+
+
+def _source_text(root: str, path: str) -> str:
+    data = read_bytes(os.path.join(root, path), path, 1 << 30)
+    decoded = decode_python(data, path) if isinstance(data, bytes) else ""
+    return decoded if isinstance(decoded, str) else ""
+
+
 def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]) -> list[Finding]:
     lines_by_path: dict[str, list[str]] = {}
     out: list[Finding] = []
@@ -448,9 +506,7 @@ def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]
         if lines is None:
             text = sql_texts.get(finding.path)
             if text is None:
-                data = read_bytes(os.path.join(root, finding.path), finding.path, 1 << 30)
-                decoded = decode_python(data, finding.path) if isinstance(data, bytes) else ""
-                text = decoded if isinstance(decoded, str) else ""
+                text = _source_text(root, finding.path)
             lines = text.split("\n")
             lines_by_path[finding.path] = lines
         line = finding.span.line

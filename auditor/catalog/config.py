@@ -23,6 +23,7 @@ KNOWN_KEYS = frozenset(
         "rule_packs",
         "max_file_bytes",
         "unresolved",
+        "not_legacy",
     }
 )
 # where LR005 (unresolved dynamic table names) is looked for: every file that builds SQL around a
@@ -41,6 +42,7 @@ class Config:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     unresolved: str = "everywhere"  # one of UNRESOLVED_SCOPES
     source: str | None = None  # the file the configuration came from
+    not_legacy: tuple[str, ...] = ()  # views the migrations make look like compatibility views, but are not
 
 
 def load_config(root: str, config_file: str | None = None) -> Config:
@@ -114,6 +116,7 @@ def _validate(table: Any, path: str) -> Config:
         max_file_bytes=max_bytes,
         unresolved=unresolved,
         source=path,
+        not_legacy=tuple(_string_list(table.get("not_legacy", []), "not_legacy", path)),
     )
 
 

@@ -13,18 +13,31 @@ import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import MIGRATION, Diagnostic, Finding, LeftOut, LegacyObject, ScanResult, report_order
+from auditor.core.model import (
+    MIGRATION,
+    Confidence,
+    Diagnostic,
+    Finding,
+    LeftOut,
+    LegacyObject,
+    ScanResult,
+    Span,
+    report_order,
+)
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
+from auditor.python.dependents import function_uses
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
+from auditor.sql.dependents import DependentObjects, built_on_legacy, function_call_pattern
 from auditor.sql.files import analyze_sql_files
 from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
+from auditor.sql.refs import analyze_sql
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -239,33 +252,41 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             "the legacy catalog is empty: no compatibility views in the migrations "
             f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
         )
-    pattern = name_pattern(catalog.bare_names)
+    sql_result = analyze_sql_files(
+        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
+    )
+    dependents = DependentObjects(
+        built_on_legacy(sql_result.definitions, sql_result.findings, catalog), catalog
+    )
+    scan_catalog = dependents.scan_catalog()  # the dependent views are looked for like legacy names
+    functions = dependents.functions
+    pattern = name_pattern(scan_catalog.bare_names)
     jobs = options.jobs or os.cpu_count() or 1
     extractor = _Extractor(jobs, packs, pattern, config.max_file_bytes)
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
     try:
-        facts, parse_diagnostics, py_suppressions, keys = _extract_python(
+        facts, parse_diagnostics, py_suppressions, keys, watched = _extract_python(
             py_files,
-            catalog,
+            scan_catalog,
             extractor,
             config.max_file_bytes,
             progress,
             cache,
             config.unresolved == "everywhere",
             frozenset(m.attribute for m in packs.mappings),
+            NamePrefilter(functions) if functions else None,
         )
         diagnostics.extend(parse_diagnostics)
-        resolution = Resolver(facts, catalog).resolve()
+        resolution = Resolver(facts, scan_catalog).resolve()
         findings = resolution.findings
         if resolution.pending:
             findings = _locate_pending(findings, resolution, facts, py_files, extractor, cache, keys)
     finally:
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
-    sql_result = analyze_sql_files(
-        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
-    )
+    findings = [dependents.as_lr103(f) for f in findings]
+    findings.extend(_dependent_uses(dependents, watched, sql_texts, frozenset(migration_paths)))
     findings = _in_context(findings, sql_result.findings, sources.python)
     diagnostics.extend(sql_result.diagnostics)
     findings = _with_snippets(findings, root, sql_texts)
@@ -288,6 +309,32 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
 
 
 _UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
+
+
+def _dependent_uses(
+    dependents: DependentObjects,
+    watched: dict[str, bytes],
+    sql_texts: dict[str, str],
+    migration_paths: frozenset[str],
+) -> list[Finding]:
+    """LR103 for calls of dependent functions in Python, and for uses of dependent objects in .sql files
+    that are not migrations."""
+    uses: list[Finding] = []
+    functions = dependents.functions
+    if functions:
+        pattern = function_call_pattern(functions)
+        for path, data in sorted(watched.items()):
+            text = decode_python(data, path)
+            if isinstance(text, str):
+                for use in function_uses(path, text, pattern, functions):
+                    span = Span(use.line, use.column, use.end_line, use.end_column)
+                    uses.append(dependents.use(use.function, path, span, use.block, Confidence.MEDIUM))
+    if dependents.chains:
+        names = name_pattern(name.name for name in dependents.chains)
+        for path, text in sql_texts.items():
+            if path not in migration_paths and names.search(text):
+                uses.extend(dependents.sql_uses(path, text, analyze_sql(text)))
+    return uses
 
 
 def _in_context(
@@ -320,9 +367,12 @@ def _extract_python(
     cache: ScanCache,
     dynamic_everywhere: bool,
     mapping_attributes: frozenset[str],
-) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
+    watch: NamePrefilter | None = None,
+) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str], dict[str, bytes]]:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
-    table keyword, or use a constant that (transitively) holds a legacy name."""
+    table keyword, or use a constant that (transitively) holds a legacy name. The content of files that
+    ``watch`` matches is handed back (names of functions built on legacy views)."""
+    watched: dict[str, bytes] = {}
     names = NamePrefilter(catalog.bare_names)
     models = ModelClassPrefilter(catalog.bare_names)
     remaining: dict[str, tuple[SourceFile, bytes]] = {}
@@ -339,6 +389,8 @@ def _extract_python(
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
+        if watch is not None and watch.matches(data, lowered):
+            watched[file.path] = data
         if (
             names.matches(data, lowered)
             or (dynamic_everywhere and builds_dynamic_sql(lowered))
@@ -367,7 +419,7 @@ def _extract_python(
         ]
         for file in candidates:
             del remaining[file.path]
-    return facts, diagnostics, suppressions, keys
+    return facts, diagnostics, suppressions, keys, watched
 
 
 def _cached_run(

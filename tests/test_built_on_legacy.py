@@ -33,3 +33,16 @@ def test_lr103_is_documented() -> None:
     code, out, _ = run_cli("rules", "LR103")
     assert code == 0
     assert "uses-object-built-on-legacy" in out and "Use instead" in out
+
+
+def test_scan_writes_the_plan_documents_too(tmp_path: Path) -> None:
+    root = tmp_path / "case"
+    shutil.copytree(FIXTURES / "cases" / "python_migrations", root)
+    for fmt in ("markdown", "html"):
+        code, from_scan, _ = run_cli("scan", str(root), "--format", fmt, "--no-cache", "-j", "1")
+        assert code == 1  # findings: the scan's exit status
+        code, from_plan, _ = run_cli("plan", str(root), "--format", fmt, "-j", "1")
+        assert code == 0
+        assert from_scan == from_plan
+        assert "Migration history (replayed before the rename, never a blocker)" in from_scan
+        assert "shop/migrations/0003_backfill_prices.py:6 LR001" in from_scan

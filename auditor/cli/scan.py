@@ -125,6 +125,11 @@ def scan_command(
             console = Console()
             render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
             render_gate(report, console)
+    elif fmt in ("markdown", "html"):
+        from auditor.cli.plan import format_plan
+
+        # the planning document is about everything that blocks, not only what this gate reports
+        write_report(format_plan(with_suppressions(scanned), fmt), output)
     else:
         extra = json_extra(report) if fmt == "json" else {}
         if fmt == "json":

@@ -104,3 +104,17 @@ def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path
     assert ("shop/migrations/0004_more.py", "LR001", "migration") in new
     if gated:
         assert len(new) == 1
+
+
+def test_a_schema_step_whose_sql_is_built_at_run_time_is_reported(tmp_path: Path) -> None:
+    root = copy_case("python_migrations", tmp_path)
+    (root / "shop" / "migrations" / "0004_from_file.py").write_text(
+        "from pathlib import Path\n\nfrom django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    operations = [migrations.RunSQL(Path(__file__).with_name("views.sql").read_text())]\n',
+        encoding="utf-8",
+    )
+    data = scan_json(root)
+    assert [(d["path"], d["line"], d["kind"]) for d in data["diagnostics"]] == [
+        ("shop/migrations/0004_from_file.py", 7, "migration-sql")
+    ]

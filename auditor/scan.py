@@ -17,12 +17,14 @@ from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
 from auditor.core.model import (
     MIGRATION,
     UNANALYSED_KINDS,
+    Confidence,
     Diagnostic,
     Finding,
     LeftOut,
     LegacyObject,
     ObjectName,
     ScanResult,
+    Span,
     UnanalysedFile,
     report_order,
 )
@@ -32,13 +34,16 @@ from auditor.database.witness import LiveReading, read_database
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
+from auditor.python.dependents import function_uses
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
+from auditor.sql.dependents import DependentObjects, built_on_legacy, function_call_pattern
 from auditor.sql.files import analyze_sql_files
 from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
+from auditor.sql.refs import analyze_sql
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -151,15 +156,19 @@ def build_catalog(
     )
     history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts
     from_migrations = catalog_from_migrations(history, schema)
-    objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
+    dismissed = {parse_object_name(name, schema) for name in config.not_legacy}
+    objects = {str(o.legacy): o for o in from_migrations.objects if o.legacy not in dismissed}
     for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
         for old, new in pairs:
             legacy = parse_object_name(old, schema)
             target = parse_object_name(new, schema)
             known = objects.get(str(legacy))
             columns = known.columns if known is not None and known.target == target else ()
+            declared = f"declared in {'the config' if source == 'config' else '--legacy'}"
+            evidence = (*known.evidence, declared) if known is not None else (declared,)
+            computed = known.computed if known is not None and known.target == target else ()
             objects[str(legacy)] = LegacyObject(
-                legacy, target, "name" if known is None else known.kind, source, columns
+                legacy, target, "name" if known is None else known.kind, source, columns, evidence, computed
             )
     catalog = LegacyCatalog(objects.values(), schema)
     return catalog, list(from_migrations.diagnostics), from_migrations, [p for p, _ in history]
@@ -257,38 +266,47 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             "the legacy catalog is empty: no compatibility views in the migrations "
             f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
         )
-    pattern = name_pattern(catalog.bare_names)
+    sql_result = analyze_sql_files(
+        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
+    )
+    dependents = DependentObjects(
+        built_on_legacy(sql_result.definitions, sql_result.findings, catalog), catalog
+    )
+    scan_catalog = dependents.scan_catalog()  # the dependent views are looked for like legacy names
+    functions = dependents.functions
+    pattern = name_pattern(scan_catalog.bare_names)
     jobs = options.jobs or os.cpu_count() or 1
     extractor = _Extractor(jobs, packs, pattern, config.max_file_bytes)
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
     try:
-        facts, parse_diagnostics, py_suppressions, keys = _extract_python(
+        facts, parse_diagnostics, py_suppressions, keys, watched = _extract_python(
             py_files,
-            catalog,
+            scan_catalog,
             extractor,
             config.max_file_bytes,
             progress,
             cache,
             config.unresolved == "everywhere",
             frozenset(m.attribute for m in packs.mappings),
+            NamePrefilter(functions) if functions else None,
         )
         diagnostics.extend(parse_diagnostics)
-        resolution = Resolver(facts, catalog).resolve()
+        resolution = Resolver(facts, scan_catalog).resolve()
         findings = resolution.findings
         if resolution.pending:
             findings = _locate_pending(findings, resolution, facts, py_files, extractor, cache, keys)
     finally:
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
-    sql_result = analyze_sql_files(
-        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
-    )
+    findings = [dependents.as_lr103(f) for f in findings]
+    findings.extend(_dependent_uses(dependents, watched, sql_texts, frozenset(migration_paths)))
     findings = _in_context(findings, sql_result.findings, sources.python)
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
     findings = _with_snippets(findings, root, sql_texts)
+    findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
     )
@@ -374,6 +392,32 @@ def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
 _UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
 
 
+def _dependent_uses(
+    dependents: DependentObjects,
+    watched: dict[str, bytes],
+    sql_texts: dict[str, str],
+    migration_paths: frozenset[str],
+) -> list[Finding]:
+    """LR103 for calls of dependent functions in Python, and for uses of dependent objects in .sql files
+    that are not migrations."""
+    uses: list[Finding] = []
+    functions = dependents.functions
+    if functions:
+        pattern = function_call_pattern(functions)
+        for path, data in sorted(watched.items()):
+            text = decode_python(data, path)
+            if isinstance(text, str):
+                for use in function_uses(path, text, pattern, functions):
+                    span = Span(use.line, use.column, use.end_line, use.end_column)
+                    uses.append(dependents.use(use.function, path, span, use.block, Confidence.MEDIUM))
+    if dependents.chains:
+        names = name_pattern(name.name for name in dependents.chains)
+        for path, text in sql_texts.items():
+            if path not in migration_paths and names.search(text):
+                uses.extend(dependents.sql_uses(path, text, analyze_sql(text)))
+    return uses
+
+
 def _in_context(
     python: list[Finding], sql: list[Finding], migrations: list[PythonMigration]
 ) -> list[Finding]:
@@ -404,9 +448,12 @@ def _extract_python(
     cache: ScanCache,
     dynamic_everywhere: bool,
     mapping_attributes: frozenset[str],
-) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
+    watch: NamePrefilter | None = None,
+) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str], dict[str, bytes]]:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
-    table keyword, or use a constant that (transitively) holds a legacy name."""
+    table keyword, or use a constant that (transitively) holds a legacy name. The content of files that
+    ``watch`` matches is handed back (names of functions built on legacy views)."""
+    watched: dict[str, bytes] = {}
     names = NamePrefilter(catalog.bare_names)
     models = ModelClassPrefilter(catalog.bare_names)
     remaining: dict[str, tuple[SourceFile, bytes]] = {}
@@ -424,6 +471,8 @@ def _extract_python(
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
+        if watch is not None and watch.matches(data, lowered):
+            watched[file.path] = data
         if (
             b"\0" in data  # UTF-16 without a BOM, or binary: the worker reports it
             or names.matches(data, lowered)
@@ -453,7 +502,7 @@ def _extract_python(
         ]
         for file in candidates:
             del remaining[file.path]
-    return facts, diagnostics, suppressions, keys
+    return facts, diagnostics, suppressions, keys, watched
 
 
 def _as_utf8(data: bytes) -> bytes:
@@ -537,6 +586,59 @@ def _locate_pending(
     return apply_positions(findings, resolution.pending, positions)
 
 
+def _computed_column_rewrites(
+    findings: list[Finding], catalog: LegacyCatalog, root: str, sql_texts: dict[str, str]
+) -> list[Finding]:
+    """A rewrite of a query that may read a column only the view computes says what to compute instead,
+    and is left to a person: the query is read near the reference (its SQL statement, or a few lines)."""
+    texts: dict[str, str] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        entry = catalog.get(finding.legacy) if finding.legacy is not None else None
+        if entry is None or not entry.computed or finding.suggestion is None:
+            out.append(finding)
+            continue
+        if finding.path not in texts:
+            texts[finding.path] = sql_texts.get(finding.path) or _source_text(root, finding.path)
+        query = _query_near(texts[finding.path], finding)
+        names = [name for name, _ in entry.computed]
+        pattern = r"\*|\b(?:" + "|".join(re.escape(n) for n in names) + r")\b"
+        if not re.search(pattern, query, re.IGNORECASE):
+            out.append(finding)
+            continue
+        computed = ", ".join(f"{name} = {expression}" for name, expression in entry.computed)
+        description = (
+            f"{finding.suggestion.description} Columns only the view computes must be computed in the "
+            f"query instead: {computed}."
+        )
+        suggestion = replace(finding.suggestion, description=description, mechanical=False)
+        out.append(replace(finding, suggestion=suggestion))
+    return out
+
+
+def _query_near(text: str, finding: Finding) -> str:
+    """The SQL statement of a .sql finding; a few lines around a Python one (the SQL it builds)."""
+    lines = text.split("\n")
+    line = finding.span.line
+    if finding.path.endswith(".sql"):
+        offset = sum(len(x) + 1 for x in lines[: line - 1]) + finding.span.column - 1
+        start = text.rfind(";", 0, offset) + 1
+        end = text.find(";", offset)
+        return text[start : end if end >= 0 else len(text)]
+    first = last = line - 1  # the paragraph of code around the reference: SQL built over a few lines
+    while first > 0 and line - first < 4 and lines[first - 1].strip() and "def " not in lines[first]:
+        first -= 1
+    while last + 1 < len(lines) and last - line < 6 and lines[last + 1].strip():
+        last += 1
+    return "\n".join(lines[first : last + 1])
+
+
+def _source_text(root: str, path: str) -> str:
+    data = read_bytes(os.path.join(root, path), path, 1 << 30)
+    decoded = decode_python(data, path) if isinstance(data, bytes) else ""
+    return decoded if isinstance(decoded, str) else ""
+
+
 def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]) -> list[Finding]:
     lines_by_path: dict[str, list[str]] = {}
     out: list[Finding] = []
@@ -548,9 +650,7 @@ def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]
         if lines is None:
             text = sql_texts.get(finding.path)
             if text is None:
-                data = read_bytes(os.path.join(root, finding.path), finding.path, 1 << 30)
-                decoded = decode_python(data, finding.path) if isinstance(data, bytes) else ""
-                text = decoded if isinstance(decoded, str) else ""
+                text = _source_text(root, finding.path)
             lines = text.split("\n")
             lines_by_path[finding.path] = lines
         line = finding.span.line

@@ -82,6 +82,8 @@ def test_cli_legacy_overrides_config_and_catalog_names_sources(tmp_path: Path) -
             "kind": "name",
             "source": "cli",
             "columns": {},
+            "evidence": ["declared in the config", "declared in --legacy"],
+            "computed": {},
         }
     ]
 

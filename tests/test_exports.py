@@ -146,7 +146,10 @@ JSON_V1_CONTRACT = _object(
                     "kind": {"type": "string"},
                     "source": {"type": "string"},
                     "columns": {"type": "object", "additionalProperties": {"type": "string"}},
-                }
+                    "evidence": {"type": "array", "items": {"type": "string"}},
+                    "computed": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                optional=("evidence", "computed"),
             ),
         },
         "findings": {
@@ -258,6 +261,8 @@ def test_json_content(result: ScanResult, prints: list[str]) -> None:
         "kind": "view",
         "source": "supabase/migrations/0002_compat.sql:4",
         "columns": {"qty": "quantity"},
+        "evidence": [],
+        "computed": {},
     }
     assert document["summary"] == {
         "files_scanned": 7,

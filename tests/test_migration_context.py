@@ -70,6 +70,22 @@ def test_django_and_alembic_history_and_the_objects_they_leave(tmp_path: Path) -
     assert data["summary"]["ready_to_drop"] == ["public.products"]
 
 
+def test_a_migrations_py_named_in_the_config(tmp_path: Path) -> None:
+    """`mNNN_*` functions are the steps; the rest of the module is code that runs every time."""
+    root = copy_case("configured_migrations", tmp_path)
+    plan = plan_of(root)
+    assert list(plan) == ["public.order_line_items"]  # item_report is an ordinary view, not legacy
+    assert summary(plan["public.order_line_items"]) == {
+        "status": "blocked",
+        "blockers": [
+            ("db/migrations.py", 14, "LR102", "db/migrations.py:view public.item_report"),
+            ("db/migrations.py", 20, "LR001", "db.migrations:pending"),
+        ],
+        "history": [("db/migrations.py", 9, "LR001"), ("db/migrations.py", 14, "LR001"),
+                    ("db/migrations.py", 15, "LR001")],
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("gated", [False, True], ids=["no-baseline", "baseline"])
 def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path, gated: bool) -> None:
     root = copy_case("python_migrations", tmp_path)
@@ -88,3 +104,17 @@ def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path
     assert ("shop/migrations/0004_more.py", "LR001", "migration") in new
     if gated:
         assert len(new) == 1
+
+
+def test_a_schema_step_whose_sql_is_built_at_run_time_is_reported(tmp_path: Path) -> None:
+    root = copy_case("python_migrations", tmp_path)
+    (root / "shop" / "migrations" / "0004_from_file.py").write_text(
+        "from pathlib import Path\n\nfrom django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    operations = [migrations.RunSQL(Path(__file__).with_name("views.sql").read_text())]\n',
+        encoding="utf-8",
+    )
+    data = scan_json(root)
+    assert [(d["path"], d["line"], d["kind"]) for d in data["diagnostics"]] == [
+        ("shop/migrations/0004_from_file.py", 7, "migration-sql")
+    ]

@@ -24,6 +24,7 @@ KNOWN_KEYS = frozenset(
         "max_file_bytes",
         "unresolved",
         "database_url",
+        "not_legacy",
     }
 )
 # where LR005 (unresolved dynamic table names) is looked for: every file that builds SQL around a
@@ -43,6 +44,7 @@ class Config:
     unresolved: str = "everywhere"  # one of UNRESOLVED_SCOPES
     database_url: str | None = None  # may hold ${ENV_VAR} references, expanded when used
     source: str | None = None  # the file the configuration came from
+    not_legacy: tuple[str, ...] = ()  # views the migrations make look like compatibility views, but are not
 
 
 def load_config(root: str, config_file: str | None = None) -> Config:
@@ -120,6 +122,7 @@ def _validate(table: Any, path: str) -> Config:
         unresolved=unresolved,
         database_url=database_url,
         source=path,
+        not_legacy=tuple(_string_list(table.get("not_legacy", []), "not_legacy", path)),
     )
 
 

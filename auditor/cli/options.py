@@ -19,7 +19,7 @@ EMPTY_CATALOG = (
     "the legacy catalog is empty: no compatibility views in the migrations, "
     "no `legacy` in the config, no --legacy OLD=NEW"
 )
-SCAN_FORMATS = ("text", "json", "sarif", "csv", "github", "gitlab", "junit")
+SCAN_FORMATS = ("text", "json", "sarif", "csv", "github", "gitlab", "junit", "markdown", "html")
 
 
 def fail(message: str) -> NoReturn:

@@ -136,6 +136,11 @@ def scan_command(
             console = Console()
             render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
             render_gate(report, console)
+    elif fmt in ("markdown", "html"):
+        from auditor.cli.plan import format_plan
+
+        # the planning document is about everything that blocks, not only what this gate reports
+        write_report(format_plan(with_suppressions(scanned), fmt), output)
     else:
         extra = json_extra(report) if fmt == "json" else {}
         if fmt == "json":
@@ -170,18 +175,27 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
                 "kind": o.kind,
                 "source": o.source,
                 "columns": dict(o.columns),
+                "evidence": list(o.evidence),
+                "computed": dict(o.computed),
             }
             for o in catalog.objects
         ]
         click.echo(json.dumps(entries, indent=2))
         return
     table = Table(title=f"Legacy catalog (default schema {catalog.default_schema})", title_justify="left")
-    for column in ("legacy", "target", "kind", "source", "renamed columns"):
-        table.add_column(column)
+    for column in ("legacy", "target", "kind", "source", "renamed columns", "computed columns"):
+        table.add_column(column, overflow="fold")
     for obj in catalog.objects:
         renames = ", ".join(f"{old} -> {new}" for old, new in obj.columns)
-        table.add_row(str(obj.legacy), str(obj.target) if obj.target else "-", obj.kind, obj.source, renames)
-    Console().print(table)
+        computed = ", ".join(f"{name} = {expression}" for name, expression in obj.computed)
+        target = str(obj.target) if obj.target else "-"
+        table.add_row(str(obj.legacy), target, obj.kind, obj.source, renames, computed)
+    console = Console()
+    console.print(table)
+    for obj in catalog.objects:
+        console.print(f"{obj.legacy}: a compatibility view because", highlight=False)
+        for evidence in obj.evidence or ("(no evidence recorded)",):
+            console.print(f"  - {evidence}", highlight=False, soft_wrap=True)
 
 
 @click.command("files")

@@ -43,6 +43,10 @@ class LegacyObject:
     source: str  # where the entry came from: "supabase/migrations/0002_compat.sql:4", "config", "cli"
     # legacy column -> target column, only for columns the view renames; empty when it passes them through
     columns: tuple[tuple[str, str], ...] = ()
+    # why it is a compatibility view: "was a table: table renamed to public.x_v2 at m/2.sql:3", ...
+    evidence: tuple[str, ...] = ()
+    # columns that exist only in the view, with the expression it computes them from
+    computed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Suggestion:
     span: Span
     replacement: str
     description: str
+    mechanical: bool = True  # False: the rewrite needs a person (it reads columns the view computes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,25 @@ RULES: dict[str, Rule] = {
             "  SELECT order_id, count(*) FROM public.order_line_items_v2 GROUP BY order_id;",
         ),
         Rule(
+            code="LR103",
+            name="uses-object-built-on-legacy",
+            summary="Code that uses a view or function built on a legacy view",
+            what="Finds code that uses a database object which depends on a legacy view (an LR102 object), "
+            "directly or through other such objects: a query on a dependent view (`SELECT * FROM "
+            'sales.monthly_totals`, `.table("monthly_totals")`), a call of a dependent function in SQL '
+            '(`SELECT sales.refund_total(%s)`) or through PostgREST (`supabase.rpc("refund_total")`). '
+            "The finding is listed under the legacy object, with the chain of objects in `via`.",
+            why="The dependent object must be redefined on the target before Phase 3 (LR102). Its users do "
+            "not name the legacy view, but they read through it: a redefinition that changes columns or "
+            "results breaks them, so each use is checked when the object is redefined, and its owners are "
+            "among the people the drop needs.",
+            example="-- supabase/migrations: CREATE VIEW sales.monthly_totals AS SELECT ... FROM public.orders\n"
+            'cur.execute("SELECT month, total FROM sales.monthly_totals")',
+            use_instead="-- a new migration: CREATE OR REPLACE VIEW sales.monthly_totals AS SELECT ... FROM "
+            "public.orders_v2\n"
+            'cur.execute("SELECT month, total FROM sales.monthly_totals")  # checked against the new view',
+        ),
+        Rule(
             code="LR104",
             name="live-object-depends-on-legacy",
             summary="Object in the live database that depends on a legacy view",

@@ -87,7 +87,8 @@ class Blocker:
     @property
     def mechanical(self) -> bool:
         """A high-confidence suggested rewrite exists: the fix is mechanical; otherwise a person decides."""
-        return self.finding.suggestion is not None and self.finding.confidence >= Confidence.HIGH
+        suggestion = self.finding.suggestion
+        return suggestion is not None and suggestion.mechanical and self.finding.confidence >= Confidence.HIGH
 
     def sort_key(self) -> tuple[str, int, int, str, tuple[str, ...]]:
         return (self.path, self.line, self.finding.span.column, self.finding.rule, self.via)

@@ -86,6 +86,8 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
         )
     collector = _ForwardSql(tree, steps)
     sql, diagnostics = _sql_in_place(path, text, collector.literals)
+    message = "the SQL of this migration step is built at run time; the objects it defines are not tracked"
+    diagnostics.extend(Diagnostic(path, line, "migration-sql", message) for line in collector.unread)
     revision, down = _alembic_revisions(tree) if framework == ALEMBIC else (None, ())
     return PythonMigration(path, framework, sql, steps, revision, down, tuple(diagnostics))
 
@@ -95,6 +97,7 @@ class _ForwardSql(ast.NodeVisitor):
 
     def __init__(self, tree: ast.Module, steps: frozenset[str]) -> None:
         self.literals: list[ast.Constant] = []
+        self.unread: list[int] = []  # lines of schema steps whose SQL is built at run time
         self.constants: dict[str, ast.expr] = {}
         for node in tree.body:
             if (
@@ -120,23 +123,36 @@ class _ForwardSql(ast.NodeVisitor):
         keywords = _SQL_CALLS.get(_callee(node.func))
         if keywords is not None:
             for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg in keywords)]:
-                self.collect(arg, 0)
+                if not self.collect(arg, 0) and _schema_step(node.func):
+                    self.unread.append(arg.lineno)
         self.generic_visit(node)
 
-    def collect(self, node: ast.expr, depth: int) -> None:
+    def collect(self, node: ast.expr, depth: int) -> bool:
+        """Keep the SQL literals of ``node``; False when its text cannot be read statically."""
         if depth > 8:
-            return  # a constant defined through itself
+            return False  # a constant defined through itself
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             self.literals.append(node)
-        elif isinstance(node, ast.List | ast.Tuple):
+            return True
+        if isinstance(node, ast.List | ast.Tuple):
             # RunSQL(["...", ("... %s", [params])]): each statement, or the SQL of each (sql, params) pair
-            for element in node.elts:
-                inner = element.elts[0] if isinstance(element, ast.Tuple) and element.elts else element
-                self.collect(inner, depth + 1)
-        elif isinstance(node, ast.Name) and node.id in self.constants:
-            self.collect(self.constants[node.id], depth + 1)
-        elif isinstance(node, ast.Call) and _callee(node.func) == "text" and node.args:
-            self.collect(node.args[0], depth + 1)  # sqlalchemy.text("...")
+            read = [
+                self.collect(e.elts[0] if isinstance(e, ast.Tuple) and e.elts else e, depth + 1)
+                for e in node.elts
+            ]
+            return all(read)
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self.collect(self.constants[node.id], depth + 1)
+        if isinstance(node, ast.Call) and _callee(node.func) == "text" and node.args:
+            return self.collect(node.args[0], depth + 1)  # sqlalchemy.text("...")
+        return isinstance(node, ast.Attribute) and node.attr == "noop"  # RunSQL.noop runs nothing
+
+
+def _schema_step(func: ast.expr) -> bool:
+    """`migrations.RunSQL(...)` or Alembic's `op.execute(...)`: a step that may define objects."""
+    if _callee(func) == "RunSQL":
+        return True
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "op"
 
 
 def _callee(func: ast.expr) -> str:

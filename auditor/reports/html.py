@@ -277,6 +277,11 @@ def _section(obj: ObjectPlan, owners_of: dict[str, list[str]], evidence: str = "
         out.append("</tbody></table>")
     if evidence:
         out.append(evidence)
+    if obj.history:
+        places = ", ".join(f"{escape(f.path)}:{f.span.line} {escape(f.rule)}" for f in obj.history)
+        out.append(
+            f'<p class="muted">Migration history (replayed before the rename, never a blocker): {places}</p>'
+        )
     out.append("</section>")
     return "\n".join(out)
 

@@ -63,6 +63,8 @@ def _catalog_entry(entry: LegacyObject) -> dict[str, Any]:
         "kind": entry.kind,
         "source": entry.source,
         "columns": dict(entry.columns),
+        "evidence": list(entry.evidence),
+        "computed": dict(entry.computed),
     }
 
 

@@ -135,6 +135,9 @@ def _section(obj: ObjectPlan) -> list[str]:
                 out.append(f"- {where}{tag}: {_cell(suggestion.description)} Replace with "
                            f"{_code(suggestion.replacement)}")  # fmt: skip
             out += ["", "</details>"]
+    if obj.history:
+        places = ", ".join(f"{_cell(f.path)}:{f.span.line} {f.rule}" for f in obj.history)
+        out += ["", f"Migration history (replayed before the rename, never a blocker): {places}."]
     return out
 
 

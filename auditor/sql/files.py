@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.catalog.names import LegacyCatalog, name_pattern
 from auditor.core.model import (
@@ -45,10 +45,21 @@ _CASCADE = re.compile(r"\bcascade\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
+class Definition:
+    """A view or function that exists after the migrations (or is defined in another .sql file)."""
+
+    label: str  # as in Finding.db_object: "view sales.monthly_totals"
+    kind: str
+    name: ObjectName
+    depends_on: tuple[ObjectName, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SqlFilesResult:
     findings: list[Finding]
     db_objects: list[DbObject]
     diagnostics: list[Diagnostic]
+    definitions: list[Definition] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -118,7 +129,18 @@ def analyze_sql_files(
         analysis.object(obj, compat_functions, history=True)
     for obj in others:
         analysis.object(obj, compat_functions, history=False)
-    return SqlFilesResult(analysis.findings, analysis.db_objects, analysis.diagnostics)
+    schema = catalog.default_schema
+    definitions = [
+        Definition(obj.label, obj.kind, obj.own, tuple(
+            resolve_name((r.schema, r.name), schema) for r in obj.refs if r.position not in _NOT_DEPENDENCY
+        ))
+        for obj in (*final, *others)
+        if obj.own is not None and obj.kind in _CALLABLE
+    ]  # fmt: skip
+    return SqlFilesResult(analysis.findings, analysis.db_objects, analysis.diagnostics, definitions)
+
+
+_CALLABLE = frozenset({"view", "materialized view", "function", "procedure"})  # what code can use by name
 
 
 class _Analysis:

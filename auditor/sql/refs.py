@@ -209,7 +209,7 @@ def table_references(sql: str) -> SqlRefs:
 
 def analyze_sql(sql: str) -> list[StatementInfo]:
     """Analyse each statement of ``sql``: kind, DDL effect and references (offsets relative to ``sql``)."""
-    with _quiet_sqlglot():
+    with quiet_sqlglot():
         return [_Analyzer(sql).statement(stmt.start, stmt.end) for stmt in split_statements(sql)]
 
 
@@ -235,7 +235,7 @@ def _format_identifier(name: str, quoted: bool) -> str:
 
 
 @contextmanager
-def _quiet_sqlglot() -> Iterator[None]:
+def quiet_sqlglot() -> Iterator[None]:
     """sqlglot logs a warning for each statement it falls back on; that is expected input here."""
     disabled = _LOG.disabled
     _LOG.disabled = True

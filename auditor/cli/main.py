@@ -12,6 +12,7 @@ import click
 
 from auditor import __version__
 from auditor.cli.gate import baseline_command
+from auditor.cli.interrupt import exit_on_interrupt
 from auditor.cli.plan import graph_command, plan_command
 from auditor.cli.scan import catalog_command, rules_command, scan_command
 
@@ -27,7 +28,13 @@ for _command in (scan_command, catalog_command, rules_command, plan_command, gra
 
 
 def entry() -> None:
-    """The console script: a bug is reported in one line with exit status 2, never mistaken for findings."""
+    """The console script: a bug is reported in one line with exit status 2, never mistaken for findings;
+    Ctrl-C exits with status 130."""
+    with exit_on_interrupt():
+        _run()
+
+
+def _run() -> None:
     try:
         main(standalone_mode=True)
     except SystemExit:

@@ -1,3 +1,6 @@
-from auditor.cli.main import entry
+from auditor.cli.interrupt import exit_on_interrupt
 
-entry()
+with exit_on_interrupt():  # before the imports: Ctrl-C at any time exits 130
+    from auditor.cli.main import entry
+
+    entry()

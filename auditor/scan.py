@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
-from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
+from auditor.catalog.names import LegacyCatalog, name_pattern, parse_declared_name, parse_object_name
 from auditor.core.model import (
     MIGRATION,
     UNANALYSED_KINDS,
@@ -158,10 +158,9 @@ def build_catalog(
     from_migrations = catalog_from_migrations(history, schema)
     dismissed = {parse_object_name(name, schema) for name in config.not_legacy}
     objects = {str(o.legacy): o for o in from_migrations.objects if o.legacy not in dismissed}
-    for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
-        for old, new in pairs:
-            legacy = parse_object_name(old, schema)
-            target = parse_object_name(new, schema)
+    origins = (("config", list(config.legacy.items())), ("cli", list(cli_legacy)))
+    for source, pairs in origins:
+        for legacy, target in declared_pairs(pairs, schema, config.source if source == "config" else None):
             known = objects.get(str(legacy))
             columns = known.columns if known is not None and known.target == target else ()
             declared = f"declared in {'the config' if source == 'config' else '--legacy'}"
@@ -172,6 +171,33 @@ def build_catalog(
             )
     catalog = LegacyCatalog(objects.values(), schema)
     return catalog, list(from_migrations.diagnostics), from_migrations, [p for p, _ in history]
+
+
+def declared_pairs(
+    pairs: Sequence[tuple[str, str]], schema: str, origin: str | None
+) -> list[tuple[ObjectName, ObjectName]]:
+    """Legacy names declared by a person, checked: valid names, no view that replaces itself, and one
+    target per legacy object (``orders``, ``public.orders`` and ``ORDERS`` are one object)."""
+    where = f"{origin}: legacy" if origin else "--legacy"
+    out: list[tuple[ObjectName, ObjectName]] = []
+    seen: dict[ObjectName, tuple[str, ObjectName]] = {}
+    for old, new in pairs:
+        try:
+            legacy = parse_declared_name(old, schema)
+            target = parse_declared_name(new, schema)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if legacy == target:
+            raise ConfigError(f"{where}: {old!r} = {new!r}: a legacy view cannot be replaced by itself")
+        earlier = seen.get(legacy)
+        if earlier is not None and earlier[1] != target:
+            raise ConfigError(
+                f"{where}: {earlier[0]!r} and {old!r} are the same legacy object {legacy} "
+                f"with different targets ({earlier[1]}, {target})"
+            )
+        seen[legacy] = (old, target)
+        out.append((legacy, target))
+    return out
 
 
 # --- workers ----------------------------------------------------------------------------------------

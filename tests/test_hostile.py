@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +162,156 @@ def test_sql_statement_sqlglot_cannot_parse_falls_back_at_medium(tmp_path: Path,
     assert [(f["rule"], f["legacy"], f["confidence"]) for f in data["findings"]] == [
         ("LR101", "public.orders", "medium")
     ]
+
+
+# --- never damage what is not ours ----------------------------------------------------------------------
+
+SMALL = {"app.py": QUERY}
+
+
+def test_output_into_a_fifo_is_written_in_place(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so the writer's open does not block
+    try:
+        code, _, err = run_cli("scan", str(root), *LEGACY, "--no-cache", "--format", "json", "-o", str(fifo))
+        assert code == 1, err
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
+        assert json.loads(os.read(reader, 1 << 16))["findings"]
+    finally:
+        os.close(reader)
+
+
+def test_output_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    target = tmp_path / "reports" / "latest.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    code, _, err = run_cli("scan", str(root), *LEGACY, "--no-cache", "--format", "json", "-o", str(link))
+    assert code == 1, err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["findings"]
+
+
+def test_update_baseline_on_a_read_only_baseline_is_refused(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    baseline = tmp_path / "baseline.json"
+    code, _, err = run_cli("baseline", str(root), *LEGACY, "-o", str(baseline))
+    assert code == 0, err
+    (root / "app.py").write_text("x = 1\n")  # the finding is fixed: --update-baseline would remove it
+    baseline.chmod(0o444)
+    before = baseline.read_bytes()
+    args = ("scan", str(root), *LEGACY, "--no-cache", "--baseline", str(baseline), "--update-baseline")
+    code, _, err = run_cli(*args)
+    assert code == 2 and err.count("\n") == 1 and "read-only" in err, err
+    assert baseline.read_bytes() == before and stat.S_IMODE(baseline.stat().st_mode) == 0o444
+
+
+def test_report_temporaries_left_by_a_killed_run_are_removed(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    stale = tmp_path / f".report.json.audit-{_dead_pid()}-abc123.tmp"
+    stale.write_bytes(b"x" * 1024)
+    report = tmp_path / "report.json"
+    code, _, err = run_cli("scan", str(root), *LEGACY, "--no-cache", "--format", "json", "-o", str(report))
+    assert code == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "report.json"]
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize("where", ["empty", "missing-directory", "read-only-migrations"])
+def test_unwritable_output_is_a_one_line_error(tmp_path: Path, where: str) -> None:
+    root = write_tree(tmp_path / "app", {"app.py": "x = 1\n"})
+    read_only = tmp_path / "migrations"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    args = {
+        "empty": ("scan", str(root), *LEGACY, "-o", ""),
+        "missing-directory": ("scan", str(root), *LEGACY, "-o", str(tmp_path / "nope" / "r.txt")),
+        "read-only-migrations": ("plan", str(root), *LEGACY, "--emit-migration", str(read_only)),
+    }[where]
+    code, _, err = run_cli(*args)
+    assert code == 2 and err.startswith("audit: error:") and err.count("\n") == 1, err
+    assert list(read_only.iterdir()) == []
+
+
+def test_ctrl_c_exits_130(tmp_path: Path) -> None:
+    statements = "".join(
+        f"SELECT * FROM orders o{i} JOIN customers c ON c.id = o{i}.id;\n" for i in range(20000)
+    )
+    root = write_tree(tmp_path / "app", {"db/big.sql": statements})
+    report = str(tmp_path / "report.txt")
+    command = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "scan",
+        str(root),
+        *LEGACY,
+        "--no-cache",
+        "-j",
+        "1",
+        "-o",
+        report,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+
+
+# --- input that must be refused -----------------------------------------------------------------------------
+
+BAD_DECLARATIONS = [
+    ("orders", "orders"),
+    ("public.", "x"),
+    (".", "x"),
+    ("a.b.c", "d"),
+    ("orders", "x=y"),
+    ("ord*ers", "x"),
+    ("orders%", "x"),
+    ("orders;drop", "x"),
+]
+
+
+@pytest.mark.parametrize("old,new", BAD_DECLARATIONS, ids=[f"{o}={n}" for o, n in BAD_DECLARATIONS])
+def test_legacy_declarations_that_make_no_sense_are_refused(tmp_path: Path, old: str, new: str) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    code, _, err = run_cli("scan", str(root), "--no-cache", "--legacy", f"{old}={new}")
+    assert code == 2 and err.startswith("audit: error:") and err.count("\n") == 1, err
+    (root / "audit.toml").write_text(f"legacy = {{ {json.dumps(old)} = {json.dumps(new)} }}\n")
+    code, _, err = run_cli("scan", str(root), "--no-cache")
+    assert code == 2 and err.startswith("audit: error:") and err.count("\n") == 1, err
+
+
+def test_one_legacy_object_declared_with_two_targets_is_refused(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    flags = ("--legacy", "orders=orders_v2", "--legacy", "public.orders=orders_v3", "--legacy", "ORDERS=v4")
+    code, _, err = run_cli("scan", str(root), "--no-cache", *flags)
+    assert code == 2 and "different targets" in err and err.count("\n") == 1, err
+    (root / "audit.toml").write_text('legacy = { "orders" = "orders_v2", "ORDERS" = "orders_v3" }\n')
+    code, _, err = run_cli("scan", str(root), "--no-cache")
+    assert code == 2 and "different targets" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("kind", ["not-utf8", "directory", "fifo"])
+def test_pyproject_that_is_not_utf8_a_directory_or_a_fifo_is_refused(tmp_path: Path, kind: str) -> None:
+    root = write_tree(tmp_path / "app", SMALL)
+    pyproject = root / "pyproject.toml"
+    if kind == "not-utf8":
+        pyproject.write_bytes(b'[tool.audit]\nlegacy = { "orders" = "caf\xe9" }\n')
+    elif kind == "directory":
+        pyproject.mkdir()
+    else:
+        os.mkfifo(pyproject)
+    code, _, err = run_cli("scan", str(root), "--no-cache", *LEGACY)
+    assert code == 2 and err.startswith("audit: error:") and "pyproject.toml" in err and err.count("\n") == 1

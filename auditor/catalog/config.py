@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,10 +57,10 @@ def load_config(root: str, config_file: str | None = None) -> Config:
             table = table.get("tool", {}).get("audit", {})
         return _validate(table, path)
     audit_toml = os.path.join(root, "audit.toml")
-    if os.path.isfile(audit_toml):
+    if os.path.exists(audit_toml):
         return _validate(_read_toml(audit_toml), audit_toml)
     pyproject = os.path.join(root, "pyproject.toml")
-    if os.path.isfile(pyproject):
+    if os.path.exists(pyproject):
         table = _read_toml(pyproject).get("tool", {}).get("audit")
         if table is not None:
             return _validate(table, pyproject)
@@ -68,12 +69,18 @@ def load_config(root: str, config_file: str | None = None) -> Config:
 
 def _read_toml(path: str) -> dict[str, Any]:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the scan forever
+            raise ConfigError(f"config file {path} is not a regular file")
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (TOML files are UTF-8): {exc.reason} at byte {exc.start}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 

@@ -23,6 +23,35 @@ def parse_object_name(text: str, default_schema: str) -> ObjectName:
     return ObjectName(fold_identifier(parts[-2]), fold_identifier(parts[-1]))
 
 
+_DECLARED_PART = re.compile(r'"(?:[^"]|"")+"|[^\W\d][\w$]*')
+_HOSTILE = re.compile(r"[*%;\x00-\x1f\x7f]")
+
+
+def parse_declared_name(text: str, default_schema: str) -> ObjectName:
+    """A name a person declared (config, ``--legacy``): ``name`` or ``schema.name``, each part an
+    identifier or a quoted identifier. ValueError says what is wrong with anything else."""
+    text = text.strip()
+    bad = _HOSTILE.search(text)
+    if bad is not None:
+        raise ValueError(f"{text!r} is not a relation name: {bad.group(0)!r} is not allowed in one")
+    parts: list[str] = []
+    at = 0
+    while True:
+        part = _DECLARED_PART.match(text, at)
+        if part is None:
+            raise ValueError(f"{text!r} is not a relation name: expected name or schema.name")
+        parts.append(part.group(0))
+        at = part.end()
+        if at == len(text):
+            break
+        if text[at] != "." or len(parts) == 2:
+            raise ValueError(f"{text!r} is not a relation name: expected name or schema.name")
+        at += 1
+    if len(parts) == 1:
+        return ObjectName(default_schema, fold_identifier(parts[0]))
+    return ObjectName(fold_identifier(parts[0]), fold_identifier(parts[1]))
+
+
 def _split_qualified(text: str) -> list[str]:
     parts: list[str] = []
     for match in re.finditer(r'"(?:[^"]|"")*"|[^.]+', text):

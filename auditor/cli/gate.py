@@ -28,6 +28,7 @@ from auditor.cli.options import (
     run_scan,
 )
 from auditor.core.model import ScanResult
+from auditor.core.output import OutputError, check_output
 from auditor.gate.baseline import (
     DEFAULT_BASELINE,
     Baseline,
@@ -66,6 +67,11 @@ def prepare_gate(
     """Check the gate options and load the baseline and the changed lines; exit 2 on bad input."""
     if update_baseline and baseline_file is None:
         fail("--update-baseline needs --baseline FILE")
+    if update_baseline and baseline_file is not None:
+        try:
+            check_output(baseline_file)
+        except OutputError as exc:
+            fail(f"--update-baseline: {exc}")
     chosen = resolve_fail_on(fail_on, baseline_file is not None)
     if isinstance(chosen, GateError):
         fail(str(chosen))
@@ -101,8 +107,8 @@ def apply_gate(result: ScanResult, request: GateRequest) -> GateReport:
     if request.update_baseline and baseline and target and comparison and comparison.fixed:
         try:
             write_baseline(target, ratchet(baseline, comparison))
-        except OSError as exc:
-            fail(f"cannot write baseline file {target}: {exc.strerror or exc}")
+        except OutputError as exc:
+            fail(f"baseline not updated: {exc}")
         click.echo(f"audit: removed {len(comparison.fixed)} fixed finding(s) from {target}", err=True)
     return report
 
@@ -184,13 +190,17 @@ def baseline_command(
     """Write the current findings of PATH to a baseline file: `audit scan --baseline` then reports
     only new ones. Suppressed findings are left out; invalid suppressions (LR900) are kept."""
     target = output if output is not None else os.path.join(path, DEFAULT_BASELINE)
+    try:
+        check_output(target)
+    except OutputError as exc:
+        fail(f"cannot write baseline file {exc.path}: {exc.reason}")
     config = load(path, config_file)
     result = run_scan(path, config, parse_legacy(legacy), jobs, progress=not no_progress)
     baseline = baseline_of(result)
     try:
         write_baseline(target, baseline)
-    except OSError as exc:
-        fail(f"cannot write baseline file {target}: {exc.strerror or exc}")
+    except OutputError as exc:
+        fail(f"cannot write baseline file {exc.path}: {exc.reason}")
     click.echo(f"audit: wrote {len(baseline.entries)} finding(s) to {target}", err=True)
     sys.exit(0)
 

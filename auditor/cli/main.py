@@ -13,6 +13,7 @@ import click
 from auditor import __version__
 from auditor.cli.db import db_group
 from auditor.cli.gate import baseline_command
+from auditor.cli.interrupt import exit_on_interrupt
 from auditor.cli.plan import graph_command, plan_command
 from auditor.cli.scan import catalog_command, files_command, rules_command, scan_command
 
@@ -29,7 +30,13 @@ for _command in (*_COMMANDS, baseline_command, db_group):
 
 
 def entry() -> None:
-    """The console script: a bug is reported in one line with exit status 2, never mistaken for findings."""
+    """The console script: a bug is reported in one line with exit status 2, never mistaken for findings;
+    Ctrl-C exits with status 130."""
+    with exit_on_interrupt():
+        _run()
+
+
+def _run() -> None:
     try:
         main(standalone_mode=True)
     except SystemExit:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from auditor.catalog.config import Config, ConfigError, load_config
 from auditor.core.model import ScanResult
+from auditor.core.output import OutputError, check_output, write_report
 from auditor.database.connect import DATABASE_MODES, DatabaseError, DatabaseRequest, choose_url
 from auditor.discover.cache import CACHE_DIR
 
@@ -27,12 +28,29 @@ def fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+def write_output(text: str, output: str | None) -> None:
+    """The report to stdout or ``output``; a file that cannot be written is a one-line error."""
+    try:
+        write_report(text, output)
+    except OutputError as exc:
+        fail(str(exc))
+
+
+def check_output_early(output: str | None) -> None:
+    """Refuse an output that cannot be written before the scan runs (``-o ''``, a missing directory)."""
+    if output is not None and output != "-":
+        try:
+            check_output(output)
+        except OutputError as exc:
+            fail(str(exc))
+
+
 def parse_legacy(values: tuple[str, ...]) -> list[tuple[str, str]]:
     pairs = []
     for value in values:
         old, sep, new = value.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise click.BadParameter(f"expected OLD=NEW, got {value!r}", param_hint="--legacy")
+            fail(f"--legacy: expected OLD=NEW, got {value!r}")
         pairs.append((old.strip(), new.strip()))
     return pairs
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from auditor.cli.options import (
     accept_unresolved_option,
+    check_output_early,
     config_option,
     database_options,
     database_request,
@@ -24,9 +25,11 @@ from auditor.cli.options import (
     path_argument,
     progress_option,
     run_scan,
+    write_output,
 )
 from auditor.core.model import ScanResult
-from auditor.core.output import write_report
+from auditor.core.output import OutputError, check_output
+from auditor.plan.migration import FILE_SUFFIX
 from auditor.reports.graph import GRAPH_FORMATS
 
 PLAN_FORMATS = ("text", "json", "markdown", "html", "csv", "sarif")
@@ -103,6 +106,12 @@ def plan_command(
     With --emit-migration DIR, write the migration for the ready objects instead of printing the plan
     (the plan still goes to --output when given).
     """
+    check_output_early(output)
+    if migration_dir is not None and os.path.isdir(migration_dir):  # a missing one is created
+        try:
+            check_output(os.path.join(migration_dir, "new" + FILE_SUFFIX))
+        except OutputError as exc:
+            fail(f"--emit-migration {migration_dir}: {exc.reason}")
     config = load(path, config_file)
     interactive = not no_progress and fmt == "text" and migration_dir is None
     database = database_request(database_url, config, database_mode, usage_since)
@@ -118,7 +127,7 @@ def plan_command(
     if migration_dir is not None:
         _emit(result, migration_dir)
         if output:
-            write_report(format_plan(result, fmt), output)
+            write_output(format_plan(result, fmt), output)
         sys.exit(0)
     if fmt == "text" and not output:
         from auditor.plan.graph import build_graph
@@ -127,17 +136,21 @@ def plan_command(
 
         render_plan(build_plan(result, build_graph(result)), Console())
     else:
-        write_report(format_plan(result, fmt), output)
+        write_output(format_plan(result, fmt), output)
     sys.exit(0)
 
 
 def _emit(result: ScanResult, directory: str) -> None:
+    from auditor.core.output import OutputError
     from auditor.plan.graph import build_graph
     from auditor.plan.migration import emit_migration
     from auditor.plan.plan import build_plan
 
     plan = build_plan(result, build_graph(result))
-    written = emit_migration(plan, directory)
+    try:
+        written = emit_migration(plan, directory)
+    except OutputError as exc:
+        fail(str(exc))
     if written is None:
         if plan.objects:
             names = ", ".join(obj.legacy for obj in plan.blocked)
@@ -179,12 +192,13 @@ def graph_command(
     from auditor.plan.graph import build_graph, legacy_nodes, subgraph_around
     from auditor.reports.graph import export_graph
 
+    check_output_early(output)
     config = load(path, config_file)
     result = run_scan(path, config, parse_legacy(legacy), jobs, progress=False)
     graph = build_graph(result)
     if legacy_object is not None:
         graph = subgraph_around(graph, _find_legacy(legacy_nodes(graph), legacy_object))
-    write_report(export_graph(graph, fmt), output)
+    write_output(export_graph(graph, fmt), output)
     sys.exit(0)
 
 

@@ -10,11 +10,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from auditor.catalog.config import UNRESOLVED_SCOPES
+from auditor.catalog.config import UNRESOLVED_SCOPES, ConfigError
 from auditor.cli.options import (
     EMPTY_CATALOG,
     SCAN_FORMATS,
     accept_unresolved_option,
+    check_output_early,
     config_option,
     database_options,
     database_request,
@@ -27,8 +28,8 @@ from auditor.cli.options import (
     path_argument,
     progress_option,
     run_scan,
+    write_output,
 )
-from auditor.core.output import write_report
 from auditor.core.rules import RULES
 from auditor.discover.cache import CACHE_DIR
 
@@ -113,6 +114,7 @@ def scan_command(
     from auditor.cli.gate import apply_gate, json_extra, prepare_gate, render_gate, with_suppressions
 
     request = prepare_gate(path, baseline_file, update_baseline, changed_since, fail_on)
+    check_output_early(output)
     config = load(path, config_file)
     if unresolved is not None:
         config = dataclasses.replace(config, unresolved=unresolved)
@@ -131,7 +133,7 @@ def scan_command(
             console = Console(record=True, width=120, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
             render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
             render_gate(report, console)
-            write_report(console.export_text(), output)
+            write_output(console.export_text(), output)
         else:
             console = Console()
             render(report.result, console, frames=not no_frames, blocking=blocking, verbose=verbose)
@@ -140,7 +142,7 @@ def scan_command(
         from auditor.cli.plan import format_plan
 
         # the planning document is about everything that blocks, not only what this gate reports
-        write_report(format_plan(with_suppressions(scanned), fmt), output)
+        write_output(format_plan(with_suppressions(scanned), fmt), output)
     else:
         extra = json_extra(report) if fmt == "json" else {}
         if fmt == "json":
@@ -148,7 +150,7 @@ def scan_command(
 
             # the plan is about everything that blocks, not only what this gate reports
             extra["plan"] = plan_json(with_suppressions(scanned))
-        write_report(format_scan(report.result, fmt, report.fingerprints, extra), output)
+        write_output(format_scan(report.result, fmt, report.fingerprints, extra), output)
     sys.exit(report.exit_status)
 
 
@@ -164,7 +166,10 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
     from auditor.scan import load_catalog
 
     config = load(path, config_file)
-    catalog, _ = load_catalog(path, config, parse_legacy(legacy))
+    try:
+        catalog, _ = load_catalog(path, config, parse_legacy(legacy))
+    except ConfigError as exc:
+        fail(str(exc))
     if not catalog:
         fail(EMPTY_CATALOG)
     if fmt == "json":

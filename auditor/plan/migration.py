@@ -12,7 +12,7 @@ import os
 import re
 
 from auditor import __version__
-from auditor.core.output import write_atomic
+from auditor.core.output import OutputError, write_atomic
 from auditor.plan.plan import ObjectPlan, Plan
 
 FILE_SUFFIX = "_drop_legacy_views.sql"
@@ -95,30 +95,16 @@ def emit_migration(plan: Plan, directory: str, now: dt.datetime | None = None) -
     if not plan.drop_order:
         return None
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0, tzinfo=None)
-    os.makedirs(directory, exist_ok=True)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(directory, f"cannot create the directory: {exc.strerror or exc}") from None
     text = migration_sql(plan, now)
     while True:
         path = migration_path(directory, now)
         try:
-            _write_new(path, text)
+            write_atomic(path, text, exclusive=True)
         except FileExistsError:
             now += dt.timedelta(seconds=1)
             continue
         return path
-
-
-def _write_new(path: str, text: str) -> None:
-    """Atomically create ``path``: write a temporary file, then hard-link it (fails if ``path`` exists)."""
-    tmp = path + ".tmp-audit"
-    write_atomic(tmp, text)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links on this file system: check, then rename
-        if os.path.exists(path):
-            raise FileExistsError(path) from None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-import libcst as cst
-
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
 from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
@@ -19,7 +17,7 @@ from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, cont
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
-from auditor.python.resolve import Resolution, Resolver, apply_positions
+from auditor.python.resolve import Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
 from auditor.sql.files import analyze_sql_files
@@ -133,7 +131,7 @@ def _init_worker(packs: RulePacks, pattern: re.Pattern[str], max_bytes: int) -> 
 
 
 def _extract_file(item: tuple[str, str, bool]) -> ModuleFacts | Diagnostic:
-    rel, full, with_positions = item
+    rel, full, _ = item
     data = read_bytes(full, rel, int(_WORKER["max_bytes"]))  # type: ignore[call-overload]
     if isinstance(data, Diagnostic):
         return data
@@ -141,20 +139,14 @@ def _extract_file(item: tuple[str, str, bool]) -> ModuleFacts | Diagnostic:
     if isinstance(text, Diagnostic):
         return text
     try:
-        return extract_module(
-            rel,
-            text,
-            _WORKER["packs"],
-            _WORKER["pattern"],
-            with_positions=with_positions,  # type: ignore[arg-type]
-        )
-    except cst.ParserSyntaxError as exc:
-        return Diagnostic(rel, exc.raw_line, "syntax-error", f"cannot parse: {exc.message}")
-    except RecursionError:
+        return extract_module(rel, text, _WORKER["packs"], _WORKER["pattern"])  # type: ignore[arg-type]
+    except SyntaxError as exc:
+        return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}")
+    except (RecursionError, MemoryError):
         return Diagnostic(rel, None, "syntax-error", "cannot parse: nesting too deep")
     except Exception as exc:  # one file's failure must not end the scan
         return Diagnostic(
-            rel, None, "parse-error", f"libcst could not analyse the file: {type(exc).__name__}: {exc}"
+            rel, None, "parse-error", f"could not analyse the file: {type(exc).__name__}: {exc}"
         )
 
 
@@ -228,7 +220,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         resolution = Resolver(facts, catalog).resolve()
         findings = resolution.findings
         if resolution.pending:
-            findings = _locate_pending(findings, resolution, facts, py_files, extractor, cache, keys)
+            positions = {f.path: f.node_positions for f in facts}
+            findings = apply_positions(findings, resolution.pending, positions)
     finally:
         extractor.close()
     cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
@@ -369,24 +362,6 @@ def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], name
         if name.encode() in data and any(m.lower().encode() in lowered for m in modules):
             return True
     return False
-
-
-def _locate_pending(
-    findings: list[Finding],
-    resolution: Resolution,
-    facts: list[ModuleFacts],
-    files: list[SourceFile],
-    extractor: _Extractor,
-    cache: ScanCache,
-    keys: dict[str, str],
-) -> list[Finding]:
-    # positions found by the first pass; libcst's position metadata only for what it could not place
-    positions = {f.path: f.node_positions for f in facts}
-    paths = sorted({p.path for p in resolution.pending if p.node not in positions.get(p.path, {})})
-    by_path = {f.path: f for f in files}
-    results = _cached_run(extractor, cache, keys, [by_path[p] for p in paths if p in by_path], True)
-    positions.update({r.path: r.node_positions for r in results if isinstance(r, ModuleFacts)})
-    return apply_positions(findings, resolution.pending, positions)
 
 
 def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]) -> list[Finding]:

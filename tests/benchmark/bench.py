@@ -200,6 +200,7 @@ class Run:
     stdout: bytes
     stderr: bytes
     max_rss_kb: int | None = None  # the largest single process (getrusage / GNU time)
+    cpu_seconds: float | None = None  # user + system time of the scan and every worker it waited for
     tree_rss_kb: int | None = None  # the largest PSS sum over the process tree, sampled from /proc
     report: dict | None = None  # the scan's JSON report
 
@@ -211,6 +212,12 @@ class Timing:
     @property
     def best(self) -> Run:
         return min(self.runs, key=lambda run: run.seconds)
+
+    @property
+    def median_cpu(self) -> float | None:
+        """CPU seconds hardly depend on what else runs on a shared machine; wall-clock time does."""
+        values = [run.cpu_seconds for run in self.runs if run.cpu_seconds is not None]
+        return statistics.median(values) if values else None
 
     @property
     def median(self) -> float:
@@ -280,7 +287,8 @@ RUSAGE_WRAPPER = """
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[2:])
 with open(sys.argv[1], "w") as out:
-    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out.write(f"{usage.ru_utime} {usage.ru_stime} {usage.ru_maxrss}")
 sys.exit(code)
 """
 
@@ -291,7 +299,7 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
         rss_file = Path(tmp) / "rss"
         gnu_time = shutil.which("time", path="/usr/bin")
         if gnu_time:
-            wrapped = [gnu_time, "-f", "%M", "-o", str(rss_file), *command]
+            wrapped = [gnu_time, "-f", "%U %S %M", "-o", str(rss_file), *command]
         else:
             wrapped = [sys.executable, "-c", RUSAGE_WRAPPER, str(rss_file), *command]
         start = time.perf_counter()
@@ -309,7 +317,9 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
         )
         # GNU time writes "Command exited with non-zero status N" before the figure
         with contextlib.suppress(OSError, ValueError, IndexError):
-            run.max_rss_kb = int(rss_file.read_text().split()[-1])
+            user, system, rss = rss_file.read_text().split()[-3:]
+            run.max_rss_kb = int(rss)
+            run.cpu_seconds = float(user) + float(system)
         return run
 
 
@@ -593,15 +603,21 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
             ]
         )
         runs = ", ".join(f"{run.seconds:.2f}" for run in tool.timing.runs)
+        cpu = tool.timing.median_cpu
         issue_rows.append(
-            [ISSUE_ROWS.get(tool.mode, tool.mode), f"{median:.2f} s ({runs})", f"{median / grep_median:.1f}x"]
+            [
+                ISSUE_ROWS.get(tool.mode, tool.mode),
+                f"{median:.2f} s ({runs})",
+                f"{median / grep_median:.1f}x",
+                f"{cpu:.2f} s" if cpu is not None else "n/a",
+            ]
         )
         rules = ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items())) or "none"
         diag = f"; diagnostics {diagnostics}" if diagnostics is not None else ""
         by_rule_lines.append(f"audit scan ({tool.mode}): by rule: {rules}{diag}")
     peaks = [tool.timing.peak_tree_kb for tool in tools if tool.timing.peak_tree_kb is not None]
     if peaks:
-        issue_rows.append(["peak memory, all processes", f"{mb(max(peaks))} MB", ""])
+        issue_rows.append(["peak memory, all processes", f"{mb(max(peaks))} MB", "", ""])
     print()
     print(
         f"median of {repeat} run(s); peak RSS: the largest single process; tree PSS: the whole process tree, "
@@ -614,7 +630,9 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
         print(line)
     print()
     print(f"the issue's table (grep floor: median {grep_median:.2f} s)")
-    print(table(issue_rows, ["case", "median (runs)", "x grep"]))
+    grep_cpu = grep.timing.median_cpu
+    print(f"grep CPU: median {grep_cpu:.2f} s" if grep_cpu is not None else "grep CPU: n/a")
+    print(table(issue_rows, ["case", "median wall (runs)", "x grep", "median CPU (user+sys)"]))
 
 
 # --- comparing two versions -----------------------------------------------------------------------

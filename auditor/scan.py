@@ -106,12 +106,15 @@ def build_catalog(
         (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in migration_dirs)),
         key=_migration_order,
     )
-    from auditor.sql.migrations import (
-        catalog_from_migrations,
-    )  # sqlglot, loaded only by the stages that use it
+    objects: dict[str, LegacyObject] = {}
+    from_migrations = None
+    migration_diagnostics: list[Diagnostic] = []
+    if migration_paths:  # sqlglot is imported only when there are migrations to read
+        from auditor.sql.migrations import catalog_from_migrations
 
-    from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
-    objects: dict[str, LegacyObject] = {str(o.legacy): o for o in from_migrations.objects}
+        from_migrations = catalog_from_migrations([(p, sql_texts[p]) for p in migration_paths], schema)
+        objects = {str(o.legacy): o for o in from_migrations.objects}
+        migration_diagnostics = list(from_migrations.diagnostics)
     for source, pairs in (("config", list(config.legacy.items())), ("cli", list(cli_legacy))):
         for old, new in pairs:
             legacy = parse_object_name(old, schema)
@@ -122,7 +125,7 @@ def build_catalog(
                 legacy, target, "name" if known is None else known.kind, source, columns
             )
     catalog = LegacyCatalog(objects.values(), schema)
-    return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
+    return catalog, migration_diagnostics, from_migrations, migration_paths
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern[str]:

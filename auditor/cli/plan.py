@@ -7,7 +7,6 @@ import os
 import sys
 
 import click
-from rich.console import Console
 
 from auditor.cli.options import (
     config_option,
@@ -58,6 +57,8 @@ def format_plan(result: ScanResult, fmt: str) -> str:
 
         paths = {b.path for obj in plan.objects for b in obj.blockers}
         return to_html(plan, {path: owners.owners(path) for path in sorted(paths)})
+    from rich.console import Console  # rich: only the text formats pay for importing it
+
     from auditor.reports.plan_text import render_plan
 
     console = Console(record=True, width=160, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
@@ -103,6 +104,8 @@ def plan_command(
             write_report(format_plan(result, fmt), output)
         sys.exit(0)
     if fmt == "text" and not output:
+        from rich.console import Console
+
         from auditor.plan.graph import build_graph
         from auditor.plan.plan import build_plan
         from auditor.reports.plan_text import render_plan

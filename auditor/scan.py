@@ -8,9 +8,9 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, name_pattern, parse_declared_name, parse_object_name
@@ -28,22 +28,28 @@ from auditor.core.model import (
     UnanalysedFile,
     report_order,
 )
-from auditor.core.source import decode_python, decode_sql, read_bytes, utf16_text
+from auditor.core.source import decode_python, decode_sql, read_bytes, read_source, utf16_text
 from auditor.database.connect import DatabaseError, DatabaseRequest
-from auditor.database.witness import LiveReading, read_database
-from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
+from auditor.discover.cache import (
+    CACHE_DIR,
+    FileRecord,
+    ScanCache,
+    configuration_key,
+    content_key,
+    file_status,
+)
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
-from auditor.python.dependents import function_uses
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
-from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
-from auditor.sql.dependents import DependentObjects, built_on_legacy, function_call_pattern
-from auditor.sql.files import analyze_sql_files
 from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
-from auditor.sql.refs import analyze_sql
+
+if TYPE_CHECKING:
+    from auditor.database.witness import LiveReading
+    from auditor.sql.dependents import DependentObjects
+    from auditor.sql.files import SqlFilesResult
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -202,64 +208,143 @@ def declared_pairs(
 
 # --- workers ----------------------------------------------------------------------------------------
 
+# the pre-filter's verdicts on one file's text, recorded in the cache so an unchanged file is not read
+NAMES_LEGACY, BUILDS_SQL, MAY_DEFINE_MODEL, HAS_SUPPRESSION, BUILDS_SQL_KNOWN = 1, 2, 4, 8, 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    path: str
+    full_path: str
+    data: bytes | None = None  # bytes already read (and keyed) by the main process
+    parse: bool = False  # parse whatever the pre-filter says (a holder of a legacy name is used)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    path: str
+    record: FileRecord | None  # None: the file could not be read (``result`` says why)
+    result: ModuleFacts | Diagnostic | None  # None: not parsed (no candidate) or already in the cache
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    names: NamePrefilter
+    models: ModelClassPrefilter
+    dynamic: bool  # look for dynamic SQL everywhere (LR005), not only in files naming a legacy object
+
+    def flags(self, path: str, data: bytes) -> int:
+        data = _as_utf8(data)  # the byte-level pre-filters read UTF-16 text as UTF-8
+        lowered = data.lower()
+        flags = BUILDS_SQL_KNOWN if self.dynamic else 0
+        if SUPPRESSION_MARK_BYTES in data:
+            flags |= HAS_SUPPRESSION
+        if self.names.matches(data, lowered):
+            flags |= NAMES_LEGACY
+        elif self.dynamic and builds_dynamic_sql(lowered):
+            flags |= BUILDS_SQL
+        if self.models.matches(path, lowered):
+            flags |= MAY_DEFINE_MODEL
+        return flags
+
+    def wanted(self, flags: int) -> bool:
+        return bool(flags & (NAMES_LEGACY | MAY_DEFINE_MODEL) or (self.dynamic and flags & BUILDS_SQL))
+
+
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(packs: RulePacks, pattern: re.Pattern[str], max_bytes: int) -> None:
-    _WORKER["packs"] = packs
-    _WORKER["pattern"] = pattern
-    _WORKER["max_bytes"] = max_bytes
+def _init_worker(
+    packs: RulePacks, pattern: re.Pattern[str], max_bytes: int, filters: _Filters, cache: ScanCache
+) -> None:
+    _WORKER.update(packs=packs, pattern=pattern, max_bytes=max_bytes, filters=filters, cache=cache)
 
 
-def _extract_file(item: tuple[str, str, bool]) -> ModuleFacts | Diagnostic:
-    rel, full, with_positions = item
-    data = read_bytes(full, rel, int(_WORKER["max_bytes"]))  # type: ignore[call-overload]
-    if isinstance(data, Diagnostic):
-        return data
+def _analyse(task: _Task) -> _Outcome:
+    """Read a file once, key and pre-filter those bytes, and parse them when they can matter."""
+    if task.data is None:
+        read = read_source(task.full_path, task.path, int(_WORKER["max_bytes"]))  # type: ignore[call-overload]
+        if isinstance(read, Diagnostic):
+            return _Outcome(task.path, None, read)
+        data, status = read
+        stat_key = file_status(status)
+    else:
+        data, stat_key = task.data, (-1, -1, -1, -1)  # read by the main process, which records it
+    filters: _Filters = _WORKER["filters"]  # type: ignore[assignment]
+    flags = filters.flags(task.path, data)
+    record = FileRecord(stat_key, content_key(task.path.encode() + b"\0" + data), flags)
+    cache: ScanCache = _WORKER["cache"]  # type: ignore[assignment]
+    if not (task.parse or filters.wanted(flags)) or cache.get(record.key, task.path) is not None:
+        return _Outcome(task.path, record, None)
+    return _Outcome(task.path, record, _parse(task.path, data))
+
+
+def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
     text = decode_python(data, rel)
     if isinstance(text, Diagnostic):
         return text
     try:
-        return extract_module(
-            rel,
-            text,
-            _WORKER["packs"],
-            _WORKER["pattern"],
-            with_positions=with_positions,  # type: ignore[arg-type]
-        )
-    except cst.ParserSyntaxError as exc:
-        return Diagnostic(rel, exc.raw_line, "syntax-error", f"cannot parse: {exc.message}")
-    except RecursionError:
+        return extract_module(rel, text, _WORKER["packs"], _WORKER["pattern"])  # type: ignore[arg-type]
+    except SyntaxError as exc:
+        return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}")
+    except (RecursionError, MemoryError):
         return Diagnostic(rel, None, "syntax-error", "cannot parse: nesting too deep")
     except Exception as exc:  # one file's failure must not end the scan
         return Diagnostic(
-            rel, None, "parse-error", f"libcst could not analyse the file: {type(exc).__name__}: {exc}"
+            rel, None, "parse-error", f"could not analyse the file: {type(exc).__name__}: {exc}"
         )
 
 
-class _Extractor:
-    """Runs file extraction in-process or on a pool of processes."""
+def worker_count(jobs: int, files: int) -> int:
+    """Never more workers than cores or than files (0: all cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(jobs or cores, cores, files))
 
-    def __init__(self, jobs: int, packs: RulePacks, pattern: re.Pattern[str], max_bytes: int) -> None:
+
+class _Extractor:
+    """Runs file analysis in-process or on a pool of processes; a crashed worker costs only its file."""
+
+    def __init__(
+        self, jobs: int, init_args: tuple[object, ...], work: Callable[[_Task], _Outcome] = _analyse
+    ) -> None:
         self.jobs = jobs
-        self.args = (packs, pattern, max_bytes)
+        self.args = init_args
+        self.work = work
         self.pool: ProcessPoolExecutor | None = None
 
-    def run(self, items: list[tuple[str, str, bool]]) -> list[ModuleFacts | Diagnostic]:
-        if self.jobs <= 1 or len(items) < _PARALLEL_THRESHOLD:
-            _init_worker(*self.args)
-            return [_extract_file(item) for item in items]
+    def run(self, tasks: list[_Task]) -> list[_Outcome]:
+        jobs = worker_count(self.jobs, len(tasks))
+        if jobs <= 1 or len(tasks) < _PARALLEL_THRESHOLD:
+            _init_worker(*self.args)  # type: ignore[arg-type]
+            return [self.work(task) for task in tasks]
+        chunk = max(1, len(tasks) // (jobs * 8))
+        try:
+            return list(self._pool(jobs).map(self.work, tasks, chunksize=chunk))
+        except BrokenProcessPool:
+            self.close()
+            return [self._alone(task) for task in tasks]
+
+    def _alone(self, task: _Task) -> _Outcome:
+        """Re-run one file in a worker of its own: a crash then names the file that caused it."""
+        try:
+            return self._pool(1).submit(self.work, task).result()
+        except BrokenProcessPool:
+            self.close()
+            message = "the analysis crashed (its worker process died); the file was not analysed"
+            return _Outcome(task.path, None, Diagnostic(task.path, None, "analysis-crash", message))
+
+    def _pool(self, jobs: int) -> ProcessPoolExecutor:
         if self.pool is None:
             context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             self.pool = ProcessPoolExecutor(
-                self.jobs, mp_context=context, initializer=_init_worker, initargs=self.args
+                jobs, mp_context=context, initializer=_init_worker, initargs=self.args
             )
-        chunk = max(1, len(items) // (self.jobs * 8))
-        return list(self.pool.map(_extract_file, items, chunksize=chunk))
+        return self.pool
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
 
 # --- the scan ---------------------------------------------------------------------------------------
@@ -292,49 +377,53 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             "the legacy catalog is empty: no compatibility views in the migrations "
             f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
         )
-    sql_result = analyze_sql_files(
-        [*sql_texts.items(), *sources.python_texts], frozenset(migration_paths), catalog, migration_info
-    )
-    dependents = DependentObjects(
-        built_on_legacy(sql_result.definitions, sql_result.findings, catalog), catalog
-    )
-    scan_catalog = dependents.scan_catalog()  # the dependent views are looked for like legacy names
-    functions = dependents.functions
-    pattern = name_pattern(scan_catalog.bare_names)
-    jobs = options.jobs or os.cpu_count() or 1
-    extractor = _Extractor(jobs, packs, pattern, config.max_file_bytes)
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
-    cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
+    base_pattern = name_pattern(catalog.bare_names)
+    cache = ScanCache(cache_dir, configuration_key(repr(packs), base_pattern.pattern))
+    sql_result = _analyze_sql(
+        [*sql_texts.items(), *sources.python_texts], migration_paths, catalog, migration_info, cache
+    )
+    dependents = _dependents(sql_result, catalog)
+    scan_catalog = dependents.scan_catalog() if dependents is not None else catalog
+    pattern = name_pattern(scan_catalog.bare_names)
+    if pattern.pattern != base_pattern.pattern:  # names of objects built on legacy views join the scan
+        cache.save()
+        cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
+    filters = _Filters(
+        NamePrefilter(scan_catalog.bare_names),
+        ModelClassPrefilter(scan_catalog.bare_names),
+        config.unresolved == "everywhere",
+    )
+    extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache))
     try:
-        facts, parse_diagnostics, py_suppressions, keys, watched = _extract_python(
+        python = _extract_python(
             py_files,
-            scan_catalog,
             extractor,
+            filters,
             config.max_file_bytes,
             progress,
             cache,
-            config.unresolved == "everywhere",
+            pattern,
             frozenset(m.attribute for m in packs.mappings),
-            NamePrefilter(functions) if functions else None,
         )
-        diagnostics.extend(parse_diagnostics)
-        resolution = Resolver(facts, scan_catalog).resolve()
-        findings = resolution.findings
-        if resolution.pending:
-            findings = _locate_pending(findings, resolution, facts, py_files, extractor, cache, keys)
     finally:
         extractor.close()
-    cache.save(keep={k for key in keys.values() for k in (key, "pos:" + key)})
-    findings = [dependents.as_lr103(f) for f in findings]
-    findings.extend(_dependent_uses(dependents, watched, sql_texts, frozenset(migration_paths)))
-    findings = _in_context(findings, sql_result.findings, sources.python)
+    diagnostics.extend(python.diagnostics)
+    findings = _resolve(python.facts, python.keys, scan_catalog, cache)
+    cache.save(keep=set(python.keys.values()), paths=set(python.keys))
+    if dependents is not None:
+        findings = [dependents.as_lr103(f) for f in findings]
+        findings.extend(
+            _dependent_uses(dependents, py_files, config.max_file_bytes, sql_texts, migration_paths)
+        )
+    findings = _in_context(findings, list(sql_result.findings), sources.python)
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
-        {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
+        {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(python.suppressions)
     )
     findings.sort(key=report_order)
     all_diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))
@@ -354,10 +443,65 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
 
 
+def _dependents(sql_result: SqlFilesResult, catalog: LegacyCatalog) -> DependentObjects | None:
+    """The objects built on legacy views (transitively), or None when there are none."""
+    if not sql_result.definitions:
+        return None
+    from auditor.sql.dependents import DependentObjects, built_on_legacy  # sqlglot-based
+
+    dependents = DependentObjects(
+        built_on_legacy(sql_result.definitions, sql_result.findings, catalog), catalog
+    )
+    return dependents if dependents.chains or dependents.functions else None
+
+
+def _resolve(
+    facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
+) -> list[Finding]:
+    """Cross-module resolution, memoised by the content of every parsed file and the catalog."""
+    inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
+    cached = cache.stage("resolution", inputs)
+    if cached is not None:
+        return list(cached)
+    from auditor.python.resolve import Resolver, apply_positions  # sqlglot: only when resolving
+
+    resolution = Resolver(facts, catalog).resolve()
+    findings = resolution.findings
+    if resolution.pending:
+        positions = {f.path: f.node_positions for f in facts}
+        findings = apply_positions(findings, resolution.pending, positions)
+    cache.put_stage("resolution", inputs, tuple(findings))
+    return findings
+
+
+def _analyze_sql(
+    sql_texts: Sequence[tuple[str, str]],
+    migration_paths: list[str],
+    catalog: LegacyCatalog,
+    migration_info: object,
+    cache: ScanCache,
+) -> SqlFilesResult:
+    """The .sql files' findings and database objects, memoised by their text and the catalog."""
+    from auditor.sql.files import analyze_sql_files  # sqlglot: imported only when there is SQL to analyse
+
+    texts = sorted(sql_texts)
+    inputs = content_key(
+        repr((catalog.objects, texts, sorted(migration_paths))).encode("utf-8", "surrogatepass")
+    )
+    cached = cache.stage("sql", inputs)
+    if cached is not None:
+        return cached
+    result = analyze_sql_files(texts, frozenset(migration_paths), catalog, migration_info)  # type: ignore[arg-type]
+    cache.put_stage("sql", inputs, result)
+    return result
+
+
 def _read_database(
     request: DatabaseRequest, catalog: LegacyCatalog, migrations: MigrationCatalog, out: list[Diagnostic]
 ) -> LiveReading | None:
     """The live database's reading; unreadable: an error (``required``) or a diagnostic and None."""
+    from auditor.database.witness import read_database  # psycopg: only with a database
+
     try:
         reading = read_database(request, catalog, migrations)
     except DatabaseError as exc:
@@ -420,26 +564,36 @@ _UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that 
 
 def _dependent_uses(
     dependents: DependentObjects,
-    watched: dict[str, bytes],
+    py_files: Sequence[SourceFile],
+    max_bytes: int,
     sql_texts: dict[str, str],
-    migration_paths: frozenset[str],
+    migration_paths: Sequence[str],
 ) -> list[Finding]:
     """LR103 for calls of dependent functions in Python, and for uses of dependent objects in .sql files
     that are not migrations."""
+    from auditor.python.dependents import function_uses
+    from auditor.sql.dependents import function_call_pattern
+    from auditor.sql.refs import analyze_sql
+
     uses: list[Finding] = []
     functions = dependents.functions
     if functions:
+        watch = NamePrefilter(functions)
         pattern = function_call_pattern(functions)
-        for path, data in sorted(watched.items()):
-            text = decode_python(data, path)
+        for file in py_files:
+            data = read_bytes(file.full_path, file.path, max_bytes)
+            if not isinstance(data, bytes) or not watch.matches(data, data.lower()):
+                continue
+            text = decode_python(data, file.path)
             if isinstance(text, str):
-                for use in function_uses(path, text, pattern, functions):
+                for use in function_uses(file.path, text, pattern, functions):
                     span = Span(use.line, use.column, use.end_line, use.end_column)
-                    uses.append(dependents.use(use.function, path, span, use.block, Confidence.MEDIUM))
+                    uses.append(dependents.use(use.function, file.path, span, use.block, Confidence.MEDIUM))
     if dependents.chains:
         names = name_pattern(name.name for name in dependents.chains)
+        migrations = frozenset(migration_paths)
         for path, text in sql_texts.items():
-            if path not in migration_paths and names.search(text):
+            if path not in migrations and names.search(text):
                 uses.extend(dependents.sql_uses(path, text, analyze_sql(text)))
     return uses
 
@@ -460,77 +614,6 @@ def _in_context(
     return out
 
 
-def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
-    data = read_bytes(file.full_path, file.path, max_bytes)
-    return data if isinstance(data, Diagnostic) else decode_sql(data, file.path)
-
-
-def _extract_python(
-    files: list[SourceFile],
-    catalog: LegacyCatalog,
-    extractor: _Extractor,
-    max_bytes: int,
-    progress: Callable[[str, int, int], None] | None,
-    cache: ScanCache,
-    dynamic_everywhere: bool,
-    mapping_attributes: frozenset[str],
-    watch: NamePrefilter | None = None,
-) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str], dict[str, bytes]]:
-    """Parse only files that can hold a reference: they name a legacy object, build SQL around a
-    table keyword, or use a constant that (transitively) holds a legacy name. The content of files that
-    ``watch`` matches is handed back (names of functions built on legacy views)."""
-    watched: dict[str, bytes] = {}
-    names = NamePrefilter(catalog.bare_names)
-    models = ModelClassPrefilter(catalog.bare_names)
-    remaining: dict[str, tuple[SourceFile, bytes]] = {}
-    candidates: list[SourceFile] = []
-    diagnostics: list[Diagnostic] = []
-    suppressions: list[str] = []
-    keys: dict[str, str] = {}  # path -> cache key of its content
-    for file in files:
-        data = read_bytes(file.full_path, file.path, max_bytes)
-        if isinstance(data, Diagnostic):
-            diagnostics.append(data)
-            continue
-        keys[file.path] = content_key(file.path.encode() + b"\0" + data)
-        data = _as_utf8(data)
-        if SUPPRESSION_MARK_BYTES in data:
-            suppressions.append(file.path)
-        lowered = data.lower()
-        if watch is not None and watch.matches(data, lowered):
-            watched[file.path] = data
-        if (
-            b"\0" in data  # UTF-16 without a BOM, or binary: the worker reports it
-            or names.matches(data, lowered)
-            or (dynamic_everywhere and builds_dynamic_sql(lowered))
-            or models.matches(file.path, lowered)
-        ):
-            candidates.append(file)
-        else:
-            remaining[file.path] = (file, data)
-    facts: list[ModuleFacts] = []
-    pattern = name_pattern(catalog.bare_names)
-    done = 0
-    while candidates:
-        if progress is not None:
-            progress("parsing", done, done + len(candidates))
-        results = _cached_run(extractor, cache, keys, candidates, False)
-        done += len(candidates)
-        new_facts = [r for r in results if isinstance(r, ModuleFacts)]
-        diagnostics.extend(r for r in results if isinstance(r, Diagnostic))
-        facts.extend(new_facts)
-        holders = _holder_names(new_facts, pattern, mapping_attributes)
-        if not holders or not remaining:
-            break
-        holder_filter = NamePrefilter(holders)
-        candidates = [
-            f for f, data in remaining.values() if _uses_holder(data, data.lower(), holders, holder_filter)
-        ]
-        for file in candidates:
-            del remaining[file.path]
-    return facts, diagnostics, suppressions, keys, watched
-
-
 def _as_utf8(data: bytes) -> bytes:
     """UTF-16 text with a byte order mark as UTF-8, for the byte-level pre-filters; anything else as is."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -540,24 +623,146 @@ def _as_utf8(data: bytes) -> bytes:
     return data
 
 
-def _cached_run(
-    extractor: _Extractor, cache: ScanCache, keys: dict[str, str], files: list[SourceFile], positions: bool
-) -> list[ModuleFacts | Diagnostic]:
-    prefix = "pos:" if positions else ""
-    results: dict[str, ModuleFacts | Diagnostic] = {}
-    missing: list[SourceFile] = []
+def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
+    data = read_bytes(file.full_path, file.path, max_bytes)
+    return data if isinstance(data, Diagnostic) else decode_sql(data, file.path)
+
+
+@dataclass
+class _PythonFacts:
+    facts: list[ModuleFacts]
+    diagnostics: list[Diagnostic]
+    suppressions: list[str]
+    keys: dict[str, str]  # path -> content key, for every file read (or known unchanged)
+
+
+def _extract_python(
+    files: list[SourceFile],
+    extractor: _Extractor,
+    filters: _Filters,
+    max_bytes: int,
+    progress: Callable[[str, int, int], None] | None,
+    cache: ScanCache,
+    pattern: re.Pattern[str],
+    mapping_attributes: frozenset[str],
+) -> _PythonFacts:
+    """Parse only files that can hold a reference: they name a legacy object, build SQL around a
+    table keyword, or use a constant that (transitively) holds a legacy name. A file whose status is
+    unchanged since the last scan is not read: its content key and pre-filter verdicts are recorded."""
+    out = _PythonFacts([], [], [], {})
+    records: dict[str, FileRecord] = {}
+    to_read: list[_Task] = []
     for file in files:
-        hit = cache.get(prefix + keys[file.path])
-        if hit is not None:
-            results[file.path] = hit
+        try:
+            record = cache.unchanged(file.path, os.stat(file.full_path))
+        except OSError:
+            record = None
+        if record is not None and (not filters.dynamic or record.flags & BUILDS_SQL_KNOWN):
+            records[file.path] = record
         else:
-            missing.append(file)
-    for file, result in zip(
-        missing, extractor.run([(f.path, f.full_path, positions) for f in missing]), strict=True
-    ):
-        cache.put(prefix + keys[file.path], result)
-        results[file.path] = result
-    return [results[f.path] for f in files]
+            to_read.append(_Task(file.path, file.full_path))
+    if progress is not None:
+        progress("parsing", 0, len(to_read))
+    results: dict[str, ModuleFacts | Diagnostic] = {}
+    _collect(extractor.run(to_read), cache, records, results, out.diagnostics)
+    lost = [  # unchanged files whose result is no longer in the cache
+        _Task(f.path, f.full_path)
+        for f in files
+        if f.path in records
+        and f.path not in results
+        and filters.wanted(records[f.path].flags)
+        and cache.get(records[f.path].key, f.path) is None
+    ]
+    _collect(extractor.run(lost), cache, records, results, out.diagnostics)
+    by_path = {f.path: f for f in files}
+    round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
+    remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
+    while round_paths:
+        new_facts = []
+        for path in round_paths:
+            result = results.get(path) or cache.get(records[path].key, path)
+            if isinstance(result, ModuleFacts):
+                new_facts.append(result)
+            elif isinstance(result, Diagnostic):
+                out.diagnostics.append(result)
+        out.facts.extend(new_facts)
+        holders = _holder_names(new_facts, pattern, mapping_attributes)
+        if not holders or not remaining:
+            break
+        round_paths = _holder_users(
+            remaining, holders, by_path, records, extractor, cache, results, max_bytes, out
+        )
+        used = set(round_paths)
+        remaining = [p for p in remaining if p not in used]
+    out.keys = {path: record.key for path, record in records.items()}
+    out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
+    return out
+
+
+def _collect(
+    outcomes: list[_Outcome],
+    cache: ScanCache,
+    records: dict[str, FileRecord],
+    results: dict[str, ModuleFacts | Diagnostic],
+    diagnostics: list[Diagnostic],
+) -> None:
+    for outcome in outcomes:
+        if outcome.record is None:
+            if outcome.result is not None:
+                diagnostics.append(outcome.result)  # type: ignore[arg-type]
+            continue
+        records[outcome.path] = outcome.record
+        if outcome.record.status[0] >= 0:
+            cache.record(outcome.path, outcome.record)
+        if outcome.result is not None:
+            cache.put(outcome.record.key, outcome.result)
+            results[outcome.path] = outcome.result
+
+
+def _holder_users(
+    remaining: list[str],
+    holders: dict[str, set[str]],
+    by_path: dict[str, SourceFile],
+    records: dict[str, FileRecord],
+    extractor: _Extractor,
+    cache: ScanCache,
+    results: dict[str, ModuleFacts | Diagnostic],
+    max_bytes: int,
+    out: _PythonFacts,
+) -> list[str]:
+    """The remaining files that use one of the holder constants (parsed, or found in the cache).
+
+    Which file uses which holders is remembered per holder set, so an unchanged file is not read."""
+    signature = content_key(repr(sorted((k, sorted(v)) for k, v in holders.items())).encode())
+    known: dict[str, tuple[str, bool]] = cache.stage("holders:" + signature, signature) or {}
+    verdicts: dict[str, tuple[str, bool]] = {}
+    names = NamePrefilter(holders)
+    users: list[str] = []
+    to_parse: list[_Task] = []
+    for path in remaining:
+        record = records[path]
+        verdict = known.get(path)
+        lost = (
+            verdict is not None and verdict[1] and path not in results and cache.get(record.key, path) is None
+        )
+        if verdict is None or verdict[0] != record.key or lost:
+            read = read_source(by_path[path].full_path, path, max_bytes)
+            if isinstance(read, Diagnostic):
+                out.diagnostics.append(read)
+                continue
+            data, status = read
+            key = content_key(path.encode() + b"\0" + data)
+            verdict = (key, _uses_holder(data, data.lower(), holders, names))
+            if verdict[1] and cache.get(key, path) is None:
+                to_parse.append(_Task(path, by_path[path].full_path, data, parse=True))
+            if key != record.key:  # changed since the first round: what was read now is what counts
+                records[path] = FileRecord(file_status(status), key, record.flags)
+        verdicts[path] = verdict
+        if verdict[1]:
+            users.append(path)
+    _collect(extractor.run(to_parse), cache, {}, results, out.diagnostics)
+    cache.put_stage("holders:" + signature, signature, verdicts)
+    return users
 
 
 def _holder_names(
@@ -592,24 +797,6 @@ def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], name
         if name.encode() in data and any(m.lower().encode() in lowered for m in modules):
             return True
     return False
-
-
-def _locate_pending(
-    findings: list[Finding],
-    resolution: Resolution,
-    facts: list[ModuleFacts],
-    files: list[SourceFile],
-    extractor: _Extractor,
-    cache: ScanCache,
-    keys: dict[str, str],
-) -> list[Finding]:
-    # positions found by the first pass; libcst's position metadata only for what it could not place
-    positions = {f.path: f.node_positions for f in facts}
-    paths = sorted({p.path for p in resolution.pending if p.node not in positions.get(p.path, {})})
-    by_path = {f.path: f for f in files}
-    results = _cached_run(extractor, cache, keys, [by_path[p] for p in paths if p in by_path], True)
-    positions.update({r.path: r.node_positions for r in results if isinstance(r, ModuleFacts)})
-    return apply_positions(findings, resolution.pending, positions)
 
 
 def _computed_column_rewrites(

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from auditor.cli.options import (
     config_option,
@@ -44,6 +42,10 @@ from auditor.gate.gate import GateError, GateReport, gate, resolve_fail_on, supp
 from auditor.gate.suppressions import load_suppressions
 
 # --- the gate options of `audit scan` -------------------------------------------------------------------
+
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def json_extra(report: GateReport) -> dict[str, Any]:
 
 
 def render_gate(report: GateReport, console: Console) -> None:
+    from rich.text import Text  # rich: only the text format pays for importing it
+
     """The text report's gate section: the baseline comparison, fixed findings, left-out findings."""
     comparison = report.comparison
     if comparison is not None:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 
 from auditor.catalog.config import Config, ConfigError, load_config
 from auditor.core.model import ScanResult
@@ -89,6 +88,8 @@ class _Progress:
     """A transient status line on stderr while files are parsed (only on a terminal)."""
 
     def __init__(self) -> None:
+        from rich.console import Console  # rich: only for a terminal
+
         self.console = Console(stderr=True)
         self.status = None
 

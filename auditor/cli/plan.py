@@ -7,7 +7,6 @@ import os
 import sys
 
 import click
-from rich.console import Console
 
 from auditor.cli.options import (
     accept_unresolved_option,
@@ -64,6 +63,8 @@ def format_plan(result: ScanResult, fmt: str) -> str:
 
         paths = {b.path for obj in plan.objects for b in obj.blockers}
         return to_html(plan, {path: owners.owners(path) for path in sorted(paths)})
+    from rich.console import Console  # rich: only the text formats pay for importing it
+
     from auditor.reports.plan_text import render_plan
 
     console = Console(record=True, width=160, force_terminal=False, file=open(os.devnull, "w"))  # noqa: SIM115
@@ -130,6 +131,8 @@ def plan_command(
             write_output(format_plan(result, fmt), output)
         sys.exit(0)
     if fmt == "text" and not output:
+        from rich.console import Console
+
         from auditor.plan.graph import build_graph
         from auditor.plan.plan import build_plan
         from auditor.reports.plan_text import render_plan

@@ -7,8 +7,6 @@ import os
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from auditor.catalog.config import UNRESOLVED_SCOPES, ConfigError
 from auditor.cli.options import (
@@ -124,6 +122,8 @@ def scan_command(
     scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, database, accept_unresolved)
     report = apply_gate(scanned, request)
     if fmt == "text":
+        from rich.console import Console  # rich: only the text format pays for importing it
+
         from auditor.reports.terminal import render
 
         partial = report.comparison is not None or report.changed is not None
@@ -187,6 +187,9 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
         ]
         click.echo(json.dumps(entries, indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"Legacy catalog (default schema {catalog.default_schema})", title_justify="left")
     for column in ("legacy", "target", "kind", "source", "renamed columns", "computed columns"):
         table.add_column(column, overflow="fold")
@@ -242,6 +245,9 @@ def files_command(path: str, config_file: str | None, fmt: str) -> None:
 @click.argument("code", required=False)
 def rules_command(code: str | None) -> None:
     """List the rules, or explain one (e.g. `audit rules LR001`)."""
+    from rich.console import Console
+    from rich.table import Table
+
     from auditor.reports.terminal import render_rule
 
     console = Console()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import codecs
 import io
+import os
+import stat
 import tokenize
 from dataclasses import dataclass
 
@@ -101,9 +103,17 @@ def _error_line(data: bytes, exc: Exception) -> int | None:
 
 
 def read_bytes(full_path: str, rel_path: str, max_bytes: int) -> bytes | Diagnostic:
+    read = read_source(full_path, rel_path, max_bytes)
+    return read if isinstance(read, Diagnostic) else read[0]
+
+
+def read_source(full_path: str, rel_path: str, max_bytes: int) -> tuple[bytes, os.stat_result] | Diagnostic:
+    """The bytes of a regular file and the status they were read under (a FIFO or device is never
+    opened for reading: it could block the scan forever)."""
     try:
-        with open(full_path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        data, status = read_regular(full_path, max_bytes + 1)
+    except NotRegularFileError:
+        return Diagnostic(rel_path, None, "unreadable", "skipped: not a regular file")
     except OSError as exc:
         kind = "symlink-loop" if exc.errno == 40 else "unreadable"
         return Diagnostic(rel_path, None, kind, f"cannot read the file: {exc.strerror or exc}")
@@ -113,7 +123,7 @@ def read_bytes(full_path: str, rel_path: str, max_bytes: int) -> bytes | Diagnos
         )
     if is_binary(data):
         return Diagnostic(rel_path, None, "binary", "skipped: binary content (NUL bytes), not source text")
-    return data
+    return data, status
 
 
 _WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-16/32 text holds NUL bytes too
@@ -123,3 +133,31 @@ BINARY_SNIFF_BYTES = 8192
 def is_binary(data: bytes) -> bool:
     """NUL bytes near the start, and no UTF-16/32 byte order mark: not source text."""
     return b"\0" in data[:BINARY_SNIFF_BYTES] and not data.startswith(_WIDE_BOMS)
+
+
+class NotRegularFileError(OSError):
+    pass
+
+
+def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
+    """Read a regular file (at most ``limit`` bytes); raises NotRegularFileError for anything else."""
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegularFileError(f"{path}: not a regular file")
+        chunks = []
+        remaining = limit if limit >= 0 else status.st_size + 1
+        while True:
+            chunk = os.read(fd, max(remaining, 1 << 16) if limit < 0 else remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if limit >= 0:
+                remaining -= len(chunk)
+                if remaining <= 0:
+                    break
+        return b"".join(chunks), status
+    finally:
+        os.close(fd)

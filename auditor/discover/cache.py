@@ -1,7 +1,14 @@
-"""The persistent scan cache: per-file extraction results keyed by content, tool, catalog and rule packs.
+"""The persistent scan cache: per-file results keyed by content, tool, catalog and rule packs.
 
-One file per configuration, replaced atomically. It is loaded with an unpickler that only admits
-auditor's own value classes, so a corrupt or tampered cache is ignored and rebuilt, never trusted.
+One file per configuration, in a directory that is the cache's own (created by it, or marked by its
+CACHEDIR.TAG); given an existing directory that is not, the cache uses a `.audit_cache` folder inside
+it, which discovery never walks. The file holds a digest of its payload and is loaded with an unpickler
+that only admits auditor's own value classes; entries are checked for shape, so a corrupt, tampered or
+foreign cache is ignored and rebuilt, never trusted. Only regular files are ever opened.
+
+It holds: extraction results by content key (never the diagnostics of an I/O failure); per path, the
+file status and content key of the last read, so that an unchanged file is not read again; and
+memoised results of whole stages, by a digest of their inputs.
 """
 
 from __future__ import annotations
@@ -13,12 +20,27 @@ import io
 import os
 import pickle
 import tempfile
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__
+from auditor.core.model import Diagnostic
+from auditor.core.source import read_regular
 
 CACHE_DIR = ".audit_cache"
-_FORMAT = 1
+_FORMAT = 2
+_MAGIC = b"auditor-cache 2\n"
+_TAG = "CACHEDIR.TAG"
+_TAG_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This directory is the scan cache of auditor (audit scan); it is rebuilt when stale.\n"
+)
+_OLD_MARK = "# created by audit: the scan cache"
+_TEMP_PREFIX = ".facts-"
+_STALE_TEMP_SECONDS = 600  # a temporary file this old was left by a killed scan
+# a file changed within this window of the scan that recorded it may not show a new mtime: re-read it
+RACY_NS = 2_000_000_000
 _ALLOWED = {
     ("auditor.python.extract", "ModuleFacts"),
     ("auditor.python.extract", "Site"),
@@ -27,9 +49,19 @@ _ALLOWED = {
     ("auditor.python.values", "Hole"),
     ("auditor.python.values", "Ref"),
     ("auditor.core.model", "Diagnostic"),
+    ("auditor.core.model", "Finding"),
+    ("auditor.core.model", "Span"),
+    ("auditor.core.model", "Suggestion"),
+    ("auditor.core.model", "Confidence"),
+    ("auditor.core.model", "DbObject"),
+    ("auditor.core.model", "ObjectName"),
+    ("auditor.sql.files", "SqlFilesResult"),
+    ("auditor.discover.cache", "FileRecord"),
     ("builtins", "set"),
     ("builtins", "frozenset"),
 }
+# diagnostics that follow from a file's content; any other (I/O) failure is never cached
+CONTENT_DIAGNOSTICS = frozenset({"syntax-error", "parse-error", "decode-error"})
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -66,69 +98,210 @@ def configuration_key(*parts: str) -> str:
     return digest.hexdigest()
 
 
+def file_status(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What must be unchanged for a file not to be read again (git's racy-clean rule on top)."""
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What the last scan learnt from reading one file."""
+
+    status: tuple[int, int, int, int]
+    key: str  # content key
+    flags: int  # the pre-filter's verdicts (see scan.py)
+
+
 class ScanCache:
-    """Extraction results of one configuration; ``get`` / ``put`` by file content key."""
+    """Results of one configuration; ``get`` / ``put`` by file content key."""
 
     def __init__(self, directory: str | None, key: str) -> None:
-        self.path = os.path.join(directory, f"facts-{key}.pickle") if directory else None
+        self.directory = _own_directory(directory) if directory else None
+        self.path = os.path.join(self.directory, f"facts-{key}.pickle") if self.directory else None
         self.entries: dict[str, Any] = {}
+        self.files: dict[str, FileRecord] = {}
+        self.stages: dict[str, Any] = {}
+        self.used_stages: set[str] = set()
+        self.recorded_ns = 0  # when the loaded cache's file records were taken
+        self.started_ns = time.time_ns()
         self.dirty = False
         self.hits = 0
         if self.path is not None:
-            self.entries = _load(self.path)
+            self._load()
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, path: str) -> Any | None:
         found = self.entries.get(key)
+        if found is not None and getattr(found, "path", None) != path:
+            return None  # the key names the path: an entry of another file is not this one's
         if found is not None:
             self.hits += 1
         return found
 
     def put(self, key: str, value: Any) -> None:
+        if isinstance(value, Diagnostic) and value.kind not in CONTENT_DIAGNOSTICS:
+            return  # an I/O failure says nothing about the content: it must be retried
         self.entries[key] = value
         self.dirty = True
 
-    def save(self, keep: set[str] | None = None) -> None:
+    def unchanged(self, path: str, status: os.stat_result) -> FileRecord | None:
+        """The record of a file whose status is as recorded and was not racily clean when recorded."""
+        record = self.files.get(path)
+        if record is None or record.status != file_status(status):
+            return None
+        if status.st_mtime_ns >= self.recorded_ns - RACY_NS:
+            return None  # modified too close to the recording scan: the status may not show a change
+        return record
+
+    def record(self, path: str, record: FileRecord) -> None:
+        if self.files.get(path) != record:
+            self.files[path] = record
+            self.dirty = True
+
+    def stage(self, name: str, inputs: str) -> Any | None:
+        self.used_stages.add(name)
+        found = self.stages.get(name)
+        return found[1] if found is not None and found[0] == inputs else None
+
+    def put_stage(self, name: str, inputs: str, value: Any) -> None:
+        self.used_stages.add(name)
+        if self.stages.get(name) != (inputs, value):
+            self.stages[name] = (inputs, value)
+            self.dirty = True
+
+    def save(self, keep: set[str] | None = None, paths: set[str] | None = None) -> None:
         """Write atomically; entries of files no longer present are dropped."""
-        if self.path is None or not self.dirty:
+        if self.path is None or self.directory is None or not self.dirty:
             return
         if keep is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
-        directory = os.path.dirname(self.path)
+        if paths is not None:
+            self.files = {p: r for p, r in self.files.items() if p in paths}
+        self.stages = {name: value for name, value in self.stages.items() if name in self.used_stages}
+        state = {
+            "entries": self.entries,
+            "files": self.files,
+            "stages": self.stages,
+            "recorded": self.started_ns,
+        }
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = None
         try:
-            os.makedirs(directory, exist_ok=True)
-            _write_gitignore(directory)
-            handle, tmp = tempfile.mkstemp(prefix=".facts-", dir=directory)
+            os.makedirs(self.directory, exist_ok=True)
+            _mark(self.directory)
+            handle, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.directory)
             with os.fdopen(handle, "wb") as stream:
-                pickle.dump(self.entries, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                stream.write(_MAGIC + hashlib.blake2b(payload, digest_size=32).digest() + payload)
             os.replace(tmp, self.path)
-            _prune(directory, os.path.basename(self.path))
+            tmp = None
+            _prune(self.directory, os.path.basename(self.path))
         except OSError:
             return  # a cache that cannot be written only costs speed
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            data, _ = read_regular(self.path)
+        except OSError:
+            return
+        body = len(_MAGIC) + 32
+        head, digest, payload = data[: len(_MAGIC)], data[len(_MAGIC) : body], data[body:]
+        if head != _MAGIC or hashlib.blake2b(payload, digest_size=32).digest() != digest:
+            return  # damaged or written by something else: rebuilt
+        try:
+            loaded = _SafeUnpickler(io.BytesIO(payload)).load()
+        except Exception:  # any unreadable cache is rebuilt
+            return
+        if _valid(loaded):
+            self.entries, self.files, self.stages = loaded["entries"], loaded["files"], loaded["stages"]
+            self.recorded_ns = loaded["recorded"]
 
 
-def _load(path: str) -> dict[str, Any]:
+def _valid(loaded: Any) -> bool:
+    """The shape the cache writes; anything else is doubt, and the cache is rebuilt."""
+    if not isinstance(loaded, dict) or set(loaded) != {"entries", "files", "stages", "recorded"}:
+        return False
+    entries, files, stages = loaded["entries"], loaded["files"], loaded["stages"]
+    if not (isinstance(entries, dict) and isinstance(files, dict) and isinstance(stages, dict)):
+        return False
+    if not isinstance(loaded["recorded"], int):
+        return False
+    for key, value in entries.items():
+        if not isinstance(key, str):
+            return False
+        if type(value).__name__ == "ModuleFacts":  # the only other class the unpickler admits here
+            if not (
+                isinstance(value.path, str)
+                and isinstance(value.constants, dict)
+                and isinstance(value.imports, dict)
+                and isinstance(value.sites, list)
+                and isinstance(value.models, list)
+                and isinstance(value.node_positions, dict)
+            ):
+                return False
+        elif not (isinstance(value, Diagnostic) and value.kind in CONTENT_DIAGNOSTICS):
+            return False
+    return all(
+        isinstance(path, str)
+        and isinstance(record, FileRecord)
+        and isinstance(record.key, str)
+        and isinstance(record.flags, int)
+        for path, record in files.items()
+    ) and all(isinstance(value, tuple) and len(value) == 2 for value in stages.values())
+
+
+def _own_directory(directory: str) -> str:
+    """The given directory when it is the cache's own (new, empty or tagged), else a folder inside it."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        entries = _SafeUnpickler(io.BytesIO(data)).load()
-    except Exception:  # any unreadable cache is rebuilt
-        return {}
-    return entries if isinstance(entries, dict) else {}
+        entries = os.listdir(directory)
+    except FileNotFoundError:
+        return directory
+    except OSError:
+        return os.path.join(directory, CACHE_DIR)
+    if not entries or _is_tagged(directory):
+        return directory
+    return os.path.join(directory, CACHE_DIR)
 
 
-def _write_gitignore(directory: str) -> None:
-    marker = os.path.join(directory, ".gitignore")
-    if not os.path.exists(marker):
-        with open(marker, "w", encoding="utf-8") as handle:
-            handle.write("# created by audit: the scan cache is local and rebuilt when stale\n*\n")
+def _is_tagged(directory: str) -> bool:
+    """Tagged by the cache, or marked by the .gitignore that earlier versions wrote."""
+    for name, mark in ((_TAG, _TAG_TEXT), (".gitignore", _OLD_MARK)):
+        try:
+            data, _ = read_regular(os.path.join(directory, name), len(mark))
+        except OSError:
+            continue
+        if data.decode("utf-8", "replace") == mark:
+            return True
+    return False
+
+
+def _mark(directory: str) -> None:
+    """Tag the directory as the cache's own; its .gitignore keeps the cache out of version control."""
+    for name, text in ((_TAG, _TAG_TEXT), (".gitignore", _OLD_MARK + "\n*\n")):
+        path = os.path.join(directory, name)
+        if not os.path.lexists(path):
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(text)
 
 
 def _prune(directory: str, keep: str) -> None:
-    """Older configurations' files are stale: keep only the newest few."""
-    files = sorted(
-        (f for f in os.listdir(directory) if f.startswith("facts-") and f != keep),
-        key=lambda f: os.path.getmtime(os.path.join(directory, f)),
-    )
-    for name in files[:-3]:
+    """Older configurations' files are stale: keep only the newest few; remove temporary files that a
+    killed scan left behind."""
+    now = time.time()
+    files: list[tuple[float, str]] = []
+    for name in os.listdir(directory):
+        try:
+            modified = os.lstat(os.path.join(directory, name)).st_mtime
+        except OSError:
+            continue
+        if name.startswith(_TEMP_PREFIX) and now - modified > _STALE_TEMP_SECONDS:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+        elif name.startswith("facts-") and name != keep:
+            files.append((modified, name))
+    for _, name in sorted(files)[:-3]:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(directory, name))

@@ -26,8 +26,7 @@ A pair of nodes has one edge: ``references`` wins over ``depends-on``, ``replace
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from auditor.core.model import MIGRATION, DbObject, Finding, ObjectName, ScanResult, report_order
 
@@ -53,6 +52,10 @@ _EDGE_RANK = {DEPENDS_ON: 0, DEFINED_ON: 1, EXECUTES: 1, READS_CONSTANT: 1, CONT
 _EDGE_RANK[REFERENCES] = 3
 _VIEWS = frozenset({"view", "materialized view"})
 _ATTACHED = frozenset({"trigger", "policy", "rule", "index", "foreign key"})
+
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def file_id(path: str) -> str:
@@ -92,6 +95,8 @@ def build_graph(result: ScanResult) -> nx.DiGraph:
 class _Builder:
     def __init__(self, result: ScanResult) -> None:
         self.result = result
+        import networkx as nx  # only the plan and graph commands pay for importing it
+
         self.graph = nx.DiGraph(root=result.root)
         self.legacy_names = {str(entry.legacy) for entry in result.catalog}
         self.legacy_names.update(str(f.legacy) for f in result.findings if f.legacy is not None)
@@ -257,6 +262,8 @@ def legacy_nodes(graph: nx.DiGraph) -> list[str]:
 
 
 def subgraph_around(graph: nx.DiGraph, node: str) -> nx.DiGraph:
+    import networkx as nx  # only the graph commands pay for importing it
+
     """Everything that leads to ``node`` (its blockers, their blocks and files, the compatibility layer on
     it) plus everything it leads to (its target, the legacy objects it is defined over)."""
     keep = {node} | nx.ancestors(graph, node) | nx.descendants(graph, node)

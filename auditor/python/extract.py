@@ -1,9 +1,9 @@
-"""Extract, from one Python module, where SQL text and table names enter database code (libcst).
+"""Extract, from one Python module, where SQL text and table names enter database code (CPython's ast).
 
 The result is symbolic (see values.py): names of constants and imports are resolved later, across
-modules, by resolve.py. Positions of string tokens are found by a forward search over the source in
-traversal order, which costs far less than libcst's whole-module position metadata; positions of other
-expressions are computed in a second pass only for the few files that need them.
+modules, by resolve.py. CPython's parser gives every node its exact start and end; the pieces of an
+implicit string concatenation and the parts of an f-string, which ast merges, are found by a small
+scanner over the source of that one expression (strings.py).
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from typing import Any
 
 from auditor.core.source import LineIndex
 from auditor.python.rulepacks import MappingRule, RulePacks, Sink
+from auditor.python.strings import StringToken, scan_strings
 from auditor.python.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name
 
 SQL_START = re.compile(
@@ -26,8 +25,8 @@ SQL_START = re.compile(
     r"grant|revoke|comment|lock|refresh|call|values|table)\b",
     re.IGNORECASE,
 )
-_EMPTY_MODULE = cst.Module(body=[])
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,153 +71,116 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def extract_module(
-    path: str,
-    source: str,
-    packs: RulePacks,
-    legacy_pattern: re.Pattern[str],
-    module: cst.Module | None = None,
-    with_positions: bool = False,
-) -> ModuleFacts:
-    """Walk one parsed module; raises libcst.ParserSyntaxError when the source does not parse."""
-    tree = module if module is not None else cst.parse_module(source)
+def extract_module(path: str, source: str, packs: RulePacks, legacy_pattern: re.Pattern[str]) -> ModuleFacts:
+    """Walk one module; raises SyntaxError (or RecursionError, MemoryError) when it does not parse."""
+    tree = ast.parse(source, filename=path)
     facts = ModuleFacts(path, module_name(path))
-    positions = None
-    if with_positions:
-        positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-    extractor = _Extractor(facts, source, packs, legacy_pattern, positions)
-    walk(tree, extractor)
+    _Extractor(facts, source, packs, legacy_pattern).visit(tree)
     return facts
 
 
-# Fields in source order where the node's dataclass declares them in another order.
-_SOURCE_ORDER: dict[str, tuple[str, ...]] = {
-    "Arg": ("keyword", "value"),
-    "ClassDef": ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
-    "ExceptHandler": ("type", "name", "body"),
-    "ExceptStarHandler": ("type", "name", "body"),
-    "FunctionDef": ("decorators", "name", "type_parameters", "params", "returns", "body"),
-    "IfExp": ("body", "test", "orelse"),
-    "MatchCase": ("pattern", "guard", "body"),
-    "Parameters": ("posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params", "star_kwarg"),
-    "TypeAlias": ("name", "type_parameters", "value"),
-}
-# Syntax-only fields: whitespace, comments and punctuation hold no string or name we analyse.
-_SYNTAX_FIELDS = frozenset(
-    {
-        "lpar",
-        "rpar",
-        "leading_lines",
-        "lines_after_decorators",
-        "header",
-        "footer",
-        "comma",
-        "semicolon",
-        "equal",
-        "colon",
-        "newline",
-        "trailing_whitespace",
-        "operator",
-        "dot",
-        "arrow",
-        "lbrace",
-        "rbrace",
-        "lbracket",
-        "rbracket",
-        "asynchronous",
-        "star",
-        "default_indent",
-        "default_newline",
-        "encoding",
-        "has_trailing_newline",
-        "indent",
-        "posonly_ind",
-    }
-)
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# --- source order --------------------------------------------------------------------------------
 
 
-def _child_fields(cls: type) -> tuple[str, ...]:
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        names = _SOURCE_ORDER.get(cls.__name__) or tuple(f.name for f in dataclasses.fields(cls))
-        fields = tuple(n for n in names if n not in _SYNTAX_FIELDS and not n.startswith("whitespace"))
-        _FIELDS[cls] = fields
-    return fields
+def _call_args(call: ast.Call) -> list[_Arg]:
+    """Positional, starred and keyword arguments in the order they are written."""
+    args = [_Arg(None, "*", a.value) if isinstance(a, ast.Starred) else _Arg(None, "", a) for a in call.args]
+    keywords = [_Arg(k.arg, "" if k.arg is not None else "**", k.value, k) for k in call.keywords]
+    if not keywords or not args or _start(keywords[0].node) > _start(args[-1].node):
+        return args + keywords
+    return sorted(args + keywords, key=lambda a: _start(a.node))
 
 
-def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """Visit a tree in source order, calling ``visit_<Node>``, ``visit_<Node>_<field>`` and ``leave_<Node>``.
-
-    libcst's own traversal rebuilds every node and looks up hooks for every attribute; this one reads
-    the tree as it is, which makes the extraction several times faster.
-    """
-    hooks = _hooks(type(visitor))
-    _walk(node, visitor, hooks)
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]
 
 
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The analysed children of a node, in source order."""
-    for attr in _child_fields(type(node)):
-        value = getattr(node, attr)
-        if isinstance(value, cst.CSTNode):
+@dataclass(frozen=True, slots=True)
+class _Arg:
+    keyword: str | None
+    star: str  # "", "*" or "**"
+    value: ast.expr
+    keyword_node: ast.keyword | None = None
+
+    @property
+    def node(self) -> ast.AST:
+        return self.keyword_node if self.keyword_node is not None else self.value
+
+
+def _arguments(args: ast.arguments) -> Iterator[ast.AST]:
+    """Parameters with their annotations and defaults, in source order."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    for param, default in zip(positional, defaults, strict=True):
+        yield param
+        if default is not None:
+            yield default
+    if args.vararg is not None:
+        yield args.vararg
+    for param, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        yield param
+        if kw_default is not None:
+            yield kw_default
+    if args.kwarg is not None:
+        yield args.kwarg
+
+
+def _children(node: ast.AST) -> Iterator[ast.AST]:
+    """The children of a node in source order (ast's field order differs for a few node types)."""
+    if isinstance(node, ast.Call):
+        yield node.func
+        for arg in _call_args(node):
+            yield arg.value
+    elif isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None:
+                yield key
             yield value
-        elif isinstance(value, (tuple, list)):
-            yield from (item for item in value if isinstance(item, cst.CSTNode))
+    elif isinstance(node, ast.IfExp):
+        yield from (node.body, node.test, node.orelse)
+    elif isinstance(node, ast.arguments):
+        yield from _arguments(node)
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield from _header(node)
+        yield from node.body
+    else:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, _SYNTAX_ONLY):
+                yield child
 
 
-def _first_located(node: cst.CSTNode, located: Mapping[int, int]) -> cst.CSTNode | None:
-    """The first name or string token of an expression, in source order (depth first)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in located:
-            return current
-        stack.extend(reversed(list(_children(current))))
-    return None
+# operators and contexts: no position, nothing to analyse
+_SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
 
-def _identifier_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
+def _header(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Iterator[ast.AST]:
+    """What a definition evaluates before its body: decorators, type parameters, bases or parameters."""
+    yield from node.decorator_list
+    yield from getattr(node, "type_params", ())
+    if isinstance(node, ast.ClassDef):
+        yield from node.bases
+        yield from node.keywords
+    else:
+        yield from _arguments(node.args)
+        if node.returns is not None:
+            yield node.returns
 
 
-def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor, hooks: dict[str, tuple[str | None, ...]]) -> None:
-    cls = type(node)
-    name = cls.__name__
-    visit, leave, before_body = hooks.get(name, (None, None, None))
-    if visit is not None:
-        getattr(visitor, visit)(node)
-    for attr in _child_fields(cls):
-        value = getattr(node, attr)
-        if attr == "body" and before_body is not None:
-            getattr(visitor, before_body)(node)
-        if isinstance(value, cst.CSTNode):
-            _walk(value, visitor, hooks)
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    _walk(item, visitor, hooks)
-    if leave is not None:
-        getattr(visitor, leave)(node)
+def _unstar(node: ast.expr) -> ast.expr:
+    """The expression of a `*x` element (an element's value, as the analysis reads it)."""
+    return node.value if isinstance(node, ast.Starred) else node
 
 
-_HOOKS: dict[type, dict[str, tuple[str | None, ...]]] = {}
-
-
-def _hooks(cls: type) -> dict[str, tuple[str | None, ...]]:
-    found = _HOOKS.get(cls)
-    if found is None:
-        names = set(dir(cls))
-        found = {}
-        for node_name in {n.split("_", 2)[1] for n in names if n.startswith(("visit_", "leave_"))}:
-            visit, leave, body = f"visit_{node_name}", f"leave_{node_name}", f"visit_{node_name}_body"
-            found[node_name] = (
-                visit if visit in names else None,
-                leave if leave in names else None,
-                body if body in names else None,
-            )
-        _HOOKS[cls] = found
-    return found
+# libcst's names of expression types, kept in labels of unknown values (messages, spans)
+_LABELS = {
+    "BinOp": "binaryoperation",
+    "UnaryOp": "unaryoperation",
+    "BoolOp": "booleanoperation",
+    "Compare": "comparison",
+    "YieldFrom": "yield",
+    "Starred": "starredelement",
+}
+_NAME_CONSTANTS = (True, False, None)
 
 
 @dataclass
@@ -231,20 +193,13 @@ class _Scope:
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
 
-class _Extractor(cst.CSTVisitor):
+class _Extractor:
     def __init__(
-        self,
-        facts: ModuleFacts,
-        source: str,
-        packs: RulePacks,
-        legacy_pattern: re.Pattern[str],
-        positions: Mapping[cst.CSTNode, CodeRange] | None,
+        self, facts: ModuleFacts, source: str, packs: RulePacks, legacy_pattern: re.Pattern[str]
     ) -> None:
-        super().__init__()
         self.facts = facts
         self.source = source
         self.legacy = legacy_pattern
-        self.positions = positions
         self.method_sinks = packs.method_sinks()
         self.call_sinks = packs.call_sinks()
         self.mappings: dict[str, list[MappingRule]] = {}
@@ -252,110 +207,149 @@ class _Extractor(cst.CSTVisitor):
             self.mappings.setdefault(rule.attribute, []).append(rule)
         self.model_bases = tuple(b for d in packs.model_defaults for b in d.bases)
         self.scopes: list[_Scope] = [_Scope("module", "")]
-        self.cursor = 0
-        self.string_pos: dict[int, int] = {}  # id(string node or f-string part) -> source offset
-        self.lines: LineIndex | None = None
+        self.lines = LineIndex(source)
         self.docstrings: set[int] = set()
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
+        self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
+        self.non_ascii: dict[int, tuple[bytes, list[int]]] = {}  # line -> (its UTF-8, [byte, char] cursor)
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            ast.Module: self._module,
+            ast.ClassDef: self._class,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Import: self._import,
+            ast.ImportFrom: self._import_from,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._ann_assign,
+            ast.AugAssign: self._aug_assign,
+            ast.Return: self._return,
+            ast.Expr: self._expr,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.Call: self._call,
+        }
+
+    def visit(self, node: ast.AST) -> None:
+        handler = self.handlers.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self._visit_children(node)
+
+    def _visit_children(self, node: ast.AST) -> None:
+        visit = self.visit
+        for child in _children(node):
+            visit(child)
 
     # --- positions -------------------------------------------------------------------------------
 
-    def _locate(self, node: cst.CSTNode, text: str) -> None:
-        found = self._find(text)
-        if found >= 0:
-            self.string_pos[id(node)] = found
-            self.cursor = found + len(text)
+    def _column(self, line: int, byte_column: int) -> int:
+        """ast's UTF-8 byte column as a 0-based character column."""
+        if byte_column == 0:
+            return 0
+        known = self.non_ascii.get(line)
+        if known is None:
+            starts = self.lines.starts
+            end = starts[line] - 1 if line < len(starts) else len(self.source)
+            text = self.source[starts[line - 1] : end]
+            if text.isascii():
+                self.non_ascii[line] = known = (b"", [])
+            else:
+                self.non_ascii[line] = known = (text.encode("utf-8"), [0, 0])
+        encoded, cursor = known
+        if not cursor:
+            return byte_column
+        # a cursor per line: elements of one long line are met left to right, so decoding stays linear
+        if byte_column < cursor[0]:
+            cursor[0] = cursor[1] = 0
+        cursor[1] += len(encoded[cursor[0] : byte_column].decode("utf-8", "replace"))
+        cursor[0] = byte_column
+        return cursor[1]
 
-    def _find(self, text: str) -> int:
-        start = self.cursor
-        while True:
-            found = self.source.find(text, start)
-            if found < 0 or not self._in_comment(found):
-                return found
-            start = found + 1
-
-    def _in_comment(self, offset: int) -> bool:
-        # Strings are located in source order, so the text since the last one holds no string token:
-        # a '#' there starts a comment that runs to the end of its line.
-        gap = self.source[self.cursor : offset]
-        hash_at = gap.rfind("#")
-        return hash_at >= 0 and "\n" not in gap[hash_at:]
+    def _offset(self, line: int, byte_column: int) -> int:
+        """The absolute character offset in the source of an ast position."""
+        return self.lines.starts[line - 1] + self._column(line, byte_column)
 
     def _offset_position(self, offset: int) -> tuple[int, int]:
-        if self.lines is None:
-            self.lines = LineIndex(self.source)
         return self.lines.position(offset)
 
-    def _node(self, node: cst.CSTNode) -> int:
-        """A stable ordinal for an expression, with its position when its first token was located."""
+    def _node(self, node: ast.AST) -> int:
+        """A stable ordinal for an expression, with the position of its first name or string token
+        (its whole extent when it has none)."""
         self.ordinal += 1
-        leaf = _first_located(node, self.string_pos)
-        if leaf is not None and self.positions is None:
-            line, column = self._offset_position(self.string_pos[id(leaf)])
-            width = len(leaf.value) if isinstance(leaf, (cst.Name, cst.SimpleString)) else 1
-            self.facts.node_positions[self.ordinal] = (line, column, line, column + width)
-        if self.positions is not None:
-            code_range = self.positions[node]
-            self.facts.node_positions[self.ordinal] = (
-                code_range.start.line,
-                code_range.start.column + 1,
-                code_range.end.line,
-                code_range.end.column + 1,
-            )
+        leaf = self._first_leaf(node)
+        if leaf is None:
+            line, column = node.lineno, self._column(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+            end_line = node.end_lineno  # type: ignore[attr-defined]
+            end_column = self._column(end_line, node.end_col_offset)  # type: ignore[attr-defined]
+            self.facts.node_positions[self.ordinal] = (line, column + 1, end_line, end_column + 1)
+        else:
+            line, column, width = leaf
+            self.facts.node_positions[self.ordinal] = (line, column + 1, line, column + 1 + width)
         return self.ordinal
 
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self._locate(node, node.value)
+    def _name_node(self, line: int, column: int, name: str) -> int:
+        """An ordinal for a name whose 0-based character position is known."""
+        self.ordinal += 1
+        self.facts.node_positions[self.ordinal] = (line, column + 1, line, column + 1 + len(name))
+        return self.ordinal
 
-    def visit_Name(self, node: cst.Name) -> None:
-        # names advance the same cursor as strings, so the gap between two located nodes is only
-        # keywords, punctuation and comments; a match must also be a whole identifier
-        text, source, start = node.value, self.source, self.cursor
-        while True:
-            found = source.find(text, start)
-            if found < 0:
-                return
-            end = found + len(text)
-            if (
-                not (found and _identifier_char(source[found - 1]))
-                and not (end < len(source) and _identifier_char(source[end]))
-                and not self._in_comment(found)
-            ):
-                self.string_pos[id(node)] = found
-                self.cursor = end
-                return
-            start = found + 1
+    def _attr_node(self, node: ast.Attribute) -> int:
+        """An ordinal for the attribute name of `a.b` (ast gives only the whole expression's end)."""
+        line = node.end_lineno or node.lineno
+        column = self._column(line, node.end_col_offset or 0) - len(node.attr)
+        return self._name_node(line, column, node.attr)
 
-    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
-        offset = self.string_pos.get(id(node))
-        if offset is not None:
-            self.cursor = offset + 1  # inside the braces: names there are searched from here on
-
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        start = self._find(node.start)
-        if start < 0:
-            return
-        self.string_pos[id(node)] = start
-        offset = start + len(node.start)
-        for part in node.parts:
-            self.string_pos[id(part)] = offset
-            if isinstance(part, cst.FormattedStringText):
-                offset += len(part.value)
+    def _first_leaf(self, node: ast.AST) -> tuple[int, int, int] | None:
+        """(line, 0-based column, width) of the first name or string token of an expression."""
+        stack: list[object] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Name):
+                return current.lineno, self._column(current.lineno, current.col_offset), len(current.id)
+            if isinstance(current, ast.Constant):
+                value = current.value
+                if isinstance(value, (str, bytes)):
+                    first = self._tokens(current)[0]
+                    line, column = self._offset_position(first.start)
+                    return line, column - 1, first.end - first.start
+                if value is None or value is True or value is False:
+                    return current.lineno, self._column(current.lineno, current.col_offset), len(str(value))
+                continue
+            if isinstance(current, ast.JoinedStr):
+                first = self._tokens(current)[0]
+                line, column = self._offset_position(first.start)
+                return line, column - 1, 1 if first.is_f else first.end - first.start
+            if isinstance(current, ast.arg):
+                return current.lineno, self._column(current.lineno, current.col_offset), len(current.arg)
+            if isinstance(current, ast.keyword) and current.arg is not None:
+                return current.lineno, self._column(current.lineno, current.col_offset), len(current.arg)
+            if isinstance(current, ast.Attribute):
+                stack.append(_AttrName(current))
+                stack.append(current.value)
+                continue
+            if isinstance(current, _AttrName):
+                attribute = current.node
+                line = attribute.end_lineno or attribute.lineno
+                column = self._column(line, attribute.end_col_offset or 0) - len(attribute.attr)
+                return line, column, len(attribute.attr)
+            if isinstance(current, ast.Call):
+                children: list[object] = [current.func]
+                children.extend(a.keyword_node or a.value for a in _call_args(current))
             else:
-                offset += len(_EMPTY_MODULE.code_for_node(part))
-        self.cursor = start + len(node.start)
+                children = list(_children(current))
+            stack.extend(reversed(children))
+        return None
 
-    def leave_FormattedString(self, original_node: cst.FormattedString) -> None:
-        parts = original_node.parts
-        if id(original_node) in self.string_pos:
-            last = parts[-1] if parts else None
-            end = self.string_pos.get(id(last), self.cursor) if last is not None else self.cursor
-            if isinstance(last, cst.FormattedStringText):
-                end += len(last.value)
-            elif last is not None:
-                end += len(_EMPTY_MODULE.code_for_node(last))
-            self.cursor = max(self.cursor, end + len(original_node.end))
+    def _tokens(self, node: ast.Constant | ast.JoinedStr) -> list[StringToken]:
+        """The string tokens an ast string node was built from (several for an implicit concatenation)."""
+        found = self.tokens.get(id(node))
+        if found is None:
+            start = self._offset(node.lineno, node.col_offset)
+            end = self._offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+            found = self.tokens[id(node)] = scan_strings(self.source, start, end)
+        return found
 
     # --- scopes ----------------------------------------------------------------------------------
 
@@ -373,17 +367,18 @@ class _Extractor(cst.CSTVisitor):
             names.append(scope.name)
         return ".".join(names)
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def _module(self, node: ast.Module) -> None:
         self._note_docstring(node.body)
+        self._visit_children(node)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._note_docstring(node.body.body)
-
-    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
-        self.scopes.append(_Scope("class", node.name.value))
+    def _class(self, node: ast.ClassDef) -> None:
+        self._note_docstring(node.body)
+        for child in _header(node):
+            self.visit(child)
+        self.scopes.append(_Scope("class", node.name))
         self.model_stack.append(self._model_info(node))
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        for statement in node.body:
+            self.visit(statement)
         scope = self.scopes.pop()
         for site in scope.pending:
             self.facts.sites.append(Site(site.kind, site.value, site.block, site.what, scope.schema))
@@ -393,7 +388,7 @@ class _Extractor(cst.CSTVisitor):
                 ModelClass(
                     name=scope.name,
                     block=f"{self.facts.module}:{'.'.join([*(s.name for s in self.scopes[1:]), scope.name])}",
-                    node=self._node(original_node.name),
+                    node=self._class_name_node(node),
                     app_label=info.get("app_label"),  # type: ignore[arg-type]
                     has_table=bool(info.get("has_table")),
                 )
@@ -404,47 +399,66 @@ class _Extractor(cst.CSTVisitor):
             if label and name and all(isinstance(p, Lit) for p in (*label, *name)):
                 self.facts.app_labels[literal_text(name)] = literal_text(label)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._note_docstring(node.body.body if isinstance(node.body, cst.IndentedBlock) else ())
+    def _class_name_node(self, node: ast.ClassDef) -> int:
+        found = _CLASS_NAME.search(self.source, self._offset(node.lineno, node.col_offset))
+        line, column = self._offset_position(found.start(1)) if found else (node.lineno, 1)
+        return self._name_node(line, column - 1, node.name)
 
-    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        scope = _Scope("function", node.name.value)
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            name = param.name.value
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._note_docstring(node.body)
+        for child in _header(node):
+            self.visit(child)
+        scope = _Scope("function", node.name)
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
+            args.defaults
+        )
+        for param, default in [
+            *zip(positional, defaults, strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+        ]:
+            name = param.arg
             scope.params.add(name)
-            if param.default is not None:
-                default = self._eval(param.default)
-                if default:
+            if default is not None:
+                value = self._eval(default)
+                if value:
                     scope.values[name] = (
                         Hole(
                             name,
-                            f"parameter `{name}` of `{node.name.value}`",
-                            self._node(param.name),
-                            candidates=(default,),
+                            f"parameter `{name}` of `{node.name}`",
+                            self._name_node(param.lineno, self._column(param.lineno, param.col_offset), name),
+                            candidates=(value,),
                         ),
                     )
-        for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
-                scope.params.add(star.name.value)
+        for star in (args.vararg, args.kwarg):
+            if star is not None:
+                scope.params.add(star.arg)
         self.scopes.append(scope)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        for statement in node.body:
+            self.visit(statement)
         self.scopes.pop()
 
-    def _note_docstring(self, body: Sequence[cst.CSTNode]) -> None:
-        if body and isinstance(body[0], cst.SimpleStatementLine) and body[0].body:
-            first = body[0].body[0]
-            if isinstance(first, cst.Expr) and isinstance(
-                first.value, (cst.SimpleString, cst.ConcatenatedString)
-            ):
-                self.docstrings.add(id(first))
+    def _note_docstring(self, body: Sequence[ast.stmt]) -> None:
+        """A first statement that is a string and starts its own line (not `def f(): "..."`)."""
+        if not body or not isinstance(body[0], ast.Expr):
+            return
+        first = body[0]
+        value = first.value
+        is_string = (isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes))) or (
+            isinstance(value, ast.JoinedStr) and len(self._tokens(value)) > 1
+        )
+        if not is_string:
+            return
+        line_start = self.lines.starts[first.lineno - 1]
+        if not self.source[line_start : self._offset(first.lineno, first.col_offset)].strip():
+            self.docstrings.add(id(first))
 
-    def _model_info(self, node: cst.ClassDef) -> dict[str, object] | None:
+    def _model_info(self, node: ast.ClassDef) -> dict[str, object] | None:
         if not self.model_bases:
             return None
         for base in node.bases:
-            dotted = _attr_dotted(base.value)
+            dotted = _attr_dotted(base)
             if dotted is None:
                 continue
             qualified = self._qualify(dotted)
@@ -455,100 +469,100 @@ class _Extractor(cst.CSTVisitor):
 
     # --- imports ---------------------------------------------------------------------------------
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def _import(self, node: ast.Import) -> None:
         for alias in node.names:
-            dotted = _attr_dotted(alias.name)
-            if dotted is None:
-                continue
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.facts.imports[alias.asname.name.value] = dotted
+            if alias.asname is not None:
+                self.facts.imports[alias.asname] = alias.name
             else:
-                root = dotted.split(".")[0]
+                root = alias.name.split(".")[0]
                 self.facts.imports[root] = root
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        if any(alias.name == "*" for alias in node.names):
             return
-        base = _attr_dotted(node.module) if node.module is not None else ""
-        if base is None:
-            return
-        if node.relative:
+        base = node.module or ""
+        if node.level:
             package = self.facts.module.split(".")
             if not self.facts.path.endswith("__init__.py"):
                 package = package[:-1]
-            up = len(node.relative) - 1
+            up = node.level - 1
             package = package[: len(package) - up] if up else package
             base = ".".join([*package, base] if base else package)
         for alias in node.names:
-            name = _attr_dotted(alias.name)
-            if name is None:
-                continue
-            local = (
-                alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            )
-            self.facts.imports[local] = f"{base}.{name}" if base else name
+            local = alias.asname or alias.name
+            self.facts.imports[local] = f"{base}.{alias.name}" if base else alias.name
 
     # --- statements ------------------------------------------------------------------------------
 
-    def leave_Assign(self, original_node: cst.Assign) -> None:
-        for target in original_node.targets:
-            self._bind(target.target, original_node.value)
+    def _assign(self, node: ast.Assign) -> None:
+        self._visit_children(node)
+        for target in node.targets:
+            self._bind(target, node.value)
 
-    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
-        if original_node.value is not None:
-            self._bind(original_node.target, original_node.value)
+    def _ann_assign(self, node: ast.AnnAssign) -> None:
+        self._visit_children(node)
+        if node.value is not None:
+            self._bind(node.target, node.value)
 
-    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
-        target = original_node.target
-        if isinstance(original_node.operator, cst.AddAssign) and isinstance(target, cst.Name):
+    def _aug_assign(self, node: ast.AugAssign) -> None:
+        self._visit_children(node)
+        target = node.target
+        if isinstance(node.op, ast.Add) and isinstance(target, ast.Name):
             before = self._eval(target)
-            added = self._eval(original_node.value)
+            added = self._eval(node.value)
             if before is not None and added is not None:
-                self._store(target.value, before + added)
-            self._standalone(original_node.value)
+                self._store(target.id, before + added)
+            self._standalone(node.value)
 
-    def leave_Return(self, original_node: cst.Return) -> None:
-        if original_node.value is not None:
-            self._standalone(original_node.value)
+    def _return(self, node: ast.Return) -> None:
+        self._visit_children(node)
+        if node.value is not None:
+            self._standalone(node.value)
 
-    def leave_Expr(self, original_node: cst.Expr) -> None:
-        if id(original_node) not in self.docstrings and not isinstance(original_node.value, cst.Call):
-            self._standalone(original_node.value)
+    def _expr(self, node: ast.Expr) -> None:
+        self._visit_children(node)
+        if id(node) not in self.docstrings and not isinstance(node.value, ast.Call):
+            self._standalone(node.value)
 
-    def visit_For_body(self, node: cst.For) -> None:
-        if isinstance(node.target, cst.Name) and not isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
-            name = node.target.value
-            reason = f"loop variable `{name}` over `{_code(node.iter)}`"
-            self._store(name, (Hole(name, reason, self._node(node.target)),))
-        if isinstance(node.target, cst.Name) and isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
-            candidates = tuple(v for v in (self._eval(e.value) for e in node.iter.elements) if v)
-            if candidates:
-                name = node.target.value
-                self._store(
-                    name,
-                    (
-                        Hole(
-                            name,
-                            f"loop variable `{name}`",
-                            self._node(node.target),
-                            candidates=candidates,
-                            exhaustive=True,
+    def _for(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.target)
+        self.visit(node.iter)
+        target, iterable = node.target, node.iter
+        if isinstance(target, ast.Name):
+            name = target.id
+            if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+                reason = f"loop variable `{name}` over `{self._code(iterable)}`"
+                self._store(name, (Hole(name, reason, self._node(target)),))
+            else:
+                candidates = tuple(v for v in (self._eval(_unstar(e)) for e in iterable.elts) if v)
+                if candidates:
+                    self._store(
+                        name,
+                        (
+                            Hole(
+                                name,
+                                f"loop variable `{name}`",
+                                self._node(target),
+                                candidates=candidates,
+                                exhaustive=True,
+                            ),
                         ),
-                    ),
-                )
+                    )
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
 
-    def _bind(self, target: cst.BaseExpression, value_node: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            name = target.value
+    def _bind(self, target: ast.expr, value_node: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            name = target.id
             scope = self.scopes[-1]
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
-            if isinstance(value_node, cst.Dict) and scope.kind != "function":
+            if isinstance(value_node, ast.Dict) and scope.kind != "function":
                 self._bind_dict(name, value_node)
                 return
-            if isinstance(value_node, (cst.List, cst.Tuple, cst.Set)):
-                for element in value_node.elements:
-                    self._standalone(element.value)
+            if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
+                for element in value_node.elts:
+                    self._standalone(_unstar(element))
                 return
             value = self._eval(value_node)
             if value is None:
@@ -556,22 +570,22 @@ class _Extractor(cst.CSTVisitor):
             self._store(name, value)
             self._standalone(value_node, value)
         elif (
-            isinstance(target, (cst.Tuple, cst.List))
-            and isinstance(value_node, (cst.Tuple, cst.List))
-            and len(target.elements) == len(value_node.elements)
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value_node, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value_node.elts)
         ):
-            for t, v in zip(target.elements, value_node.elements, strict=True):
-                self._bind(t.value, v.value)
+            for t, v in zip(target.elts, value_node.elts, strict=True):
+                self._bind(_unstar(t), _unstar(v))
 
-    def _bind_dict(self, name: str, node: cst.Dict) -> None:
-        for element in node.elements:
-            if not isinstance(element, cst.DictElement):
+    def _bind_dict(self, name: str, node: ast.Dict) -> None:
+        for key_node, value_node in zip(node.keys, node.values, strict=True):
+            if key_node is None:
                 continue
-            key = self._eval(element.key)
-            value = self._eval(element.value)
+            key = self._eval(key_node)
+            value = self._eval(value_node)
             if key and value and all(isinstance(p, Lit) for p in key):
                 self._store(f"{name}[{literal_text(key)}]", value)
-            self._standalone(element.value, value)
+            self._standalone(value_node, value)
 
     def _store(self, name: str, value: Value) -> None:
         scope = self.scopes[-1]
@@ -581,7 +595,7 @@ class _Extractor(cst.CSTVisitor):
         elif scope.kind == "class" and self.class_path:
             self.facts.constants[f"{self.class_path}.{name}"] = value
 
-    def _class_attribute(self, name: str, value_node: cst.BaseExpression) -> None:
+    def _class_attribute(self, name: str, value_node: ast.expr) -> None:
         inner = self.scopes[-1].name
         model = self.model_stack[-2] if inner == "Meta" and len(self.model_stack) >= 2 else None
         if model is not None:
@@ -606,33 +620,35 @@ class _Extractor(cst.CSTVisitor):
 
     # --- calls -----------------------------------------------------------------------------------
 
-    def leave_Call(self, original_node: cst.Call) -> None:
-        sinks = self._sinks_for(original_node)
+    def _call(self, node: ast.Call) -> None:
+        self._visit_children(node)
+        args = _call_args(node)
+        sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
-            for arg_node in self._sink_args(original_node, sink, consumed):
-                value = self._eval(arg_node) if not sink.all_args else self._identifier(original_node)
+            for arg_node in self._sink_args(node, args, sink, consumed):
+                value = self._eval(arg_node) if not sink.all_args else self._identifier(args)
                 if value:
-                    schema = self._sink_schema(original_node, sink)
+                    schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
-        for index, arg in enumerate(original_node.args):
+        for index, arg in enumerate(args):
             if index not in consumed:
                 self._standalone(arg.value)
 
-    def _sinks_for(self, call: cst.Call) -> list[Sink]:
+    def _sinks_for(self, call: ast.Call) -> list[Sink]:
         func = call.func
         found: list[Sink] = []
-        if isinstance(func, cst.Attribute):
-            for sink in self.method_sinks.get(func.attr.value, ()):
+        if isinstance(func, ast.Attribute):
+            for sink in self.method_sinks.get(func.attr, ()):
                 if sink.receiver_has and not _receiver_calls(func.value, sink.receiver_has):
                     continue
                 if sink.receiver_excludes and _receiver_names(func.value) & set(sink.receiver_excludes):
                     continue
                 found.append(sink)
-            last = func.attr.value
-        elif isinstance(func, cst.Name):
-            last = func.value
+            last = func.attr
+        elif isinstance(func, ast.Name):
+            last = func.id
         else:
             return found
         dotted = _attr_dotted(func)
@@ -647,45 +663,45 @@ class _Extractor(cst.CSTVisitor):
         return found
 
     @staticmethod
-    def _sink_args(call: cst.Call, sink: Sink, consumed: set[int]) -> list[cst.BaseExpression]:
+    def _sink_args(call: ast.Call, args: list[_Arg], sink: Sink, consumed: set[int]) -> list[ast.expr]:
         if sink.all_args:
-            consumed.update(range(len(call.args)))
+            consumed.update(range(len(args)))
             return [call.func]
-        picked: list[cst.BaseExpression] = []
-        positional = [a for a in call.args if a.keyword is None and not a.star]
+        picked: list[ast.expr] = []
+        positional = [i for i, a in enumerate(args) if a.keyword is None and not a.star]
         for index in sink.args:
             if index < len(positional):
-                picked.append(positional[index].value)
-                consumed.add(call.args.index(positional[index]))
-        for i, arg in enumerate(call.args):
-            if arg.keyword is not None and arg.keyword.value in sink.keywords:
+                picked.append(args[positional[index]].value)
+                consumed.add(positional[index])
+        for i, arg in enumerate(args):
+            if arg.keyword is not None and arg.keyword in sink.keywords:
                 picked.append(arg.value)
                 consumed.add(i)
-        expanded: list[cst.BaseExpression] = []
+        expanded: list[ast.expr] = []
         for node in picked:
             # RunSQL and friends also take a list of statements
-            if isinstance(node, (cst.List, cst.Tuple)):
-                expanded.extend(e.value for e in node.elements)
+            if isinstance(node, (ast.List, ast.Tuple)):
+                expanded.extend(_unstar(e) for e in node.elts)
             else:
                 expanded.append(node)
         return expanded
 
-    def _sink_schema(self, call: cst.Call, sink: Sink) -> Value | None:
+    def _sink_schema(self, call: ast.Call, args: list[_Arg], sink: Sink) -> Value | None:
         if sink.schema_keyword:
-            for arg in call.args:
-                if arg.keyword is not None and arg.keyword.value == sink.schema_keyword:
+            for arg in args:
+                if arg.keyword is not None and arg.keyword == sink.schema_keyword:
                     return self._eval(arg.value)
-        if sink.receiver_schema and isinstance(call.func, cst.Attribute):
-            node: cst.BaseExpression = call.func.value
-            while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value == sink.receiver_schema and node.args:
-                    return self._eval(node.args[0].value)
+        if sink.receiver_schema and isinstance(call.func, ast.Attribute):
+            node: ast.expr = call.func.value
+            while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == sink.receiver_schema and (node.args or node.keywords):
+                    return self._eval(_call_args(node)[0].value)
                 node = node.func.value
         return None
 
-    def _identifier(self, call: cst.Call) -> Value | None:
+    def _identifier(self, args: list[_Arg]) -> Value | None:
         pieces: list[Piece] = []
-        for i, arg in enumerate(a for a in call.args if a.keyword is None):
+        for i, arg in enumerate(a for a in args if a.keyword is None):
             value = self._eval(arg.value)
             if value is None:
                 return None
@@ -696,16 +712,15 @@ class _Extractor(cst.CSTVisitor):
 
     # --- standalone strings ----------------------------------------------------------------------
 
-    def _standalone(self, node: cst.BaseExpression, value: Value | None = None) -> None:
+    def _standalone(self, node: ast.expr, value: Value | None = None) -> None:
         """Record a string expression built from literals that may be SQL on its own."""
-        if not isinstance(
-            node,
-            (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation, cst.Call),
-        ):
-            return
-        if isinstance(node, cst.Call) and not (
-            isinstance(node.func, cst.Attribute) and node.func.attr.value in ("format", "join")
-        ):
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, (str, bytes)):
+                return
+        elif isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join")):
+                return
+        elif not isinstance(node, (ast.JoinedStr, ast.BinOp)):
             return
         if value is None:
             value = self._eval(node)
@@ -718,76 +733,94 @@ class _Extractor(cst.CSTVisitor):
 
     # --- expression evaluation -------------------------------------------------------------------
 
-    def _eval(self, node: cst.BaseExpression) -> Value | None:
+    def _eval(self, node: ast.expr) -> Value | None:
         """The symbolic string value of an expression; None when it is not a string at all."""
-        if isinstance(node, cst.SimpleString):
-            return self._simple(node)
-        if isinstance(node, cst.ConcatenatedString):
-            left, right = self._eval(node.left), self._eval(node.right)
-            return (left or ()) + (right or ()) if left is not None or right is not None else None
-        if isinstance(node, cst.FormattedString):
-            return self._fstring(node)
-        if isinstance(node, cst.BinaryOperation):
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, (str, bytes)):
+                return self._strings(node)
+            if value is None or value is True or value is False or isinstance(value, (int, float, complex)):
+                return None
+            return (Hole(self._code(node), "computed value", self._node(node)),)
+        if isinstance(node, ast.JoinedStr):
+            return self._strings(node)
+        if isinstance(node, ast.BinOp):
             return self._binary(node)
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             return self._call_value(node)
-        if isinstance(node, cst.Name):
+        if isinstance(node, ast.Name):
             return self._name(node)
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, ast.Attribute):
             return self._attribute(node)
-        if isinstance(node, cst.Subscript):
+        if isinstance(node, ast.Subscript):
             return self._subscript(node)
-        if isinstance(node, cst.IfExp):
+        if isinstance(node, ast.IfExp):
             body, orelse = self._eval(node.body), self._eval(node.orelse)
             candidates = tuple(v for v in (body, orelse) if v)
             return (
                 Hole(
-                    _code(node),
+                    self._code(node),
                     "conditional expression",
                     self._node(node),
                     candidates=candidates,
                     exhaustive=len(candidates) == 2,
                 ),
             )
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             return None
-        return (Hole(_code(node), "computed value", self._node(node)),)
+        return (Hole(self._code(node), "computed value", self._node(node)),)
 
-    def _simple(self, node: cst.SimpleString) -> Value | None:
-        try:
-            evaluated = node.evaluated_value
-        except Exception:
-            return None
-        text = evaluated.decode("latin-1") if isinstance(evaluated, bytes) else evaluated
-        offset = self.string_pos.get(id(node))
-        line, column = self._offset_position(offset) if offset is not None else (0, 0)
-        prefix = node.prefix.lower()
-        body = len(node.prefix) + len(node.quote)
-        return (Lit(text, line, column, node.value, body, "r" not in prefix, False, 0, self.block),)
-
-    def _fstring(self, node: cst.FormattedString) -> Value:
+    def _strings(self, node: ast.Constant | ast.JoinedStr) -> Value:
+        """The pieces of a string expression, token by token: literal text with its exact source, and
+        the values of f-string replacement fields."""
+        tokens = self._tokens(node)
+        fields = (
+            iter([v for v in node.values if isinstance(v, ast.FormattedValue)])
+            if isinstance(node, ast.JoinedStr)
+            else iter(())
+        )
         pieces: list[Piece] = []
-        raw_prefix = "r" in node.prefix.lower()
-        quote = node.end
-        for part in node.parts:
-            offset = self.string_pos.get(id(part))
-            if isinstance(part, cst.FormattedStringText):
-                text = _decode_fpart(part.value, raw_prefix, quote)
-                if text is None:
-                    pieces.append(_synthetic(part.value))
+        single = len(tokens) == 1 and isinstance(node, ast.Constant)
+        for token in tokens:
+            raw = self.source[token.start : token.end]
+            if not token.is_f:
+                if single:
+                    evaluated = node.value  # type: ignore[union-attr]
+                else:
+                    try:
+                        evaluated = ast.literal_eval(raw)
+                    except (SyntaxError, ValueError):  # pragma: no cover - the module parsed
+                        continue
+                text = evaluated.decode("latin-1") if isinstance(evaluated, bytes) else evaluated
+                line, column = self._offset_position(token.start)
+                body = len(token.prefix) + len(token.quote)
+                pieces.append(
+                    Lit(text, line, column, raw, body, "r" not in token.prefix.lower(), False, 0, self.block)
+                )
+                continue
+            raw_prefix = "r" in token.prefix.lower()
+            for kind, start, end in token.parts:
+                part = self.source[start:end]
+                if kind == "text":
+                    text = _decode_fpart(part, raw_prefix, token.quote)
+                    if text is None:
+                        pieces.append(_synthetic(part))
+                        continue
+                    line, column = self._offset_position(start)
+                    pieces.append(Lit(text, line, column, part, 0, not raw_prefix, True, 0, self.block))
                     continue
-                line, column = self._offset_position(offset) if offset is not None else (0, 0)
-                pieces.append(Lit(text, line, column, part.value, 0, not raw_prefix, True, 0, self.block))
-            else:
-                value = self._eval(part.expression)
+                formatted = next(fields, None)
+                if formatted is None:  # pragma: no cover - the scanner and the parser disagree
+                    pieces.append(_synthetic(part))
+                    continue
+                expression = formatted.value
+                value = self._eval(expression)
                 if value is None:
-                    value = (Hole(_code(part.expression), "formatted value", self._node(part.expression)),)
-                if offset is not None:
-                    value = tuple(self._place(p, offset, part) for p in value)
-                pieces.extend(value)
+                    value = (Hole(self._code(expression), "formatted value", self._node(expression)),)
+                pieces.extend(self._place(p, start) for p in value)
         return tuple(pieces)
 
-    def _place(self, piece: Piece, offset: int, part: cst.FormattedStringExpression) -> Piece:
+    def _place(self, piece: Piece, offset: int) -> Piece:
         """Give a hole or reference written inside an f-string its position directly."""
         if isinstance(piece, (Hole, Ref)) and piece.line == 0 and _DOTTED.fullmatch(piece.label):
             inner = self.source.find(piece.label, offset)
@@ -798,66 +831,74 @@ class _Extractor(cst.CSTVisitor):
                 return dataclasses.replace(piece, line=line, column=column)
         return piece
 
-    def _binary(self, node: cst.BinaryOperation) -> Value | None:
-        if isinstance(node.operator, cst.Add):
+    def _is_string_node(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, (str, bytes))
+        if isinstance(node, ast.JoinedStr):
+            return True
+        return isinstance(node, ast.BinOp) and (
+            self._is_string_node(node.left) or self._is_string_node(node.right)
+        )
+
+    def _binary(self, node: ast.BinOp) -> Value | None:
+        if isinstance(node.op, ast.Add):
             left, right = self._eval(node.left), self._eval(node.right)
             if left is None and right is None:
                 return None
-            if _is_string_node(node.left) or _is_string_node(node.right) or (left and right):
-                return (left or (Hole(_code(node.left), "computed value", self._node(node.left)),)) + (
-                    right or (Hole(_code(node.right), "computed value", self._node(node.right)),)
+            if self._is_string_node(node.left) or self._is_string_node(node.right) or (left and right):
+                return (left or (Hole(self._code(node.left), "computed value", self._node(node.left)),)) + (
+                    right or (Hole(self._code(node.right), "computed value", self._node(node.right)),)
                 )
             return None
-        if isinstance(node.operator, cst.Modulo):
+        if isinstance(node.op, ast.Mod):
             left = self._eval(node.left)
-            if not left or (not _is_string_node(node.left) and not any(isinstance(p, Lit) for p in left)):
+            if not left or (
+                not self._is_string_node(node.left) and not any(isinstance(p, Lit) for p in left)
+            ):
                 return None
             right = node.right
-            if isinstance(right, cst.Tuple):
-                items = [self._eval_or_hole(e.value) for e in right.elements]
+            if isinstance(right, ast.Tuple):
+                items = [self._eval_or_hole(_unstar(e)) for e in right.elts]
                 return _percent_format(left, items, {})
-            if isinstance(right, cst.Dict):
+            if isinstance(right, ast.Dict):
                 mapping = {}
-                for element in right.elements:
-                    if isinstance(element, cst.DictElement):
-                        key = self._eval(element.key)
+                for key_node, value_node in zip(right.keys, right.values, strict=True):
+                    if key_node is not None:
+                        key = self._eval(key_node)
                         if key and all(isinstance(p, Lit) for p in key):
-                            mapping[literal_text(key)] = self._eval_or_hole(element.value)
+                            mapping[literal_text(key)] = self._eval_or_hole(value_node)
                 return _percent_format(left, [], mapping)
             return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
 
-    def _eval_or_hole(self, node: cst.BaseExpression) -> Value:
+    def _eval_or_hole(self, node: ast.expr) -> Value:
         value = self._eval(node)
-        return value if value is not None else (Hole(_code(node), "computed value", self._node(node)),)
+        return value if value is not None else (Hole(self._code(node), "computed value", self._node(node)),)
 
-    def _call_value(self, node: cst.Call) -> Value | None:
+    def _call_value(self, node: ast.Call) -> Value | None:
         func = node.func
-        if isinstance(func, cst.Attribute):
-            attr = func.attr.value
+        args = _call_args(node)
+        if isinstance(func, ast.Attribute):
+            attr = func.attr
             if attr == "format":
                 template = self._eval(func.value)
                 if template:
                     positional = [
-                        self._eval_or_hole(a.value) for a in node.args if a.keyword is None and not a.star
+                        self._eval_or_hole(a.value) for a in args if a.keyword is None and not a.star
                     ]
-                    named = {
-                        a.keyword.value: self._eval_or_hole(a.value)
-                        for a in node.args
-                        if a.keyword is not None
-                    }
+                    named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
                     return _brace_format(template, positional, named)
-            if attr == "join" and len(node.args) == 1:
+            if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
-                items = node.args[0].value
-                if separator is not None and isinstance(items, (cst.List, cst.Tuple)):
+                items = args[0].value
+                if separator is not None and isinstance(items, (ast.List, ast.Tuple)):
                     joined: list[Piece] = []
-                    for i, element in enumerate(items.elements):
+                    for i, element in enumerate(items.elts):
                         if i:
                             joined.extend(separator)
-                        joined.extend(self._eval_or_hole(element.value))
+                        joined.extend(self._eval_or_hole(_unstar(element)))
                     return tuple(joined)
-            if attr in ("strip", "lstrip", "rstrip", "upper", "lower") and not node.args:
+            if attr in ("strip", "lstrip", "rstrip", "upper", "lower") and not args:
                 inner = self._eval(func.value)
                 if inner is not None and attr in ("strip", "lstrip", "rstrip"):
                     return inner
@@ -865,20 +906,18 @@ class _Extractor(cst.CSTVisitor):
         if dotted is not None:
             qualified = self._qualify(dotted)
             last = qualified.rsplit(".", 1)[-1]
-            if last in ("text", "SQL", "str", "literal_column") and node.args:
-                inner = self._eval(node.args[0].value)
+            if last in ("text", "SQL", "str", "literal_column") and args:
+                inner = self._eval(args[0].value)
                 if inner is not None:
                     return inner
-            if last == "Identifier" and node.args:
-                return self._identifier(node)
+            if last == "Identifier" and args:
+                return self._identifier(args)
         builds_table = any(sink.kind in ("table", "mapping") and sink.call for sink in self._sinks_for(node))
-        label = _code(node)
+        label = self._code(node)
         return (Hole(label, f"result of `{label}`", self._node(node), table_object=builds_table),)
 
-    def _name(self, node: cst.Name) -> Value | None:
-        name = node.value
-        if name in ("True", "False", "None"):
-            return None
+    def _name(self, node: ast.Name) -> Value | None:
+        name = node.id
         for scope in reversed(self.scopes):
             if scope.kind == "function":
                 if name in scope.values:
@@ -891,36 +930,38 @@ class _Extractor(cst.CSTVisitor):
             return (Ref(self.facts.imports[name], name, self._node(node)),)
         return (Ref(f"{self.facts.module}.{name}", name, self._node(node)),)
 
-    def _at_use(self, value: Value, node: cst.Name) -> Value:
+    def _at_use(self, value: Value, node: ast.Name) -> Value:
         """A local that holds only an unknown value is reported where it is used, not where it was bound."""
         if len(value) == 1 and isinstance(value[0], Hole) and not value[0].candidates:
             return (dataclasses.replace(value[0], node=self._node(node), line=0, column=0),)
         return value
 
-    def _attribute(self, node: cst.Attribute) -> Value | None:
+    def _attribute(self, node: ast.Attribute) -> Value | None:
         dotted = _attr_dotted(node)
         if dotted is None:
-            return (Hole(_code(node), "computed attribute", self._node(node)),)
+            return (Hole(self._code(node), "computed attribute", self._node(node)),)
         root, _, rest = dotted.partition(".")
         if root in ("self", "cls"):
             owner = self._enclosing_class()
             if owner:
-                return (Ref(f"{self.facts.module}.{owner}.{rest}", dotted, self._node(node.attr)),)
+                return (Ref(f"{self.facts.module}.{owner}.{rest}", dotted, self._attr_node(node)),)
             return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
         for scope in self.scopes:
             if scope.kind == "function" and (root in scope.params or root in scope.values):
                 return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
         # the position is the constant's own name: `ITEMS` in `t.ITEMS` and in `Tables.ITEMS.value`
-        named = node.value if node.attr.value == "value" and isinstance(node.value, cst.Attribute) else node
-        return (Ref(self._qualify(dotted), dotted, self._node(named.attr)),)
+        named = node.value if node.attr == "value" and isinstance(node.value, ast.Attribute) else node
+        return (Ref(self._qualify(dotted), dotted, self._attr_node(named)),)
 
-    def _subscript(self, node: cst.Subscript) -> Value | None:
+    def _subscript(self, node: ast.Subscript) -> Value | None:
         dotted = _attr_dotted(node.value)
-        if dotted is not None and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            key = self._eval(node.slice[0].slice.value)
+        if dotted is not None and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
+            key = self._eval(node.slice)
             if key and all(isinstance(p, Lit) for p in key):
-                return (Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", _code(node), self._node(node)),)
-        return (Hole(_code(node), "computed value", self._node(node)),)
+                return (
+                    Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", self._code(node), self._node(node)),
+                )
+        return (Hole(self._code(node), "computed value", self._node(node)),)
 
     def _enclosing_class(self) -> str:
         names: list[str] = []
@@ -938,18 +979,52 @@ class _Extractor(cst.CSTVisitor):
             return f"{self.facts.module}.{dotted}"
         return f"{target}.{rest}" if rest else target
 
+    def _code(self, node: ast.AST) -> str:
+        """A short label of an expression for messages, without generating its code (that is costly)."""
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return _attr_dotted(node) or "Attribute"
+        if isinstance(node, ast.Call):
+            return self._code(node.func) + "()"
+        if isinstance(node, ast.Subscript):
+            return self._code(node.value) + "[…]"
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if value is None or value is True or value is False:
+                return str(value)
+            if isinstance(value, (str, bytes)):
+                tokens = self._tokens(node)
+                if len(tokens) > 1:
+                    return "<concatenatedstring>"
+                raw = self.source[tokens[0].start : tokens[0].end]
+                return raw if len(raw) <= 40 else raw[:37] + "…"
+            kind = {int: "integer", float: "float", complex: "imaginary"}.get(type(value), "ellipsis")
+            return f"<{kind}>"
+        if isinstance(node, ast.JoinedStr):
+            return "<concatenatedstring>" if len(self._tokens(node)) > 1 else "<formattedstring>"
+        name = type(node).__name__
+        return f"<{_LABELS.get(name, name.lower())}>"
+
+
+class _AttrName:
+    """The attribute name of `a.b` as a leaf in a walk (ast keeps it as a plain string)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: ast.Attribute) -> None:
+        self.node = node
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _attr_dotted(node: cst.BaseExpression | cst.CSTNode | None) -> str | None:
+def _attr_dotted(node: ast.AST | None) -> str | None:
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if not isinstance(node, ast.Name):
         return None
-    parts.append(node.value)
+    parts.append(node.id)
     return ".".join(reversed(parts))
 
 
@@ -962,69 +1037,46 @@ def _call_matches(pattern: str, qualified: str) -> bool:
     return bool(p_last) and p_head == q_head and qualified.rsplit(".", 1)[-1] == pattern.rsplit(".", 1)[-1]
 
 
-def _receiver_calls(node: cst.BaseExpression, methods: Sequence[str]) -> bool:
+def _receiver_calls(node: ast.expr, methods: Sequence[str]) -> bool:
     while True:
-        if isinstance(node, cst.Call):
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in methods:
                 return True
             node = node.func
-        elif isinstance(node, cst.Attribute):
+        elif isinstance(node, ast.Attribute):
             node = node.value
         else:
             return False
 
 
-def _receiver_names(node: cst.BaseExpression) -> set[str]:
+def _receiver_names(node: ast.expr) -> set[str]:
     """Every attribute and method name along a receiver chain: `client.storage.from_` -> {storage, ...}."""
     names: set[str] = set()
     while True:
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             node = node.func
-        elif isinstance(node, cst.Attribute):
-            names.add(node.attr.value)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
             node = node.value
-        elif isinstance(node, cst.Name):
-            names.add(node.value)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
             return names
         else:
             return names
 
 
-def _is_string_node(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)) or (
-        isinstance(node, cst.BinaryOperation) and (_is_string_node(node.left) or _is_string_node(node.right))
-    )
-
-
-def _table_args_schema(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    if isinstance(node, cst.Tuple) and node.elements:
-        node = node.elements[-1].value
-    if isinstance(node, cst.Dict):
-        for element in node.elements:
-            if (
-                isinstance(element, cst.DictElement)
-                and isinstance(element.key, cst.SimpleString)
-                and element.key.evaluated_value == "schema"
-            ):
-                return element.value
+def _table_args_schema(node: ast.expr) -> ast.expr | None:
+    if isinstance(node, ast.Tuple) and node.elts:
+        node = _unstar(node.elts[-1])
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "schema":
+                return value
     return None
 
 
-def _is_true(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
-
-
-def _code(node: cst.CSTNode) -> str:
-    """A short label of an expression for messages, without generating its code (that is costly)."""
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return _attr_dotted(node) or type(node).__name__
-    if isinstance(node, cst.Call):
-        return _code(node.func) + "()"
-    if isinstance(node, cst.Subscript):
-        return _code(node.value) + "[…]"
-    if isinstance(node, cst.SimpleString):
-        return node.value if len(node.value) <= 40 else node.value[:37] + "…"
-    return f"<{type(node).__name__.lower()}>"
+def _is_true(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
 
 
 def _synthetic(text: str) -> Lit:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from auditor.core.model import Finding
 
@@ -27,6 +25,10 @@ _MERMAID_SHAPE = {
     "legacy": ('{"', '"}'),
     "relation": ('[("', '")]'),
 }
+
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
@@ -76,6 +78,8 @@ def to_json(graph: nx.DiGraph) -> str:
 
 
 def to_graphml(graph: nx.DiGraph) -> str:
+    import networkx as nx  # only the graph commands pay for importing it
+
     flat = nx.DiGraph()
     for node, attrs in _nodes(graph):
         flat.add_node(node, **{k: _scalar(v) for k, v in sorted(attrs.items())})

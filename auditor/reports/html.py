@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import networkx as nx
 
 from auditor import __version__
 from auditor.plan.graph import LEGACY, NODE_KINDS, subgraph_around
@@ -116,6 +115,10 @@ _JS = """
 """
 
 
+if TYPE_CHECKING:
+    import networkx as nx
+
+
 def _attr(value: object) -> str:
     return escape(value if isinstance(value, str) else json.dumps(value), quote=True)
 
@@ -130,6 +133,8 @@ def _short(text: str) -> str:
 
 
 def layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    import networkx as nx  # only the HTML report pays for importing it
+
     """Top-left corner of each node: one column per node kind; in a column, nodes follow the first legacy
     object they lead to (so a blocker sits near what it blocks), then their label."""
     legacy = sorted(n for n, kind in graph.nodes(data="kind") if kind == LEGACY)

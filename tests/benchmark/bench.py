@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -27,7 +28,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +200,7 @@ class Run:
     stdout: bytes
     stderr: bytes
     max_rss_kb: int | None = None  # the largest single process (getrusage / GNU time)
+    cpu_seconds: float | None = None  # user + system time of the scan and every worker it waited for
     tree_rss_kb: int | None = None  # the largest PSS sum over the process tree, sampled from /proc
     report: dict | None = None  # the scan's JSON report
 
@@ -210,6 +212,17 @@ class Timing:
     @property
     def best(self) -> Run:
         return min(self.runs, key=lambda run: run.seconds)
+
+    @property
+    def median_cpu(self) -> float | None:
+        """CPU seconds hardly depend on what else runs on a shared machine; wall-clock time does."""
+        values = [run.cpu_seconds for run in self.runs if run.cpu_seconds is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def median(self) -> float:
+        """The median wall-clock time: the machine is shared and noisy, so one fast run proves little."""
+        return statistics.median(run.seconds for run in self.runs)
 
     @property
     def peak_rss_kb(self) -> int | None:
@@ -274,7 +287,8 @@ RUSAGE_WRAPPER = """
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[2:])
 with open(sys.argv[1], "w") as out:
-    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out.write(f"{usage.ru_utime} {usage.ru_stime} {usage.ru_maxrss}")
 sys.exit(code)
 """
 
@@ -285,7 +299,7 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
         rss_file = Path(tmp) / "rss"
         gnu_time = shutil.which("time", path="/usr/bin")
         if gnu_time:
-            wrapped = [gnu_time, "-f", "%M", "-o", str(rss_file), *command]
+            wrapped = [gnu_time, "-f", "%U %S %M", "-o", str(rss_file), *command]
         else:
             wrapped = [sys.executable, "-c", RUSAGE_WRAPPER, str(rss_file), *command]
         start = time.perf_counter()
@@ -303,7 +317,9 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
         )
         # GNU time writes "Command exited with non-zero status N" before the figure
         with contextlib.suppress(OSError, ValueError, IndexError):
-            run.max_rss_kb = int(rss_file.read_text().split()[-1])
+            user, system, rss = rss_file.read_text().split()[-3:]
+            run.max_rss_kb = int(rss)
+            run.cpu_seconds = float(user) + float(system)
         return run
 
 
@@ -350,14 +366,15 @@ def run_grep(corpus: Path, repeat: int) -> GrepResult:
 # --- the tool -------------------------------------------------------------------------------------
 
 
-def audit_command() -> tuple[list[str], dict[str, str]]:
-    """The `audit` console script beside this interpreter, else `python -m auditor` from this checkout."""
+def audit_command(python: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The `audit` console script beside the interpreter, else `python -m auditor` from this checkout."""
     env = dict(os.environ)
-    script = Path(sys.executable).parent / "audit"
+    python = python or Path(sys.executable)
+    script = python.parent / "audit"
     if script.exists():
         return [str(script)], env
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return [sys.executable, "-m", "auditor"], env
+    return [str(python), "-m", "auditor"], env
 
 
 @dataclass(frozen=True)
@@ -382,14 +399,21 @@ def clean_root(root: Path, keep: set[str]) -> None:
 
 
 def run_tool(
-    mode: str, root: Path, repeat: int, jobs: int | None, extra: Sequence[str], touch: Path | None = None
+    mode: str,
+    root: Path,
+    repeat: int,
+    jobs: int | None,
+    extra: Sequence[str],
+    touch: Path | None = None,
+    label: str | None = None,
 ) -> ToolResult:
     """Time `audit scan` on ``root``: cold (each run from nothing), warm (after one untimed run) or
     touch (after one untimed run, then a comment appended to ``touch`` before each timed run)."""
     keep = {entry.name for entry in root.iterdir()}
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
         try:
-            return timed_scans(mode, root, repeat, jobs, extra, touch, keep, Path(tmp))
+            result = timed_scans(mode, root, repeat, jobs, extra, touch, keep, Path(tmp))
+            return replace(result, mode=label) if label else result
         finally:
             clean_root(root, keep)  # never leave a scan's cache in the (cached) corpus
 
@@ -519,13 +543,21 @@ def tool_version() -> str:
     return f"{' '.join(base)}: {text[0] if text and completed.returncode == 0 else 'version unknown'}"
 
 
+ISSUE_ROWS = {
+    "cold": "cold, default mode",
+    "legacy-files": "cold, `--unresolved legacy-files`",
+    "warm": "warm re-scan, nothing changed",
+    "touch": "re-scan after editing one file",
+}
+
+
 def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult], repeat: int) -> None:
-    grep_best = grep.timing.best.seconds
+    grep_median = grep.timing.median
     header = [
         "run",
         "files",
         ".py lines",
-        "seconds",
+        "median s",
         "files/s",
         "lines/s",
         "peak RSS MB",
@@ -539,9 +571,9 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
             "grep -rnw (floor)",
             str(candidates),
             f"{stats.py_lines:,}",
-            f"{grep_best:.2f}",
-            f"{candidates / grep_best:,.0f}",
-            f"{stats.py_lines / grep_best:,.0f}",
+            f"{grep_median:.2f}",
+            f"{candidates / grep_median:,.0f}",
+            f"{stats.py_lines / grep_median:,.0f}",
             mb(grep.timing.peak_rss_kb),
             mb(grep.timing.peak_tree_kb),
             f"{grep.lines} lines",
@@ -549,10 +581,11 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
         ]
     ]
     by_rule_lines = []
+    issue_rows = []
     for tool in tools:
         if tool.error is not None or tool.report is None:
             continue
-        best = tool.timing.best.seconds
+        median = tool.timing.median
         total, by_rule, files, diagnostics = finding_counts(tool.report)
         scanned = files if files is not None else candidates
         rows.append(
@@ -560,23 +593,34 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
                 f"audit scan ({tool.mode})",
                 str(scanned) + ("" if files is not None else "*"),
                 f"{stats.py_lines:,}",
-                f"{best:.2f}",
-                f"{scanned / best:,.0f}",
-                f"{stats.py_lines / best:,.0f}",
+                f"{median:.2f}",
+                f"{scanned / median:,.0f}",
+                f"{stats.py_lines / median:,.0f}",
                 mb(tool.timing.peak_rss_kb),
                 mb(tool.timing.peak_tree_kb),
                 str(total if total is not None else sum(by_rule.values())),
-                f"{best / grep_best:.1f}",
+                f"{median / grep_median:.1f}",
+            ]
+        )
+        runs = ", ".join(f"{run.seconds:.2f}" for run in tool.timing.runs)
+        cpu = tool.timing.median_cpu
+        issue_rows.append(
+            [
+                ISSUE_ROWS.get(tool.mode, tool.mode),
+                f"{median:.2f} s ({runs})",
+                f"{median / grep_median:.1f}x",
+                f"{cpu:.2f} s" if cpu is not None else "n/a",
             ]
         )
         rules = ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items())) or "none"
         diag = f"; diagnostics {diagnostics}" if diagnostics is not None else ""
-        by_rule_lines.append(
-            f"audit scan ({tool.mode}): audit is {best / grep_best:.1f}x grep; by rule: {rules}{diag}"
-        )
+        by_rule_lines.append(f"audit scan ({tool.mode}): by rule: {rules}{diag}")
+    peaks = [tool.timing.peak_tree_kb for tool in tools if tool.timing.peak_tree_kb is not None]
+    if peaks:
+        issue_rows.append(["peak memory, all processes", f"{mb(max(peaks))} MB", "", ""])
     print()
     print(
-        f"best of {repeat} run(s); peak RSS: the largest single process; tree PSS: the whole process tree, "
+        f"median of {repeat} run(s); peak RSS: the largest single process; tree PSS: the whole process tree, "
         "sampled every 50 ms"
     )
     print(table(rows, header))
@@ -584,6 +628,88 @@ def print_results(stats: CorpusStats, grep: GrepResult, tools: list[ToolResult],
         print("* the report gave no file count: .py + .sql files in the corpus shown instead")
     for line in by_rule_lines:
         print(line)
+    print()
+    print(f"the issue's table (grep floor: median {grep_median:.2f} s)")
+    grep_cpu = grep.timing.median_cpu
+    print(f"grep CPU: median {grep_cpu:.2f} s" if grep_cpu is not None else "grep CPU: n/a")
+    print(table(issue_rows, ["case", "median wall (runs)", "x grep", "median CPU (user+sys)"]))
+
+
+# --- comparing two versions -----------------------------------------------------------------------
+
+# Every field of a finding that the analysis decides; the fingerprint and snippet follow from them.
+FINDING_FIELDS = (
+    "rule",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "legacy",
+    "target",
+    "block",
+    "confidence",
+    "via",
+    "message",
+    "suggestion",
+    "db_object",
+)
+
+
+def finding_key(finding: dict) -> str:
+    return json.dumps([finding.get(name) for name in FINDING_FIELDS], sort_keys=True)
+
+
+def compare_versions(
+    root: Path,
+    other_python: Path,
+    jobs: int | None,
+    extra: Sequence[str],
+    label: str,
+    own_config: bool = False,
+) -> bool:
+    """Scan ``root`` with this interpreter's auditor and with ``other_python``'s; print any difference."""
+    reports = []
+    for python in (Path(sys.executable), other_python):
+        base, env = audit_command(python)
+        with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+            env["XDG_CACHE_HOME"] = str(Path(tmp) / "xdg-cache")
+            output = Path(tmp) / "report.json"
+            args = scan_args(root, output, jobs, [*extra, "--no-cache"])
+            if own_config:  # a fixture tree: its own audit.toml / pyproject.toml names the legacy objects
+                args = [a for i, a in enumerate(args) if a != "--legacy" and args[i - 1] != "--legacy"]
+            run, error = scan_once([*base, *args], env, output)
+        if error is not None:
+            print(f"compare {label}: {python} failed: {error}")
+            return False
+        reports.append(run.report or {})
+    ours, theirs = (collections.Counter(finding_key(f) for f in r.get("findings", [])) for r in reports)
+    only_ours, only_theirs = ours - theirs, theirs - ours
+    diag_ours, diag_theirs = (
+        collections.Counter(json.dumps(d, sort_keys=True) for d in r.get("diagnostics", [])) for r in reports
+    )
+    same = not only_ours and not only_theirs
+    print(
+        f"compare {label}: {sum(ours.values())} findings vs {sum(theirs.values())}: "
+        + (
+            "identical"
+            if same
+            else f"{sum(only_ours.values())} only here, {sum(only_theirs.values())} only there"
+        )
+        + (
+            f"; diagnostics differ ({sum((diag_ours - diag_theirs).values())} only here, "
+            f"{sum((diag_theirs - diag_ours).values())} only there)"
+            if diag_ours != diag_theirs
+            else ""
+        )
+    )
+    for sign, keys in (("-", only_theirs), ("+", only_ours)):
+        for key in sorted(keys):
+            print(f"  {sign} {dict(zip(FINDING_FIELDS, json.loads(key), strict=True))}")
+    for sign, keys in (("- diag", diag_theirs - diag_ours), ("+ diag", diag_ours - diag_theirs)):
+        for key in sorted(keys):
+            print(f"  {sign} {key}")
+    return same
 
 
 # --- main -----------------------------------------------------------------------------------------
@@ -598,21 +724,48 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"default {DEFAULT_CORPUS}")
     parser.add_argument("--jobs", type=int, help="passed to `audit scan --jobs` (default: the tool's)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best counts (default 3)")
-    parser.add_argument("--warm", action="store_true", help="also time a re-scan after one untimed scan")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median counts (default 3)")
     parser.add_argument(
-        "--touch", action="store_true", help="also time a re-scan of a corpus copy after editing one .py file"
+        "--rows",
+        default="cold,legacy-files,warm,touch",
+        help="which rows of the issue's table to time (default: all: cold,legacy-files,warm,touch)",
+    )
+    parser.add_argument("--warm", action="store_true", help="same as --rows cold,warm (kept for old scripts)")
+    parser.add_argument(
+        "--touch", action="store_true", help="same as --rows cold,touch (kept for old scripts)"
     )
     parser.add_argument("--grep-only", action="store_true", help="build the corpus and time grep only")
     parser.add_argument(
         "--names", help="comma-separated legacy names instead of the built-in catalog, e.g. auth_user,dag_run"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="PYTHON",
+        help="instead of timing: check that the auditor of this interpreter and of PYTHON (another venv's "
+        "python) report identical findings on the corpus and on every --compare-root",
+    )
+    parser.add_argument(
+        "--compare-root",
+        type=Path,
+        action="append",
+        default=[],
+        help="another tree to compare on (repeatable)",
+    )
+    parser.add_argument("--compare-only-roots", action="store_true", help="--compare: skip the corpus")
     args = parser.parse_args(argv)
     if args.names:
         global CATALOG
         CATALOG = tuple(n.strip() for n in args.names.split(",") if n.strip())
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    rows = {r.strip() for r in args.rows.split(",") if r.strip()}
+    if args.warm or args.touch:
+        rows = {"cold"} | ({"warm"} if args.warm else set()) | ({"touch"} if args.touch else set())
+    unknown = rows - set(ISSUE_ROWS)
+    if unknown:
+        parser.error(f"unknown rows: {', '.join(sorted(unknown))} (choose from {', '.join(ISSUE_ROWS)})")
+    args.rows = [row for row in ISSUE_ROWS if row in rows]
     return args, extra
 
 
@@ -620,6 +773,17 @@ def main(argv: Sequence[str]) -> int:
     args, extra = parse_args(argv)
     corpus: Path = args.corpus.expanduser().resolve()
     build_corpus(corpus)
+    if args.compare is not None and args.compare_only_roots:
+        results = [
+            compare_versions(r.resolve(), args.compare, args.jobs, extra, str(r), True)
+            for r in args.compare_root
+        ]
+        return 0 if all(results) else 1
+    if args.compare is not None:
+        results = [compare_versions(corpus, args.compare, args.jobs, extra, "corpus")]
+        for root in args.compare_root:
+            results.append(compare_versions(root.resolve(), args.compare, args.jobs, extra, str(root), True))
+        return 0 if all(results) else 1
     stats = corpus_stats(corpus)
     print(machine())
     print(f"corpus: {corpus}: {', '.join(p.directory for p in PACKAGES)}")
@@ -629,7 +793,7 @@ def main(argv: Sequence[str]) -> int:
     )
 
     grep = run_grep(corpus, args.repeat)
-    print(f"grep floor: {grep.lines:,} matching lines, best {grep.timing.best.seconds:.2f}s of {args.repeat}")
+    print(f"grep floor: {grep.lines:,} matching lines, median {grep.timing.median:.2f}s of {args.repeat}")
     hits = [[name, f"{name}_v2", str(lines), str(files)] for name, (lines, files) in grep.by_name.items()]
     print(table(hits, ["legacy name", "target", "grep lines", "files"]))
     if args.grep_only:
@@ -638,11 +802,16 @@ def main(argv: Sequence[str]) -> int:
     print(tool_version())
     jobs = f"--jobs {args.jobs}" if args.jobs is not None else "the tool's default --jobs"
     print(f"audit scan: {len(CATALOG)} --legacy names, {jobs}, extra args: {' '.join(extra) or 'none'}")
-    tools = [run_tool("cold", corpus, args.repeat, args.jobs, extra)]
-    if args.warm:
-        tools.append(run_tool("warm", corpus, args.repeat, args.jobs, extra))
-    if args.touch:
-        if grep.first_py_hit is None:
+    tools = []
+    for row in args.rows:
+        if row == "cold":
+            tools.append(run_tool("cold", corpus, args.repeat, args.jobs, extra))
+        elif row == "legacy-files":
+            legacy_files = [*extra, "--unresolved", "legacy-files"]
+            tools.append(run_tool("cold", corpus, args.repeat, args.jobs, legacy_files, label="legacy-files"))
+        elif row == "warm":
+            tools.append(run_tool("warm", corpus, args.repeat, args.jobs, extra))
+        elif grep.first_py_hit is None:
             print("touch: no .py file holds a legacy name; skipped")
         else:
             with tempfile.TemporaryDirectory(prefix="auditor-bench-touch-") as tmp:

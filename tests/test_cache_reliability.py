@@ -1,0 +1,226 @@
+"""The scan cache is correct, not just fast; one file never takes the scan down (issue 15).
+
+Each test reproduces one reported defect on a small codebase of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from auditor import scan as scan_module
+from auditor.catalog.config import Config
+from auditor.core.model import Diagnostic, ScanResult
+from auditor.scan import ScanOptions, scan
+from tests.conftest import run_cli
+
+LEGACY = [("orders", "orders_v2")]
+QUERY = 'def load(db):\n    return db.execute("SELECT id FROM orders WHERE id = 1")\n'
+OTHER = 'def other(db):\n    return db.execute("SELECT id FROM customers")\n'
+
+
+def _project(root: Path, files: dict[str, str] | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {"app/queries.py": QUERY, "app/other.py": OTHER}).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def _scan(
+    root: Path, progress: Callable[[str, int, int], None] | None = None, **options: object
+) -> ScanResult:
+    return scan(ScanOptions(str(root), Config(), LEGACY, jobs=1, **options), progress)  # type: ignore[arg-type]
+
+
+def _legacy_lines(result: ScanResult) -> list[tuple[str, int]]:
+    return sorted((f.path, f.span.line) for f in result.findings if f.legacy is not None)
+
+
+def _once(action: Callable[[], None]) -> Callable[[str, int, int], None]:
+    """A progress callback that acts on the first call: the moment the scan starts parsing."""
+    done: list[bool] = []
+
+    def progress(stage: str, current: int, total: int) -> None:
+        if not done:
+            done.append(True)
+            action()
+
+    return progress
+
+
+def test_file_changed_during_scan_is_cached_under_the_bytes_analysed(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    target = root / "app/queries.py"
+    # the scan reads the original text; the file then changes before it is parsed
+    _scan(root, _once(lambda: target.write_text(OTHER.replace("other", "load"), encoding="utf-8")))
+    target.write_text(QUERY, encoding="utf-8")  # back to the text that names the legacy table
+    assert _legacy_lines(_scan(root)) == [("app/queries.py", 2)]
+
+
+def test_io_failure_is_never_cached(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    target = root / "app/queries.py"
+    first = _scan(root, _once(target.unlink))
+    target.write_text(QUERY, encoding="utf-8")  # restored
+    again = _scan(root)
+    assert first.findings == () or _legacy_lines(first) == []
+    assert _legacy_lines(again) == [("app/queries.py", 2)]
+    assert not [d for d in again.diagnostics if d.path == "app/queries.py"]
+
+
+def _cache_files(root: Path) -> list[Path]:
+    return [p for p in (root / ".audit_cache").rglob("facts-*") if p.is_file()]
+
+
+def test_cache_entry_with_wrong_values_is_rebuilt(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    assert _legacy_lines(_scan(root)) == [("app/queries.py", 2)]
+    for path in _cache_files(root):
+        data = path.read_bytes()
+        # same length, so the pickle stays well formed: it now says the query reads another table
+        path.write_bytes(data.replace(b"FROM orders", b"FROM ordxrs"))
+    assert _legacy_lines(_scan(root)) == [("app/queries.py", 2)]
+
+
+def test_cache_dir_among_sources_never_hides_them(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", {"db/queries.py": QUERY, "app/other.py": OTHER})
+    expected = _legacy_lines(_scan(root, cache_dir=None))
+    assert _legacy_lines(_scan(root, cache_dir="db")) == expected
+    assert not (root / "db/.gitignore").exists()
+    assert _legacy_lines(_scan(root, cache_dir="db")) == expected
+    assert _legacy_lines(_scan(root, cache_dir=None)) == expected
+    assert _legacy_lines(_scan(root, cache_dir=".")) == expected
+    assert not (root / ".gitignore").exists()
+    code, out, err = run_cli("scan", str(root), "--legacy", "orders=orders_v2", "--format", "json", "-j", "1")
+    assert code == 1, err
+    assert [f["path"] for f in json.loads(out)["findings"] if f["legacy"]] == ["db/queries.py"]
+
+
+def _audit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from auditor.cli.main import entry; entry()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_fifo_at_the_cache_path_never_hangs_the_scan(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _scan(root)
+    for path in _cache_files(root):
+        path.unlink()
+        os.mkfifo(path)
+    os.mkfifo(root / "fifo-cache")
+    for cache_dir in (".audit_cache", "fifo-cache"):
+        done = _audit("scan", str(root), "--legacy", "orders=orders_v2", "--cache-dir", cache_dir, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert "app/queries.py" in done.stdout
+
+
+def test_temporary_files_of_a_killed_scan_are_removed(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _scan(root)
+    directory = _cache_files(root)[0].parent
+    stale = directory / ".facts-left-by-kill-9"
+    stale.write_bytes(b"x" * 1000)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    (root / "app/new.py").write_text(OTHER, encoding="utf-8")  # something to save
+    _scan(root)
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X = " + "g(" * 3000 + "1" + ")" * 3000 + "\n",
+        "X = " + " + ".join(["a"] * 10000) + "\n",
+    ],
+    ids=["calls-3000-deep", "plus-chain-10000"],
+)
+def test_deep_nesting_is_a_diagnostic_and_the_scan_goes_on(tmp_path: Path, text: str) -> None:
+    root = _project(tmp_path / "p", {"app/queries.py": QUERY, "app/deep.py": "import orders\n" + text})
+    done = _audit("scan", str(root), "--legacy", "orders=orders_v2", "--format", "json", "--no-cache")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [f["path"] for f in report["findings"] if f["legacy"]] == ["app/queries.py"]
+    assert [d["path"] for d in report["diagnostics"]] == ["app/deep.py"]
+
+
+def _crash_on_boom(task: scan_module._Task) -> scan_module._Outcome:
+    if task.path.endswith("boom.py"):
+        os._exit(3)  # what a segfault in a native parser does to a worker
+    return scan_module._analyse(task)
+
+
+def test_a_crashed_worker_costs_only_its_file(tmp_path: Path) -> None:
+    files = {f"app/m{i}.py": QUERY for i in range(30)} | {"app/boom.py": QUERY}
+    root = _project(tmp_path / "p", files)
+    tasks = [scan_module._Task(name, str(root / name)) for name in sorted(files)]
+    packs = scan_module.load_rule_packs((), ())
+    from auditor.discover.cache import ScanCache
+    from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter
+
+    filters = scan_module._Filters(NamePrefilter(["orders"]), ModelClassPrefilter(["orders"]), True)
+    pattern = scan_module.name_pattern(["orders"])
+    extractor = scan_module._Extractor(
+        2, (packs, pattern, 1 << 20, filters, ScanCache(None, "k")), work=_crash_on_boom
+    )
+    try:
+        outcomes = extractor.run(tasks)
+    finally:
+        extractor.close()
+    by_path = {o.path: o for o in outcomes}
+    assert isinstance(by_path["app/boom.py"].result, Diagnostic)
+    assert by_path["app/boom.py"].result.kind == "analysis-crash"
+    assert all(by_path[t.path].record is not None for t in tasks if not t.path.endswith("boom.py"))
+
+
+def test_jobs_is_capped_at_files_and_cores(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert scan_module.worker_count(10000, 5000) == cores
+    assert scan_module.worker_count(10000, 1) == 1
+    root = _project(tmp_path / "p")
+    code, out, err = run_cli(
+        "scan", str(root), "--legacy", "orders=orders_v2", "--format", "json", "-j", "10000"
+    )
+    assert code == 1, err
+    assert [f["path"] for f in json.loads(out)["findings"] if f["legacy"]] == ["app/queries.py"]
+
+
+def test_a_two_megabyte_one_line_list_is_linear(tmp_path: Path) -> None:
+    items = ", ".join(repr(f"value_{i}_é") for i in range(120_000))
+    root = _project(tmp_path / "p", {"app/queries.py": QUERY, "app/big.py": f"X = [{items}]\n"})
+    assert (root / "app/big.py").stat().st_size > 2_000_000
+    started = time.process_time()
+    result = _scan(root, cache_dir=None)
+    assert _legacy_lines(result) == [("app/queries.py", 2)]
+    assert time.process_time() - started < 30  # was 51 s (and 4.3 GB): quadratic position searches
+
+
+def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    old = time.time() - 60  # not racily clean: written well before the scan that records it
+    for path in root.rglob("*.py"):
+        os.utime(path, (old, old))
+    first = _scan(root)
+    reads: list[str] = []
+    real = scan_module.read_source
+
+    def counting(full_path: str, rel_path: str, max_bytes: int) -> object:
+        reads.append(rel_path)
+        return real(full_path, rel_path, max_bytes)
+
+    scan_module.read_source = counting  # type: ignore[assignment]
+    try:
+        again = _scan(root)
+    finally:
+        scan_module.read_source = real
+    assert reads == []
+    assert again.findings == first.findings

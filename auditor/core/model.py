@@ -114,7 +114,7 @@ class Diagnostic:
 
 # diagnostics that mean the file's content was not analysed at all (a "sql-parse" statement still was)
 UNANALYSED_KINDS = frozenset(
-    {"syntax-error", "decode-error", "too-large", "binary", "parse-error", "unreadable"}
+    {"syntax-error", "decode-error", "too-large", "binary", "parse-error", "unreadable", "analysis-crash"}
 )
 
 

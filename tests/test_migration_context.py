@@ -146,3 +146,19 @@ def test_alembic_rename_table_is_evidence_for_a_filtered_compat_view(tmp_path: P
     assert entry["evidence"] == [
         "was a table: table renamed to public.orders_v2 at alembic/versions/0001_orders.py:8"
     ]
+
+
+def test_a_new_sql_migration_that_writes_to_a_legacy_view_is_a_new_finding(tmp_path: Path) -> None:
+    root = copy_case("built_on_legacy", tmp_path)
+    assert run_cli("baseline", str(root), "--jobs", "1")[0] == 0
+    write(root, "supabase/migrations/0004_fix_refunds.sql", "update public.orders set refunded_cents = 0;\n")
+    baseline = str(root / ".audit-baseline.json")
+    code, out, _ = run_cli(
+        "scan", str(root), "--format", "json", "--no-cache", "-j", "1", "--baseline", baseline
+    )
+    assert code == 1
+    new = [(f["path"], f["line"], f["rule"], f.get("context")) for f in json.loads(out)["findings"]]
+    assert new == [("supabase/migrations/0004_fix_refunds.sql", 1, "LR101", "migration")]
+    plan = plan_of(root)["public.orders"]
+    assert ("supabase/migrations/0004_fix_refunds.sql", 1, "LR101") in summary(plan)["history"]
+    assert all(b["path"] != "supabase/migrations/0004_fix_refunds.sql" for b in plan["blockers"])

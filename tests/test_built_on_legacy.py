@@ -46,3 +46,14 @@ def test_scan_writes_the_plan_documents_too(tmp_path: Path) -> None:
         assert from_scan == from_plan
         assert "Migration history (replayed before the rename, never a blocker)" in from_scan
         assert "shop/migrations/0003_backfill_prices.py:6 LR001" in from_scan
+
+
+def test_the_graph_goes_through_the_dependent_object(tmp_path: Path) -> None:
+    root = tmp_path / "case"
+    shutil.copytree(FIXTURES / "cases" / "built_on_legacy", root)
+    code, out, err = run_cli("graph", str(root), "--format", "json", "-j", "1")
+    assert code == 0, err
+    edges = {(e["source"], e["target"]): e["kind"] for e in json.loads(out)["edges"]}
+    assert edges[("block:app.reports:monthly", "db:view sales.monthly_totals")] == "depends-on"
+    assert edges[("block:app.reports:refunds_api", "db:function sales.refund_total")] == "depends-on"
+    assert edges[("db:view sales.monthly_totals", "legacy:public.orders")] == "references"

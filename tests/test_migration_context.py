@@ -20,6 +20,12 @@ def copy_case(name: str, tmp_path: Path) -> Path:
     return root
 
 
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def plan_of(root: Path) -> dict[str, dict[str, Any]]:
     code, out, err = run_cli("plan", str(root), "--format", "json", "--jobs", "1")
     assert code == 0, err
@@ -108,13 +114,51 @@ def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path
 
 def test_a_schema_step_whose_sql_is_built_at_run_time_is_reported(tmp_path: Path) -> None:
     root = copy_case("python_migrations", tmp_path)
-    (root / "shop" / "migrations" / "0004_from_file.py").write_text(
+    write(
+        root,
+        "shop/migrations/0004_from_file.py",
         "from pathlib import Path\n\nfrom django.db import migrations\n\n\n"
         "class Migration(migrations.Migration):\n"
         '    operations = [migrations.RunSQL(Path(__file__).with_name("views.sql").read_text())]\n',
-        encoding="utf-8",
     )
     data = scan_json(root)
     assert [(d["path"], d["line"], d["kind"]) for d in data["diagnostics"]] == [
         ("shop/migrations/0004_from_file.py", 7, "migration-sql")
     ]
+
+
+def test_alembic_rename_table_is_evidence_for_a_filtered_compat_view(tmp_path: Path) -> None:
+    root = tmp_path / "alembic_rename"
+    upgrade = (
+        "def upgrade():\n"
+        '    op.rename_table("orders", "orders_v2")\n'
+        '    op.execute("CREATE VIEW orders AS SELECT id, total FROM orders_v2 WHERE NOT deleted")\n'
+    )
+    write(
+        root,
+        "alembic/versions/0001_orders.py",
+        f'from alembic import op\n\nrevision = "r1"\ndown_revision = None\n\n\n{upgrade}',
+    )
+    code, out, err = run_cli("catalog", str(root), "--format", "json")
+    assert code == 0, err
+    (entry,) = json.loads(out)
+    assert (entry["legacy"], entry["target"]) == ("public.orders", "public.orders_v2")
+    assert entry["evidence"] == [
+        "was a table: table renamed to public.orders_v2 at alembic/versions/0001_orders.py:8"
+    ]
+
+
+def test_a_new_sql_migration_that_writes_to_a_legacy_view_is_a_new_finding(tmp_path: Path) -> None:
+    root = copy_case("built_on_legacy", tmp_path)
+    assert run_cli("baseline", str(root), "--jobs", "1")[0] == 0
+    write(root, "supabase/migrations/0004_fix_refunds.sql", "update public.orders set refunded_cents = 0;\n")
+    baseline = str(root / ".audit-baseline.json")
+    code, out, _ = run_cli(
+        "scan", str(root), "--format", "json", "--no-cache", "-j", "1", "--baseline", baseline
+    )
+    assert code == 1
+    new = [(f["path"], f["line"], f["rule"], f.get("context")) for f in json.loads(out)["findings"]]
+    assert new == [("supabase/migrations/0004_fix_refunds.sql", 1, "LR101", "migration")]
+    plan = plan_of(root)["public.orders"]
+    assert ("supabase/migrations/0004_fix_refunds.sql", 1, "LR101") in summary(plan)["history"]
+    assert all(b["path"] != "supabase/migrations/0004_fix_refunds.sql" for b in plan["blockers"])

@@ -13,7 +13,8 @@ Nodes (attribute ``kind``):
 Edges (attribute ``kind``), pointing from the user to the thing used:
 
 * ``contains``: file -> block / db-object;
-* ``references``: block / constant / db-object / legacy -> legacy, with the ``findings`` that say so;
+* ``references``: block / constant / db-object / legacy -> legacy, with the ``findings`` that say so (a
+  use of an object built on a legacy view, LR103, goes block -> that db-object -> legacy);
 * ``reads-constant``: block -> constant, constant -> constant (``via`` order);
 * ``depends-on``: db-object / legacy -> the relation or db-object its definition names;
 * ``defined-on``: trigger / policy / rule / index -> the relation it is attached to;
@@ -51,6 +52,7 @@ EDGE_KINDS = (CONTAINS, REFERENCES, READS_CONSTANT, DEPENDS_ON, DEFINED_ON, EXEC
 _EDGE_RANK = {DEPENDS_ON: 0, DEFINED_ON: 1, EXECUTES: 1, READS_CONSTANT: 1, CONTAINS: 1, REPLACED_BY: 2}
 _EDGE_RANK[REFERENCES] = 3
 _VIEWS = frozenset({"view", "materialized view"})
+_FUNCTIONS = frozenset({"function", "procedure"})
 _ATTACHED = frozenset({"trigger", "policy", "rule", "index", "foreign key"})
 
 
@@ -108,6 +110,11 @@ class _Builder:
             self.db_nodes[label] = legacy_id(obj.name) if merged else db_id(label)
         self.views = {
             obj.name: self.db_nodes[db_label(obj)] for obj in result.db_objects if obj.kind in _VIEWS
+        }
+        # a view or function a reference travels through (LR103) is its own node, not a constant
+        self.usable = {
+            **{o.name: self.db_nodes[db_label(o)] for o in result.db_objects if o.kind in _FUNCTIONS},
+            **self.views,
         }
 
     def build(self) -> nx.DiGraph:
@@ -230,11 +237,15 @@ class _Builder:
                 return
             # the reference travels block -> via[0] -> ... -> via[-1] -> legacy
             for name in finding.via:
-                constant = constant_id(name)
-                self.node(constant, CONSTANT, name, name=name)
-                if constant != source:
-                    self.edge(source, constant, READS_CONSTANT)
-                source = constant
+                through = self.usable.get(name)
+                if through is None:
+                    through = constant_id(name)
+                    self.node(through, CONSTANT, name, name=name)
+                if through != source:
+                    self.edge(
+                        source, through, READS_CONSTANT if through.startswith("constant:") else DEPENDS_ON
+                    )
+                source = through
         if finding.legacy is None:
             return
         self.legacy(str(finding.legacy))

@@ -85,7 +85,7 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and _STEP.match(n.name)
         )
     collector = _ForwardSql(tree, steps)
-    sql, diagnostics = _sql_in_place(path, text, collector.literals)
+    sql, diagnostics = _sql_in_place(path, text, collector.literals, collector.operations)
     message = "the SQL of this migration step is built at run time; the objects it defines are not tracked"
     diagnostics.extend(Diagnostic(path, line, "migration-sql", message) for line in collector.unread)
     revision, down = _alembic_revisions(tree) if framework == ALEMBIC else (None, ())
@@ -98,6 +98,7 @@ class _ForwardSql(ast.NodeVisitor):
     def __init__(self, tree: ast.Module, steps: frozenset[str]) -> None:
         self.literals: list[ast.Constant] = []
         self.unread: list[int] = []  # lines of schema steps whose SQL is built at run time
+        self.operations: list[tuple[ast.Call, str]] = []  # Alembic table operations, as SQL
         self.constants: dict[str, ast.expr] = {}
         for node in tree.body:
             if (
@@ -120,6 +121,9 @@ class _ForwardSql(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
     def visit_Call(self, node: ast.Call) -> None:
+        operation = _table_operation(node) if _schema_step(node.func) else None
+        if operation is not None:
+            self.operations.append((node, operation))
         keywords = _SQL_CALLS.get(_callee(node.func))
         if keywords is not None:
             for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg in keywords)]:
@@ -148,6 +152,28 @@ class _ForwardSql(ast.NodeVisitor):
         return isinstance(node, ast.Attribute) and node.attr == "noop"  # RunSQL.noop runs nothing
 
 
+def _table_operation(node: ast.Call) -> str | None:
+    """`op.rename_table("a", "b")` / `op.drop_table("a")` as the SQL statement it runs (the history of a
+    name that a compatibility view later takes)."""
+    names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    schema = next(
+        (k.value.value for k in node.keywords if k.arg == "schema" and isinstance(k.value, ast.Constant)),
+        None,
+    )
+    prefix = f'"{schema}".' if isinstance(schema, str) else ""
+    callee = _callee(node.func)
+    if callee == "rename_table" and len(names) >= 2:
+        return f"alter table {prefix}{names[0]} rename to {names[1]};"
+    if callee == "drop_table" and names:
+        return f"drop table {prefix}{names[0]};"
+    return None
+
+
+def _quoted(name: str) -> str:
+    """An identifier as SQLAlchemy sends it: plain when lower case, quoted otherwise."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
 def _schema_step(func: ast.expr) -> bool:
     """`migrations.RunSQL(...)` or Alembic's `op.execute(...)`: a step that may define objects."""
     if _callee(func) == "RunSQL":
@@ -171,11 +197,21 @@ def _reverse_functions(tree: ast.Module) -> set[str]:
     return names
 
 
-def _sql_in_place(path: str, text: str, literals: Iterable[ast.Constant]) -> tuple[str, list[Diagnostic]]:
-    """``text`` blanked (newlines kept) except the SQL literals; each closing quote becomes ";"."""
+def _sql_in_place(
+    path: str, text: str, literals: Iterable[ast.Constant], operations: Iterable[tuple[ast.Call, str]]
+) -> tuple[str, list[Diagnostic]]:
+    """``text`` blanked (newlines kept) except the SQL literals; each closing quote becomes ";". A table
+    operation's SQL is written over its line when the line leaves room (it is replayed, never reported)."""
     chars = list(re.sub(r"[^\n]", " ", text))
     lines = LineIndex(text)
     diagnostics: list[Diagnostic] = []
+    for node, statement in operations:
+        start = _offset(text, lines, node.lineno, node.col_offset)
+        if not text[lines.starts[node.lineno - 1] : start].strip():
+            start = lines.starts[node.lineno - 1]  # the indentation is room too
+        line_end = text.find("\n", start)
+        if len(statement) <= (line_end if line_end >= 0 else len(text)) - start:
+            chars[start : start + len(statement)] = statement
     for node in literals:
         start = _offset(text, lines, node.lineno, node.col_offset)
         end = _offset(text, lines, node.end_lineno or node.lineno, node.end_col_offset or 0)

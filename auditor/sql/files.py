@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from auditor.catalog.names import LegacyCatalog, name_pattern
 from auditor.core.model import (
+    MIGRATION,
     Confidence,
     DbObject,
     Diagnostic,
@@ -110,6 +111,8 @@ def analyze_sql_files(
         analysis.unparsed(path, texts[path], infos, history=True)
         for info in infos:
             replay.apply(path, texts[path], info, (file_index, info.start))
+            if path.endswith(".sql") and info.kind and info.kind.split(" ", 1)[0] not in _NOT_QUERY:
+                analysis.script(path, texts[path], info, (file_index, info.start))
     others: list[_Object] = []
     for path, text in files:
         if path in migration_paths:
@@ -200,17 +203,22 @@ class _Analysis:
     def legacy(self, ref: TableRef) -> LegacyObject | None:
         return self.catalog.lookup(ref.schema, ref.name)
 
-    def script(self, path: str, text: str, info: StatementInfo) -> None:
-        """A plain statement in a non-migration file: each legacy name in a table position is LR101."""
+    def script(
+        self, path: str, text: str, info: StatementInfo, migration: tuple[int, int] | None = None
+    ) -> None:
+        """A plain statement: each legacy name in a table position is LR101. In a migration (``migration``
+        is its place in the history) it is history, reported only once the name is the view."""
         for ref in info.refs:
             legacy = self.legacy(ref) if ref.position not in _NOT_QUERY else None
             if legacy is None:
                 continue
+            point = self.points.get(legacy.legacy)
+            if migration is not None and point is not None and migration < (point.file_index, point.offset):
+                continue  # the name was still the table
             target = f"; use `{legacy.target}` instead" if legacy.target else ""
             message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
-            self.findings.append(
-                self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
-            )
+            finding = self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
+            self.findings.append(finding if migration is None else replace(finding, context=MIGRATION))
 
     def compat_functions(self, objects: Iterable[_Object], history: bool) -> frozenset[ObjectName]:
         """The functions that triggers on legacy views execute: part of the compat layer."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -315,3 +316,80 @@ def test_pyproject_that_is_not_utf8_a_directory_or_a_fifo_is_refused(tmp_path: P
         os.mkfifo(pyproject)
     code, _, err = run_cli("scan", str(root), "--no-cache", *LEGACY)
     assert code == 2 and err.startswith("audit: error:") and "pyproject.toml" in err and err.count("\n") == 1
+
+
+# --- one file never takes the scan down, and cost stays linear --------------------------------------------
+
+
+def test_sql_walker_on_a_1000_term_concatenation_chain(tmp_path: Path) -> None:
+    chain = "SELECT " + " || ".join(f"'part{i}'" for i in range(1000)) + " AS joined FROM orders;\n"
+    root = write_tree(tmp_path / "app", {"db/report.sql": chain})
+    _, data, _ = scan(root, *LEGACY)
+    assert [(f["rule"], f["confidence"]) for f in data["findings"]] == [("LR101", "high")]
+    assert data["diagnostics"] == []
+
+
+def test_graph_of_one_sql_file_with_many_legacy_statements_is_linear() -> None:
+    """The graph builder checked each finding against a list of the edge's findings: quadratic."""
+    from auditor.core.model import Confidence, Finding, LegacyObject, ObjectName, ScanResult, Span
+    from auditor.plan.graph import build_graph
+
+    orders = ObjectName("public", "orders")
+    catalog = (LegacyObject(orders, ObjectName("public", "orders_v2"), "name", "cli"),)
+
+    def result(count: int) -> ScanResult:
+        findings = tuple(
+            Finding(
+                "LR101",
+                "db/q.sql",
+                Span(i, 15, i, 21),
+                orders,
+                None,
+                "db/q.sql:<script>",
+                Confidence.HIGH,
+                "uses orders",
+                f"SELECT * FROM orders WHERE id = {i}",
+            )
+            for i in range(1, count + 1)
+        )
+        return ScanResult("/r", catalog, findings, (), 1)
+
+    def seconds(count: int) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            build_graph(result(count))
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    small, large = seconds(2000), seconds(16000)
+    # linear: 8 times the findings, about 8 times the time; quadratic would be 64 times
+    assert large < 25 * small, (small, large)
+
+
+# --- output that cannot be turned against the reader ------------------------------------------------------
+
+HOSTILE_NAME = "[bold]<img src=x onerror=alert(1)>.py"
+
+
+def test_control_characters_from_scanned_files_are_escaped_in_text_output(tmp_path: Path) -> None:
+    source = 'def f(cur):\n    # \x1b[2J\n    cur.execute("SELECT * FROM orders")  # \x1b]0;title\x07\r\n'
+    root = write_tree(tmp_path / "app", {"app.py": source, "bad\x1bname.py": QUERY})
+    report = tmp_path / "report.txt"
+    code, out, _ = run_cli("scan", str(root), *LEGACY, "--no-cache", "-j", "1")
+    assert code == 1 and "\x1b" not in out and "\\x1b[2J" in out
+    code, _, _ = run_cli("scan", str(root), *LEGACY, "--no-cache", "-j", "1", "-o", str(report))
+    text = report.read_text()
+    assert code == 1 and "\x1b" not in text and "\x07" not in text and "bad\\x1bname.py" in text
+
+
+def test_markdown_and_html_specials_from_file_names_are_escaped(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {HOSTILE_NAME: 'X = "SELECT * FROM orders"\n'})
+    code, markdown, _ = run_cli("plan", str(root), *LEGACY, "--format", "markdown", "-j", "1")
+    ours = re.sub(r"</?(details|summary)>", "", markdown)  # the report's own tags
+    outside_code = re.sub(r"(`+).+?\1", "", ours)
+    assert code == 0 and re.search(r"(?<!\\)<", outside_code) is None  # "<" only escaped or in code
+    assert "\\<img src\\=x onerror\\=alert\\(1\\)\\>" in markdown
+    code, html, _ = run_cli("plan", str(root), *LEGACY, "--format", "html", "-j", "1")
+    assert code == 0 and "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="./%5Bbold%5D%3Cimg' in html

@@ -26,7 +26,7 @@ from auditor.cli.options import (
     run_scan,
 )
 from auditor.core.model import ScanResult
-from auditor.core.output import OutputError, check_output
+from auditor.core.output import OutputError, check_output, printable
 from auditor.gate.baseline import (
     DEFAULT_BASELINE,
     Baseline,
@@ -147,7 +147,7 @@ def render_gate(report: GateReport, console: Console) -> None:
             console.print(Text(f"fixed since baseline ({len(comparison.fixed)}):", style="bold green"))
             for entry in comparison.fixed:
                 line = f"  {entry.path}:{entry.line} {entry.rule} {entry.legacy or '-'}  {entry.snippet}"
-                console.print(Text(line), highlight=False)
+                console.print(Text(printable(line)), highlight=False)
     if report.changed is not None:
         console.print(
             f"changed since {report.changed.ref}: {report.outside_changes} finding(s) on unchanged lines "

@@ -19,6 +19,22 @@ import time
 import click
 
 
+def _escape_table() -> dict[int, str]:
+    # C0 and C1 controls but newline and tab, DEL, and the bidirectional overrides ("trojan source")
+    codes = [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F)]
+    codes += [*range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+    return {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in codes}
+
+
+_ESCAPES = _escape_table()
+
+
+def printable(text: str) -> str:
+    """``text`` from a scanned file, safe for a terminal: control characters (an escape sequence that
+    clears the screen, a carriage return that hides a line, a bidi override) are shown as escapes."""
+    return text.translate(_ESCAPES)
+
+
 class OutputError(Exception):
     """The report cannot be written where asked: one line, exit status 2."""
 

@@ -108,6 +108,7 @@ class _Builder:
             label = db_label(obj)
             merged = obj.kind in _VIEWS and obj.name in self.legacy_names
             self.db_nodes[label] = legacy_id(obj.name) if merged else db_id(label)
+        self.edge_findings: dict[tuple[str, str], set[Finding]] = {}
         self.views = {
             obj.name: self.db_nodes[db_label(obj)] for obj in result.db_objects if obj.kind in _VIEWS
         }
@@ -173,8 +174,11 @@ class _Builder:
             data = self.graph.edges[source, target]
         elif _EDGE_RANK[kind] > _EDGE_RANK[data["kind"]]:
             data["kind"] = kind
-        if finding is not None and finding not in data["findings"]:
-            data["findings"].append(finding)
+        if finding is not None:
+            seen = self.edge_findings.setdefault((source, target), set())
+            if finding not in seen:  # a set beside the list: membership on the list is quadratic
+                seen.add(finding)
+                data["findings"].append(finding)
 
     def db_object(self, obj: DbObject) -> None:
         label = db_label(obj)

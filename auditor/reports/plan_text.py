@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.core.output import printable
 from auditor.plan.plan import BLOCKED, Plan
 from auditor.reports.common import unanalysed_note
 from auditor.reports.evidence import database_line, object_evidence, usage_per_role
@@ -28,13 +29,13 @@ def summary_table(plan: Plan) -> Table:
         else:
             status = Text("blocked: " + ", ".join(obj.reasons), style="red")
         table.add_row(
-            f"{obj.legacy} → {obj.target or '-'}",
+            Text(printable(f"{obj.legacy} → {obj.target or '-'}")),
             status,
             f"{obj.count('python')}/{obj.count('sql-file')}/{obj.count('db-object')}",
             f"{len(obj.blocks)}/{len(obj.files)}",
             f"{obj.mechanical}/{obj.manual}",
-            " ".join(obj.owners) or "-",
-            " ".join(obj.drop_after) or "-",
+            Text(printable(" ".join(obj.owners) or "-")),
+            Text(printable(" ".join(obj.drop_after) or "-")),
         )
     return table
 
@@ -45,9 +46,9 @@ def render_plan(plan: Plan, console: Console) -> None:
         _render_database(plan, console)
     for obj in plan.blocked:
         console.print()
-        title = f"{obj.legacy}: {len(obj.blockers)} blocker(s)"
+        title = printable(f"{obj.legacy}: {len(obj.blockers)} blocker(s)")
         if obj.owners:
-            title += f", owners {' '.join(obj.owners)}"
+            title += printable(f", owners {' '.join(obj.owners)}")
         table = Table(title=title, title_justify="left")
         table.add_column("where", overflow="fold")
         table.add_column("rule")
@@ -56,17 +57,19 @@ def render_plan(plan: Plan, console: Console) -> None:
         table.add_column("fix")
         for blocker in obj.blockers:
             table.add_row(
-                f"{blocker.path}:{blocker.line}",
+                Text(printable(f"{blocker.path}:{blocker.line}")),
                 f"{blocker.finding.rule} {blocker.finding.confidence}",
-                blocker.finding.db_object or blocker.block,
-                " → ".join(blocker.via[1:]) or "-",
+                Text(printable(blocker.finding.db_object or blocker.block)),
+                Text(printable(" → ".join(blocker.via[1:]) or "-")),
                 "mechanical" if blocker.mechanical else Text("person", style="yellow"),
             )
         if obj.blockers:
             console.print(table)
         if obj.unanalysed:
             console.print(
-                Text("  blocked: unanalysed files (they may name it): " + ", ".join(obj.unanalysed))
+                Text(
+                    printable("  blocked: unanalysed files (they may name it): " + ", ".join(obj.unanalysed))
+                )
             )
         if obj.unresolved:
             console.print("  blocked: unresolved table names (LR005) may hold it; check them, then "
@@ -82,7 +85,7 @@ def render_plan(plan: Plan, console: Console) -> None:
             console.print(f"  {obj.legacy}: {len(obj.history)} reference(s) in {where}", highlight=False)
     console.print()
     if plan.drop_order:
-        console.print("Safe drop order: " + " → ".join(plan.drop_order), highlight=False)
+        console.print(Text(printable("Safe drop order: " + " → ".join(plan.drop_order))), highlight=False)
     else:
         console.print("Nothing is ready to drop yet.", highlight=False)
     if plan.unresolved:
@@ -114,4 +117,4 @@ def _render_database(plan: Plan, console: Console) -> None:
             table.add_row(role, legacy, str(statements), str(calls), str(count))
         console.print(table)
     for file in plan.unanalysed:
-        console.print(Text(f"not analysed: {file.path} ({file.kind}): {unanalysed_note(file)}"))
+        console.print(Text(printable(f"not analysed: {file.path} ({file.kind}): {unanalysed_note(file)}")))

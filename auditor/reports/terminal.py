@@ -20,6 +20,7 @@ from auditor.core.model import (
     blocks_phase3,
     unverified_holds,
 )
+from auditor.core.output import printable
 from auditor.core.rules import RULES
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.plan.plan import blocker_kind
@@ -49,7 +50,7 @@ def render(
     cache: dict[str, list[str]] = {}
     for legacy in sorted(groups, key=lambda k: (k.startswith("("), k)):
         findings = groups[legacy]
-        console.rule(Text(f"{legacy}  ({len(findings)})", style="bold"))
+        console.rule(Text(printable(f"{legacy}  ({len(findings)})"), style="bold"))
         for finding in findings:
             _render_finding(result.root, finding, console, cache, frames)
     if result.diagnostics:
@@ -59,7 +60,10 @@ def render(
         )
         for diag in result.diagnostics:
             where = f"{diag.path}:{diag.line}" if diag.line else diag.path
-            console.print(f"  {where}: [yellow]{diag.kind}[/]: {diag.message}", highlight=False)
+            line = Text(printable(f"  {where}: "))
+            line.append(diag.kind, style="yellow")
+            line.append(printable(f": {diag.message}"))  # never markup: a file name may hold "[/]"
+            console.print(line, highlight=False)
     _render_unanalysed(result, console)
     console.print()
     everything = blocking if blocking is not None else result
@@ -94,7 +98,7 @@ def _render_unanalysed(result: ScanResult, console: Console) -> None:
     console.print()
     console.print(Text(f"{len(result.unanalysed)} file(s) were not analysed:", style="bold red"))
     for file in result.unanalysed:
-        console.print(Text(f"  {file.path}: {unanalysed_note(file)}"), highlight=False)
+        console.print(Text(printable(f"  {file.path}: {unanalysed_note(file)}")), highlight=False)
 
 
 def _render_finding(
@@ -102,10 +106,10 @@ def _render_finding(
 ) -> None:
     span = finding.span
     header = Text()
-    header.append(f"{finding.path}:{span.line}:{span.column}", style="bold")
+    header.append(printable(f"{finding.path}:{span.line}:{span.column}"), style="bold")
     header.append(f" {finding.rule} ", style=_STYLE[finding.confidence])
     header.append(f"[{finding.confidence}] ", style="dim")
-    header.append(finding.message)
+    header.append(printable(finding.message))
     parts: list[object] = [header]
     if frames:
         lines = cache.get(finding.path)
@@ -115,7 +119,7 @@ def _render_finding(
         if 0 < span.line <= len(lines):
             first = max(1, span.line - 1)
             last = min(len(lines), span.line + 1)
-            code = "\n".join(lines[first - 1 : last])
+            code = printable("\n".join(lines[first - 1 : last]))
             lexer = "sql" if finding.path.endswith(".sql") else "python"
             parts.append(
                 Syntax(
@@ -130,7 +134,10 @@ def _render_finding(
             )
     if finding.suggestion is not None:
         parts.append(
-            Text(f"  fix: {finding.suggestion.description} → {finding.suggestion.replacement}", style="green")
+            Text(
+                printable(f"  fix: {finding.suggestion.description} → {finding.suggestion.replacement}"),
+                style="green",
+            )
         )
     console.print(Group(*parts))  # type: ignore[arg-type]
 
@@ -169,8 +176,8 @@ def summary_table(result: ScanResult) -> Table:
         else:
             status = Text("ready", style="green")
         table.add_row(
-            str(obj.legacy),
-            str(obj.target) if obj.target else "-",
+            Text(printable(str(obj.legacy))),
+            Text(printable(str(obj.target))) if obj.target else "-",
             str(c.get("python", 0)),
             str(c.get("sql-file", 0)),
             str(c.get("db-object", 0)),

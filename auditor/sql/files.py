@@ -25,7 +25,7 @@ from auditor.core.model import (
 )
 from auditor.core.source import LineIndex
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
-from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_sql, rewrite_reference
+from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_file, rewrite_reference
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
@@ -106,7 +106,7 @@ def analyze_sql_files(
     for file_index, path in enumerate(order):
         if path not in texts:
             continue
-        infos = known.get(path) or analyze_sql(texts[path])
+        infos = known[path] if path in known else analysis.statements(path, texts[path])
         analysis.diagnose(path, texts[path], infos)
         analysis.unparsed(path, texts[path], infos, history=True)
         for info in infos:
@@ -117,7 +117,7 @@ def analyze_sql_files(
     for path, text in files:
         if path in migration_paths:
             continue
-        infos = analyze_sql(text)
+        infos = analysis.statements(path, text)
         analysis.diagnose(path, text, infos)
         analysis.unparsed(path, text, infos, history=False)
         for info in infos:
@@ -163,6 +163,12 @@ class _Analysis:
         if index is None:
             index = self._lines[path] = LineIndex(text)
         return index
+
+    def statements(self, path: str, text: str) -> list[StatementInfo]:
+        infos, failure = analyze_file(path, text)
+        if failure is not None:
+            self.diagnostics.append(failure)
+        return infos
 
     def diagnose(self, path: str, text: str, infos: Iterable[StatementInfo]) -> None:
         for info in infos:

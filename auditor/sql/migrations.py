@@ -13,7 +13,7 @@ from sqlglot import exp
 from auditor.catalog.names import fold_identifier
 from auditor.core.model import Diagnostic, LegacyObject, ObjectName
 from auditor.core.source import LineIndex
-from auditor.sql.refs import QName, StatementInfo, analyze_sql, quiet_sqlglot
+from auditor.sql.refs import QName, StatementInfo, analyze_file, quiet_sqlglot
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -86,7 +86,9 @@ def catalog_from_migrations(files: Sequence[tuple[str, str]], default_schema: st
     diagnostics: list[Diagnostic] = []
     statements: dict[str, list[StatementInfo]] = {}
     for file_index, (path, text) in enumerate(files):
-        infos = analyze_sql(text)
+        infos, failure = analyze_file(path, text)
+        if failure is not None:
+            diagnostics.append(failure)
         statements[path] = infos
         lines = LineIndex(text)
         for info in infos:

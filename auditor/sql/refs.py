@@ -27,7 +27,7 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import Token, TokenType
 
 from auditor.catalog.names import fold_identifier
-from auditor.core.model import ObjectName
+from auditor.core.model import Diagnostic, ObjectName
 
 QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
 
@@ -211,6 +211,14 @@ def analyze_sql(sql: str) -> list[StatementInfo]:
     """Analyse each statement of ``sql``: kind, DDL effect and references (offsets relative to ``sql``)."""
     with quiet_sqlglot():
         return [_Analyzer(sql).statement(stmt.start, stmt.end) for stmt in split_statements(sql)]
+
+
+def analyze_file(path: str, text: str) -> tuple[list[StatementInfo], Diagnostic | None]:
+    """The statements of one .sql file; a file the analysis fails on is a diagnostic, not the scan's end."""
+    try:
+        return analyze_sql(text), None
+    except Exception as exc:  # a bug or a limit (recursion, memory) on one hostile file
+        return [], Diagnostic(path, None, "parse-error", f"could not analyse the file: {type(exc).__name__}")
 
 
 def rewrite_reference(written: str, schema_written: bool, target: ObjectName, default_schema: str) -> str:
@@ -725,6 +733,9 @@ def _body_token(tokens: list[Token], kind: str) -> Token | None:
 # Parse trees
 
 
+_Visit = tuple[exp.Expr, "exp.Expr | None", str, frozenset[str]]  # node, parent, key in parent, CTE names
+
+
 class _TreeRefs:
     """Table references of a sqlglot tree, honouring CTE scopes; None when a position is not trustworthy."""
 
@@ -736,35 +747,40 @@ class _TreeRefs:
         self.ok = True
 
     def collect(self, tree: exp.Expr) -> list[TableRef] | None:
-        self._walk(tree, None, "", frozenset())
+        # an explicit stack, not recursion: a 1,000-term `||` chain is a tree 1,000 deep
+        stack: list[_Visit] = [(tree, None, "", frozenset())]
+        while stack:
+            stack.extend(reversed(self._visit(*stack.pop())))
         return self.refs if self.ok else None
 
-    def _walk(self, node: exp.Expr, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> None:
+    def _visit(self, node: exp.Expr, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> list[_Visit]:
+        """Record ``node`` if it names a relation; return its children to visit, in order."""
         if isinstance(node, exp.Table):
             self._table(node, parent, key, ctes)
         elif isinstance(node, exp.Schema) and isinstance(node.this, exp.Table):
             self._table(node.this, parent, key, ctes)
-            for child in node.expressions:
-                self._walk(child, node, "expressions", ctes)
-            return
+            return [(child, node, "expressions", ctes) for child in node.expressions]
         elif isinstance(node, exp.Comment) and isinstance(node.this, exp.Column):
             self._comment_column(node.this)
+        children: list[_Visit] = []
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
-            ctes = self._ctes(with_, node, ctes)
+            ctes = self._ctes(with_, ctes, children)
         for arg_key, value in node.args.items():
             if arg_key == "with_" or (isinstance(node, exp.Table) and arg_key in ("this", "db", "catalog")):
                 continue
             for child in value if isinstance(value, list) else (value,):
                 if isinstance(child, exp.Expr):
-                    self._walk(child, node, arg_key, ctes)
+                    children.append((child, node, arg_key, ctes))
+        return children
 
-    def _ctes(self, with_: exp.With, owner: exp.Expr, ctes: frozenset[str]) -> frozenset[str]:
+    def _ctes(self, with_: exp.With, ctes: frozenset[str], children: list[_Visit]) -> frozenset[str]:
+        """The CTE names the statement sees; each CTE body goes to ``children`` with the names it sees."""
         names = [_fold_ident(cte.args["alias"].this) for cte in with_.expressions if cte.args.get("alias")]
         every = ctes | frozenset(names)
         visible = ctes
         for cte, name in zip(with_.expressions, names, strict=False):
-            self._walk(cte.this, cte, "this", every if with_.args.get("recursive") else visible)
+            children.append((cte.this, cte, "this", every if with_.args.get("recursive") else visible))
             visible = visible | {name}
         return every
 

@@ -234,7 +234,7 @@ class Resolver:
                 self._unresolved(facts, site, assembly, ref.name_start, ref.end)
                 continue
             schema_written = ref.schema is not None
-            schema = ref.schema
+            schema = ref.schema or ref.implied_schema
             if schema is not None and HOLE_PREFIX in schema:
                 schema = None  # an unknown schema may well be the default one
             legacy = self.catalog.lookup(schema, ref.name)
@@ -255,6 +255,7 @@ class Resolver:
                 rule,
                 confidence,
                 schema_written,
+                ref.position == "qualifier",
             )
 
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
@@ -328,6 +329,7 @@ class Resolver:
         rule: str,
         confidence: Confidence,
         schema_written: bool,
+        qualifier: bool = False,
     ) -> None:
         quoted = assembly.text[name_start : name_start + 1] == '"'
         segment = self._segment_at(assembly, name_start + quoted)
@@ -348,7 +350,7 @@ class Resolver:
             if holder is not None:
                 message = f"{names} held by constant `{holder.definition}`"
             else:
-                message = f"{names} in {_site_kind(site)} ({site.what})"
+                message = f"{names}{_AS_QUALIFIER if qualifier else ''} in {_site_kind(site)} ({site.what})"
             suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
             self._add(
                 Finding(
@@ -529,6 +531,9 @@ def _looks_like_sql(text: str) -> bool:
         if len(markers) >= 2:
             return True
     return False
+
+
+_AS_QUALIFIER = " as a column qualifier"
 
 
 def _describe(legacy: LegacyObject) -> str:

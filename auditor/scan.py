@@ -5,20 +5,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from auditor.catalog.config import Config, ConfigError
-from auditor.catalog.names import LegacyCatalog, parse_object_name
+from auditor.catalog.names import LegacyCatalog, name_pattern, parse_object_name
 from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.cache import CACHE_DIR, ScanCache, configuration_key, content_key
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.reconcile import MentionSource, reconcile_mentions
 from auditor.python.resolve import Resolution, Resolver, apply_positions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
@@ -114,13 +115,6 @@ def build_catalog(
     return catalog, list(from_migrations.diagnostics), from_migrations, migration_paths
 
 
-def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
-    ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
-    alternation = "|".join(ordered) or r"(?!x)x"
-    return re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)
-
-
 # --- workers ----------------------------------------------------------------------------------------
 
 _WORKER: dict[str, object] = {}
@@ -214,7 +208,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
     try:
-        facts, parse_diagnostics, py_suppressions, keys = _extract_python(
+        facts, parse_diagnostics, py_suppressions, keys, named = _extract_python(
             py_files,
             catalog,
             extractor,
@@ -237,6 +231,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
     findings.extend(sql_result.findings)
     diagnostics.extend(sql_result.diagnostics)
+    undecodable = [
+        d.path for d in diagnostics if d.kind == "decode-error" and d.path.endswith((".py", ".sql"))
+    ]
+    sources = _mention_sources(named, sql_texts, frozenset(migration_paths), pattern, root, undecodable)
+    mentions, unclassified = reconcile_mentions(sources, findings, catalog, pattern, resolution.examined)
+    findings.extend(unclassified)
     findings = _with_snippets(findings, root, sql_texts)
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(py_suppressions)
@@ -250,7 +250,32 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         files_scanned=len(py_files) + len(sql_texts),
         db_objects=tuple(sql_result.db_objects),
         suppression_files=tuple(suppression_files),
+        mentions=tuple(mentions),
     )
+
+
+def _mention_sources(
+    named: dict[str, bytes],
+    sql_texts: dict[str, str],
+    migrations: frozenset[str],
+    pattern: re.Pattern[str],
+    root: str,
+    undecodable: list[str],
+) -> Iterator[MentionSource]:
+    """The scanned files that name a legacy object, for the post-pass that reconciles every occurrence;
+    a file that could not be decoded is read leniently so that its occurrences still get a verdict."""
+    for path, data in named.items():
+        text = decode_python(data, path)
+        if isinstance(text, str):
+            history = not MIGRATION_DIR_NAMES.isdisjoint(path.split("/")[:-1])
+            yield MentionSource(path, text, "python", history)
+    for path, text in sql_texts.items():
+        if pattern.search(text):
+            yield MentionSource(path, text, "sql", path in migrations)
+    for path in sorted(set(undecodable)):
+        data = read_bytes(os.path.join(root, path), path, 1 << 30)
+        if isinstance(data, bytes):
+            yield MentionSource(path, data.decode("utf-8", "replace"), "undecodable")
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
@@ -267,9 +292,10 @@ def _extract_python(
     cache: ScanCache,
     dynamic_everywhere: bool,
     mapping_attributes: frozenset[str],
-) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str]]:
+) -> tuple[list[ModuleFacts], list[Diagnostic], list[str], dict[str, str], dict[str, bytes]]:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
-    table keyword, or use a constant that (transitively) holds a legacy name."""
+    table keyword, or use a constant that (transitively) holds a legacy name. Also returns the content
+    of the files that name a legacy object, for the post-pass over every occurrence."""
     names = NamePrefilter(catalog.bare_names)
     models = ModelClassPrefilter(catalog.bare_names)
     remaining: dict[str, tuple[SourceFile, bytes]] = {}
@@ -277,6 +303,7 @@ def _extract_python(
     diagnostics: list[Diagnostic] = []
     suppressions: list[str] = []
     keys: dict[str, str] = {}  # path -> cache key of its content
+    named: dict[str, bytes] = {}
     for file in files:
         data = read_bytes(file.full_path, file.path, max_bytes)
         if isinstance(data, Diagnostic):
@@ -286,8 +313,10 @@ def _extract_python(
         if SUPPRESSION_MARK_BYTES in data:
             suppressions.append(file.path)
         lowered = data.lower()
+        if names.matches(data, lowered):
+            named[file.path] = data
         if (
-            names.matches(data, lowered)
+            file.path in named
             or (dynamic_everywhere and builds_dynamic_sql(lowered))
             or models.matches(file.path, lowered)
         ):
@@ -314,7 +343,7 @@ def _extract_python(
         ]
         for file in candidates:
             del remaining[file.path]
-    return facts, diagnostics, suppressions, keys
+    return facts, diagnostics, suppressions, keys, named
 
 
 def _cached_run(

@@ -13,6 +13,7 @@ from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+ROOTS_WITH_LABELS = sorted(p.parent for p in FIXTURES.rglob("expected.txt"))
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -60,3 +60,11 @@ class LegacyCatalog:
     def bare_names(self) -> frozenset[str]:
         """The unqualified legacy names, for the cheap text pre-filter."""
         return frozenset(obj.legacy.name for obj in self._by_name.values())
+
+
+def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    """Whole-word, case-insensitive occurrences of any of ``names`` (what `grep -iw` finds)."""
+    # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
+    ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
+    alternation = "|".join(ordered) or r"(?!x)x"
+    return re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)

@@ -13,7 +13,7 @@ import click
 from auditor import __version__
 from auditor.cli.gate import baseline_command
 from auditor.cli.plan import graph_command, plan_command
-from auditor.cli.scan import catalog_command, rules_command, scan_command
+from auditor.cli.scan import catalog_command, explain_command, rules_command, scan_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +22,15 @@ def main() -> None:
     """Find the code that still blocks dropping legacy PostgreSQL compatibility views."""
 
 
-for _command in (scan_command, catalog_command, rules_command, plan_command, graph_command, baseline_command):
+for _command in (
+    scan_command,
+    catalog_command,
+    rules_command,
+    explain_command,
+    plan_command,
+    graph_command,
+    baseline_command,
+):
     main.add_command(_command)
 
 

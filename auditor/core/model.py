@@ -110,6 +110,22 @@ class DbObject:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """One whole-word, case-insensitive occurrence of a legacy name in a scanned file, and its verdict.
+
+    Every occurrence `grep -rniw NAME` would see ends as a finding, as a classified non-reference
+    (``reason`` says why), or as an LR006 finding when nothing could classify it.
+    """
+
+    path: str
+    line: int
+    column: int
+    name: str  # the occurrence as written
+    verdict: str  # "finding" | "not-a-reference" | "unclassified"
+    reason: str  # the finding's rule and message, why it is not a reference, or why it is unclassified
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     root: str
     catalog: tuple[LegacyObject, ...]
@@ -118,3 +134,4 @@ class ScanResult:
     files_scanned: int
     db_objects: tuple[DbObject, ...] = field(default_factory=tuple)
     suppression_files: tuple[str, ...] = ()  # files whose text holds "audit: ignore" comments
+    mentions: tuple[Mention, ...] = ()  # every occurrence of a legacy name, with its verdict

@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from auditor.catalog.names import LegacyCatalog, fold_identifier
+from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggestion
 from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
+from auditor.sql.mentions import REFERENCE, sql_word_reason
 from auditor.sql.refs import rewrite_reference, table_references
 
 HOLE_PREFIX = "__audit_hole_"
@@ -64,6 +65,8 @@ class PendingPosition:
 class Resolution:
     findings: list[Finding] = field(default_factory=list)
     pending: list[PendingPosition] = field(default_factory=list)
+    # occurrences of legacy names the matching looked at and ruled out: (path, line, column) -> why
+    examined: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
 
 class Resolver:
@@ -80,6 +83,7 @@ class Resolver:
         self.suffixes = suffixes
         self._seen: set[tuple[str, int, int, str]] = set()
         self._result = Resolution()
+        self._names = name_pattern(catalog.bare_names)
 
     # --- lookup across modules -------------------------------------------------------------------
 
@@ -202,6 +206,8 @@ class Resolver:
                         self._match_name(facts, site, assembly, start, end, schema, "LR004")
                 else:
                     self._match_table(facts, site, assembly)
+                if self._names.search(assembly.text):
+                    self._note_ruled_out(site, assembly)
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
         }
@@ -308,6 +314,36 @@ class Resolver:
         legacy = self.catalog.lookup(schema, fold_identifier(assembly.text[start:end]))
         if legacy is not None:
             self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.HIGH, False)
+
+    # --- occurrences ruled out ---------------------------------------------------------------------
+
+    def _note_ruled_out(self, site: Site, assembly: Assembly) -> None:
+        """Record why each legacy-name occurrence in this site's text is not a reference (a finding
+        covers the others); the post-pass over every occurrence reads it."""
+        for match in self._names.finditer(assembly.text):
+            reason = self._ruled_out(site, assembly.text, match.start())
+            segment = self._segment_at(assembly, match.start())
+            if reason is None or segment is None or not isinstance(segment.piece, Lit):
+                continue
+            if segment.piece.line:
+                line, column = segment.piece.position(match.start() - segment.start)
+                self._result.examined.setdefault((segment.path, line, column), reason)
+
+    def _ruled_out(self, site: Site, text: str, start: int) -> str | None:
+        if site.kind not in ("sql", "standalone"):
+            return f"{_site_kind(site)} ({site.what}) names another relation (another schema, or a column)"
+        if site.kind == "standalone" and not _looks_like_sql(text):
+            return None
+        for ref in table_references(text).refs:
+            if ref.name_start + (text[ref.name_start : ref.name_start + 1] == '"') != start:
+                continue
+            if ref.position in _NOT_BLOCKING_POSITIONS:
+                return "SQL that defines or drops the object itself (compatibility layer or Phase 3)"
+            if self.catalog.lookup(ref.schema or ref.implied_schema, ref.name) is None:
+                return f"SQL names `{text[ref.start : ref.end]}`, another relation than the legacy view"
+            return None
+        reason = sql_word_reason(text, start)
+        return None if reason in (None, REFERENCE) else f"in SQL ({site.what}): {reason}"
 
     # --- findings --------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ renaming, removing or retyping one needs a new ``schema_version``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, Suggestion
+from auditor.core.model import Diagnostic, Finding, LegacyObject, Mention, ScanResult, Suggestion
 from auditor.core.rules import rule_name
 from auditor.reports.common import (
     TOOL_NAME,
@@ -23,7 +24,7 @@ from auditor.reports.common import (
 )
 
 SCHEMA_VERSION = 1
-_TOP_LEVEL = ("schema_version", "tool", "catalog", "findings", "diagnostics", "summary")
+_TOP_LEVEL = ("schema_version", "tool", "catalog", "findings", "diagnostics", "summary", "non_references")
 
 
 def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, Any] | None = None) -> str:
@@ -43,6 +44,8 @@ def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, An
             "by_legacy": findings_per_legacy(result),
             "ready_to_drop": ready_to_drop(result),
         },
+        # additive: each occurrence of a legacy name classified as not a reference, with the reason
+        "non_references": [_non_reference(m) for m in result.mentions if m.verdict == "not-a-reference"],
     }
     if extra:
         clash = sorted(set(extra) & set(_TOP_LEVEL))
@@ -106,3 +109,8 @@ def _diagnostic(diagnostic: Diagnostic) -> dict[str, Any]:
         "kind": diagnostic.kind,
         "message": diagnostic.message,
     }
+
+
+def _non_reference(mention: Mention) -> dict[str, Any]:
+    # path, line, column, name, reason: the mention without its verdict (always "not-a-reference" here)
+    return {key: value for key, value in dataclasses.asdict(mention).items() if key != "verdict"}

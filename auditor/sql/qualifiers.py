@@ -59,6 +59,28 @@ class QualifierScopes:
         return {}
 
 
+def cte_named(table: exp.Table, name: str) -> bool:
+    """An unqualified table name that a CTE of an enclosing statement defines (outside that CTE's own body,
+    unless the WITH is recursive)."""
+    if table.args.get("db"):
+        return False
+    node: exp.Expr | None = table
+    while node is not None:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                alias = cte.args.get("alias")
+                if (
+                    alias is not None
+                    and isinstance(alias.this, exp.Identifier)
+                    and _fold_ident(alias.this) == name
+                ):
+                    inside = table.find_ancestor(exp.CTE) is cte
+                    return not inside or bool(with_.args.get("recursive"))
+        node = node.parent
+    return False
+
+
 def _binding(source: exp.Expr | Scope, name: str) -> QualifierBinding:
     if isinstance(source, Scope):
         expression = source.expression

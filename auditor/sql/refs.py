@@ -208,6 +208,31 @@ def analyze_sql(sql: str) -> list[StatementInfo]:
         return [_Analyzer(sql).statement(stmt.start, stmt.end) for stmt in split_statements(sql)]
 
 
+def parse_statement(text: str) -> exp.Expr | None:
+    """One statement's sqlglot tree, placeholders tolerated, offsets relative to ``text``; None when the
+    parser does not understand it."""
+    tokens = _tokenize(text)
+    if not tokens:
+        return None
+    with _quiet_sqlglot():
+        tree, _ = _parse(tokens, text)
+        if tree is None and _PLACEHOLDER.search(text):
+            tree, _ = _Refs(text, 0)._parse_substituted(0, len(text))
+    return None if tree is None or isinstance(tree, exp.Command) else tree
+
+
+def quoted_ranges(text: str) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each comment ("comment"), quoted value ("string") and dollar-quoted body
+    ("body") in SQL ``text``."""
+    for lexeme, start, end, _ in _lexemes(text):
+        if lexeme.startswith("--") or lexeme == "/*":
+            yield "comment", start, end
+        elif lexeme == "'":
+            yield "string", start, end
+        elif lexeme.startswith("$"):
+            yield "body", start, end
+
+
 def rewrite_reference(written: str, schema_written: bool, target: ObjectName, default_schema: str) -> str:
     """The target name written in the style of ``written``: same quoting, qualifier kept when written."""
     parts = [m.group(0) for m in re.finditer(r'"(?:[^"]|"")*"|[^."]+', written)]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from auditor.core.source import LineIndex
 from auditor.sql.mentions import (
+    NAME_VALUE,
     NOT_A_REFERENCE,
     REFERENCE,
     UNCLASSIFIED,
@@ -39,6 +40,12 @@ _LABEL_KEYWORDS = frozenset(
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
+_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
+_FILE_NAME = re.compile(
+    r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
+    r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
+    re.IGNORECASE,
+)
 _COMPARISONS = frozenset({"==", "!=", "in"})
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
@@ -119,6 +126,9 @@ def _walk(
         if kind == tokenize.NAME:
             for start, end in inside:
                 yield start, end, Verdict(NOT_A_REFERENCE, "a Python identifier")
+        elif kind == _FSTRING_MIDDLE:  # Python 3.12+: the literal text of an f-string, as its own token
+            for start, end in inside:
+                yield start, end, _in_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
         elif kind == tokenize.OP:
             if tok.string in "([{":
                 callee = previous[-1].string if tok.string == "(" and previous else ""
@@ -176,14 +186,18 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(
             UNCLASSIFIED, "SQL text names the table here, but no analysed database call or sink runs it"
         )
+    if reason == NAME_VALUE:
+        return Verdict(UNCLASSIFIED, f"in SQL text: {reason}")
     if reason is not None:
         return Verdict(NOT_A_REFERENCE, f"in SQL text: {reason}")
     before, after = body[:local], body[local + length :]
     if "://" in body or before.endswith("/") or after.startswith("/"):
         return Verdict(NOT_A_REFERENCE, "a URL or file path")
+    if _FILE_NAME.fullmatch(body):
+        return Verdict(NOT_A_REFERENCE, "a file name")
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
-    if len(body.split()) >= 3:
+    if len(body.split()) >= 2:
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")
     if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
         return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")

@@ -12,7 +12,7 @@ from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggesti
 from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
-from auditor.sql.mentions import REFERENCE, sql_word_reason
+from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason
 from auditor.sql.refs import rewrite_reference, table_references
 
 HOLE_PREFIX = "__audit_hole_"
@@ -343,7 +343,7 @@ class Resolver:
                 return f"SQL names `{text[ref.start : ref.end]}`, another relation than the legacy view"
             return None
         reason = sql_word_reason(text, start)
-        return None if reason in (None, REFERENCE) else f"in SQL ({site.what}): {reason}"
+        return None if reason in (None, REFERENCE, NAME_VALUE) else f"in SQL ({site.what}): {reason}"
 
     # --- findings --------------------------------------------------------------------------------
 

@@ -11,11 +11,15 @@ from sqlglot import exp
 
 from auditor.catalog.names import fold_identifier
 from auditor.sql.qualifiers import QualifierScopes, cte_named
-from auditor.sql.refs import parse_statement, quoted_ranges, split_statements
+from auditor.sql.refs import parse_statement, quoted_ranges, split_statements, table_references
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
-REFERENCE = "reference"  # the word is in a table or qualifier position: it names the table
+REFERENCE = "reference"
+NAME_VALUE = "a quoted SQL value that is exactly the name (a catalog lookup or a regclass names the table)"
+_NAME_ONLY = re.compile(
+    r"(?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*"
+)  # the word is in a table or qualifier position: it names the table
 _STATEMENTS = (
     exp.Query,
     exp.Insert,
@@ -56,14 +60,19 @@ def classify_sql_file(
             out[start] = Verdict(UNCLASSIFIED, "SQL names the table here, but no rule reported it")
         elif reason is None:
             out[start] = Verdict(UNCLASSIFIED, "in a statement the SQL parser could not read")
+        elif reason == NAME_VALUE:
+            out[start] = Verdict(UNCLASSIFIED, reason)
         else:
             out[start] = Verdict(NOT_A_REFERENCE, reason)
     return out
 
 
 def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> str | None:
-    """Why a name in a table position is another relation: written in another schema, or quoted in
-    another case (None when it is the legacy name)."""
+    """Why a name in a table position is not a use of the legacy view: the statement defines or drops
+    it, or it is another relation (another schema, a quoted name in another case); None when it is."""
+    for ref in table_references(text).refs:
+        if ref.name_start <= start < ref.end and ref.position in ("create", "drop"):
+            return "SQL that defines or drops the object itself (CREATE/DROP), not a use of the view"
     match = _SCHEMA_BEFORE.search(text, 0, start)
     schema = fold_identifier(match.group(1)) if match is not None else None
     quoted = text[start - 1 : start] == '"' and text[end : end + 1] == '"'
@@ -82,7 +91,11 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             if kind == "body":  # a dollar-quoted routine body: the same question inside it
                 tag = sql.index("$", start + 1) + 1 - start
                 return sql_word_reason(sql[start + tag : end - tag], offset - start - tag)
-            return "a SQL comment" if kind == "comment" else "a quoted value inside SQL, not a name"
+            if kind == "comment":
+                return "a SQL comment"
+            value = sql[start + 1 : end - 1].strip()
+            # 'legacy' or 'public.legacy' as a whole value: a catalog lookup or a regclass names the table
+            return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
         if start > offset:
             break
     return _word_roles(sql).get(offset)

@@ -10,11 +10,13 @@ expose their target table and their FROM/USING items the same way.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+_LOG = logging.getLogger("sqlglot")
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _DML_SOURCE_KEYS = ("this", "from", "from_", "joins", "using")
 
@@ -32,10 +34,14 @@ class QualifierScopes:
     """The query levels of one parse tree, built once and asked for each qualifier in it."""
 
     def __init__(self, tree: exp.Expr) -> None:
+        disabled = _LOG.disabled
+        _LOG.disabled = True  # sqlglot logs each tree it cannot scope; that is expected input here
         try:
             scopes = traverse_scope(tree)
         except Exception:  # sqlglot's scoping rejects some valid trees; levels are then read from the nodes
             scopes = []
+        finally:
+            _LOG.disabled = disabled
         self._scopes: dict[int, Scope] = {id(s.expression): s for s in scopes}
 
     def bind(self, column: exp.Column, name: str) -> QualifierBinding:

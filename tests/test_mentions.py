@@ -10,6 +10,7 @@ import pytest
 
 from auditor.catalog.config import load_config
 from auditor.discover.files import discover
+from auditor.python.mentions import classify_python
 from tests.conftest import FIXTURES, ROOTS_WITH_LABELS, run_cli, scan_json
 
 EVERY = FIXTURES / "cases" / "every_occurrence"
@@ -92,3 +93,35 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
     (plan,) = json.loads(out)["objects"]
     assert plan["status"] == "blocked"
     assert [b["rule"] for b in plan["blockers"]] == ["LR006"]
+
+
+@pytest.mark.parametrize(
+    ("source", "verdict", "reason"),
+    [
+        ('send(file=File(fp, "ledger.csv"))\n', "not-a-reference", "a file name"),
+        ('owner = ForeignKey(User, related_name="ledger")\n', "not-a-reference", "a Python attribute name"),
+        ('x = f"{ledger.total} rows"\n', "not-a-reference", "a Python expression inside an f-string"),
+        ('if kind != "ledger":\n    pass\n', "not-a-reference", "a value compared in Python"),
+        ('heading = "Ledger Totals"\n', "not-a-reference", "prose text"),
+        ('url = "/api/ledger/"\n', "not-a-reference", "a URL or file path"),
+        ('key = "cache:ledger"\n', "not-a-reference", "a key or label"),
+        ('parts.append("ledger.total > %s")\n', "unclassified", "SQL-shaped text"),
+        ('sql += " JOIN ledger USING (id)"\n', "unclassified", "SQL-shaped text"),
+        ('TABLE = "ledger"\n', "unclassified", "a string that holds the name"),
+        (
+            "q = \"SELECT 1 FROM pg_class WHERE relname = 'ledger'\"\n",
+            "unclassified",
+            "in SQL text: a quoted SQL",
+        ),
+        ('q = "SELECT ledger FROM books"\n', "not-a-reference", "in SQL text: a column name"),
+        ('q = "SELECT * FROM archive.ledger"\n', "not-a-reference", "another relation"),
+        ("def f(:\n    'ledger'\n", "unclassified", "could not be tokenized"),
+    ],
+)
+def test_python_occurrences_are_classified_by_their_tokens(source: str, verdict: str, reason: str) -> None:
+    occurrences = [(m.start(), m.end()) for m in re.finditer(r"(?i)\bledger\b", source)]
+    assert occurrences
+    verdicts = classify_python(source, occurrences, lambda schema, name: schema in (None, "public"))
+    for start, _ in occurrences:
+        assert verdicts[start].verdict == verdict
+        assert verdicts[start].reason.startswith(reason) or reason in verdicts[start].reason

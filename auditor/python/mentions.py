@@ -37,6 +37,8 @@ _LABEL_KEYWORDS = frozenset(
     {"help", "help_text", "description", "verbose_name", "verbose_name_plural", "label", "title", "msg",
      "message", "summary", "doc", "name_plural", "brief", "usage", "epilog"}
 )  # fmt: skip
+# keyword arguments that name Python attributes an ORM creates, never tables
+_ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
@@ -165,6 +167,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, "a subscript key")
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
+    if run.keyword in _ATTRIBUTE_KEYWORDS:
+        return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):
         return Verdict(NOT_A_REFERENCE, f"a log, print or exception message (`{run.callee}(...)`)")
     return None

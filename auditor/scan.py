@@ -6,10 +6,10 @@ import codecs
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from auditor.catalog.config import Config, ConfigError
@@ -42,6 +42,7 @@ from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
+from auditor.python.reconcile import MentionSource, reconcile_mentions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
 from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
@@ -409,7 +410,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     finally:
         extractor.close()
     diagnostics.extend(python.diagnostics)
-    findings = _resolve(python.facts, python.keys, scan_catalog, cache)
+    findings, examined = _resolve(python.facts, python.keys, scan_catalog, cache)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -420,6 +421,16 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
+    # recall at least grep's: every occurrence of a legacy name gets a verdict (LR006 when none fits)
+    undecodable = [
+        d.path for d in diagnostics if d.kind == "decode-error" and d.path.endswith((".py", ".sql"))
+    ]
+    history = frozenset(migration_paths) | {m.path for m in sources.python}
+    texts = _mention_sources(python.named, py_files, config.max_file_bytes, sql_texts, history, base_pattern)
+    mentions, unclassified = reconcile_mentions(
+        [*texts, *_undecodable_sources(root, undecodable)], findings, catalog, base_pattern, examined
+    )
+    findings.extend(unclassified)
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
@@ -440,7 +451,30 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         unanalysed=unanalysed_files(root, all_diagnostics, catalog),
         unresolved_accepted=options.accept_unresolved,
         left_out=tuple(sorted([*found.left_out, *unread], key=lambda e: (e.path, e.reason))),
+        mentions=tuple(mentions),
     )
+
+
+def _mention_sources(
+    named: Iterable[str],
+    py_files: Sequence[SourceFile],
+    max_bytes: int,
+    sql_texts: dict[str, str],
+    history: frozenset[str],
+    pattern: re.Pattern[str],
+) -> Iterator[MentionSource]:
+    """The scanned files that name a legacy object (the name pre-filter's verdict), for the post-pass
+    that reconciles every occurrence; migrations are history."""
+    by_path = {f.path: f for f in py_files}
+    for path in sorted(named):
+        file = by_path.get(path)
+        data = read_bytes(file.full_path, path, max_bytes) if file is not None else None
+        text = decode_python(data, path) if isinstance(data, bytes) else None
+        if isinstance(text, str):
+            yield MentionSource(path, text, "python", path in history)
+    for path, text in sql_texts.items():
+        if pattern.search(text):
+            yield MentionSource(path, text, "sql", path in history)
 
 
 def _dependents(sql_result: SqlFilesResult, catalog: LegacyCatalog) -> DependentObjects | None:
@@ -457,12 +491,13 @@ def _dependents(sql_result: SqlFilesResult, catalog: LegacyCatalog) -> Dependent
 
 def _resolve(
     facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
-) -> list[Finding]:
+) -> tuple[list[Finding], dict[tuple[str, int, int], str]]:
     """Cross-module resolution, memoised by the content of every parsed file and the catalog."""
     inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        return list(cached)
+        found, examined = cached
+        return list(found), dict(examined)
     from auditor.python.resolve import Resolver, apply_positions  # sqlglot: only when resolving
 
     resolution = Resolver(facts, catalog).resolve()
@@ -470,8 +505,8 @@ def _resolve(
     if resolution.pending:
         positions = {f.path: f.node_positions for f in facts}
         findings = apply_positions(findings, resolution.pending, positions)
-    cache.put_stage("resolution", inputs, tuple(findings))
-    return findings
+    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined))
+    return findings, resolution.examined
 
 
 def _analyze_sql(
@@ -623,6 +658,14 @@ def _as_utf8(data: bytes) -> bytes:
     return data
 
 
+def _undecodable_sources(root: str, paths: Iterable[str]) -> Iterator[MentionSource]:
+    """A file that could not be decoded is read leniently so that its occurrences still get a verdict."""
+    for path in sorted(set(paths)):
+        data = read_bytes(os.path.join(root, path), path, 1 << 30)
+        if isinstance(data, bytes):
+            yield MentionSource(path, data.decode("utf-8", "replace"), "undecodable")
+
+
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:
     data = read_bytes(file.full_path, file.path, max_bytes)
     return data if isinstance(data, Diagnostic) else decode_sql(data, file.path)
@@ -634,6 +677,7 @@ class _PythonFacts:
     diagnostics: list[Diagnostic]
     suppressions: list[str]
     keys: dict[str, str]  # path -> content key, for every file read (or known unchanged)
+    named: list[str] = field(default_factory=list)  # files whose text names a legacy object
 
 
 def _extract_python(
@@ -696,6 +740,7 @@ def _extract_python(
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
+    out.named = [p for p in by_path if p in records and records[p].flags & NAMES_LEGACY]
     return out
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -8,9 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli.main import main
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+ROOTS_WITH_LABELS = sorted(p.parent for p in FIXTURES.rglob("expected.txt"))
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
@@ -54,3 +57,13 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[pg.Cluster]:
+    """One throwaway PostgreSQL 15 cluster for the tests that need one (they skip when it cannot start)."""
+    started = pg.start_cluster()
+    try:
+        yield started
+    finally:
+        started.stop()

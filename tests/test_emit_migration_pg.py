@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from tests.test_plan import write_chain_project
 SHOP = FIXTURES / "shop"
 
 pytestmark = pytest.mark.skipif(pg.missing_reason() is not None, reason=str(pg.missing_reason()))
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[pg.Cluster]:
-    started = pg.start_cluster()
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def apply_migrations(cluster: pg.Cluster, db: str, root: Path) -> None:

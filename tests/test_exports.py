@@ -218,15 +218,29 @@ JSON_V1_CONTRACT = _object(
             "type": "array",
             "items": _object({"path": {"type": "string"}, "reason": {"enum": list(LEFT_OUT_REASONS)}}),
         },
+        "non_references": {
+            "type": "array",
+            "items": _object(
+                {
+                    "path": {"type": "string"},
+                    "line": _POSITIVE,
+                    "column": _POSITIVE,
+                    "name": {"type": "string"},
+                    "reason": {"type": "string", "minLength": 1},
+                }
+            ),
+        },
     },
-    optional=("left_out",),
+    optional=("left_out", "non_references"),
 )
 
 
 def test_json_matches_the_v1_contract(result: ScanResult, prints: list[str]) -> None:
     document = json.loads(to_json(result, prints))
     jsonschema.Draft202012Validator(JSON_V1_CONTRACT).validate(document)
-    assert list(document) == ["schema_version", "tool", "catalog", "findings", "diagnostics", "summary"]
+    assert list(document) == [
+        "schema_version", "tool", "catalog", "findings", "diagnostics", "summary", "non_references"
+    ]  # fmt: skip
     assert (
         list(document["findings"][0])[:15]
         == list(JSON_V1_CONTRACT["properties"]["findings"]["items"]["properties"])[:15]

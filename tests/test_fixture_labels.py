@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, expected_lines, finding_lines, scan_json
+from tests.conftest import FIXTURES, ROOTS_WITH_LABELS, expected_lines, finding_lines, scan_json
 
-ROOTS = sorted(p.parent for p in FIXTURES.rglob("expected.txt"))
+ROOTS = ROOTS_WITH_LABELS
 
 
 @pytest.mark.parametrize("root", ROOTS, ids=[str(p.relative_to(FIXTURES)) for p in ROOTS])

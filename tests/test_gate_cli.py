@@ -118,11 +118,11 @@ def test_suppressions_then_baseline_then_report(tmp_path: Path) -> None:
 def test_json_report_keeps_its_contract_and_adds_keys(tmp_path: Path) -> None:
     root = codebase(tmp_path / "p", {"s.py": STATIC})
     _, plain = scan_json(root)
-    contract = ["schema_version", "tool", "catalog", "findings", "diagnostics", "summary"]
+    contract = ["schema_version", "tool", "catalog", "findings", "diagnostics", "summary", "non_references"]
     assert list(plain) == [*contract, "plan"]
     assert audit("baseline", str(root))[0] == 0
     _, gated = scan_json(root, "--baseline", str(root / ".audit-baseline.json"))
-    assert list(gated)[:6] == contract and sorted(list(gated)[6:]) == ["baseline", "plan"]
+    assert list(gated)[:7] == contract and sorted(list(gated)[7:]) == ["baseline", "plan"]
     assert gated["summary"]["findings"] == 0
 
 

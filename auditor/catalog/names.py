@@ -92,7 +92,7 @@ class LegacyCatalog:
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    """Any of ``names`` as a whole word, in any case (the text pre-filter's test)."""
+    """Whole-word, case-insensitive occurrences of any of ``names`` (what `grep -iw` finds)."""
     # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
     ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
     alternation = "|".join(ordered) or r"(?!x)x"

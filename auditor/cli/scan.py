@@ -263,3 +263,44 @@ def rules_command(code: str | None) -> None:
     for rule in RULES.values():
         table.add_row(rule.code, rule.name, rule.summary)
     console.print(table)
+
+
+@click.command("explain")
+@click.argument("location", metavar="PATH:LINE")
+@click.option(
+    "--root",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The scan root (where the config lives); PATH is relative to the current directory.",
+)
+@config_option
+@legacy_option
+@jobs_option
+def explain_command(
+    location: str, root: str, config_file: str | None, legacy: tuple[str, ...], jobs: int
+) -> None:
+    """Show how each occurrence of a legacy name on one line was classified, and why."""
+    path, sep, line_text = location.rpartition(":")
+    if not sep or not path or not line_text.isdigit() or int(line_text) < 1:
+        fail(f"expected PATH:LINE, got {location!r}")
+    line = int(line_text)
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+    if relative.startswith("../"):
+        fail(f"{path} is not inside the scan root {root}")
+    config = load(root, config_file)
+    scanned = run_scan(root, config, parse_legacy(legacy), jobs, False, None)
+    here = [m for m in scanned.mentions if m.path == relative and m.line == line]
+    click.echo(f"{relative}:{line}")
+    if not here:
+        click.echo("  no whole-word occurrence of a legacy name on this line in the scanned files")
+        return
+    labels = {
+        "finding": "finding",
+        "not-a-reference": "not a reference",
+        "unclassified": "LR006 unclassified",
+    }
+    for mention in here:
+        click.echo(
+            f"  column {mention.column}: `{mention.name}` -> {labels[mention.verdict]}: {mention.reason}"
+        )

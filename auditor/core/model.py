@@ -188,6 +188,22 @@ class DatabaseEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """One whole-word, case-insensitive occurrence of a legacy name in a scanned file, and its verdict.
+
+    Every occurrence `grep -rniw NAME` would see ends as a finding, as a classified non-reference
+    (``reason`` says why), or as an LR006 finding when nothing could classify it.
+    """
+
+    path: str
+    line: int
+    column: int
+    name: str  # the occurrence as written
+    verdict: str  # "finding" | "not-a-reference" | "unclassified"
+    reason: str  # the finding's rule and message, why it is not a reference, or why it is unclassified
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     root: str
     catalog: tuple[LegacyObject, ...]
@@ -200,6 +216,7 @@ class ScanResult:
     unanalysed: tuple[UnanalysedFile, ...] = ()  # source files whose content was not analysed
     unresolved_accepted: bool = False  # a person accepted the LR005 sites: they block nothing
     left_out: tuple[LeftOut, ...] = ()  # files the scan did not read, sorted by path
+    mentions: tuple[Mention, ...] = ()  # every occurrence of a legacy name, with its verdict
 
 
 def unverified_holds(result: ScanResult) -> dict[str, tuple[str, ...]]:

@@ -84,6 +84,24 @@ RULES: dict[str, Rule] = {
             'cur.execute(f"SELECT count(*) FROM {table}")  # audit: ignore[LR005] only called with v2 tables',
         ),
         Rule(
+            code="LR006",
+            name="unclassified-mention",
+            summary="Occurrence of a legacy name that no rule could classify",
+            what="Reports a whole-word, case-insensitive occurrence of a legacy name (what `grep -rniw` "
+            "finds) that is neither a finding of another rule nor recognisably something else: a comment, "
+            "a Python identifier, a docstring, prose, a log or exception message, a URL, a dict key, a "
+            "column or alias inside SQL, migration history. Typical cases: a string that holds the bare "
+            "table name and reaches no known sink, or SQL-shaped text the analyzer did not connect to a "
+            "query. Low confidence.",
+            why="The analyzer must never say a view is ready to drop while the code still names it. An "
+            "occurrence it cannot explain may be a reference it cannot follow, so it blocks the drop until "
+            "a person has looked. `audit explain PATH:LINE` shows how each occurrence on a line was read.",
+            example='TABLES = {"orders": "order_line_items"}\nrows = run_report(TABLES["orders"])',
+            use_instead='TABLES = {"orders": "order_line_items_v2"}\nrows = run_report(TABLES["orders"])\n'
+            "# or, once checked: a suppression with the reason, or the helper declared as a sink in the "
+            "config so the analyzer follows the value",
+        ),
+        Rule(
             code="LR101",
             name="legacy-name-in-sql-file",
             summary="Legacy name in a .sql file query",

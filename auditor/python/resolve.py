@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from auditor.catalog.names import LegacyCatalog, fold_identifier
+from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggestion
 from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
+from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason
 from auditor.sql.refs import rewrite_reference, table_references
 
 HOLE_PREFIX = "__audit_hole_"
@@ -64,6 +65,8 @@ class PendingPosition:
 class Resolution:
     findings: list[Finding] = field(default_factory=list)
     pending: list[PendingPosition] = field(default_factory=list)
+    # occurrences of legacy names the matching looked at and ruled out: (path, line, column) -> why
+    examined: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
 
 class Resolver:
@@ -80,6 +83,7 @@ class Resolver:
         self.suffixes = suffixes
         self._seen: set[tuple[str, int, int, str]] = set()
         self._result = Resolution()
+        self._names = name_pattern(catalog.bare_names)
 
     # --- lookup across modules -------------------------------------------------------------------
 
@@ -202,6 +206,8 @@ class Resolver:
                         self._match_name(facts, site, assembly, start, end, schema, "LR004")
                 else:
                     self._match_table(facts, site, assembly)
+                if self._names.search(assembly.text):
+                    self._note_ruled_out(site, assembly)
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
         }
@@ -234,7 +240,7 @@ class Resolver:
                 self._unresolved(facts, site, assembly, ref.name_start, ref.end)
                 continue
             schema_written = ref.schema is not None
-            schema = ref.schema
+            schema = ref.schema or ref.implied_schema
             if schema is not None and HOLE_PREFIX in schema:
                 schema = None  # an unknown schema may well be the default one
             legacy = self.catalog.lookup(schema, ref.name)
@@ -255,6 +261,7 @@ class Resolver:
                 rule,
                 confidence,
                 schema_written,
+                ref.position == "qualifier",
             )
 
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
@@ -308,6 +315,36 @@ class Resolver:
         if legacy is not None:
             self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.HIGH, False)
 
+    # --- occurrences ruled out ---------------------------------------------------------------------
+
+    def _note_ruled_out(self, site: Site, assembly: Assembly) -> None:
+        """Record why each legacy-name occurrence in this site's text is not a reference (a finding
+        covers the others); the post-pass over every occurrence reads it."""
+        for match in self._names.finditer(assembly.text):
+            reason = self._ruled_out(site, assembly.text, match.start())
+            segment = self._segment_at(assembly, match.start())
+            if reason is None or segment is None or not isinstance(segment.piece, Lit):
+                continue
+            if segment.piece.line:
+                line, column = segment.piece.position(match.start() - segment.start)
+                self._result.examined.setdefault((segment.path, line, column), reason)
+
+    def _ruled_out(self, site: Site, text: str, start: int) -> str | None:
+        if site.kind not in ("sql", "standalone"):
+            return f"{_site_kind(site)} ({site.what}) names another relation (another schema, or a column)"
+        if site.kind == "standalone" and not _looks_like_sql(text):
+            return None
+        for ref in table_references(text).refs:
+            if ref.name_start + (text[ref.name_start : ref.name_start + 1] == '"') != start:
+                continue
+            if ref.position in _NOT_BLOCKING_POSITIONS:
+                return "SQL that defines or drops the object itself (compatibility layer or Phase 3)"
+            if self.catalog.lookup(ref.schema or ref.implied_schema, ref.name) is None:
+                return f"SQL names `{text[ref.start : ref.end]}`, another relation than the legacy view"
+            return None
+        reason = sql_word_reason(text, start)
+        return None if reason in (None, REFERENCE, NAME_VALUE) else f"in SQL ({site.what}): {reason}"
+
     # --- findings --------------------------------------------------------------------------------
 
     def _segment_at(self, assembly: Assembly, offset: int) -> Segment | None:
@@ -328,6 +365,7 @@ class Resolver:
         rule: str,
         confidence: Confidence,
         schema_written: bool,
+        qualifier: bool = False,
     ) -> None:
         quoted = assembly.text[name_start : name_start + 1] == '"'
         segment = self._segment_at(assembly, name_start + quoted)
@@ -348,7 +386,7 @@ class Resolver:
             if holder is not None:
                 message = f"{names} held by constant `{holder.definition}`"
             else:
-                message = f"{names} in {_site_kind(site)} ({site.what})"
+                message = f"{names}{_AS_QUALIFIER if qualifier else ''} in {_site_kind(site)} ({site.what})"
             suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
             self._add(
                 Finding(
@@ -529,6 +567,9 @@ def _looks_like_sql(text: str) -> bool:
         if len(markers) >= 2:
             return True
     return False
+
+
+_AS_QUALIFIER = " as a column qualifier"
 
 
 def _describe(legacy: LegacyObject) -> str:

@@ -220,9 +220,9 @@ def svg(graph: nx.DiGraph, plan: Plan) -> str:
 
 
 def _status(obj: ObjectPlan) -> str:
-    """ "ready", "blocked", or "blocked: unanalysed files" when nothing else blocks it."""
+    """ "ready", "blocked", or "blocked: unanalysed files" (or unresolved table names) when those hold it."""
     extra = [r for r in obj.reasons if r in ("unanalysed files", "unresolved table names")]
-    return obj.status if obj.blockers or not extra else f"{obj.status}: {', '.join(extra)}"
+    return f"{obj.status}: {', '.join(extra)}" if extra else obj.status
 
 
 def _section(obj: ObjectPlan, owners_of: dict[str, list[str]], evidence: str = "") -> str:

@@ -6,11 +6,12 @@ renaming, removing or retyping one needs a new ``schema_version``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, Suggestion
+from auditor.core.model import Diagnostic, Finding, LegacyObject, Mention, ScanResult, Suggestion
 from auditor.core.rules import rule_name
 from auditor.reports.common import (
     TOOL_NAME,
@@ -24,7 +25,16 @@ from auditor.reports.common import (
 )
 
 SCHEMA_VERSION = 1
-_TOP_LEVEL = ("schema_version", "tool", "catalog", "findings", "diagnostics", "summary", "left_out")
+_TOP_LEVEL = (
+    "schema_version",
+    "tool",
+    "catalog",
+    "findings",
+    "diagnostics",
+    "summary",
+    "non_references",
+    "left_out",
+)
 
 
 def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, Any] | None = None) -> str:
@@ -44,6 +54,8 @@ def to_json(result: ScanResult, fingerprints: Sequence[str], extra: dict[str, An
             "by_legacy": findings_per_legacy(result),
             "ready_to_drop": ready_to_drop(result),
         },
+        # additive: each occurrence of a legacy name classified as not a reference, with the reason
+        "non_references": [_non_reference(m) for m in result.mentions if m.verdict == "not-a-reference"],
     }
     if result.left_out:  # additive keys, present when files were left out
         document["summary"]["left_out"] = left_out_counts(result.left_out)
@@ -113,3 +125,8 @@ def _diagnostic(diagnostic: Diagnostic) -> dict[str, Any]:
         "kind": diagnostic.kind,
         "message": diagnostic.message,
     }
+
+
+def _non_reference(mention: Mention) -> dict[str, Any]:
+    # path, line, column, name, reason: the mention without its verdict (always "not-a-reference" here)
+    return {key: value for key, value in dataclasses.asdict(mention).items() if key != "verdict"}

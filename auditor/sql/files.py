@@ -29,7 +29,8 @@ from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_file
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
-_NOT_DEPENDENCY = frozenset({"create", "drop"})
+# a qualifier adds no dependency: its statement names the same table in a FROM item
+_NOT_DEPENDENCY = frozenset({"create", "drop", "qualifier"})
 _DEFINING = {
     "create view": "view",
     "create materialized view": "materialized view",
@@ -207,7 +208,7 @@ class _Analysis:
                 )
 
     def legacy(self, ref: TableRef) -> LegacyObject | None:
-        return self.catalog.lookup(ref.schema, ref.name)
+        return self.catalog.lookup(ref.schema or ref.implied_schema, ref.name)
 
     def script(
         self, path: str, text: str, info: StatementInfo, migration: tuple[int, int] | None = None

@@ -10,6 +10,7 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
 - ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
 - ``drop``: a name the statement drops
+- ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlglot.tokens import Token, TokenType
 
 from auditor.catalog.names import fold_identifier
 from auditor.core.model import Diagnostic, ObjectName
+from auditor.sql.qualifiers import QualifierScopes
 
 QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
 
@@ -44,6 +46,8 @@ class TableRef:
     name: str  # folded relation name
     position: str  # see the module docstring
     parsed: bool  # found in a sqlglot parse tree (False: tokenizer fallback)
+    # a column qualifier bound to a FROM item that wrote a schema (`FROM billing.x ... x.id`)
+    implied_schema: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +223,31 @@ def analyze_file(path: str, text: str) -> tuple[list[StatementInfo], Diagnostic 
         return analyze_sql(text), None
     except Exception as exc:  # a bug or a limit (recursion, memory) on one hostile file
         return [], Diagnostic(path, None, "parse-error", f"could not analyse the file: {type(exc).__name__}")
+
+
+def parse_statement(text: str) -> exp.Expr | None:
+    """One statement's sqlglot tree, placeholders tolerated, offsets relative to ``text``; None when the
+    parser does not understand it."""
+    tokens = _tokenize(text)
+    if not tokens:
+        return None
+    with quiet_sqlglot():
+        tree, _ = _parse(tokens, text)
+        if tree is None and _PLACEHOLDER.search(text):
+            tree, _ = _Refs(text, 0)._parse_substituted(0, len(text))
+    return None if tree is None or isinstance(tree, exp.Command) else tree
+
+
+def quoted_ranges(text: str) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each comment ("comment"), quoted value ("string") and dollar-quoted body
+    ("body") in SQL ``text``."""
+    for lexeme, start, end, _ in _lexemes(text):
+        if lexeme.startswith("--") or lexeme == "/*":
+            yield "comment", start, end
+        elif lexeme == "'":
+            yield "string", start, end
+        elif lexeme.startswith("$"):
+            yield "body", start, end
 
 
 def rewrite_reference(written: str, schema_written: bool, target: ObjectName, default_schema: str) -> str:
@@ -745,8 +774,10 @@ class _TreeRefs:
         self.plpgsql = plpgsql
         self.refs: list[TableRef] = []
         self.ok = True
+        self.scopes: QualifierScopes | None = None
 
     def collect(self, tree: exp.Expr) -> list[TableRef] | None:
+        self.scopes = QualifierScopes(tree)
         # an explicit stack, not recursion: a 1,000-term `||` chain is a tree 1,000 deep
         stack: list[_Visit] = [(tree, None, "", frozenset())]
         while stack:
@@ -762,6 +793,8 @@ class _TreeRefs:
             return [(child, node, "expressions", ctes) for child in node.expressions]
         elif isinstance(node, exp.Comment) and isinstance(node.this, exp.Column):
             self._comment_column(node.this)
+        elif isinstance(node, exp.Column) and not isinstance(parent, exp.Comment):
+            self._qualifier(node)
         children: list[_Visit] = []
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
@@ -800,6 +833,17 @@ class _TreeRefs:
         ]
         self._add(parts, position)
 
+    def _qualifier(self, column: exp.Column) -> None:
+        qualifier = column.args.get("table")
+        if not isinstance(qualifier, exp.Identifier) or self.scopes is None:
+            return
+        db = column.args.get("db")
+        binding = self.scopes.bind(column, _fold_ident(qualifier))
+        if not binding.names_table and not isinstance(db, exp.Identifier):
+            return
+        parts = [p for p in (column.args.get("catalog"), db, qualifier) if isinstance(p, exp.Identifier)]
+        self._add(parts, "qualifier", None if isinstance(db, exp.Identifier) else binding.schema)
+
     def _comment_column(self, column: exp.Column) -> None:
         parts = [
             p for p in (column.args.get("db"), column.args.get("table")) if isinstance(p, exp.Identifier)
@@ -807,7 +851,7 @@ class _TreeRefs:
         if parts:
             self._add(parts, "comment")
 
-    def _add(self, parts: list[exp.Identifier], position: str) -> None:
+    def _add(self, parts: list[exp.Identifier], position: str, implied_schema: str | None = None) -> None:
         metas = [p.meta for p in parts]
         if not all("start" in m and "end" in m for m in metas):
             self.ok = False
@@ -819,7 +863,9 @@ class _TreeRefs:
             return
         schema = folded[-2] if len(folded) >= 2 else None
         b = self.base
-        self.refs.append(TableRef(b + start, b + end, b + name_start, schema, folded[-1], position, True))
+        self.refs.append(
+            TableRef(b + start, b + end, b + name_start, schema, folded[-1], position, True, implied_schema)
+        )
 
 
 def _fold_ident(ident: exp.Expr) -> str:

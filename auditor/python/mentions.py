@@ -1,0 +1,227 @@
+"""Why an occurrence of a legacy name in Python source is not a reference, read from its tokens.
+
+Runs only on occurrences that no finding covers. A comment, a Python identifier, a docstring, a dict key,
+a log or exception message, a URL, prose, or a word SQL text uses as a column or alias is not a reference;
+anything else (a string that holds the bare name, SQL-shaped text the analyzer did not connect to a
+query) stays unclassified and becomes a low-confidence LR006 finding: the scan never drops it in silence.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from auditor.core.source import LineIndex
+from auditor.sql.mentions import (
+    NAME_VALUE,
+    NOT_A_REFERENCE,
+    REFERENCE,
+    UNCLASSIFIED,
+    LegacyTest,
+    Verdict,
+    other_relation,
+    sql_word_reason,
+)
+
+# calls whose string arguments are messages for people, never SQL
+_MESSAGE_CALLS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "print", "echo",
+     "secho", "gettext", "ngettext", "_", "gettext_lazy", "pgettext", "format_html", "mark_safe"}
+)  # fmt: skip
+_MESSAGE_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception|Warning)")
+# keyword arguments that hold text for people
+_LABEL_KEYWORDS = frozenset(
+    {"help", "help_text", "description", "verbose_name", "verbose_name_plural", "label", "title", "msg",
+     "message", "summary", "doc", "name_plural", "brief", "usage", "epilog"}
+)  # fmt: skip
+# keyword arguments that name Python attributes an ORM creates, never tables
+_ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
+_TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
+_QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
+_SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
+_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
+_FILE_NAME = re.compile(
+    r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
+    r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
+    re.IGNORECASE,
+)
+_COMPARISONS = frozenset({"==", "!=", "in"})
+_SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
+
+
+@dataclass
+class _StringRun:
+    """Consecutive string tokens (one implicit concatenation) that hold uncovered occurrences."""
+
+    tokens: list[tokenize.TokenInfo]
+    offsets: list[tuple[int, int, int]]  # (token index in run, occurrence start, end) as text offsets
+    starts_line: bool
+    bracket: str  # the innermost open bracket: "(", "[", "{" or ""
+    callee: str  # the name called by the innermost "(" ("" when none)
+    before: str  # the significant token before the run
+    keyword: str  # `name=` right before the run
+
+
+def classify_python(
+    text: str, occurrences: Iterable[tuple[int, int]], is_legacy: LegacyTest
+) -> dict[int, Verdict]:
+    """A verdict for each (start, end) occurrence, keyed by start offset."""
+    pending = sorted(occurrences)
+    out: dict[int, Verdict] = {}
+    if not pending:
+        return out
+    lines = LineIndex(text)
+    try:
+        for start, _, verdict in _walk(text, lines, pending, is_legacy):
+            out.setdefault(start, verdict)
+    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
+        message = f"the file could not be tokenized ({exc.__class__.__name__})"
+        for start, _ in pending:
+            out.setdefault(start, Verdict(UNCLASSIFIED, message))
+    for start, _ in pending:
+        out.setdefault(start, Verdict(UNCLASSIFIED, "no Python token holds this occurrence"))
+    return out
+
+
+def _walk(
+    text: str, lines: LineIndex, pending: list[tuple[int, int]], is_legacy: LegacyTest
+) -> Iterator[tuple[int, int, Verdict]]:
+    starts = lines.starts
+    brackets: list[tuple[str, str]] = []  # (bracket, callee)
+    previous: list[tokenize.TokenInfo] = []  # the last two significant tokens
+    run: _StringRun | None = None
+    at_line_start = True
+    index = 0  # first pending occurrence not yet passed
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        lo = starts[tok.start[0] - 1] + tok.start[1]
+        hi = starts[tok.end[0] - 1] + tok.end[1]
+        inside: list[tuple[int, int]] = []
+        while index < len(pending) and pending[index][0] < hi:
+            if pending[index][0] >= lo:
+                inside.append(pending[index])
+            index += 1
+        kind = tok.type
+        if kind == tokenize.COMMENT:
+            for start, end in inside:
+                yield start, end, Verdict(NOT_A_REFERENCE, "a comment")
+            continue
+        if kind in _SKIPPED:
+            continue
+        if kind == tokenize.STRING:
+            if run is None:
+                bracket, callee = brackets[-1] if brackets else ("", "")
+                before = previous[-1].string if previous else ""
+                keyword = previous[-2].string if len(previous) == 2 and before == "=" else ""
+                run = _StringRun([], [], at_line_start, bracket, callee, before, keyword)
+            run.tokens.append(tok)
+            run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
+            at_line_start = False
+            continue
+        if run is not None:
+            if run.offsets:
+                yield from _string_run(lines, run, tok, is_legacy)
+            previous = [*previous, run.tokens[-1]][-2:]
+            run = None
+        if kind == tokenize.NAME:
+            for start, end in inside:
+                yield start, end, Verdict(NOT_A_REFERENCE, "a Python identifier")
+        elif kind == _FSTRING_MIDDLE:  # Python 3.12+: the literal text of an f-string, as its own token
+            for start, end in inside:
+                yield start, end, _in_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
+        elif kind == tokenize.OP:
+            if tok.string in "([{":
+                callee = previous[-1].string if tok.string == "(" and previous else ""
+                brackets.append((tok.string, callee if callee.isidentifier() else ""))
+            elif tok.string in ")]}" and brackets:
+                brackets.pop()
+        at_line_start = kind in (tokenize.NEWLINE, tokenize.ENDMARKER)
+        previous = [*previous, tok][-2:]
+
+
+def _string_run(
+    lines: LineIndex, run: _StringRun, after: tokenize.TokenInfo, is_legacy: LegacyTest
+) -> Iterator[tuple[int, int, Verdict]]:
+    whole = _run_verdict(run, after)
+    starts = lines.starts
+    for index, start, end in run.offsets:
+        if whole is not None:
+            yield start, end, whole
+            continue
+        tok = run.tokens[index]
+        tok_start = starts[tok.start[0] - 1] + tok.start[1]
+        yield start, end, _in_string(tok.string, start - tok_start, end - start, is_legacy)
+
+
+def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
+    """A verdict that holds for every occurrence in the run, from where the strings stand in the code."""
+    if run.starts_line and after.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+        return Verdict(NOT_A_REFERENCE, "a docstring or bare string statement (never executed)")
+    if run.before in _COMPARISONS or after.string in _COMPARISONS:
+        return Verdict(NOT_A_REFERENCE, "a value compared in Python")
+    if run.bracket == "{" and after.string == ":":
+        return Verdict(NOT_A_REFERENCE, "a dict key")
+    if run.bracket == "[" and run.before == "[" and after.string == "]":
+        return Verdict(NOT_A_REFERENCE, "a subscript key")
+    if run.keyword in _LABEL_KEYWORDS:
+        return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
+    if run.keyword in _ATTRIBUTE_KEYWORDS:
+        return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
+    if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):
+        return Verdict(NOT_A_REFERENCE, f"a log, print or exception message (`{run.callee}(...)`)")
+    return None
+
+
+def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdict:
+    """Classify one occurrence inside a string token by the text around it."""
+    body_start = _body_start(token)
+    is_fstring = "f" in token[:body_start].lower()
+    body = token[body_start : len(token) - (3 if token.endswith(('"""', "'''")) and len(token) >= 6 else 1)]
+    local = at - body_start
+    if is_fstring and _inside_braces(body, local):
+        return Verdict(NOT_A_REFERENCE, "a Python expression inside an f-string")
+    reason = sql_word_reason(body, local)
+    other = other_relation(body, local, local + length, is_legacy) if reason == REFERENCE else None
+    if other is not None:
+        return Verdict(NOT_A_REFERENCE, f"in SQL text: {other}")
+    if reason == REFERENCE:
+        return Verdict(
+            UNCLASSIFIED, "SQL text names the table here, but no analysed database call or sink runs it"
+        )
+    if reason == NAME_VALUE:
+        return Verdict(UNCLASSIFIED, f"in SQL text: {reason}")
+    if reason is not None:
+        return Verdict(NOT_A_REFERENCE, f"in SQL text: {reason}")
+    before, after = body[:local], body[local + length :]
+    if "://" in body or before.endswith("/") or after.startswith("/"):
+        return Verdict(NOT_A_REFERENCE, "a URL or file path")
+    if _FILE_NAME.fullmatch(body):
+        return Verdict(NOT_A_REFERENCE, "a file name")
+    if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
+        return Verdict(UNCLASSIFIED, _SQL_SHAPED)
+    if len(body.split()) >= 2:
+        return Verdict(NOT_A_REFERENCE, "prose text, not SQL")
+    if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
+        return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")
+    return Verdict(UNCLASSIFIED, "a string that holds the name but reaches no analysed SQL or table argument")
+
+
+def _body_start(token: str) -> int:
+    i = 0
+    while i < len(token) and token[i] not in "'\"":
+        i += 1
+    return i + (3 if token[i : i + 3] in ('"""', "'''") else 1)
+
+
+def _inside_braces(body: str, at: int) -> bool:
+    depth = 0
+    i = 0
+    while i < at:
+        if body.startswith("{{", i) or body.startswith("}}", i):
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(body[i], 0)
+        i += 1
+    return depth > 0

@@ -1,0 +1,143 @@
+"""The post-pass that gives recall at least grep's: every occurrence of a legacy name gets a verdict.
+
+Per file that names a legacy object (the files the name pre-filter keeps), each whole-word,
+case-insensitive occurrence is matched against the findings' spans; the rest are classified from the
+file's tokens (Python `tokenize`, the SQL tokenizer) as not a reference, with the reason, or reported as
+LR006 (unclassified-mention) at low confidence. Files without an uncovered occurrence are not tokenized.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from auditor.catalog.names import LegacyCatalog
+from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span
+from auditor.core.source import LineIndex
+from auditor.python.mentions import classify_python
+from auditor.sql.mentions import (
+    MIGRATION_HISTORY,
+    NOT_A_REFERENCE,
+    UNCLASSIFIED,
+    Verdict,
+    classify_sql_file,
+)
+
+FINDING = "finding"
+_UNDECODABLE = Verdict(UNCLASSIFIED, "the file could not be decoded, so its text was not analysed")
+
+
+@dataclass(frozen=True, slots=True)
+class MentionSource:
+    """A scanned file that names a legacy object."""
+
+    path: str
+    text: str
+    kind: str  # "python", "sql", or "undecodable" (read leniently; every occurrence is unclassified)
+    migration: bool = False  # a migration file (SQL, or Python under a migrations directory): history
+
+
+def reconcile_mentions(
+    sources: Iterable[MentionSource],
+    findings: list[Finding],
+    catalog: LegacyCatalog,
+    pattern: re.Pattern[str],
+    examined: dict[tuple[str, int, int], str],
+) -> tuple[list[Mention], list[Finding]]:
+    """Every occurrence's verdict, and the LR006 findings for those nothing could classify.
+
+    ``examined`` holds the occurrences the matching stage looked at and ruled out, with the reason.
+    """
+    spans: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.legacy is not None:
+            spans.setdefault(finding.path, []).append(finding)
+    by_name = _legacy_by_name(catalog)
+
+    def is_legacy(schema: str | None, name: str) -> bool:
+        return catalog.lookup(schema, name) is not None
+
+    mentions: list[Mention] = []
+    unclassified: list[Finding] = []
+    for source in sources:
+        found = [(m.start(), m.end()) for m in pattern.finditer(source.text)]
+        if not found:
+            continue
+        lines = LineIndex(source.text)
+        covering = spans.get(source.path, [])
+        uncovered: list[tuple[int, int]] = []
+        for start, end in found:
+            line, column = lines.position(start)
+            finding = _covering(covering, line, column)
+            written = source.text[start:end]
+            ruled_out = examined.get((source.path, line, column))
+            if finding is not None:
+                reason = f"{finding.rule}: {finding.message}"
+                mentions.append(Mention(source.path, line, column, written, FINDING, reason))
+            elif ruled_out is not None:
+                mentions.append(Mention(source.path, line, column, written, NOT_A_REFERENCE, ruled_out))
+            elif source.migration:
+                mentions.append(
+                    Mention(source.path, line, column, written, NOT_A_REFERENCE, MIGRATION_HISTORY)
+                )
+            else:
+                uncovered.append((start, end))
+        if not uncovered:
+            continue
+        if source.kind == "python":
+            verdicts = classify_python(source.text, uncovered, is_legacy)
+        elif source.kind == "sql":
+            verdicts = classify_sql_file(source.text, uncovered, is_legacy)
+        else:
+            verdicts = {start: _UNDECODABLE for start, _ in uncovered}
+        for start, end in uncovered:
+            verdict = verdicts[start]
+            line, column = lines.position(start)
+            written = source.text[start:end]
+            mentions.append(Mention(source.path, line, column, written, verdict.verdict, verdict.reason))
+            if verdict.verdict == UNCLASSIFIED:
+                legacy = by_name.get(written.lower())
+                if legacy is not None:
+                    unclassified.append(_lr006(source.path, line, column, written, legacy, verdict.reason))
+    mentions.sort(key=lambda m: (m.path, m.line, m.column))
+    return mentions, unclassified
+
+
+def non_references(mentions: Iterable[Mention]) -> list[Mention]:
+    return [m for m in mentions if m.verdict == NOT_A_REFERENCE]
+
+
+def _covering(findings: list[Finding], line: int, column: int) -> Finding | None:
+    for finding in findings:
+        span = finding.span
+        if (span.line, span.column) <= (line, column) < (span.end_line, span.end_column):
+            return finding
+    return None
+
+
+def _legacy_by_name(catalog: LegacyCatalog) -> dict[str, LegacyObject]:
+    """Bare name -> legacy object, the default schema's first when several schemas share a name."""
+    out: dict[str, LegacyObject] = {}
+    for obj in sorted(catalog.objects, key=lambda o: o.legacy.schema != catalog.default_schema):
+        out.setdefault(obj.legacy.name.lower(), obj)
+    return out
+
+
+def _lr006(path: str, line: int, column: int, written: str, legacy: LegacyObject, why: str) -> Finding:
+    target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
+    message = (
+        f"`{written}` may name the legacy view `{legacy.legacy}`{target}: {why}. No rule could classify this "
+        f"occurrence; check it by hand, then fix it or suppress it with a reason."
+    )
+    return Finding(
+        rule="LR006",
+        path=path,
+        span=Span(line, column, line, column + len(written)),
+        legacy=legacy.legacy,
+        target=legacy.target,
+        block=f"{path}:<occurrence>",
+        confidence=Confidence.LOW,
+        message=message,
+        snippet="",
+    )

@@ -1,0 +1,143 @@
+"""The role of a word in SQL text: why an occurrence of a legacy name there is, or is not, a reference."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from auditor.catalog.names import fold_identifier
+from auditor.sql.qualifiers import QualifierScopes, cte_named
+from auditor.sql.refs import parse_statement, quoted_ranges, split_statements, table_references
+
+LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
+_SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
+REFERENCE = "reference"
+NAME_VALUE = "a quoted SQL value that is exactly the name (a catalog lookup or a regclass names the table)"
+_NAME_ONLY = re.compile(
+    r"(?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*"
+)  # the word is in a table or qualifier position: it names the table
+_STATEMENTS = (
+    exp.Query,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Copy,
+)
+
+
+NOT_A_REFERENCE = "not-a-reference"
+UNCLASSIFIED = "unclassified"
+MIGRATION_HISTORY = "migration history: replayed by the migrations, never a blocker on its own"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an occurrence of a legacy name that no finding covers is."""
+
+    verdict: str  # NOT_A_REFERENCE or UNCLASSIFIED
+    reason: str
+
+
+def classify_sql_file(
+    text: str, occurrences: Iterable[tuple[int, int]], is_legacy: LegacyTest
+) -> dict[int, Verdict]:
+    """A verdict for each (start, end) occurrence in a .sql file, keyed by start offset."""
+    out: dict[int, Verdict] = {}
+    for start, end in occurrences:
+        reason = sql_word_reason(text, start)
+        other = other_relation(text, start, end, is_legacy) if reason == REFERENCE else None
+        if other is not None:
+            out[start] = Verdict(NOT_A_REFERENCE, other)
+        elif reason == REFERENCE:
+            out[start] = Verdict(UNCLASSIFIED, "SQL names the table here, but no rule reported it")
+        elif reason is None:
+            out[start] = Verdict(UNCLASSIFIED, "in a statement the SQL parser could not read")
+        elif reason == NAME_VALUE:
+            out[start] = Verdict(UNCLASSIFIED, reason)
+        else:
+            out[start] = Verdict(NOT_A_REFERENCE, reason)
+    return out
+
+
+def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> str | None:
+    """Why a name in a table position is not a use of the legacy view: the statement defines or drops
+    it, or it is another relation (another schema, a quoted name in another case); None when it is."""
+    for ref in table_references(text).refs:
+        if ref.name_start <= start < ref.end and ref.position in ("create", "drop"):
+            return "SQL that defines or drops the object itself (CREATE/DROP), not a use of the view"
+    match = _SCHEMA_BEFORE.search(text, 0, start)
+    schema = fold_identifier(match.group(1)) if match is not None else None
+    quoted = text[start - 1 : start] == '"' and text[end : end + 1] == '"'
+    name = text[start:end] if quoted else text[start:end].lower()
+    if is_legacy(schema, name):
+        return None
+    written = f"{schema}.{name}" if schema else name
+    return f"names `{written}`, another relation than the legacy view (schema or quoted case differ)"
+
+
+def sql_word_reason(sql: str, offset: int) -> str | None:
+    """For the word starting at ``offset`` of ``sql``: REFERENCE, the reason it is not a reference
+    (a comment, a quoted value, a column, an alias, a CTE...), or None when the text does not tell."""
+    for kind, start, end in quoted_ranges(sql):
+        if start <= offset < end:
+            if kind == "body":  # a dollar-quoted routine body: the same question inside it
+                tag = sql.index("$", start + 1) + 1 - start
+                return sql_word_reason(sql[start + tag : end - tag], offset - start - tag)
+            if kind == "comment":
+                return "a SQL comment"
+            value = sql[start + 1 : end - 1].strip()
+            # 'legacy' or 'public.legacy' as a whole value: a catalog lookup or a regclass names the table
+            return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
+        if start > offset:
+            break
+    return _word_roles(sql).get(offset)
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_roles(sql: str) -> dict[int, str]:
+    """Offset of the first character of each identifier's name -> its role (REFERENCE or a reason)."""
+    roles: dict[int, str] = {}
+    for statement in split_statements(sql):
+        tree = parse_statement(statement.text)
+        if not isinstance(tree, _STATEMENTS):
+            continue  # a bare word or expression parses as a column: only whole statements tell roles
+        scopes = QualifierScopes(tree)
+        for ident in tree.find_all(exp.Identifier):
+            start = ident.meta.get("start")
+            if start is None:
+                continue
+            quoted = statement.text[start : start + 1] == '"'
+            roles[statement.start + start + quoted] = _role(ident, scopes)
+    return roles
+
+
+def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
+    parent, key = ident.parent, ident.arg_key
+    if isinstance(parent, exp.Table):
+        if key != "this":
+            return "a schema name"
+        return (
+            "a CTE of the same name"
+            if cte_named(parent, ident.name if ident.quoted else ident.name.lower())
+            else REFERENCE
+        )
+    if isinstance(parent, exp.Column):
+        if key == "table":
+            binding = scopes.bind(parent, ident.name if ident.quoted else ident.name.lower())
+            return REFERENCE if binding.names_table else f"a column qualifier {binding.reason}"
+        return "a column name" if key == "this" else "a schema name"
+    if isinstance(parent, exp.TableAlias):
+        return "the name of a CTE" if isinstance(parent.parent, exp.CTE) else "a table alias"
+    if isinstance(parent, exp.Alias):
+        return "an output column alias"
+    if isinstance(parent, exp.ColumnDef):
+        return "a column definition"
+    return f"a name that is not a table ({type(parent).__name__.lower()})"

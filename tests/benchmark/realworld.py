@@ -1,0 +1,192 @@
+"""Cross-check `audit scan` against `grep -rniw` on a checked-out application.
+
+Usage: python tests/benchmark/realworld.py APP_DIR --legacy NAME=NAME_V2 [--legacy ...] [--config FILE]
+                                           [--show all|unexplained|lr006] [--time K] [--json FILE]
+
+For each legacy name, every line `grep -rniw NAME` finds in the .py and .sql files of APP_DIR is listed
+with what the scan made of it: a finding (rule), LR006 (unclassified, with the reason), a non-reference
+(with the reason), "not scanned" (excluded by the config or .gitignore), or UNEXPLAINED. A correct scan
+has no UNEXPLAINED line. `--time K` also runs K cold scans in-process and reports the median time of
+the whole scan and of the post-pass that reconciles occurrences with findings.
+
+Run it with the interpreter that has auditor installed (the worktree's .venv). Keep the application
+outside the repository (e.g. /work/realworld/APP); never commit its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.catalog.config import load_config
+from auditor.core.model import ScanResult
+from auditor.discover.files import discover
+
+SOURCE_SUFFIXES = (".py", ".sql")
+
+
+@dataclass(frozen=True)
+class GrepLine:
+    path: str  # relative to the application root
+    line: int
+    text: str
+
+
+def grep_lines(root: Path, names: Sequence[str]) -> list[GrepLine]:
+    """Every line of a .py or .sql file that `grep -rniw` finds for one of ``names``."""
+    command = ["grep", "-rniwI", "--include=*.py", "--include=*.sql"]
+    for name in names:
+        command += ["-e", name]
+    done = subprocess.run([*command, "."], cwd=root, capture_output=True, text=True, errors="replace")
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"grep failed: {done.stderr.strip()}")
+    out: list[GrepLine] = []
+    for row in done.stdout.splitlines():
+        path, _, rest = row.partition(":")
+        number, _, text = rest.partition(":")
+        if number.isdigit():
+            out.append(GrepLine(path.removeprefix("./"), int(number), text.strip()))
+    return out
+
+
+def run_scan(root: Path, legacy: list[tuple[str, str]], config_file: str | None) -> ScanResult:
+    from auditor.scan import ScanOptions, scan
+
+    config = load_config(str(root), config_file)
+    return scan(ScanOptions(str(root), config, legacy, jobs=0, cache_dir=None))
+
+
+def classify_lines(
+    root: Path, result: ScanResult, hits: list[GrepLine], config_file: str | None
+) -> list[dict]:
+    """What the scan made of each grep hit line."""
+    scanned = {f.path for f in discover(str(root), load_config(str(root), config_file).exclude).files}
+    findings: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
+    lr006: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
+    for finding in result.findings:
+        if finding.legacy is None:
+            continue
+        key = (finding.path, finding.span.line)
+        if finding.rule == "LR006":
+            lr006[key].append(finding.message.split(": ", 1)[-1].split(". No rule")[0])
+        else:
+            findings[key].append(finding.rule)
+    reasons: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
+    for mention in result.mentions:
+        if mention.verdict == "not-a-reference":
+            reasons[(mention.path, mention.line)].append(mention.reason)
+    rows = []
+    for hit in hits:
+        key = (hit.path, hit.line)
+        if key in findings:
+            verdict, detail = "finding", ", ".join(sorted(set(findings[key])))
+            if key in lr006:
+                detail += "; LR006: " + "; ".join(lr006[key])
+        elif key in lr006:
+            verdict, detail = "LR006", "; ".join(lr006[key])
+        elif key in reasons:
+            verdict, detail = "not a reference", "; ".join(dict.fromkeys(reasons[key]))
+        elif hit.path not in scanned:
+            verdict, detail = "not scanned", "excluded by the config or .gitignore"
+        else:
+            verdict, detail = "UNEXPLAINED", ""
+        rows.append(
+            {"path": hit.path, "line": hit.line, "verdict": verdict, "detail": detail, "text": hit.text}
+        )
+    return rows
+
+
+def time_scans(root: Path, legacy: list[tuple[str, str]], config_file: str | None, repeat: int) -> dict:
+    """Median wall time of K cold scans and of the reconciling post-pass inside them."""
+    import auditor.scan as pipeline
+
+    original = pipeline.reconcile_mentions
+    spent: list[float] = []
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    totals: list[float] = []
+    pipeline.reconcile_mentions = timed  # type: ignore[assignment]
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            run_scan(root, legacy, config_file)
+            totals.append(time.perf_counter() - start)
+    finally:
+        pipeline.reconcile_mentions = original  # type: ignore[assignment]
+    scan_median, post_median = statistics.median(totals), statistics.median(spent)
+    return {
+        "runs": repeat,
+        "scan_median_s": round(scan_median, 3),
+        "post_pass_median_s": round(post_median, 3),
+        "post_pass_share": round(post_median / scan_median, 4) if scan_median else 0.0,
+        "scan_runs_s": [round(t, 3) for t in totals],
+        "post_pass_runs_s": [round(t, 3) for t in spent],
+    }
+
+
+def parse_legacy(values: Sequence[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep:
+            raise SystemExit(f"--legacy expects NAME=NAME_V2, got {value!r}")
+        pairs.append((old.strip(), new.strip()))
+    return pairs
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("app", type=Path)
+    parser.add_argument("--legacy", action="append", default=[], required=True, metavar="NAME=NAME_V2")
+    parser.add_argument("--config", dest="config_file")
+    parser.add_argument("--show", choices=("all", "unexplained", "lr006"), default="unexplained")
+    parser.add_argument("--time", type=int, default=0, metavar="K", help="also time K cold scans")
+    parser.add_argument("--json", type=Path, help="write every classified line to this file")
+    args = parser.parse_args(argv)
+    root = args.app.resolve()
+    legacy = parse_legacy(args.legacy)
+    names = [old.rsplit(".", 1)[-1] for old, _ in legacy]
+    result = run_scan(root, legacy, args.config_file)
+    rows = classify_lines(root, result, grep_lines(root, names), args.config_file)
+    by_rule = collections.Counter(f.rule for f in result.findings)
+    verdicts = collections.Counter(row["verdict"] for row in rows)
+    print(f"{root.name}: {result.files_scanned} files scanned; legacy: {', '.join(names)}")
+    print(f"findings: {len(result.findings)} ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))})")
+    print(
+        f"grep -rniw hit lines (.py/.sql): {len(rows)}; " + ", ".join(f"{v} {n}" for v, n in verdicts.items())
+    )
+    shown = {"all": None, "unexplained": {"UNEXPLAINED"}, "lr006": {"UNEXPLAINED", "LR006"}}[args.show]
+    for row in rows:
+        if shown is None or row["verdict"] in shown:
+            detail = f" ({row['detail']})" if row["detail"] else ""
+            print(f"  {row['path']}:{row['line']}: {row['verdict']}{detail}\n      {row['text'][:150]}")
+    summary: dict[str, Any] = {"app": root.name, "findings": dict(by_rule), "verdicts": dict(verdicts)}
+    if args.time:
+        summary["timing"] = time_scans(root, legacy, args.config_file, args.time)
+        timing = summary["timing"]
+        print(
+            f"timing: median cold scan {timing['scan_median_s']}s, post-pass {timing['post_pass_median_s']}s "
+            f"({timing['post_pass_share']:.1%}) over {timing['runs']} runs"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "lines": rows}, indent=2), encoding="utf-8")
+    return 1 if verdicts.get("UNEXPLAINED") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

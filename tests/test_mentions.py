@@ -1,0 +1,127 @@
+"""Recall at least grep's: every whole-word occurrence of a legacy name gets exactly one verdict."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from auditor.catalog.config import load_config
+from auditor.discover.files import discover
+from auditor.python.mentions import classify_python
+from tests.conftest import FIXTURES, ROOTS_WITH_LABELS, run_cli, scan_json
+
+EVERY = FIXTURES / "cases" / "every_occurrence"
+
+
+def grep_hits(root: Path, names: list[str]) -> set[tuple[str, int, int]]:
+    """(path, line, column) of each whole-word, case-insensitive occurrence, as `grep -rniw -o` sees them,
+    in the .py and .sql files the scan reads (the configured and .gitignore exclusions apply)."""
+    pattern = re.compile(r"(?<![\w$])(?:" + "|".join(map(re.escape, names)) + r")(?![\w$])", re.IGNORECASE)
+    hits: set[tuple[str, int, int]] = set()
+    for file in discover(str(root), load_config(str(root), None).exclude).files:
+        if not file.path.endswith((".py", ".sql")):
+            continue
+        text = Path(file.full_path).read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
+        for number, line in enumerate(text.split("\n"), start=1):
+            for match in pattern.finditer(line):
+                hits.add((file.path, number, match.start() + 1))
+    return hits
+
+
+@pytest.mark.parametrize(
+    "root", ROOTS_WITH_LABELS, ids=[str(p.relative_to(FIXTURES)) for p in ROOTS_WITH_LABELS]
+)
+def test_every_occurrence_is_a_finding_or_a_non_reference(root: Path) -> None:
+    data = scan_json(root)
+    names = sorted({entry["legacy"].split(".")[-1] for entry in data["catalog"]})
+    if not all(n.isidentifier() for n in names):
+        pytest.skip("quoted legacy names")
+    found = {(f["path"], f["line"], f["column"]) for f in data["findings"] if f["legacy"]}
+    explained = [(n["path"], n["line"], n["column"]) for n in data["non_references"]]
+    assert len(explained) == len(set(explained))
+    hits = grep_hits(root, names)
+    unexplained = sorted(hits - found - set(explained))
+    assert unexplained == []
+    assert not (found & set(explained)), "an occurrence is both a finding and a non-reference"
+
+
+def test_non_references_carry_their_reason() -> None:
+    data = scan_json(EVERY)
+    reasons = {(n["path"], n["line"], n["column"]): n["reason"] for n in data["non_references"]}
+    assert reasons[("ledger.py", 13, 7)] == "a comment"
+    assert reasons[("ledger.py", 9, 13)] == "a dict key"
+    assert reasons[("ledger.py", 12, 5)] == "a Python identifier"
+    assert "shadowed by an alias of ledger_v2" in reasons[("ledger.py", 20, 25)]
+    assert "CTE" in reasons[("ledger.py", 21, 57)]
+    assert reasons[("db/migrations/0001_ledger.sql", 2, 14)].startswith("migration history")
+    assert "archive.ledger" in reasons[("ledger.py", 33, 40)]
+    names = {n["name"] for n in data["non_references"]}
+    assert names == {"ledger", "Ledger"}
+
+
+def test_explain_shows_each_occurrence_on_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EVERY)
+    code, out, _ = run_cli("explain", "ledger.py:20")
+    assert code == 0
+    assert out.splitlines() == [
+        "ledger.py:20",
+        "  column 25: `ledger` -> not a reference: in SQL (execute()): a column qualifier shadowed by an "
+        "alias of ledger_v2 AS ledger",
+        "  column 53: `ledger` -> not a reference: in SQL (execute()): a table alias",
+    ]
+    code, out, _ = run_cli("explain", "ledger.py:28")
+    assert "LR006 unclassified: a string that holds the name" in out
+    code, out, _ = run_cli("explain", "ledger.py:15")
+    assert out.count("-> finding: LR001") == 4
+    code, out, _ = run_cli("explain", "ledger.py:3")
+    assert "no whole-word occurrence" in out
+
+
+def test_explain_rejects_a_bad_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EVERY)
+    code, _, err = run_cli("explain", "ledger.py")
+    assert code == 2
+    assert err.startswith("audit: error: expected PATH:LINE")
+
+
+def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text('REPORT_TABLE = "ledger"\n', encoding="utf-8")
+    _, out, _ = run_cli("plan", str(tmp_path), "--legacy", "ledger=ledger_v2", "--format", "json")
+    (plan,) = json.loads(out)["objects"]
+    assert plan["status"] == "blocked"
+    assert [b["rule"] for b in plan["blockers"]] == ["LR006"]
+
+
+@pytest.mark.parametrize(
+    ("source", "verdict", "reason"),
+    [
+        ('send(file=File(fp, "ledger.csv"))\n', "not-a-reference", "a file name"),
+        ('owner = ForeignKey(User, related_name="ledger")\n', "not-a-reference", "a Python attribute name"),
+        ('x = f"{ledger.total} rows"\n', "not-a-reference", "a Python expression inside an f-string"),
+        ('if kind != "ledger":\n    pass\n', "not-a-reference", "a value compared in Python"),
+        ('heading = "Ledger Totals"\n', "not-a-reference", "prose text"),
+        ('url = "/api/ledger/"\n', "not-a-reference", "a URL or file path"),
+        ('key = "cache:ledger"\n', "not-a-reference", "a key or label"),
+        ('parts.append("ledger.total > %s")\n', "unclassified", "SQL-shaped text"),
+        ('sql += " JOIN ledger USING (id)"\n', "unclassified", "SQL-shaped text"),
+        ('TABLE = "ledger"\n', "unclassified", "a string that holds the name"),
+        (
+            "q = \"SELECT 1 FROM pg_class WHERE relname = 'ledger'\"\n",
+            "unclassified",
+            "in SQL text: a quoted SQL",
+        ),
+        ('q = "SELECT ledger FROM books"\n', "not-a-reference", "in SQL text: a column name"),
+        ('q = "SELECT * FROM archive.ledger"\n', "not-a-reference", "another relation"),
+        ("def f(:\n    'ledger'\n", "unclassified", "could not be tokenized"),
+    ],
+)
+def test_python_occurrences_are_classified_by_their_tokens(source: str, verdict: str, reason: str) -> None:
+    occurrences = [(m.start(), m.end()) for m in re.finditer(r"(?i)\bledger\b", source)]
+    assert occurrences
+    verdicts = classify_python(source, occurrences, lambda schema, name: schema in (None, "public"))
+    for start, _ in occurrences:
+        assert verdicts[start].verdict == verdict
+        assert verdicts[start].reason.startswith(reason) or reason in verdicts[start].reason

@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, parse_object_name
-from auditor.core.model import Diagnostic, Finding, LegacyObject, ScanResult, report_order
+from auditor.core.model import DbObject, Diagnostic, Finding, LegacyObject, ScanResult, report_order
 from auditor.core.source import decode_python, decode_sql, read_bytes, read_source
 from auditor.discover.cache import (
     CACHE_DIR,
@@ -28,9 +28,6 @@ from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, build
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
-
-if TYPE_CHECKING:
-    from auditor.sql.files import SqlFilesResult
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -363,16 +360,20 @@ def _resolve(
     return findings
 
 
+class _SqlAnalysis(NamedTuple):
+    findings: tuple[Finding, ...]
+    db_objects: tuple[DbObject, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
 def _analyze_sql(
     sql_texts: dict[str, str],
     migration_paths: list[str],
     catalog: LegacyCatalog,
     migration_info: object,
     cache: ScanCache,
-) -> SqlFilesResult:
+) -> _SqlAnalysis:
     """The .sql files' findings and database objects, memoised by their text and the catalog."""
-    from auditor.sql.files import analyze_sql_files  # sqlglot: imported only when there is SQL to analyse
-
     texts = sorted(sql_texts.items())
     inputs = content_key(
         repr((catalog.objects, texts, sorted(migration_paths))).encode("utf-8", "surrogatepass")
@@ -380,7 +381,11 @@ def _analyze_sql(
     cached = cache.stage("sql", inputs)
     if cached is not None:
         return cached
-    result = analyze_sql_files(texts, frozenset(migration_paths), catalog, migration_info)  # type: ignore[arg-type]
+    from auditor.sql.files import analyze_sql_files  # sqlglot: imported only when there is SQL to analyse
+
+    found = analyze_sql_files(texts, frozenset(migration_paths), catalog, migration_info)  # type: ignore[arg-type]
+    # kept as core values only: reading the cache must not import the SQL stage (and sqlglot)
+    result = _SqlAnalysis(tuple(found.findings), tuple(found.db_objects), tuple(found.diagnostics))
     cache.put_stage("sql", inputs, result)
     return result
 

@@ -55,7 +55,7 @@ _ALLOWED = {
     ("auditor.core.model", "Confidence"),
     ("auditor.core.model", "DbObject"),
     ("auditor.core.model", "ObjectName"),
-    ("auditor.sql.files", "SqlFilesResult"),
+    ("auditor.scan", "_SqlAnalysis"),
     ("auditor.discover.cache", "FileRecord"),
     ("builtins", "set"),
     ("builtins", "frozenset"),

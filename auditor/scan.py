@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, name_pattern, parse_declared_name, parse_object_name
@@ -18,10 +18,12 @@ from auditor.core.model import (
     MIGRATION,
     UNANALYSED_KINDS,
     Confidence,
+    DbObject,
     Diagnostic,
     Finding,
     LeftOut,
     LegacyObject,
+    Mention,
     ObjectName,
     ScanResult,
     Span,
@@ -42,15 +44,15 @@ from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
-from auditor.python.reconcile import MentionSource, reconcile_mentions
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Lit
-from auditor.sql.migrations import MigrationCatalog, catalog_from_migrations, migration_order
+from auditor.sql.order import migration_order
 
 if TYPE_CHECKING:
     from auditor.database.witness import LiveReading
+    from auditor.python.reconcile import MentionSource
     from auditor.sql.dependents import DependentObjects
-    from auditor.sql.files import SqlFilesResult
+    from auditor.sql.migrations import MigrationCatalog
 
 _PARALLEL_THRESHOLD = 16
 SUPPRESSION_MARK = "audit: ignore"
@@ -162,6 +164,8 @@ def build_catalog(
         key=migration_order,
     )
     history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts
+    from auditor.sql.migrations import catalog_from_migrations  # sqlglot
+
     from_migrations = catalog_from_migrations(history, schema)
     dismissed = {parse_object_name(name, schema) for name in config.not_legacy}
     objects = {str(o.legacy): o for o in from_migrations.objects if o.legacy not in dismissed}
@@ -426,10 +430,10 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         d.path for d in diagnostics if d.kind == "decode-error" and d.path.endswith((".py", ".sql"))
     ]
     history = frozenset(migration_paths) | {m.path for m in sources.python}
-    texts = _mention_sources(python.named, py_files, config.max_file_bytes, sql_texts, history, base_pattern)
-    mentions, unclassified = reconcile_mentions(
-        [*texts, *_undecodable_sources(root, undecodable)], findings, catalog, base_pattern, examined
-    )
+    mentions, unclassified = _reconcile(
+        python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
+        findings, catalog, examined, cache,
+    )  # fmt: skip
     findings.extend(unclassified)
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
@@ -455,6 +459,41 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
 
 
+def _reconcile(
+    python: _PythonFacts,
+    py_files: Sequence[SourceFile],
+    max_bytes: int,
+    sql_texts: dict[str, str],
+    history: frozenset[str],
+    pattern: re.Pattern[str],
+    root: str,
+    undecodable: list[str],
+    findings: list[Finding],
+    catalog: LegacyCatalog,
+    examined: dict[tuple[str, int, int], str],
+    cache: ScanCache,
+) -> tuple[list[Mention], list[Finding]]:
+    """The post-pass over every occurrence, memoised by what it reads: the named files' content keys,
+    the .sql texts, the findings and the catalog (a warm scan neither re-reads nor re-tokenizes)."""
+    named = sorted((p, python.keys.get(p)) for p in python.named)
+    sql = sorted((p, content_key(t.encode("utf-8", "surrogatepass"))) for p, t in sql_texts.items())
+    inputs = content_key(
+        repr(
+            (catalog.objects, named, sql, sorted(history), undecodable, findings, sorted(examined.items()))
+        ).encode("utf-8", "surrogatepass")
+    )
+    cached = cache.stage("mentions", inputs)
+    if cached is not None:
+        return list(cached[0]), list(cached[1])
+    from auditor.python.reconcile import reconcile_mentions  # the SQL tokenizer: only when it must run
+
+    texts = _mention_sources(python.named, py_files, max_bytes, sql_texts, history, pattern)
+    sources = [*texts, *_undecodable_sources(root, undecodable)]
+    mentions, unclassified = reconcile_mentions(sources, findings, catalog, pattern, examined)
+    cache.put_stage("mentions", inputs, (tuple(mentions), tuple(unclassified)))
+    return mentions, unclassified
+
+
 def _mention_sources(
     named: Iterable[str],
     py_files: Sequence[SourceFile],
@@ -471,21 +510,22 @@ def _mention_sources(
         data = read_bytes(file.full_path, path, max_bytes) if file is not None else None
         text = decode_python(data, path) if isinstance(data, bytes) else None
         if isinstance(text, str):
-            yield MentionSource(path, text, "python", path in history)
+            yield _source(path, text, "python", path in history)
     for path, text in sql_texts.items():
         if pattern.search(text):
-            yield MentionSource(path, text, "sql", path in history)
+            yield _source(path, text, "sql", path in history)
 
 
-def _dependents(sql_result: SqlFilesResult, catalog: LegacyCatalog) -> DependentObjects | None:
+def _dependents(sql_result: _SqlAnalysis, catalog: LegacyCatalog) -> DependentObjects | None:
     """The objects built on legacy views (transitively), or None when there are none."""
     if not sql_result.definitions:
         return None
     from auditor.sql.dependents import DependentObjects, built_on_legacy  # sqlglot-based
+    from auditor.sql.files import Definition
 
-    dependents = DependentObjects(
-        built_on_legacy(sql_result.definitions, sql_result.findings, catalog), catalog
-    )
+    definitions = [Definition(*d) for d in sql_result.definitions]
+    built = built_on_legacy(definitions, list(sql_result.findings), catalog)
+    dependents = DependentObjects(built, catalog)
     return dependents if dependents.chains or dependents.functions else None
 
 
@@ -509,16 +549,22 @@ def _resolve(
     return findings, resolution.examined
 
 
+class _SqlAnalysis(NamedTuple):
+    findings: tuple[Finding, ...]
+    db_objects: tuple[DbObject, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    # views and functions left defined: (label, kind, name, depends on), plain values for the cache
+    definitions: tuple[tuple[str, str, ObjectName, tuple[ObjectName, ...]], ...] = ()
+
+
 def _analyze_sql(
     sql_texts: Sequence[tuple[str, str]],
     migration_paths: list[str],
     catalog: LegacyCatalog,
     migration_info: object,
     cache: ScanCache,
-) -> SqlFilesResult:
+) -> _SqlAnalysis:
     """The .sql files' findings and database objects, memoised by their text and the catalog."""
-    from auditor.sql.files import analyze_sql_files  # sqlglot: imported only when there is SQL to analyse
-
     texts = sorted(sql_texts)
     inputs = content_key(
         repr((catalog.objects, texts, sorted(migration_paths))).encode("utf-8", "surrogatepass")
@@ -526,7 +572,14 @@ def _analyze_sql(
     cached = cache.stage("sql", inputs)
     if cached is not None:
         return cached
-    result = analyze_sql_files(texts, frozenset(migration_paths), catalog, migration_info)  # type: ignore[arg-type]
+    from auditor.sql.files import analyze_sql_files  # sqlglot: imported only when there is SQL to analyse
+
+    found = analyze_sql_files(texts, frozenset(migration_paths), catalog, migration_info)  # type: ignore[arg-type]
+    # kept as core values only: reading the cache must not import the SQL stage (and sqlglot)
+    definitions = tuple((d.label, d.kind, d.name, d.depends_on) for d in found.definitions)
+    result = _SqlAnalysis(
+        tuple(found.findings), tuple(found.db_objects), tuple(found.diagnostics), definitions
+    )
     cache.put_stage("sql", inputs, result)
     return result
 
@@ -658,12 +711,18 @@ def _as_utf8(data: bytes) -> bytes:
     return data
 
 
+def _source(path: str, text: str, kind: str, migration: bool) -> MentionSource:
+    from auditor.python.reconcile import MentionSource
+
+    return MentionSource(path, text, kind, migration)
+
+
 def _undecodable_sources(root: str, paths: Iterable[str]) -> Iterator[MentionSource]:
     """A file that could not be decoded is read leniently so that its occurrences still get a verdict."""
     for path in sorted(set(paths)):
         data = read_bytes(os.path.join(root, path), path, 1 << 30)
         if isinstance(data, bytes):
-            yield MentionSource(path, data.decode("utf-8", "replace"), "undecodable")
+            yield _source(path, data.decode("utf-8", "replace"), "undecodable", False)
 
 
 def _read_sql(file: SourceFile, max_bytes: int) -> str | Diagnostic:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -28,7 +28,9 @@ from auditor.cli.options import (
     path_argument,
 )
 from auditor.database.connect import DatabaseError, DatabaseRequest
-from auditor.sql.migrations import MigrationCatalog
+
+if TYPE_CHECKING:
+    from auditor.sql.migrations import MigrationCatalog
 
 _FORMAT = click.option(
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True

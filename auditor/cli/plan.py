@@ -28,7 +28,6 @@ from auditor.cli.options import (
 )
 from auditor.core.model import ScanResult
 from auditor.core.output import OutputError, check_output
-from auditor.plan.migration import FILE_SUFFIX
 from auditor.reports.graph import GRAPH_FORMATS
 
 PLAN_FORMATS = ("text", "json", "markdown", "html", "csv", "sarif")
@@ -110,6 +109,8 @@ def plan_command(
     check_output_early(output)
     if migration_dir is not None and os.path.isdir(migration_dir):  # a missing one is created
         try:
+            from auditor.plan.migration import FILE_SUFFIX
+
             check_output(os.path.join(migration_dir, "new" + FILE_SUFFIX))
         except OutputError as exc:
             fail(f"--emit-migration {migration_dir}: {exc.reason}")

@@ -151,6 +151,10 @@ def _children(node: ast.AST) -> Iterator[ast.AST]:
 
 # operators and contexts: no position, nothing to analyse
 _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# the walk: nodes with nothing inside to analyse, nodes whose fields are not in source order
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal})
+_REORDERED = frozenset({ast.Call, ast.Dict, ast.IfExp, ast.arguments})
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _header(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Iterator[ast.AST]:
@@ -231,16 +235,31 @@ class _Extractor:
         }
 
     def visit(self, node: ast.AST) -> None:
-        handler = self.handlers.get(type(node))
+        cls = node.__class__
+        handler = self.handlers.get(cls)
         if handler is not None:
             handler(node)
-        else:
+        elif cls not in _LEAVES:
             self._visit_children(node)
 
     def _visit_children(self, node: ast.AST) -> None:
         visit = self.visit
-        for child in _children(node):
-            visit(child)
+        cls = node.__class__
+        if cls in _REORDERED:
+            for child in _children(node):
+                visit(child)
+            return
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = _FIELDS[cls] = tuple(f for f in cls._fields if f not in ("ctx", "op", "ops"))
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
+            elif isinstance(value, ast.AST):
+                visit(value)
 
     # --- positions -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from auditor.core.model import Diagnostic
 from auditor.core.source import LineIndex
-from auditor.sql.migrations import migration_order
+from auditor.sql.order import migration_order
 
 ALEMBIC = "alembic"
 DJANGO = "django"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -67,12 +65,6 @@ class _History:
     columns: dict[ObjectName, tuple[str, ...] | None] = field(default_factory=dict)  # None: unknown
     candidates: dict[ObjectName, tuple[_Shape, str, LegacyPoint]] = field(default_factory=dict)
     writes: dict[ObjectName, frozenset[ObjectName]] = field(default_factory=dict)  # function -> tables
-
-
-def migration_order(path: str) -> tuple[str, list[int | str]]:
-    """File-name order with numbers compared as numbers (Flyway's V2__ before V10__)."""
-    parts = re.split(r"(\d+)", os.path.basename(path))
-    return os.path.dirname(path), [int(p) if p.isdigit() else p for p in parts]
 
 
 def resolve_name(name: QName, default_schema: str) -> ObjectName:

@@ -48,6 +48,7 @@ def resolve_name(name: QName, default_schema: str) -> ObjectName:
 def catalog_from_migrations(files: Sequence[tuple[str, str]], default_schema: str) -> MigrationCatalog:
     """Walk the migrations in order and keep the compatibility views that exist at the end."""
     entries: dict[ObjectName, _Entry] = {}
+    over: dict[ObjectName, set[ObjectName]] = {}  # target -> legacy names whose view is over it
     diagnostics: list[Diagnostic] = []
     statements: dict[str, list[StatementInfo]] = {}
     for file_index, (path, text) in enumerate(files):
@@ -58,7 +59,7 @@ def catalog_from_migrations(files: Sequence[tuple[str, str]], default_schema: st
         lines = LineIndex(text)
         for info in infos:
             point = LegacyPoint(file_index, info.start, path, lines.line(info.start))
-            _apply(info, point, entries, default_schema, diagnostics)
+            _apply(info, point, entries, over, default_schema, diagnostics)
     objects = _resolve_chains(entries)
     return MigrationCatalog(
         objects=tuple(objects),
@@ -73,6 +74,7 @@ def _apply(
     info: StatementInfo,
     point: LegacyPoint,
     entries: dict[ObjectName, _Entry],
+    over: dict[ObjectName, set[ObjectName]],
     default_schema: str,
     diagnostics: list[Diagnostic],
 ) -> None:
@@ -92,26 +94,37 @@ def _apply(
         known = entries.get(name)
         entries[name] = _Entry(name, target, columns, f"{point.path}:{point.line}",
                                known.point if known is not None else point)  # fmt: skip
+        over.setdefault(target, set()).add(name)
     elif info.kind in ("drop view", "drop materialized view", "drop table"):
         for dropped in info.names:
             entries.pop(resolve_name(dropped, default_schema), None)
     elif info.kind in ("alter view", "alter table", "alter materialized view") and info.name is not None:
         old = resolve_name(info.name, default_schema)
         if info.rename_to is not None:
-            _rename(entries, old, ObjectName(old.schema, info.rename_to))
+            _rename(entries, over, old, ObjectName(old.schema, info.rename_to))
         if info.new_schema is not None:
-            _rename(entries, old, ObjectName(info.new_schema, old.name))
+            _rename(entries, over, old, ObjectName(info.new_schema, old.name))
 
 
-def _rename(entries: dict[ObjectName, _Entry], old: ObjectName, new: ObjectName) -> None:
-    """A renamed relation: the legacy name moves with a view; a compat view follows its renamed target."""
+def _rename(
+    entries: dict[ObjectName, _Entry],
+    over: dict[ObjectName, set[ObjectName]],
+    old: ObjectName,
+    new: ObjectName,
+) -> None:
+    """A renamed relation: the legacy name moves with a view; a compat view follows its renamed target.
+    ``over`` (target -> legacy names) finds those views without a pass over all of them, which made
+    thousands of renames quadratic; it may hold stale names, so each one is checked."""
     moved = entries.pop(old, None)
     if moved is not None:
         moved.legacy = new
         entries[new] = moved
-    for entry in entries.values():
-        if entry.target == old:
+        over.setdefault(moved.target, set()).add(new)
+    for name in sorted(over.pop(old, ()), key=str):
+        entry = entries.get(name)
+        if entry is not None and entry.target == old:
             entry.target = new
+            over.setdefault(new, set()).add(name)
 
 
 def _resolve_chains(entries: dict[ObjectName, _Entry]) -> list[LegacyObject]:

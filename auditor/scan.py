@@ -630,6 +630,8 @@ def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
     found: set[str] = set()
     tail = b""
     try:
+        if not os.path.lexists(path):
+            return found  # deleted since it was found: nothing is left to name anything
         if not os.path.isfile(path):
             return None  # a directory that could not be listed: its files may name anything
         with open(path, "rb") as handle:

@@ -396,10 +396,19 @@ class _Replay:
     def __init__(self, default_schema: str) -> None:
         self.schema = default_schema
         self.objects: dict[tuple[str, str], _Object] = {}
+        # relation -> keys of the views named so and of the objects attached to it: a rename or a drop
+        # finds them without a pass over every object (quadratic on thousands); stale keys are skipped
+        self.related: dict[ObjectName, set[tuple[str, str]]] = {}
+
+    def put(self, obj: _Object) -> None:
+        self.objects[obj.key] = obj
+        for name in (obj.own if obj.kind in ("view", "materialized view") else None, obj.on):
+            if name is not None:
+                self.related.setdefault(name, set()).add(obj.key)
 
     def apply(self, path: str, text: str, info: StatementInfo, order: tuple[int, int]) -> None:
         for obj in _definitions(path, text, info, order, self.schema):
-            self.objects[obj.key] = obj
+            self.put(obj)
         verb = info.kind.split(" ", 1)[0]
         if verb == "drop":
             self._drop(info, text)
@@ -420,8 +429,16 @@ class _Replay:
             elif kind == "index":
                 self._remove(lambda o, name=name: o.kind == "index" and o.own == name)  # type: ignore[misc]
 
-    def _remove(self, doomed: Callable[[_Object], bool]) -> list[_Object]:
-        removed = [o for o in self.objects.values() if doomed(o)]
+    def _remove(
+        self, doomed: Callable[[_Object], bool], among: Iterable[tuple[str, str]] | None = None
+    ) -> list[_Object]:
+        """Remove the objects ``doomed`` says, looking at every object or only at the keys ``among``."""
+        pool = (
+            self.objects.values()
+            if among is None
+            else [self.objects[k] for k in sorted(among) if k in self.objects]
+        )
+        removed = [o for o in pool if doomed(o)]
         for obj in removed:
             del self.objects[obj.key]
         return removed
@@ -448,7 +465,8 @@ class _Replay:
                     )
                 )
 
-            for obj in self._remove(doomed):
+            # without CASCADE only the view itself and what is attached to it go: the index has them
+            for obj in self._remove(doomed, None if cascade else self.related.get(dropped, set())):
                 if obj.kind in ("view", "materialized view") and obj.own is not None and obj.own != dropped:
                     pending.append(obj.own)
 
@@ -470,21 +488,27 @@ class _Replay:
         if new == old:
             return
         if kind in ("table", "view", "materialized view"):
-            for obj in self.objects.values():
+            for key in sorted(self.related.pop(old, ())):
+                obj = self.objects.get(key)
+                if obj is None or obj.key != key:
+                    continue  # stale: dropped or replaced since
+                moved = False
                 if obj.own == old and obj.kind in ("view", "materialized view"):
-                    obj.own, obj.name = new, str(new)
+                    obj.own, obj.name, moved = new, str(new), True
                 if obj.on == old:
-                    obj.on = new
+                    obj.on, moved = new, True
                     obj.name = obj.name.rsplit(" on ", 1)[0] + f" on {new}"
-            self.objects = {obj.key: obj for obj in self.objects.values()}
+                if moved:
+                    del self.objects[key]
+                    self.put(obj)
         elif kind in ("function", "procedure"):
             obj = self.objects.pop(("function", str(old)), None)
             if obj is not None:
                 obj.own, obj.name = new, str(new)
-                self.objects[obj.key] = obj
+                self.put(obj)
         elif kind in ("trigger", "policy") and info.on is not None:
             on = resolve_name(info.on, self.schema)
             obj = self.objects.pop((kind, f"{old.name} on {on}"), None)
             if obj is not None:
                 obj.name = f"{new.name} on {on}"
-                self.objects[obj.key] = obj
+                self.put(obj)

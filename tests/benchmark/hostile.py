@@ -7,7 +7,9 @@ Cases (each generated into a temporary scan root, scanned with `--format json`, 
 - ``statements``: one .sql file with N statements that each name the legacy view (``orders``); the time
   per statement must not grow with N (it did: list membership in the graph builder made it quadratic);
 - ``chain``: one .sql file whose query is a ``||`` chain of N terms (the SQL walker recursed once per
-  term and died with RecursionError at about 1,000).
+  term and died with RecursionError at about 1,000);
+- ``renames``: a migration that creates N views over the legacy view and renames each (every rename
+  looked at every view: quadratic in the migration replay and in the catalog).
 
 ``--source DIR`` runs the `auditor` package found in DIR (another checkout: the figures before a fix).
 Standard library only; it prints one line per case: seconds, peak memory, findings.
@@ -37,11 +39,17 @@ def chain_sql(terms: int) -> str:
     return "SELECT " + " || ".join(f"'part{i}'" for i in range(terms)) + " AS joined FROM orders;\n"
 
 
+def renames_sql(count: int) -> str:
+    return "".join(f"CREATE VIEW public.v{i} AS SELECT * FROM orders WHERE id = {i};\n"
+                   f"ALTER VIEW public.v{i} RENAME TO w{i};\n" for i in range(count))  # fmt: skip
+
+
 def run_case(name: str, sql: str, source: Path) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="audit-hostile-") as tmp:
         root = Path(tmp) / "root"
-        (root / "db").mkdir(parents=True)
-        (root / "db" / "queries.sql").write_text(sql, encoding="utf-8")
+        folder = root / ("supabase/migrations" if name.startswith("renames") else "db")
+        folder.mkdir(parents=True)
+        (folder / "queries.sql").write_text(sql, encoding="utf-8")
         command = [sys.executable, "-m", "auditor", "scan", str(root), "--legacy", "orders=orders_v2",
                    "--no-cache", "--jobs", "1", "--format", "json"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(source)}
@@ -68,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5000,10000,20000", help="statement counts (comma-separated)")
     parser.add_argument("--chain", type=int, default=1000, help="terms of the `||` chain")
+    parser.add_argument("--renames", default="2000,4000", help="views renamed in one migration")
     parser.add_argument("--source", type=Path, default=REPO_ROOT, help="the checkout whose auditor to run")
     args = parser.parse_args(argv)
     cases = [(f"statements={n}", statements_sql(int(n))) for n in args.sizes.split(",") if n]
     cases.append((f"chain={args.chain}", chain_sql(args.chain)))
+    cases += [(f"renames={n}", renames_sql(int(n))) for n in args.renames.split(",") if n]
     print(f"auditor from {args.source}; peak memory is the largest child process so far")
     for name, sql in cases:
         result = run_case(name, sql, args.source)
@@ -79,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:>20}  error: {result['error']}")
             continue
         per = ""
-        if name.startswith("statements="):
+        if not name.startswith("chain="):
             per = f"  {1000 * float(result['seconds']) / int(name.split('=')[1]):.2f} ms/statement"  # type: ignore[arg-type]
         found = f"{result['findings']} finding(s){per}"
         print(f"{name:>20}  {result['seconds']:>8} s  {result['peak_mb']:>6} MB  {found}  "

@@ -44,6 +44,16 @@ def qualifiers(sql: str) -> list[tuple[str, str | None]]:
         ("SELECT legacy.n FROM (SELECT 1 AS n) AS legacy", []),
         ("UPDATE items AS legacy SET n = legacy.n + 1", []),
         ("SELECT legacy.id FROM legacy_v2 AS legacy JOIN x ON x.id = legacy.id", []),
+        # a CTE used from another CTE's body, also when sqlglot cannot scope the statement (a hole)
+        (
+            "WITH legacy AS (VALUES (1)), p AS (SELECT 1 FROM x JOIN legacy ON x.a = legacy.column1) TABLE p",
+            [],
+        ),
+        (
+            "WITH legacy AS (VALUES __audit_hole_0__), "
+            "p AS (SELECT 1 FROM x JOIN legacy ON x.a = legacy.column1) SELECT * FROM p",
+            [],
+        ),
     ],
 )
 def test_qualifier_binding(sql: str, expected: list[Any]) -> None:

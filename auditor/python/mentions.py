@@ -13,6 +13,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.core.source import LineIndex
 from auditor.sql.mentions import (
@@ -39,6 +40,15 @@ _LABEL_KEYWORDS = frozenset(
 )  # fmt: skip
 # keyword arguments that name Python attributes an ORM creates, never tables
 _ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
+# calls whose argument at that position names a Python attribute
+_ATTRIBUTE_ARGUMENT = {
+    "getattr": 1,
+    "hasattr": 1,
+    "setattr": 1,
+    "delattr": 1,
+    "backref": 0,
+    "association_proxy": 0,
+}
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
@@ -48,7 +58,7 @@ _FILE_NAME = re.compile(
     r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
     re.IGNORECASE,
 )
-_COMPARISONS = frozenset({"==", "!=", "in"})
+_COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
 
@@ -61,6 +71,7 @@ class _StringRun:
     starts_line: bool
     bracket: str  # the innermost open bracket: "(", "[", "{" or ""
     callee: str  # the name called by the innermost "(" ("" when none)
+    argument: int  # the position of the run among that call's arguments
     before: str  # the significant token before the run
     keyword: str  # `name=` right before the run
 
@@ -90,7 +101,7 @@ def _walk(
     text: str, lines: LineIndex, pending: list[tuple[int, int]], is_legacy: LegacyTest
 ) -> Iterator[tuple[int, int, Verdict]]:
     starts = lines.starts
-    brackets: list[tuple[str, str]] = []  # (bracket, callee)
+    brackets: list[list[Any]] = []  # [bracket, callee, commas seen at its level]
     previous: list[tokenize.TokenInfo] = []  # the last two significant tokens
     run: _StringRun | None = None
     at_line_start = True
@@ -112,10 +123,10 @@ def _walk(
             continue
         if kind == tokenize.STRING:
             if run is None:
-                bracket, callee = brackets[-1] if brackets else ("", "")
+                bracket, callee, argument = brackets[-1] if brackets else ("", "", 0)
                 before = previous[-1].string if previous else ""
                 keyword = previous[-2].string if len(previous) == 2 and before == "=" else ""
-                run = _StringRun([], [], at_line_start, bracket, callee, before, keyword)
+                run = _StringRun([], [], at_line_start, bracket, callee, argument, before, keyword)
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
             at_line_start = False
@@ -134,9 +145,11 @@ def _walk(
         elif kind == tokenize.OP:
             if tok.string in "([{":
                 callee = previous[-1].string if tok.string == "(" and previous else ""
-                brackets.append((tok.string, callee if callee.isidentifier() else ""))
+                brackets.append([tok.string, callee if callee.isidentifier() else "", 0])
             elif tok.string in ")]}" and brackets:
                 brackets.pop()
+            elif tok.string == "," and brackets:
+                brackets[-1][2] += 1
         at_line_start = kind in (tokenize.NEWLINE, tokenize.ENDMARKER)
         previous = [*previous, tok][-2:]
 
@@ -167,6 +180,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, "a subscript key")
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
+    if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
     if run.keyword in _ATTRIBUTE_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):

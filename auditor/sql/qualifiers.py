@@ -96,6 +96,8 @@ def _binding(source: exp.Expr | Scope, name: str) -> QualifierBinding:
         real = _fold_ident(source.this)
         alias = source.args.get("alias")
         if real == name and not (alias and _fold_ident(alias.this) != name):
+            if cte_named(source, name):
+                return QualifierBinding(False, reason=f"shadowed by a CTE named {name}")
             db = source.args.get("db")
             return QualifierBinding(True, _fold_ident(db) if isinstance(db, exp.Identifier) else None)
         return QualifierBinding(False, reason=f"shadowed by an alias of {source.sql(dialect='postgres')}")

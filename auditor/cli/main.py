@@ -15,7 +15,7 @@ from auditor.cli.db import db_group
 from auditor.cli.gate import baseline_command
 from auditor.cli.interrupt import exit_on_interrupt
 from auditor.cli.plan import graph_command, plan_command
-from auditor.cli.scan import catalog_command, files_command, rules_command, scan_command
+from auditor.cli.scan import catalog_command, files_command, rules_command, scan_command, sinks_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +24,15 @@ def main() -> None:
     """Find the code that still blocks dropping legacy PostgreSQL compatibility views."""
 
 
-_COMMANDS = (scan_command, files_command, catalog_command, rules_command, plan_command, graph_command)
+_COMMANDS = (
+    scan_command,
+    files_command,
+    catalog_command,
+    rules_command,
+    sinks_command,
+    plan_command,
+    graph_command,
+)
 for _command in (*_COMMANDS, baseline_command, db_group):
     main.add_command(_command)
 

@@ -38,6 +38,7 @@ class Site:
     block: str
     what: str  # how it enters, for messages: "execute()", "__tablename__", ...
     schema: Value | None = None
+    through: tuple[str, ...] = ()  # the helpers a call-site argument goes through to reach a sink
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,27 @@ class ModelClass:
     has_table: bool  # Meta.db_table set, or abstract/proxy: no default name applies
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """A function or method defined in the module: its parameters, for matching call arguments."""
+
+    params: tuple[str, ...]  # positional parameters in order, `self`/`cls` included
+    keyword_only: tuple[str, ...]
+    bound: bool  # a method called on an instance or class: the first parameter is not passed
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call of something that may be a function of the scanned code, with its string-like arguments."""
+
+    callee: str  # dotted target: "app.db.count_rows", "app.Repo.db.insert" (through the type of `db`)
+    # (position or -1, keyword or "*"/"**" for unpacked arguments, value; () when unknown)
+    args: tuple[tuple[int, str | None, Value], ...]
+    block: str
+    what: str  # the call as written, for messages: "db.insert()"
+
+
 @dataclass
 class ModuleFacts:
     path: str
@@ -60,6 +82,9 @@ class ModuleFacts:
     sites: list[Site] = field(default_factory=list)
     models: list[ModelClass] = field(default_factory=list)
     app_labels: dict[str, str] = field(default_factory=dict)  # AppConfig name -> label (apps.py)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)  # "count_rows", "Repo.insert"
+    calls: list[CallSite] = field(default_factory=list)
+    attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -149,6 +174,8 @@ def _children(node: ast.AST) -> Iterator[ast.AST]:
                 yield child
 
 
+# argument expressions whose string value a helper summary may need (a call's result never is)
+_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute, ast.Subscript)
 # operators and contexts: no position, nothing to analyse
 _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
@@ -190,6 +217,8 @@ class _Scope:
     values: dict[str, Value] = field(default_factory=dict)
     params: set[str] = field(default_factory=set)
     pending: list[Site] = field(default_factory=list)  # ORM mappings, emitted with the class's schema
+    types: dict[str, str] = field(default_factory=dict)  # local or parameter -> dotted class it holds
+    qualname: str = ""  # dotted, from the module: "app.db.Repo.insert"
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
 
@@ -408,9 +437,18 @@ class _Extractor:
         self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
-        scope = _Scope("function", node.name)
+        local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
+        scope = _Scope("function", node.name, qualname=f"{self.facts.module}.{local}")
         args = node.args
         positional = [*args.posonlyargs, *args.args]
+        in_class = self.scopes[-1].kind == "class"
+        static = any(_attr_dotted(d) == "staticmethod" for d in node.decorator_list)
+        self.facts.functions[local] = FunctionInfo(
+            tuple(p.arg for p in positional),
+            tuple(p.arg for p in args.kwonlyargs),
+            in_class and not static,
+            node.lineno,
+        )
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
             args.defaults
         )
@@ -420,6 +458,9 @@ class _Extractor:
         ]:
             name = param.arg
             scope.params.add(name)
+            annotation = _attr_dotted(param.annotation)
+            if annotation is not None:
+                scope.types[name] = self._qualify(annotation)
             if default is not None:
                 value = self._eval(default)
                 if value:
@@ -429,6 +470,8 @@ class _Extractor:
                             f"parameter `{name}` of `{node.name}`",
                             self._name_node(param.lineno, self._column(param.lineno, param.col_offset), name),
                             candidates=(value,),
+                            function=scope.qualname,
+                            param=name,
                         ),
                     )
         for star in (args.vararg, args.kwarg):
@@ -501,8 +544,14 @@ class _Extractor:
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         self._visit_children(node)
+        target, annotation = node.target, _attr_dotted(node.annotation)
+        if annotation is not None:
+            if isinstance(target, ast.Name) and self.scopes[-1].kind == "class" and self.class_path:
+                self.facts.attribute_types[f"{self.class_path}.{target.id}"] = self._qualify(annotation)
+            elif isinstance(target, ast.Name) and self.scopes[-1].kind == "function":
+                self.scopes[-1].types[target.id] = self._qualify(annotation)
         if node.value is not None:
-            self._bind(node.target, node.value)
+            self._bind(target, node.value)
 
     def _aug_assign(self, node: ast.AugAssign) -> None:
         self._visit_children(node)
@@ -552,9 +601,17 @@ class _Extractor:
             self.visit(statement)
 
     def _bind(self, target: ast.expr, value_node: ast.expr) -> None:
+        if isinstance(target, ast.Attribute):
+            self._bind_attribute(target, value_node)
         if isinstance(target, ast.Name):
             name = target.id
             scope = self.scopes[-1]
+            held = self._type_of(value_node)
+            if held and scope.kind == "function":
+                scope.types[name] = held
+            elif held and (scope.kind == "module" or self.class_path):
+                path = f"{self.class_path}.{name}" if scope.kind == "class" else name
+                self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
             if isinstance(value_node, ast.Dict) and scope.kind != "function":
@@ -576,6 +633,26 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+
+    def _type_of(self, node: ast.expr) -> str:
+        """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""
+        if isinstance(node, ast.Call):
+            dotted = _attr_dotted(node.func)
+            return self._qualify(dotted) if dotted is not None else ""
+        if isinstance(node, ast.Name):
+            for scope in reversed(self.scopes):
+                if scope.kind == "function" and node.id in scope.types:
+                    return scope.types[node.id]
+        return ""
+
+    def _bind_attribute(self, target: ast.Attribute, value_node: ast.expr) -> None:
+        """`self.db = Database(...)` in a method: the type of the attribute, for `self.db.insert(...)`."""
+        if not (isinstance(target.value, ast.Name) and target.value.id == "self"):
+            return
+        owner = self._enclosing_class()
+        held = self._type_of(value_node)
+        if owner and held:
+            self.facts.attribute_types.setdefault(f"{owner}.{target.attr}", held)
 
     def _bind_dict(self, name: str, node: ast.Dict) -> None:
         for key_node, value_node in zip(node.keys, node.values, strict=True):
@@ -632,9 +709,43 @@ class _Extractor:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
+        callee = self._callee(node.func) if args else ""
+        recorded: list[tuple[int, str | None, Value]] = []
+        position = 0
         for index, arg in enumerate(args):
+            value = None
+            if callee and index not in consumed:
+                if arg.star:
+                    recorded.append((-1, arg.star, ()))  # `*args`, `**kwargs`: any parameter, unknown
+                elif isinstance(arg.value, _ARGUMENT_TYPES):
+                    value = self._eval(arg.value)
+                recorded.append((position if arg.keyword is None else -1, arg.keyword, value or ()))
+            if arg.keyword is None and not arg.star:
+                position += 1
             if index not in consumed:
-                self._standalone(arg.value)
+                self._standalone(arg.value, value)
+        if recorded:
+            what = f"{_attr_dotted(node.func)}()"
+            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, what))
+
+    def _callee(self, func: ast.expr) -> str:
+        """What a call may run, for helper summaries: a dotted target whose attributes are looked up
+        through the types of the objects they name (`self.db.insert`); "" when unknown."""
+        dotted = _attr_dotted(func)
+        if dotted is None:
+            return ""
+        root, _, rest = dotted.partition(".")
+        if root in ("self", "cls"):
+            owner = self._enclosing_class()
+            return f"{self.facts.module}.{owner}.{rest}" if owner and rest else ""
+        for scope in reversed(self.scopes):
+            if scope.kind != "function":
+                continue
+            if root in scope.types and rest:
+                return f"{scope.types[root]}.{rest}"
+            if root in scope.params or root in scope.values:
+                return ""  # an object of unknown type
+        return self._qualify(dotted)
 
     def _sinks_for(self, call: ast.Call) -> list[Sink]:
         func = call.func
@@ -923,7 +1034,8 @@ class _Extractor:
                 if name in scope.values:
                     return self._at_use(scope.values[name], node)
                 if name in scope.params:
-                    return (Hole(name, f"parameter `{name}` of `{scope.name}`", self._node(node)),)
+                    reason = f"parameter `{name}` of `{scope.name}`"
+                    return (Hole(name, reason, self._node(node), function=scope.qualname, param=name),)
             elif scope.kind == "class" and scope is self.scopes[-1] and name in scope.values:
                 return scope.values[name]
         if name in self.facts.imports:

@@ -8,13 +8,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from auditor.catalog.names import LegacyCatalog, fold_identifier
-from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggestion
-from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
+from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
+from auditor.python.extract import SQL_START, CallSite, FunctionInfo, ModelClass, ModuleFacts, Site
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 from auditor.sql.refs import rewrite_reference, table_references
 
 HOLE_PREFIX = "__audit_hole_"
+_HOLE = re.compile(HOLE_PREFIX + r"\d+__")
 _MAX_DEPTH = 25
 _MAX_VARIANTS = 8
 _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
@@ -64,6 +65,19 @@ class PendingPosition:
 class Resolution:
     findings: list[Finding] = field(default_factory=list)
     pending: list[PendingPosition] = field(default_factory=list)
+    sinks: list[InferredSink] = field(default_factory=list)
+
+
+ParamKey = tuple[str, str]  # (dotted function, parameter)
+
+
+@dataclass
+class _Summary:
+    """A parameter that reaches a table position: what it reaches, and its LR005 until callers vouch."""
+
+    reaches: str
+    chain: tuple[str, ...]
+    unresolved: list[tuple[Finding, int | None]] = field(default_factory=list)
 
 
 class Resolver:
@@ -80,6 +94,12 @@ class Resolver:
         self.suffixes = suffixes
         self._seen: set[tuple[str, int, int, str]] = set()
         self._result = Resolution()
+        self.summaries: dict[ParamKey, _Summary] = {}
+        self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
+            f"{facts.module}.{local}": (facts, info)
+            for facts in self.modules.values()
+            for local, info in facts.functions.items()
+        }
 
     # --- lookup across modules -------------------------------------------------------------------
 
@@ -202,6 +222,7 @@ class Resolver:
                         self._match_name(facts, site, assembly, start, end, schema, "LR004")
                 else:
                     self._match_table(facts, site, assembly)
+        self._helpers()
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
         }
@@ -231,7 +252,8 @@ class Resolver:
                 continue
             name_text = assembly.text[ref.name_start : ref.end]
             if HOLE_PREFIX in name_text:
-                self._unresolved(facts, site, assembly, ref.name_start, ref.end)
+                whole = ref.schema is None and _HOLE.fullmatch(name_text) is not None
+                self._unresolved(facts, site, assembly, ref.name_start, ref.end, whole)
                 continue
             schema_written = ref.schema is not None
             schema = ref.schema
@@ -260,9 +282,10 @@ class Resolver:
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text
         if HOLE_PREFIX in text:
-            match = re.search(HOLE_PREFIX + r"\d+__", text)
+            match = _HOLE.search(text)
             if match is not None and _TABLE_NAME.fullmatch(text):
-                self._unresolved(facts, site, assembly, match.start(), match.end())
+                whole = text.strip() == match.group(0)
+                self._unresolved(facts, site, assembly, match.start(), match.end(), whole)
             return
         if site.kind == "table-column":
             cut = text.rfind(".")
@@ -347,6 +370,8 @@ class Resolver:
             self._seen.add(key)
             if holder is not None:
                 message = f"{names} held by constant `{holder.definition}`"
+            elif site.through:
+                message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
                 message = f"{names} in {_site_kind(site)} ({site.what})"
             suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
@@ -362,7 +387,7 @@ class Resolver:
                     message=message + ".",
                     snippet="",
                     suggestion=suggestion,
-                    via=tuple(v.definition for v in segment.via),
+                    via=(*site.through, *(v.definition for v in segment.via)),
                 )
             )
         if holder is not None:
@@ -401,11 +426,13 @@ class Resolver:
             message=message,
             snippet="",
             suggestion=None,
-            via=(holder.definition,),
+            via=(*site.through, holder.definition),
         )
         self._add(finding, None if ref.line else ref.node)
 
-    def _unresolved(self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int) -> None:
+    def _unresolved(
+        self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int, whole: bool = False
+    ) -> None:
         segment = self._segment_at(assembly, start)
         if segment is None or not isinstance(segment.piece, Hole):
             return
@@ -437,7 +464,106 @@ class Resolver:
             message=message,
             snippet="",
         )
+        if whole and hole.param and hole.function in self.functions:
+            # a helper that takes the table name: its callers say which names it gets (see _helpers)
+            summary = self.summaries.setdefault((hole.function, hole.param), _Summary(site.what, ()))
+            summary.unresolved.append((finding, None if hole.line else hole.node))
+            return
         self._add(finding, None if hole.line else hole.node)
+
+    # --- helpers that take a table name (Pysa-style summaries) -------------------------------------
+
+    def _helpers(self) -> None:
+        """Parameters that reach a table position make their function a table sink; a caller that passes
+        its own parameter on is one too (to a fixed point). Each call's argument is then matched as a
+        table name at the call, and a helper's LR005 stands only when some caller passes an unknown."""
+        if not self.summaries:
+            return
+        calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
+        for facts in self.modules.values():
+            for call in facts.calls:
+                target = self.function(call.callee)
+                if target is not None:
+                    calls.append((facts, call, target, self.functions[target][1]))
+        changed = True
+        while changed:  # terminates: each round adds a summary, and there are finitely many parameters
+            changed = False
+            for _, call, target, info in calls:
+                for param in [p for (f, p) in self.summaries if f == target]:
+                    inner = _parameter_hole(_argument(call, info, param))
+                    if inner is not None and (inner.function, inner.param) not in self.summaries:
+                        below = self.summaries[(target, param)]
+                        self.summaries[(inner.function, inner.param)] = _Summary(
+                            call.what, (target, *below.chain)
+                        )
+                        changed = True
+        called: set[ParamKey] = set()
+        unknown: set[ParamKey] = set()
+        needs: dict[ParamKey, set[ParamKey]] = {}
+        for facts, call, target, info in calls:
+            for key in [k for k in self.summaries if k[0] == target]:
+                called.add(key)
+                value = _argument(call, info, key[1])
+                if value is None:
+                    continue  # not passed: its default, analysed where it is written
+                inner = _parameter_hole(value)
+                if inner is not None:
+                    needs.setdefault(key, set()).add((inner.function, inner.param))
+                    continue
+                if not value:
+                    unknown.add(key)
+                    continue
+                through = (target, *self.summaries[key].chain)
+                site = Site("table", value, call.block, call.what, None, through)
+                for assembly in self.assemble(value, facts.path):
+                    if HOLE_PREFIX in assembly.text:
+                        unknown.add(key)
+                    else:
+                        self._match_table(facts, site, assembly)
+        resolved = called - unknown
+        shrinking = True
+        while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers
+            shrinking = False
+            for key in list(resolved):
+                if not needs.get(key, set()) <= resolved:
+                    resolved.discard(key)
+                    shrinking = True
+        for key, summary in sorted(self.summaries.items()):
+            facts, info = self.functions[key[0]]
+            self._result.sinks.append(
+                InferredSink(key[0], key[1], facts.path, info.line, summary.reaches, summary.chain)
+            )
+            if key not in resolved:
+                for finding, node in summary.unresolved:
+                    self._add(finding, node)
+
+    def function(self, target: str, depth: int = 0) -> str | None:
+        """The function a dotted call target names: defined in a scanned module, re-exported, a class's
+        constructor, or a method looked up through the type of the object an attribute holds."""
+        if target in self.functions:
+            return target
+        if target + ".__init__" in self.functions:
+            return target + ".__init__"
+        if depth > _MAX_DEPTH:
+            return None
+        parts = target.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:i]))
+            if facts is None:
+                continue
+            rest = parts[i:]
+            for j in range(len(rest) - 1, 0, -1):
+                held = facts.attribute_types.get(".".join(rest[:j]))
+                if held is not None:
+                    return self.function(".".join([held, *rest[j:]]), depth + 1)
+            key = ".".join(rest)
+            if key in facts.functions or key + ".__init__" in facts.functions:
+                return self.function(f"{facts.module}.{key}", _MAX_DEPTH + 1)
+            imported = facts.imports.get(rest[0])
+            if imported is not None and imported != target:
+                return self.function(".".join([imported, *rest[1:]]), depth + 1)
+            return None
+        return None
 
     def _django_default(self, facts: ModuleFacts, model: ModelClass) -> None:
         if model.has_table:
@@ -529,6 +655,26 @@ def _looks_like_sql(text: str) -> bool:
         if len(markers) >= 2:
             return True
     return False
+
+
+def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:
+    """The value a call passes for a parameter (by position, the bound `self` skipped, or by keyword)."""
+    position = -1
+    if param in info.params:
+        position = info.params.index(param) - (1 if info.bound else 0)
+    unpacked = False
+    for index, keyword, value in call.args:
+        if keyword == param or (keyword is None and index == position >= 0):
+            return value
+        unpacked = unpacked or keyword in ("*", "**")
+    return () if unpacked else None  # `*args` may pass it: unknown
+
+
+def _parameter_hole(value: Value | None) -> Hole | None:
+    """A value that is one parameter of the calling function, passed on as it is."""
+    if value is not None and len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+        return value[0]
+    return None
 
 
 def _describe(legacy: LegacyObject) -> str:

@@ -466,13 +466,14 @@ def _resolve(
     cached = cache.stage("resolution", inputs)
     if cached is not None:
         return list(cached[0]), cached[1]
-    from auditor.python.resolve import Resolver, apply_positions  # sqlglot: only when resolving
+    from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
 
     resolution = Resolver(facts, catalog).resolve()
     findings = resolution.findings
     if resolution.pending:
         positions = {f.path: f.node_positions for f in facts}
         findings = apply_positions(findings, resolution.pending, positions)
+    findings = one_per_occurrence(findings)
     sinks = tuple(resolution.sinks)
     cache.put_stage("resolution", inputs, (tuple(findings), sinks))
     return findings, sinks

@@ -85,6 +85,7 @@ class ModuleFacts:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)  # "count_rows", "Repo.insert"
     calls: list[CallSite] = field(default_factory=list)
     attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -404,6 +405,10 @@ class _Extractor:
         self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
+        if not any(s.kind == "function" for s in self.scopes):
+            path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
+            bases = (_attr_dotted(b) for b in node.bases)
+            self.facts.classes[path] = tuple(self._qualify(b) for b in bases if b is not None)
         self.scopes.append(_Scope("class", node.name))
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
@@ -614,7 +619,7 @@ class _Extractor:
                 self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
-            if isinstance(value_node, ast.Dict) and scope.kind != "function":
+            if isinstance(value_node, ast.Dict):
                 self._bind_dict(name, value_node)
                 return
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
@@ -712,6 +717,9 @@ class _Extractor:
         callee = self._callee(node.func) if args else ""
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0
+        if callee == "functools.partial" and not args[0].keyword and not args[0].star:
+            callee, position = self._callee(args[0].value), -1  # the function it binds arguments of
+            consumed.add(0)
         for index, arg in enumerate(args):
             value = None
             if callee and index not in consumed:
@@ -963,6 +971,10 @@ class _Extractor:
             return None
         if isinstance(node.op, ast.Mod):
             left = self._eval(node.left)
+            if left and len(left) == 1 and isinstance(left[0], Ref):
+                # a template constant of this module, formatted here: `REPORT % params`
+                local = left[0].target.removeprefix(self.facts.module + ".")
+                left = self.facts.constants.get(local, left) if local != left[0].target else left
             if not left or (
                 not self._is_string_node(node.left) and not any(isinstance(p, Lit) for p in left)
             ):
@@ -979,8 +991,22 @@ class _Extractor:
                         if key and all(isinstance(p, Lit) for p in key):
                             mapping[literal_text(key)] = self._eval_or_hole(value_node)
                 return _percent_format(left, [], mapping)
+            entries = self._dict_entries(right.id) if isinstance(right, ast.Name) else {}
+            if entries:  # a params dict built earlier: `sql % params`
+                return _percent_format(left, [], entries)
             return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
+
+    def _dict_entries(self, name: str) -> dict[str, Value]:
+        """The known string entries of a dict bound to a name in scope (`params = {"table": ...}`)."""
+        prefix = name + "["
+        for scope in reversed(self.scopes):
+            if scope.kind == "class" and scope is not self.scopes[-1]:
+                continue
+            found = {k[len(prefix) : -1]: v for k, v in scope.values.items() if k.startswith(prefix)}
+            if found or name in scope.values or name in scope.params:
+                return found
+        return {}
 
     def _eval_or_hole(self, node: ast.expr) -> Value:
         value = self._eval(node)
@@ -998,6 +1024,9 @@ class _Extractor:
                         self._eval_or_hole(a.value) for a in args if a.keyword is None and not a.star
                     ]
                     named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
+                    for a in args:
+                        if a.star == "**" and isinstance(a.value, ast.Name):  # `.format(**params)`
+                            named.update(self._dict_entries(a.value.id))
                     return _brace_format(template, positional, named)
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
@@ -1044,7 +1073,7 @@ class _Extractor:
 
     def _at_use(self, value: Value, node: ast.Name) -> Value:
         """A local that holds only an unknown value is reported where it is used, not where it was bound."""
-        if len(value) == 1 and isinstance(value[0], Hole) and not value[0].candidates:
+        if len(value) == 1 and isinstance(value[0], Hole) and (not value[0].candidates or value[0].param):
             return (dataclasses.replace(value[0], node=self._node(node), line=0, column=0),)
         return value
 
@@ -1056,10 +1085,24 @@ class _Extractor:
         if root in ("self", "cls"):
             owner = self._enclosing_class()
             if owner:
-                return (Ref(f"{self.facts.module}.{owner}.{rest}", dotted, self._attr_node(node)),)
+                target = f"{self.facts.module}.{owner}.{rest}"
+                return (
+                    Ref(
+                        target, dotted, self._attr_node(node), inherited=True, unknown=f"attribute `{dotted}`"
+                    ),
+                )
             return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
-        for scope in self.scopes:
-            if scope.kind == "function" and (root in scope.params or root in scope.values):
+        for scope in reversed(self.scopes):
+            if scope.kind != "function":
+                continue
+            if root in scope.types:  # a dataclass / NamedTuple field read through a typed object
+                target = f"{scope.types[root]}.{rest}"
+                return (
+                    Ref(
+                        target, dotted, self._attr_node(node), inherited=True, unknown=f"attribute `{dotted}`"
+                    ),
+                )
+            if root in scope.params or root in scope.values:
                 return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
         # the position is the constant's own name: `ITEMS` in `t.ITEMS` and in `Tables.ITEMS.value`
         named = node.value if node.attr == "value" and isinstance(node.value, ast.Attribute) else node
@@ -1070,6 +1113,10 @@ class _Extractor:
         if dotted is not None and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
             key = self._eval(node.slice)
             if key and all(isinstance(p, Lit) for p in key):
+                if "." not in dotted:
+                    local = self._dict_entries(dotted).get(literal_text(key))
+                    if local is not None:
+                        return local
                 return (
                     Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", self._code(node), self._node(node)),
                 )

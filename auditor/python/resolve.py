@@ -95,6 +95,12 @@ class Resolver:
         self._seen: set[tuple[str, int, int, str]] = set()
         self._result = Resolution()
         self.summaries: dict[ParamKey, _Summary] = {}
+        self._classes: dict[str, tuple[ModuleFacts, str]] = {
+            f"{facts.module}.{local}": (facts, local)
+            for facts in self.modules.values()
+            for local in facts.classes
+        }
+        self._children: dict[str, list[str]] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
             for facts in self.modules.values()
@@ -154,7 +160,22 @@ class Resolver:
     ) -> Iterator[tuple[Lit | Hole, str, tuple[Via, ...]]]:
         for piece in value:
             if isinstance(piece, Ref):
+                if piece.inherited and depth < _MAX_DEPTH:
+                    options = self._class_values(piece)
+                    if len(options) > 1:  # a base class's method reads what each subclass sets
+                        yield (
+                            Hole(piece.label, piece.unknown, piece.node, piece.line, piece.column,
+                                 candidates=tuple((o,) for o in options), exhaustive=True),
+                            path,
+                            via,
+                        )  # fmt: skip
+                        continue
+                    if options:
+                        piece = options[0]
                 found = self.lookup(piece.target) if depth < _MAX_DEPTH else None
+                if found is None and piece.unknown:
+                    yield Hole(piece.label, piece.unknown, piece.node, piece.line, piece.column), path, via
+                    continue
                 if found is None:
                     yield (
                         Hole(
@@ -175,6 +196,76 @@ class Resolver:
             else:
                 yield piece, path, via
 
+    def _class_values(self, ref: Ref) -> list[Ref]:
+        """`self.attr` in a class: the definition it inherits (the nearest base class that sets it), and
+        the value of every subclass that sets its own, each as a reference to that class attribute."""
+        owner, _, attribute = ref.target.rpartition(".")
+        found = self.class_target(owner)
+        if found is None:
+            return []
+        out: list[Ref] = []
+        for cls in self._ancestry(found):
+            facts, local = self._class_at(cls)
+            if f"{local}.{attribute}" in facts.constants:
+                out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
+                break
+        seen = {found}
+        stack = list(self._subclasses().get(found, ()))
+        while stack:
+            cls = stack.pop()
+            if cls in seen:
+                continue
+            seen.add(cls)
+            facts, local = self._class_at(cls)
+            if f"{local}.{attribute}" in facts.constants:
+                out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
+            stack.extend(self._subclasses().get(cls, ()))
+        return out[:_MAX_VARIANTS]
+
+    def _ancestry(self, cls: str) -> list[str]:
+        """The class and its bases in the scanned code, depth first (close enough to the MRO for lookups)."""
+        out: list[str] = []
+        stack = [cls]
+        while stack and len(out) < _MAX_DEPTH:
+            current = stack.pop(0)
+            if current in out:
+                continue
+            out.append(current)
+            facts, local = self._class_at(current)
+            stack.extend(b for b in (self.class_target(base) for base in facts.classes[local]) if b)
+        return out
+
+    def _class_at(self, cls: str) -> tuple[ModuleFacts, str]:
+        return self._classes[cls]
+
+    def _subclasses(self) -> dict[str, list[str]]:
+        if self._children is None:
+            self._children = {}
+            for cls, (facts, local) in self._classes.items():
+                for base in facts.classes[local]:
+                    parent = self.class_target(base)
+                    if parent is not None:
+                        self._children.setdefault(parent, []).append(cls)
+        return self._children
+
+    def class_target(self, target: str, depth: int = 0) -> str | None:
+        """The class of the scanned code a dotted name denotes (through imports and re-exports)."""
+        if target in self._classes:
+            return target
+        parts = target.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:i]))
+            if facts is None:
+                continue
+            key = ".".join(parts[i:])
+            if key in facts.classes:
+                return f"{facts.module}.{key}"
+            imported = facts.imports.get(parts[i])
+            if imported is not None and imported != target and depth < _MAX_DEPTH:
+                return self.class_target(".".join([imported, *parts[i + 1 :]]), depth + 1)
+            return None
+        return None
+
     def _holds_name(self, value: Value, path: str, depth: int) -> bool:
         text = "".join(
             p.text if isinstance(p, Lit) else "x" for p, _, _ in self._expand(value, path, (), depth + 1)
@@ -188,7 +279,17 @@ class Resolver:
             if isinstance(piece, Hole) and piece.candidates and depth < 3:
                 out: list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]] = []
                 for candidate in piece.candidates:
-                    expanded = list(self._expand(candidate, path, via, 0))
+                    held = via
+                    if piece.param:  # a keyword default holds the name: defined there, used here
+                        use = Ref(
+                            f"{piece.function}.{piece.param}",
+                            piece.label,
+                            piece.node,
+                            piece.line,
+                            piece.column,
+                        )
+                        held = (*via, Via(use, path, use.target, path, self._holds_name(candidate, path, 0)))
+                    expanded = list(self._expand(candidate, path, held, 0))
                     for rest, approx in self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1):
                         out.append((rest, approx or not piece.exhaustive))
                 if not piece.exhaustive:
@@ -559,6 +660,11 @@ class Resolver:
             key = ".".join(rest)
             if key in facts.functions or key + ".__init__" in facts.functions:
                 return self.function(f"{facts.module}.{key}", _MAX_DEPTH + 1)
+            owner = self.class_target(f"{facts.module}.{'.'.join(rest[:-1])}") if len(rest) > 1 else None
+            if owner is not None:  # a method inherited from a base class
+                for cls in self._ancestry(owner)[1:]:
+                    if f"{cls}.{rest[-1]}" in self.functions:
+                        return f"{cls}.{rest[-1]}"
             imported = facts.imports.get(rest[0])
             if imported is not None and imported != target:
                 return self.function(".".join([imported, *rest[1:]]), depth + 1)
@@ -702,4 +808,25 @@ def apply_positions(
         found = positions.get(item.path, {}).get(item.node)
         if found is not None:
             out[item.index] = dataclasses.replace(out[item.index], span=Span(*found))
+    return out
+
+
+def one_per_occurrence(findings: list[Finding]) -> list[Finding]:
+    """One finding per occurrence: a name reached through two sinks is reported once (the first rule
+    that matched it: mappings, then table arguments, then SQL), and an unresolved table name (LR005) at a
+    position that is already a legacy finding says nothing more."""
+    legacy_at = {(f.path, f.span.line, f.span.column) for f in findings if f.legacy is not None}
+    seen: set[tuple[str, int, int, str]] = set()
+    out: list[Finding] = []
+    for finding in findings:
+        position = (finding.path, finding.span.line, finding.span.column)
+        if finding.legacy is None:
+            if finding.rule == "LR005" and position in legacy_at:
+                continue
+            out.append(finding)
+            continue
+        key = (*position, str(finding.legacy))
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
     return out

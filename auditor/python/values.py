@@ -88,6 +88,8 @@ class Ref:
     node: int
     line: int = 0
     column: int = 0
+    inherited: bool = False  # `self.x` / `cls.x`: looked up through base classes and subclasses
+    unknown: str = ""  # when it does not resolve: an ordinary unknown value with this reason, not undefined
 
 
 Piece = Lit | Hole | Ref

@@ -189,3 +189,21 @@ def test_sinks_lists_built_in_configured_and_inferred_helpers() -> None:
     assert code == 0
     assert "configured table            mydb.count(0)  [config]" in out
     assert "inferred   table            mydb.count(table)  mydb.py:27: reaches Identifier()" in out
+
+
+def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "app",
+        {
+            "audit.toml": 'legacy = { "orders" = "orders_v2" }\n',
+            "report.py": (
+                "def monthly(cur, names, pick):\n"
+                '    cur.execute("SELECT * FROM " + ", ".join(names))\n'
+                '    cur.execute(f"SELECT * FROM {pick(kind=\'monthly\')[0]}")\n'
+            ),
+        },
+    )
+    messages = [f["message"] for f in scan_json(root)["findings"]]
+    assert any('comes from result of `", ".join(names)`' in m for m in messages), messages
+    assert any("comes from computed value `pick(kind='monthly')[0]`" in m for m in messages), messages
+    assert not any("Attribute" in m or "<" in m for m in messages), messages

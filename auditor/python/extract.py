@@ -199,15 +199,7 @@ def _unstar(node: ast.expr) -> ast.expr:
     return node.value if isinstance(node, ast.Starred) else node
 
 
-# libcst's names of expression types, kept in labels of unknown values (messages, spans)
-_LABELS = {
-    "BinOp": "binaryoperation",
-    "UnaryOp": "unaryoperation",
-    "BoolOp": "booleanoperation",
-    "Compare": "comparison",
-    "YieldFrom": "yield",
-    "Starred": "starredelement",
-}
+_LABEL_WIDTH = 80  # an unresolved value's source text in messages, at most
 _NAME_CONSTANTS = (True, False, None)
 
 
@@ -1139,29 +1131,16 @@ class _Extractor:
         return f"{target}.{rest}" if rest else target
 
     def _code(self, node: ast.AST) -> str:
-        """A short label of an expression for messages, without generating its code (that is costly)."""
+        """An expression as written, for messages: `(QUERIES / "monthly.sql").read_text()`, never a node
+        type (long or multi-line code is shortened)."""
         if isinstance(node, (ast.Name, ast.Attribute)):
-            return _attr_dotted(node) or "Attribute"
-        if isinstance(node, ast.Call):
-            return self._code(node.func) + "()"
-        if isinstance(node, ast.Subscript):
-            return self._code(node.value) + "[…]"
-        if isinstance(node, ast.Constant):
-            value = node.value
-            if value is None or value is True or value is False:
-                return str(value)
-            if isinstance(value, (str, bytes)):
-                tokens = self._tokens(node)
-                if len(tokens) > 1:
-                    return "<concatenatedstring>"
-                raw = self.source[tokens[0].start : tokens[0].end]
-                return raw if len(raw) <= 40 else raw[:37] + "…"
-            kind = {int: "integer", float: "float", complex: "imaginary"}.get(type(value), "ellipsis")
-            return f"<{kind}>"
-        if isinstance(node, ast.JoinedStr):
-            return "<concatenatedstring>" if len(self._tokens(node)) > 1 else "<formattedstring>"
-        name = type(node).__name__
-        return f"<{_LABELS.get(name, name.lower())}>"
+            dotted = _attr_dotted(node)
+            if dotted is not None:
+                return dotted
+        start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        text = " ".join(self.source[start : min(end, start + 400)].split())
+        return text if len(text) <= _LABEL_WIDTH else text[: _LABEL_WIDTH - 1] + "…"
 
 
 class _AttrName:

@@ -548,8 +548,9 @@ class Resolver:
         if key in self._seen:
             return
         self._seen.add(key)
+        source = hole.reason if f"`{hole.label}`" in hole.reason else f"{hole.reason} `{hole.label}`"
         message = (
-            f"table name in {_site_kind(site)} ({site.what}) comes from {hole.reason}; the analyzer cannot "
+            f"table name in {_site_kind(site)} ({site.what}) comes from {source}; the analyzer cannot "
             f"prove it is not a legacy name."
         )
         finding = Finding(

@@ -199,7 +199,7 @@ def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> Non
             "report.py": (
                 "def monthly(cur, names, pick):\n"
                 '    cur.execute("SELECT * FROM " + ", ".join(names))\n'
-                '    cur.execute(f"SELECT * FROM {pick(kind=\'monthly\')[0]}")\n'
+                "    cur.execute(f\"SELECT * FROM {pick(kind='monthly')[0]}\")\n"
             ),
         },
     )

@@ -211,6 +211,7 @@ class _Scope:
     params: set[str] = field(default_factory=set)
     pending: list[Site] = field(default_factory=list)  # ORM mappings, emitted with the class's schema
     types: dict[str, str] = field(default_factory=dict)  # local or parameter -> dotted class it holds
+    lists: dict[str, list[Value]] = field(default_factory=dict)  # SQL fragments collected in a list
     qualname: str = ""  # dotted, from the module: "app.db.Repo.insert"
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
@@ -553,6 +554,10 @@ class _Extractor:
     def _aug_assign(self, node: ast.AugAssign) -> None:
         self._visit_children(node)
         target = node.target
+        fragments = self._list(target) if isinstance(node.value, (ast.List, ast.Tuple)) else None
+        if fragments is not None:  # `where += ["..."]`
+            fragments.extend(self._fragments(node.value.elts))  # type: ignore[attr-defined]
+            return
         if isinstance(node.op, ast.Add) and isinstance(target, ast.Name):
             before = self._eval(target)
             added = self._eval(node.value)
@@ -615,9 +620,9 @@ class _Extractor:
                 self._bind_dict(name, value_node)
                 return
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
-                for element in value_node.elts:
-                    self._standalone(_unstar(element))
+                scope.lists[name] = self._fragments(value_node.elts)
                 return
+            scope.lists.pop(name, None)
             value = self._eval(value_node)
             if value is None:
                 value = (Hole(name, f"value of `{name}`", self._node(value_node)),)
@@ -630,6 +635,42 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+
+    def _fragments(self, elements: list[ast.expr]) -> list[Value]:
+        """The values of a list's elements, each also a standalone string (it may be SQL on its own)."""
+        out = []
+        for element in elements:
+            value = self._eval_or_hole(_unstar(element))
+            self._standalone(_unstar(element), value)
+            out.append(value)
+        return out
+
+    def _list(self, node: ast.expr) -> list[Value] | None:
+        """The fragments collected so far in the list a name holds, in the nearest scope that binds it."""
+        if not isinstance(node, ast.Name):
+            return None
+        for scope in reversed(self.scopes):
+            if node.id in scope.lists:
+                return scope.lists[node.id]
+            if node.id in scope.values or node.id in scope.params:
+                return None
+        return None
+
+    def _collect(self, node: ast.Call, args: list[_Arg]) -> None:
+        """`where.append(...)`, `.extend([...])`, `.insert(i, ...)` on a list of fragments."""
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ("append", "extend", "insert"):
+            return
+        fragments = self._list(func.value)
+        if fragments is None or not args:
+            return
+        added = args[-1].value
+        if func.attr != "extend":
+            fragments.append(self._eval_or_hole(added))
+        elif isinstance(added, (ast.List, ast.Tuple)):
+            fragments.extend(self._eval_or_hole(_unstar(e)) for e in added.elts)
+        elif self._list(added) is not None:
+            fragments.extend(self._list(added) or ())
 
     def _type_of(self, node: ast.expr) -> str:
         """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""
@@ -697,6 +738,7 @@ class _Extractor:
     def _call(self, node: ast.Call) -> None:
         self._visit_children(node)
         args = _call_args(node)
+        self._collect(node, args)
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -790,9 +832,11 @@ class _Extractor:
                 consumed.add(i)
         expanded: list[ast.expr] = []
         for node in picked:
-            # RunSQL and friends also take a list of statements
+            # RunSQL and friends also take a list of statements; .extra(select=) a dict of fragments
             if isinstance(node, (ast.List, ast.Tuple)):
                 expanded.extend(_unstar(e) for e in node.elts)
+            elif isinstance(node, ast.Dict):
+                expanded.extend(node.values)
             else:
                 expanded.append(node)
         return expanded
@@ -1023,12 +1067,20 @@ class _Extractor:
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
                 items = args[0].value
-                if separator is not None and isinstance(items, (ast.List, ast.Tuple)):
+                collected = self._list(items)
+                if separator is not None and (
+                    collected is not None or isinstance(items, (ast.List, ast.Tuple))
+                ):
+                    values = (
+                        collected
+                        if collected is not None
+                        else [self._eval_or_hole(_unstar(e)) for e in items.elts]  # type: ignore[attr-defined]
+                    )
                     joined: list[Piece] = []
-                    for i, element in enumerate(items.elts):
+                    for i, value in enumerate(values):
                         if i:
                             joined.extend(separator)
-                        joined.extend(self._eval_or_hole(_unstar(element)))
+                        joined.extend(value)
                     return tuple(joined)
             if attr in ("strip", "lstrip", "rstrip", "upper", "lower") and not args:
                 inner = self._eval(func.value)

@@ -341,7 +341,12 @@ class Resolver:
 
     def _match_sql(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         if site.kind == "standalone" and not _looks_like_sql(assembly.text):
-            return  # text that reaches no database call must read as a statement, not as prose
+            # text that reaches no database call must read as a statement, not as prose; a fragment
+            # counts only with SQL shape around a qualifier (`legacy.total > 0`, `legacy.{field} DESC`)
+            self._match_qualifiers(facts, site, assembly)
+            return
+        if site.kind == "sql" and not SQL_START.match(assembly.text):
+            assembly = _as_select(assembly)  # a fragment (RawSQL, .extra(where=)): an expression of a query
         analysis = table_references(assembly.text)
         if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):
             return
@@ -379,6 +384,20 @@ class Resolver:
                 confidence,
                 schema_written,
             )
+
+    def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        text = assembly.text
+        if len(text) > _MAX_FRAGMENT or not _SQL_SHAPE.search(text):
+            return
+        dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments)
+        for match in _QUALIFIER.finditer(text):
+            name = match.group(1)
+            legacy = self.catalog.lookup(None, fold_identifier(name))
+            if legacy is None or HOLE_PREFIX in name:
+                continue
+            start, end = match.start(1), match.end(1)
+            rule = "LR002" if dynamic else "LR001"
+            self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.MEDIUM, False)
 
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text
@@ -751,6 +770,17 @@ _SQL_CLAUSES = re.compile(
 )
 
 
+# a qualified column (`legacy.total`, `"legacy"."id"`, `legacy.*`, `legacy.{field}`) in a fragment
+_QUALIFIER = re.compile(r'(?<![\w$."])("[^"]+"|[A-Za-z_][\w$]*)\s*\.\s*(?:"[^"]+"|[A-Za-z_]\w*|\*)')
+# SQL operators and keywords beside it; prose and log lines have none of them
+_SQL_SHAPE = re.compile(
+    r"(?:[=<>]|!=|->>?|\|\||::|\b(?:and|or|not|is|null|in|like|ilike|between|asc|desc|nulls|case|when|"
+    r"coalesce|count|sum|max|min|avg|distinct|using|interval|now|where|having|returning|(?:order|group)\s+by)\b)",
+    re.IGNORECASE,
+)
+_MAX_FRAGMENT = 2000
+
+
 def _looks_like_sql(text: str) -> bool:
     if not SQL_START.match(text):
         return False
@@ -762,6 +792,19 @@ def _looks_like_sql(text: str) -> bool:
         if len(markers) >= 2:
             return True
     return False
+
+
+_SELECT = Lit("SELECT ", 0, 0, "", 0, False, False)
+
+
+def _as_select(assembly: Assembly) -> Assembly:
+    """A SQL fragment read as the select list of a query (the added text has no source position)."""
+    width = len(_SELECT.text)
+    segments = [Segment(0, width, _SELECT, "", ())]
+    segments.extend(
+        dataclasses.replace(s, start=s.start + width, end=s.end + width) for s in assembly.segments
+    )
+    return Assembly(_SELECT.text + assembly.text, segments, assembly.approximate)
 
 
 def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:

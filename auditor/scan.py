@@ -21,6 +21,7 @@ from auditor.core.model import (
     DbObject,
     Diagnostic,
     Finding,
+    InferredSink,
     LeftOut,
     LegacyObject,
     Mention,
@@ -45,7 +46,7 @@ from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, build
 from auditor.python.extract import ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
-from auditor.python.values import Lit
+from auditor.python.values import Hole, Lit
 from auditor.sql.order import migration_order
 
 if TYPE_CHECKING:
@@ -414,7 +415,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     finally:
         extractor.close()
     diagnostics.extend(python.diagnostics)
-    findings, examined = _resolve(python.facts, python.keys, scan_catalog, cache)
+    findings, examined, inferred_sinks = _resolve(python.facts, python.keys, scan_catalog, cache)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -456,6 +457,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         unresolved_accepted=options.accept_unresolved,
         left_out=tuple(sorted([*found.left_out, *unread], key=lambda e: (e.path, e.reason))),
         mentions=tuple(mentions),
+        inferred_sinks=inferred_sinks,
     )
 
 
@@ -531,22 +533,25 @@ def _dependents(sql_result: _SqlAnalysis, catalog: LegacyCatalog) -> DependentOb
 
 def _resolve(
     facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
-) -> tuple[list[Finding], dict[tuple[str, int, int], str]]:
-    """Cross-module resolution, memoised by the content of every parsed file and the catalog."""
+) -> tuple[list[Finding], dict[tuple[str, int, int], str], tuple[InferredSink, ...]]:
+    """Cross-module resolution: the findings, the occurrences it looked at and ruled out, and the
+    helpers inferred as table sinks; memoised by the content of every parsed file and the catalog."""
     inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        found, examined = cached
-        return list(found), dict(examined)
-    from auditor.python.resolve import Resolver, apply_positions  # sqlglot: only when resolving
+        found, examined, sinks = cached
+        return list(found), dict(examined), sinks
+    from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
 
     resolution = Resolver(facts, catalog).resolve()
     findings = resolution.findings
     if resolution.pending:
         positions = {f.path: f.node_positions for f in facts}
         findings = apply_positions(findings, resolution.pending, positions)
-    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined))
-    return findings, resolution.examined
+    findings = one_per_occurrence(findings)
+    sinks = tuple(resolution.sinks)
+    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks))
+    return findings, resolution.examined, sinks
 
 
 class _SqlAnalysis(NamedTuple):
@@ -782,6 +787,7 @@ def _extract_python(
     by_path = {f.path: f for f in files}
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
+    helpers: dict[str, set[str]] = {}
     while round_paths:
         new_facts = []
         for path in round_paths:
@@ -792,6 +798,8 @@ def _extract_python(
                 out.diagnostics.append(result)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
+        for name, modules in _helper_names(new_facts, out.facts, helpers).items():
+            holders.setdefault(name, set()).update(modules)
         if not holders or not remaining:
             break
         round_paths = _holder_users(
@@ -893,6 +901,45 @@ def _holder_names(
             if target.rsplit(".", 1)[-1] in holders:
                 holders.setdefault(local, set()).add(module.module.rsplit(".", 1)[-1])
     return holders
+
+
+def _helper_names(
+    new: list[ModuleFacts], every: list[ModuleFacts], known: dict[str, set[str]]
+) -> dict[str, set[str]]:
+    """Functions (and their classes) whose parameter may reach a table position, new in this round, with
+    the modules a caller imports them from: the files that define, re-export or call them are parsed."""
+    fresh: dict[str, set[str]] = {}
+
+    def add(name: str, module: str) -> None:
+        last = module.rsplit(".", 1)[-1]
+        if last not in known.get(name, ()):
+            known.setdefault(name, set()).add(last)
+            fresh.setdefault(name, set()).add(last)
+
+    called = {part for name in known for part in name.split(".")}
+    for facts in new:
+        for site in facts.sites:
+            for piece in site.value:
+                if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
+                    _add_function(add, facts.module, piece.function)
+        for call in facts.calls:
+            if called & set(call.callee.split(".")[-2:]):
+                for _, _, value in call.args:
+                    if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+                        _add_function(add, facts.module, value[0].function)
+    for facts in every:
+        for local, target in facts.imports.items():
+            if target.rsplit(".", 1)[-1] in known:
+                add(local, facts.module)
+    return fresh
+
+
+def _add_function(add: Callable[[str, str], None], module: str, function: str) -> None:
+    """A function by its top-level name (a method by its class) and its method name, in its module."""
+    if function.startswith(module + "."):
+        local = function[len(module) + 1 :].split(".")
+        add(local[0], module)
+        add(local[-1], module)
 
 
 def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], names: NamePrefilter) -> bool:

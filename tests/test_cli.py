@@ -172,3 +172,39 @@ def test_migrations_in_common_directories_feed_the_catalog(tmp_path: Path) -> No
     assert [(f["path"], f["line"], f["column"], f["rule"]) for f in data["findings"]] == [
         ("reports/daily.sql", 1, 29, "LR101")
     ]
+
+
+def test_sinks_lists_built_in_configured_and_inferred_helpers() -> None:
+    code, out, err = run_cli("sinks", str(FIXTURES / "cases" / "table_name_helpers"), "--format", "json")
+    assert code == 0, err
+    sinks = json.loads(out)["sinks"]
+    origins = {s["origin"] for s in sinks}
+    assert origins == {"built-in", "inferred"}
+    inferred = {(s["call"], s["parameter"]): s for s in sinks if s["origin"] == "inferred"}
+    upsert = inferred[("app.db.database.Database.upsert", "table")]
+    assert (upsert["path"], upsert["line"], upsert["reaches"]) == ("app/db/database.py", 19, "self.insert()")
+    assert upsert["via"] == ["app.db.database.Database.insert"]
+    assert inferred[("app.services.totals.total", "name")]["via"] == ["app.db.database.count_rows"]
+    assert ("app.db.database.Database.__init__", "conn") not in inferred
+    code, out, _ = run_cli("sinks", str(FIXTURES / "cases" / "custom_sink"))
+    assert code == 0
+    assert "configured table            mydb.count(0)  [config]" in out
+    assert "inferred   table            mydb.count(table)  mydb.py:27: reaches Identifier()" in out
+
+
+def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "app",
+        {
+            "audit.toml": 'legacy = { "orders" = "orders_v2" }\n',
+            "report.py": (
+                "def monthly(cur, names, pick):\n"
+                '    cur.execute("SELECT * FROM " + ", ".join(names))\n'
+                "    cur.execute(f\"SELECT * FROM {pick(kind='monthly')[0]}\")\n"
+            ),
+        },
+    )
+    messages = [f["message"] for f in scan_json(root)["findings"]]
+    assert any('comes from result of `", ".join(names)`' in m for m in messages), messages
+    assert any("comes from computed value `pick(kind='monthly')[0]`" in m for m in messages), messages
+    assert not any("Attribute" in m or "<" in m for m in messages), messages

@@ -15,7 +15,14 @@ from auditor.cli.db import db_group
 from auditor.cli.gate import baseline_command
 from auditor.cli.interrupt import exit_on_interrupt
 from auditor.cli.plan import graph_command, plan_command
-from auditor.cli.scan import catalog_command, explain_command, files_command, rules_command, scan_command
+from auditor.cli.scan import (
+    catalog_command,
+    explain_command,
+    files_command,
+    rules_command,
+    scan_command,
+    sinks_command,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +37,7 @@ _COMMANDS = (
     catalog_command,
     rules_command,
     explain_command,
+    sinks_command,
     plan_command,
     graph_command,
 )

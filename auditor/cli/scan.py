@@ -304,3 +304,60 @@ def explain_command(
         click.echo(
             f"  column {mention.column}: `{mention.name}` -> {labels[mention.verdict]}: {mention.reason}"
         )
+
+
+@click.command("sinks")
+@path_argument
+@config_option
+@legacy_option
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def sinks_command(path: str, config_file: str | None, legacy: tuple[str, ...], fmt: str) -> None:
+    """List where SQL text and table names enter the code: the built-in and configured sinks (rule packs),
+    and the helpers of PATH inferred as table sinks, with where each was inferred (pin one in `sinks`)."""
+    import json
+
+    from auditor.python.rulepacks import load_rule_packs
+
+    config = load(path, config_file)
+    try:
+        packs = load_rule_packs(config.rule_packs, config.sinks)
+    except ConfigError as exc:
+        fail(str(exc))
+    scanned = run_scan(path, config, parse_legacy(legacy), 0, False, None)
+    builtin = set(load_rule_packs().names) - {"config"}
+    declared = [
+        {
+            "origin": "built-in" if sink.pack in builtin else "configured",
+            "pack": sink.pack,
+            "call": sink.call or f".{sink.method}",
+            "args": list(sink.args),
+            "keywords": list(sink.keywords),
+            "kind": sink.kind,
+        }
+        for sink in packs.sinks
+    ]
+    inferred = [
+        {
+            "origin": "inferred",
+            "call": sink.function,
+            "parameter": sink.parameter,
+            "kind": "table",
+            "path": sink.path,
+            "line": sink.line,
+            "reaches": sink.reaches,
+            "via": list(sink.chain),
+        }
+        for sink in scanned.inferred_sinks
+    ]
+    if fmt == "json":
+        click.echo(json.dumps({"sinks": [*declared, *inferred]}, indent=2))
+        return
+    for entry in declared:
+        where = ", ".join([*(str(a) for a in entry["args"]), *entry["keywords"]])  # type: ignore[union-attr]
+        click.echo(f"{entry['origin']:<10} {entry['kind']:<16} {entry['call']}({where})  [{entry['pack']}]")
+    for entry in inferred:
+        chain = " -> ".join([str(entry["call"]), *entry["via"]])  # type: ignore[misc]
+        click.echo(
+            f"inferred   table            {entry['call']}({entry['parameter']})  "
+            f"{entry['path']}:{entry['line']}: reaches {entry['reaches']} ({chain})"
+        )

@@ -155,6 +155,18 @@ class DbObject:
 
 
 @dataclass(frozen=True, slots=True)
+class InferredSink:
+    """A function of the scanned code whose parameter reaches a table position (a helper summary)."""
+
+    function: str  # dotted: "app.db.Database.insert"
+    parameter: str
+    path: str  # where the function is defined
+    line: int
+    reaches: str  # the sink the parameter reaches inside it: "execute()", "count_rows()"
+    chain: tuple[str, ...]  # the helpers below it, outermost first, ending at the one that runs the SQL
+
+
+@dataclass(frozen=True, slots=True)
 class StatementUsage:
     """One normalized statement (``pg_stat_statements``) that read a legacy view in the observation window."""
 
@@ -217,6 +229,7 @@ class ScanResult:
     unresolved_accepted: bool = False  # a person accepted the LR005 sites: they block nothing
     left_out: tuple[LeftOut, ...] = ()  # files the scan did not read, sorted by path
     mentions: tuple[Mention, ...] = ()  # every occurrence of a legacy name, with its verdict
+    inferred_sinks: tuple[InferredSink, ...] = ()  # helpers that take a table name, sorted
 
 
 def unverified_holds(result: ScanResult) -> dict[str, tuple[str, ...]]:

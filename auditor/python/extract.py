@@ -38,6 +38,7 @@ class Site:
     block: str
     what: str  # how it enters, for messages: "execute()", "__tablename__", ...
     schema: Value | None = None
+    through: tuple[str, ...] = ()  # the helpers a call-site argument goes through to reach a sink
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,27 @@ class ModelClass:
     has_table: bool  # Meta.db_table set, or abstract/proxy: no default name applies
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """A function or method defined in the module: its parameters, for matching call arguments."""
+
+    params: tuple[str, ...]  # positional parameters in order, `self`/`cls` included
+    keyword_only: tuple[str, ...]
+    bound: bool  # a method called on an instance or class: the first parameter is not passed
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call of something that may be a function of the scanned code, with its string-like arguments."""
+
+    callee: str  # dotted target: "app.db.count_rows", "app.Repo.db.insert" (through the type of `db`)
+    # (position or -1, keyword or "*"/"**" for unpacked arguments, value; () when unknown)
+    args: tuple[tuple[int, str | None, Value], ...]
+    block: str
+    what: str  # the call as written, for messages: "db.insert()"
+
+
 @dataclass
 class ModuleFacts:
     path: str
@@ -60,6 +82,10 @@ class ModuleFacts:
     sites: list[Site] = field(default_factory=list)
     models: list[ModelClass] = field(default_factory=list)
     app_labels: dict[str, str] = field(default_factory=dict)  # AppConfig name -> label (apps.py)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)  # "count_rows", "Repo.insert"
+    calls: list[CallSite] = field(default_factory=list)
+    attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -149,6 +175,8 @@ def _children(node: ast.AST) -> Iterator[ast.AST]:
                 yield child
 
 
+# argument expressions whose string value a helper summary may need (a call's result never is)
+_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute, ast.Subscript)
 # operators and contexts: no position, nothing to analyse
 _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 # the walk: nodes with nothing inside to analyse, nodes whose fields are not in source order
@@ -175,15 +203,7 @@ def _unstar(node: ast.expr) -> ast.expr:
     return node.value if isinstance(node, ast.Starred) else node
 
 
-# libcst's names of expression types, kept in labels of unknown values (messages, spans)
-_LABELS = {
-    "BinOp": "binaryoperation",
-    "UnaryOp": "unaryoperation",
-    "BoolOp": "booleanoperation",
-    "Compare": "comparison",
-    "YieldFrom": "yield",
-    "Starred": "starredelement",
-}
+_LABEL_WIDTH = 80  # an unresolved value's source text in messages, at most
 _NAME_CONSTANTS = (True, False, None)
 
 
@@ -194,6 +214,9 @@ class _Scope:
     values: dict[str, Value] = field(default_factory=dict)
     params: set[str] = field(default_factory=set)
     pending: list[Site] = field(default_factory=list)  # ORM mappings, emitted with the class's schema
+    types: dict[str, str] = field(default_factory=dict)  # local or parameter -> dotted class it holds
+    lists: dict[str, list[Value]] = field(default_factory=dict)  # SQL fragments collected in a list
+    qualname: str = ""  # dotted, from the module: "app.db.Repo.insert"
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
 
@@ -394,6 +417,10 @@ class _Extractor:
         self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
+        if not any(s.kind == "function" for s in self.scopes):
+            path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
+            bases = (_attr_dotted(b) for b in node.bases)
+            self.facts.classes[path] = tuple(self._qualify(b) for b in bases if b is not None)
         self.scopes.append(_Scope("class", node.name))
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
@@ -427,9 +454,18 @@ class _Extractor:
         self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
-        scope = _Scope("function", node.name)
+        local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
+        scope = _Scope("function", node.name, qualname=f"{self.facts.module}.{local}")
         args = node.args
         positional = [*args.posonlyargs, *args.args]
+        in_class = self.scopes[-1].kind == "class"
+        static = any(_attr_dotted(d) == "staticmethod" for d in node.decorator_list)
+        self.facts.functions[local] = FunctionInfo(
+            tuple(p.arg for p in positional),
+            tuple(p.arg for p in args.kwonlyargs),
+            in_class and not static,
+            node.lineno,
+        )
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
             args.defaults
         )
@@ -439,6 +475,9 @@ class _Extractor:
         ]:
             name = param.arg
             scope.params.add(name)
+            annotation = _attr_dotted(param.annotation)
+            if annotation is not None:
+                scope.types[name] = self._qualify(annotation)
             if default is not None:
                 value = self._eval(default)
                 if value:
@@ -448,6 +487,8 @@ class _Extractor:
                             f"parameter `{name}` of `{node.name}`",
                             self._name_node(param.lineno, self._column(param.lineno, param.col_offset), name),
                             candidates=(value,),
+                            function=scope.qualname,
+                            param=name,
                         ),
                     )
         for star in (args.vararg, args.kwarg):
@@ -520,12 +561,22 @@ class _Extractor:
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         self._visit_children(node)
+        target, annotation = node.target, _attr_dotted(node.annotation)
+        if annotation is not None:
+            if isinstance(target, ast.Name) and self.scopes[-1].kind == "class" and self.class_path:
+                self.facts.attribute_types[f"{self.class_path}.{target.id}"] = self._qualify(annotation)
+            elif isinstance(target, ast.Name) and self.scopes[-1].kind == "function":
+                self.scopes[-1].types[target.id] = self._qualify(annotation)
         if node.value is not None:
-            self._bind(node.target, node.value)
+            self._bind(target, node.value)
 
     def _aug_assign(self, node: ast.AugAssign) -> None:
         self._visit_children(node)
         target = node.target
+        fragments = self._list(target) if isinstance(node.value, (ast.List, ast.Tuple)) else None
+        if fragments is not None:  # `where += ["..."]`
+            fragments.extend(self._fragments(node.value.elts))  # type: ignore[attr-defined]
+            return
         if isinstance(node.op, ast.Add) and isinstance(target, ast.Name):
             before = self._eval(target)
             added = self._eval(node.value)
@@ -571,18 +622,26 @@ class _Extractor:
             self.visit(statement)
 
     def _bind(self, target: ast.expr, value_node: ast.expr) -> None:
+        if isinstance(target, ast.Attribute):
+            self._bind_attribute(target, value_node)
         if isinstance(target, ast.Name):
             name = target.id
             scope = self.scopes[-1]
+            held = self._type_of(value_node)
+            if held and scope.kind == "function":
+                scope.types[name] = held
+            elif held and (scope.kind == "module" or self.class_path):
+                path = f"{self.class_path}.{name}" if scope.kind == "class" else name
+                self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
-            if isinstance(value_node, ast.Dict) and scope.kind != "function":
+            if isinstance(value_node, ast.Dict):
                 self._bind_dict(name, value_node)
                 return
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
-                for element in value_node.elts:
-                    self._standalone(_unstar(element))
+                scope.lists[name] = self._fragments(value_node.elts)
                 return
+            scope.lists.pop(name, None)
             value = self._eval(value_node)
             if value is None:
                 value = (Hole(name, f"value of `{name}`", self._node(value_node)),)
@@ -595,6 +654,62 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+
+    def _fragments(self, elements: list[ast.expr]) -> list[Value]:
+        """The values of a list's elements, each also a standalone string (it may be SQL on its own)."""
+        out = []
+        for element in elements:
+            value = self._eval_or_hole(_unstar(element))
+            self._standalone(_unstar(element), value)
+            out.append(value)
+        return out
+
+    def _list(self, node: ast.expr) -> list[Value] | None:
+        """The fragments collected so far in the list a name holds, in the nearest scope that binds it."""
+        if not isinstance(node, ast.Name):
+            return None
+        for scope in reversed(self.scopes):
+            if node.id in scope.lists:
+                return scope.lists[node.id]
+            if node.id in scope.values or node.id in scope.params:
+                return None
+        return None
+
+    def _collect(self, node: ast.Call, args: list[_Arg]) -> None:
+        """`where.append(...)`, `.extend([...])`, `.insert(i, ...)` on a list of fragments."""
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ("append", "extend", "insert"):
+            return
+        fragments = self._list(func.value)
+        if fragments is None or not args:
+            return
+        added = args[-1].value
+        if func.attr != "extend":
+            fragments.append(self._eval_or_hole(added))
+        elif isinstance(added, (ast.List, ast.Tuple)):
+            fragments.extend(self._eval_or_hole(_unstar(e)) for e in added.elts)
+        elif self._list(added) is not None:
+            fragments.extend(self._list(added) or ())
+
+    def _type_of(self, node: ast.expr) -> str:
+        """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""
+        if isinstance(node, ast.Call):
+            dotted = _attr_dotted(node.func)
+            return self._qualify(dotted) if dotted is not None else ""
+        if isinstance(node, ast.Name):
+            for scope in reversed(self.scopes):
+                if scope.kind == "function" and node.id in scope.types:
+                    return scope.types[node.id]
+        return ""
+
+    def _bind_attribute(self, target: ast.Attribute, value_node: ast.expr) -> None:
+        """`self.db = Database(...)` in a method: the type of the attribute, for `self.db.insert(...)`."""
+        if not (isinstance(target.value, ast.Name) and target.value.id == "self"):
+            return
+        owner = self._enclosing_class()
+        held = self._type_of(value_node)
+        if owner and held:
+            self.facts.attribute_types.setdefault(f"{owner}.{target.attr}", held)
 
     def _bind_dict(self, name: str, node: ast.Dict) -> None:
         for key_node, value_node in zip(node.keys, node.values, strict=True):
@@ -642,6 +757,7 @@ class _Extractor:
     def _call(self, node: ast.Call) -> None:
         self._visit_children(node)
         args = _call_args(node)
+        self._collect(node, args)
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -651,9 +767,46 @@ class _Extractor:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
+        callee = self._callee(node.func) if args else ""
+        recorded: list[tuple[int, str | None, Value]] = []
+        position = 0
+        if callee == "functools.partial" and not args[0].keyword and not args[0].star:
+            callee, position = self._callee(args[0].value), -1  # the function it binds arguments of
+            consumed.add(0)
         for index, arg in enumerate(args):
+            value = None
+            if callee and index not in consumed:
+                if arg.star:
+                    recorded.append((-1, arg.star, ()))  # `*args`, `**kwargs`: any parameter, unknown
+                elif isinstance(arg.value, _ARGUMENT_TYPES):
+                    value = self._eval(arg.value)
+                recorded.append((position if arg.keyword is None else -1, arg.keyword, value or ()))
+            if arg.keyword is None and not arg.star:
+                position += 1
             if index not in consumed:
-                self._standalone(arg.value)
+                self._standalone(arg.value, value)
+        if recorded:
+            what = f"{_attr_dotted(node.func)}()"
+            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, what))
+
+    def _callee(self, func: ast.expr) -> str:
+        """What a call may run, for helper summaries: a dotted target whose attributes are looked up
+        through the types of the objects they name (`self.db.insert`); "" when unknown."""
+        dotted = _attr_dotted(func)
+        if dotted is None:
+            return ""
+        root, _, rest = dotted.partition(".")
+        if root in ("self", "cls"):
+            owner = self._enclosing_class()
+            return f"{self.facts.module}.{owner}.{rest}" if owner and rest else ""
+        for scope in reversed(self.scopes):
+            if scope.kind != "function":
+                continue
+            if root in scope.types and rest:
+                return f"{scope.types[root]}.{rest}"
+            if root in scope.params or root in scope.values:
+                return ""  # an object of unknown type
+        return self._qualify(dotted)
 
     def _sinks_for(self, call: ast.Call) -> list[Sink]:
         func = call.func
@@ -698,9 +851,11 @@ class _Extractor:
                 consumed.add(i)
         expanded: list[ast.expr] = []
         for node in picked:
-            # RunSQL and friends also take a list of statements
+            # RunSQL and friends also take a list of statements; .extra(select=) a dict of fragments
             if isinstance(node, (ast.List, ast.Tuple)):
                 expanded.extend(_unstar(e) for e in node.elts)
+            elif isinstance(node, ast.Dict):
+                expanded.extend(node.values)
             else:
                 expanded.append(node)
         return expanded
@@ -871,6 +1026,10 @@ class _Extractor:
             return None
         if isinstance(node.op, ast.Mod):
             left = self._eval(node.left)
+            if left and len(left) == 1 and isinstance(left[0], Ref):
+                # a template constant of this module, formatted here: `REPORT % params`
+                local = left[0].target.removeprefix(self.facts.module + ".")
+                left = self.facts.constants.get(local, left) if local != left[0].target else left
             if not left or (
                 not self._is_string_node(node.left) and not any(isinstance(p, Lit) for p in left)
             ):
@@ -887,8 +1046,22 @@ class _Extractor:
                         if key and all(isinstance(p, Lit) for p in key):
                             mapping[literal_text(key)] = self._eval_or_hole(value_node)
                 return _percent_format(left, [], mapping)
+            entries = self._dict_entries(right.id) if isinstance(right, ast.Name) else {}
+            if entries:  # a params dict built earlier: `sql % params`
+                return _percent_format(left, [], entries)
             return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
+
+    def _dict_entries(self, name: str) -> dict[str, Value]:
+        """The known string entries of a dict bound to a name in scope (`params = {"table": ...}`)."""
+        prefix = name + "["
+        for scope in reversed(self.scopes):
+            if scope.kind == "class" and scope is not self.scopes[-1]:
+                continue
+            found = {k[len(prefix) : -1]: v for k, v in scope.values.items() if k.startswith(prefix)}
+            if found or name in scope.values or name in scope.params:
+                return found
+        return {}
 
     def _eval_or_hole(self, node: ast.expr) -> Value:
         value = self._eval(node)
@@ -906,16 +1079,27 @@ class _Extractor:
                         self._eval_or_hole(a.value) for a in args if a.keyword is None and not a.star
                     ]
                     named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
+                    for a in args:
+                        if a.star == "**" and isinstance(a.value, ast.Name):  # `.format(**params)`
+                            named.update(self._dict_entries(a.value.id))
                     return _brace_format(template, positional, named)
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
                 items = args[0].value
-                if separator is not None and isinstance(items, (ast.List, ast.Tuple)):
+                collected = self._list(items)
+                if separator is not None and (
+                    collected is not None or isinstance(items, (ast.List, ast.Tuple))
+                ):
+                    values = (
+                        collected
+                        if collected is not None
+                        else [self._eval_or_hole(_unstar(e)) for e in items.elts]  # type: ignore[attr-defined]
+                    )
                     joined: list[Piece] = []
-                    for i, element in enumerate(items.elts):
+                    for i, value in enumerate(values):
                         if i:
                             joined.extend(separator)
-                        joined.extend(self._eval_or_hole(_unstar(element)))
+                        joined.extend(value)
                     return tuple(joined)
             if attr in ("strip", "lstrip", "rstrip", "upper", "lower") and not args:
                 inner = self._eval(func.value)
@@ -942,7 +1126,8 @@ class _Extractor:
                 if name in scope.values:
                     return self._at_use(scope.values[name], node)
                 if name in scope.params:
-                    return (Hole(name, f"parameter `{name}` of `{scope.name}`", self._node(node)),)
+                    reason = f"parameter `{name}` of `{scope.name}`"
+                    return (Hole(name, reason, self._node(node), function=scope.qualname, param=name),)
             elif scope.kind == "class" and scope is self.scopes[-1] and name in scope.values:
                 return scope.values[name]
         if name in self.facts.imports:
@@ -951,7 +1136,7 @@ class _Extractor:
 
     def _at_use(self, value: Value, node: ast.Name) -> Value:
         """A local that holds only an unknown value is reported where it is used, not where it was bound."""
-        if len(value) == 1 and isinstance(value[0], Hole) and not value[0].candidates:
+        if len(value) == 1 and isinstance(value[0], Hole) and (not value[0].candidates or value[0].param):
             return (dataclasses.replace(value[0], node=self._node(node), line=0, column=0),)
         return value
 
@@ -963,10 +1148,24 @@ class _Extractor:
         if root in ("self", "cls"):
             owner = self._enclosing_class()
             if owner:
-                return (Ref(f"{self.facts.module}.{owner}.{rest}", dotted, self._attr_node(node)),)
+                target = f"{self.facts.module}.{owner}.{rest}"
+                return (
+                    Ref(
+                        target, dotted, self._attr_node(node), inherited=True, unknown=f"attribute `{dotted}`"
+                    ),
+                )
             return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
-        for scope in self.scopes:
-            if scope.kind == "function" and (root in scope.params or root in scope.values):
+        for scope in reversed(self.scopes):
+            if scope.kind != "function":
+                continue
+            if root in scope.types:  # a dataclass / NamedTuple field read through a typed object
+                target = f"{scope.types[root]}.{rest}"
+                return (
+                    Ref(
+                        target, dotted, self._attr_node(node), inherited=True, unknown=f"attribute `{dotted}`"
+                    ),
+                )
+            if root in scope.params or root in scope.values:
                 return (Hole(dotted, f"attribute `{dotted}`", self._node(node)),)
         # the position is the constant's own name: `ITEMS` in `t.ITEMS` and in `Tables.ITEMS.value`
         named = node.value if node.attr == "value" and isinstance(node.value, ast.Attribute) else node
@@ -977,6 +1176,10 @@ class _Extractor:
         if dotted is not None and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
             key = self._eval(node.slice)
             if key and all(isinstance(p, Lit) for p in key):
+                if "." not in dotted:
+                    local = self._dict_entries(dotted).get(literal_text(key))
+                    if local is not None:
+                        return local
                 return (
                     Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", self._code(node), self._node(node)),
                 )
@@ -999,29 +1202,16 @@ class _Extractor:
         return f"{target}.{rest}" if rest else target
 
     def _code(self, node: ast.AST) -> str:
-        """A short label of an expression for messages, without generating its code (that is costly)."""
+        """An expression as written, for messages: `(QUERIES / "monthly.sql").read_text()`, never a node
+        type (long or multi-line code is shortened)."""
         if isinstance(node, (ast.Name, ast.Attribute)):
-            return _attr_dotted(node) or "Attribute"
-        if isinstance(node, ast.Call):
-            return self._code(node.func) + "()"
-        if isinstance(node, ast.Subscript):
-            return self._code(node.value) + "[…]"
-        if isinstance(node, ast.Constant):
-            value = node.value
-            if value is None or value is True or value is False:
-                return str(value)
-            if isinstance(value, (str, bytes)):
-                tokens = self._tokens(node)
-                if len(tokens) > 1:
-                    return "<concatenatedstring>"
-                raw = self.source[tokens[0].start : tokens[0].end]
-                return raw if len(raw) <= 40 else raw[:37] + "…"
-            kind = {int: "integer", float: "float", complex: "imaginary"}.get(type(value), "ellipsis")
-            return f"<{kind}>"
-        if isinstance(node, ast.JoinedStr):
-            return "<concatenatedstring>" if len(self._tokens(node)) > 1 else "<formattedstring>"
-        name = type(node).__name__
-        return f"<{_LABELS.get(name, name.lower())}>"
+            dotted = _attr_dotted(node)
+            if dotted is not None:
+                return dotted
+        start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        text = " ".join(self.source[start : min(end, start + 400)].split())
+        return text if len(text) <= _LABEL_WIDTH else text[: _LABEL_WIDTH - 1] + "…"
 
 
 class _AttrName:

@@ -8,14 +8,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
-from auditor.core.model import Confidence, Finding, LegacyObject, Span, Suggestion
-from auditor.python.extract import SQL_START, ModelClass, ModuleFacts, Site
+from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
+from auditor.python.extract import SQL_START, CallSite, FunctionInfo, ModelClass, ModuleFacts, Site
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason
 from auditor.sql.refs import rewrite_reference, table_references
 
 HOLE_PREFIX = "__audit_hole_"
+_HOLE = re.compile(HOLE_PREFIX + r"\d+__")
 _MAX_DEPTH = 25
 _MAX_VARIANTS = 8
 _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
@@ -67,6 +68,19 @@ class Resolution:
     pending: list[PendingPosition] = field(default_factory=list)
     # occurrences of legacy names the matching looked at and ruled out: (path, line, column) -> why
     examined: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    sinks: list[InferredSink] = field(default_factory=list)
+
+
+ParamKey = tuple[str, str]  # (dotted function, parameter)
+
+
+@dataclass
+class _Summary:
+    """A parameter that reaches a table position: what it reaches, and its LR005 until callers vouch."""
+
+    reaches: str
+    chain: tuple[str, ...]
+    unresolved: list[tuple[Finding, int | None]] = field(default_factory=list)
 
 
 class Resolver:
@@ -84,6 +98,18 @@ class Resolver:
         self._seen: set[tuple[str, int, int, str]] = set()
         self._result = Resolution()
         self._names = name_pattern(catalog.bare_names)
+        self.summaries: dict[ParamKey, _Summary] = {}
+        self._classes: dict[str, tuple[ModuleFacts, str]] = {
+            f"{facts.module}.{local}": (facts, local)
+            for facts in self.modules.values()
+            for local in facts.classes
+        }
+        self._children: dict[str, list[str]] | None = None
+        self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
+            f"{facts.module}.{local}": (facts, info)
+            for facts in self.modules.values()
+            for local, info in facts.functions.items()
+        }
 
     # --- lookup across modules -------------------------------------------------------------------
 
@@ -138,7 +164,22 @@ class Resolver:
     ) -> Iterator[tuple[Lit | Hole, str, tuple[Via, ...]]]:
         for piece in value:
             if isinstance(piece, Ref):
+                if piece.inherited and depth < _MAX_DEPTH:
+                    options = self._class_values(piece)
+                    if len(options) > 1:  # a base class's method reads what each subclass sets
+                        yield (
+                            Hole(piece.label, piece.unknown, piece.node, piece.line, piece.column,
+                                 candidates=tuple((o,) for o in options), exhaustive=True),
+                            path,
+                            via,
+                        )  # fmt: skip
+                        continue
+                    if options:
+                        piece = options[0]
                 found = self.lookup(piece.target) if depth < _MAX_DEPTH else None
+                if found is None and piece.unknown:
+                    yield Hole(piece.label, piece.unknown, piece.node, piece.line, piece.column), path, via
+                    continue
                 if found is None:
                     yield (
                         Hole(
@@ -159,6 +200,76 @@ class Resolver:
             else:
                 yield piece, path, via
 
+    def _class_values(self, ref: Ref) -> list[Ref]:
+        """`self.attr` in a class: the definition it inherits (the nearest base class that sets it), and
+        the value of every subclass that sets its own, each as a reference to that class attribute."""
+        owner, _, attribute = ref.target.rpartition(".")
+        found = self.class_target(owner)
+        if found is None:
+            return []
+        out: list[Ref] = []
+        for cls in self._ancestry(found):
+            facts, local = self._class_at(cls)
+            if f"{local}.{attribute}" in facts.constants:
+                out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
+                break
+        seen = {found}
+        stack = list(self._subclasses().get(found, ()))
+        while stack:
+            cls = stack.pop()
+            if cls in seen:
+                continue
+            seen.add(cls)
+            facts, local = self._class_at(cls)
+            if f"{local}.{attribute}" in facts.constants:
+                out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
+            stack.extend(self._subclasses().get(cls, ()))
+        return out[:_MAX_VARIANTS]
+
+    def _ancestry(self, cls: str) -> list[str]:
+        """The class and its bases in the scanned code, depth first (close enough to the MRO for lookups)."""
+        out: list[str] = []
+        stack = [cls]
+        while stack and len(out) < _MAX_DEPTH:
+            current = stack.pop(0)
+            if current in out:
+                continue
+            out.append(current)
+            facts, local = self._class_at(current)
+            stack.extend(b for b in (self.class_target(base) for base in facts.classes[local]) if b)
+        return out
+
+    def _class_at(self, cls: str) -> tuple[ModuleFacts, str]:
+        return self._classes[cls]
+
+    def _subclasses(self) -> dict[str, list[str]]:
+        if self._children is None:
+            self._children = {}
+            for cls, (facts, local) in self._classes.items():
+                for base in facts.classes[local]:
+                    parent = self.class_target(base)
+                    if parent is not None:
+                        self._children.setdefault(parent, []).append(cls)
+        return self._children
+
+    def class_target(self, target: str, depth: int = 0) -> str | None:
+        """The class of the scanned code a dotted name denotes (through imports and re-exports)."""
+        if target in self._classes:
+            return target
+        parts = target.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:i]))
+            if facts is None:
+                continue
+            key = ".".join(parts[i:])
+            if key in facts.classes:
+                return f"{facts.module}.{key}"
+            imported = facts.imports.get(parts[i])
+            if imported is not None and imported != target and depth < _MAX_DEPTH:
+                return self.class_target(".".join([imported, *parts[i + 1 :]]), depth + 1)
+            return None
+        return None
+
     def _holds_name(self, value: Value, path: str, depth: int) -> bool:
         text = "".join(
             p.text if isinstance(p, Lit) else "x" for p, _, _ in self._expand(value, path, (), depth + 1)
@@ -172,7 +283,17 @@ class Resolver:
             if isinstance(piece, Hole) and piece.candidates and depth < 3:
                 out: list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]] = []
                 for candidate in piece.candidates:
-                    expanded = list(self._expand(candidate, path, via, 0))
+                    held = via
+                    if piece.param:  # a keyword default holds the name: defined there, used here
+                        use = Ref(
+                            f"{piece.function}.{piece.param}",
+                            piece.label,
+                            piece.node,
+                            piece.line,
+                            piece.column,
+                        )
+                        held = (*via, Via(use, path, use.target, path, self._holds_name(candidate, path, 0)))
+                    expanded = list(self._expand(candidate, path, held, 0))
                     for rest, approx in self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1):
                         out.append((rest, approx or not piece.exhaustive))
                 if not piece.exhaustive:
@@ -208,6 +329,7 @@ class Resolver:
                     self._match_table(facts, site, assembly)
                 if self._names.search(assembly.text):
                     self._note_ruled_out(site, assembly)
+        self._helpers()
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
         }
@@ -225,7 +347,12 @@ class Resolver:
 
     def _match_sql(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         if site.kind == "standalone" and not _looks_like_sql(assembly.text):
-            return  # text that reaches no database call must read as a statement, not as prose
+            # text that reaches no database call must read as a statement, not as prose; a fragment
+            # counts only with SQL shape around a qualifier (`legacy.total > 0`, `legacy.{field} DESC`)
+            self._match_qualifiers(facts, site, assembly)
+            return
+        if site.kind == "sql" and not SQL_START.match(assembly.text):
+            assembly = _as_select(assembly)  # a fragment (RawSQL, .extra(where=)): an expression of a query
         analysis = table_references(assembly.text)
         if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):
             return
@@ -237,7 +364,8 @@ class Resolver:
                 continue
             name_text = assembly.text[ref.name_start : ref.end]
             if HOLE_PREFIX in name_text:
-                self._unresolved(facts, site, assembly, ref.name_start, ref.end)
+                whole = ref.schema is None and _HOLE.fullmatch(name_text) is not None
+                self._unresolved(facts, site, assembly, ref.name_start, ref.end, whole)
                 continue
             schema_written = ref.schema is not None
             schema = ref.schema or ref.implied_schema
@@ -264,12 +392,27 @@ class Resolver:
                 ref.position == "qualifier",
             )
 
+    def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        text = assembly.text
+        if len(text) > _MAX_FRAGMENT or not _SQL_SHAPE.search(text):
+            return
+        dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments)
+        for match in _QUALIFIER.finditer(text):
+            name = match.group(1)
+            legacy = self.catalog.lookup(None, fold_identifier(name))
+            if legacy is None or HOLE_PREFIX in name:
+                continue
+            start, end = match.start(1), match.end(1)
+            rule = "LR002" if dynamic else "LR001"
+            self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.MEDIUM, False)
+
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text
         if HOLE_PREFIX in text:
-            match = re.search(HOLE_PREFIX + r"\d+__", text)
+            match = _HOLE.search(text)
             if match is not None and _TABLE_NAME.fullmatch(text):
-                self._unresolved(facts, site, assembly, match.start(), match.end())
+                whole = text.strip() == match.group(0)
+                self._unresolved(facts, site, assembly, match.start(), match.end(), whole)
             return
         if site.kind == "table-column":
             cut = text.rfind(".")
@@ -385,6 +528,8 @@ class Resolver:
             self._seen.add(key)
             if holder is not None:
                 message = f"{names} held by constant `{holder.definition}`"
+            elif site.through:
+                message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
                 message = f"{names}{_AS_QUALIFIER if qualifier else ''} in {_site_kind(site)} ({site.what})"
             suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
@@ -400,7 +545,7 @@ class Resolver:
                     message=message + ".",
                     snippet="",
                     suggestion=suggestion,
-                    via=tuple(v.definition for v in segment.via),
+                    via=(*site.through, *(v.definition for v in segment.via)),
                 )
             )
         if holder is not None:
@@ -439,11 +584,13 @@ class Resolver:
             message=message,
             snippet="",
             suggestion=None,
-            via=(holder.definition,),
+            via=(*site.through, holder.definition),
         )
         self._add(finding, None if ref.line else ref.node)
 
-    def _unresolved(self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int) -> None:
+    def _unresolved(
+        self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int, whole: bool = False
+    ) -> None:
         segment = self._segment_at(assembly, start)
         if segment is None or not isinstance(segment.piece, Hole):
             return
@@ -458,8 +605,9 @@ class Resolver:
         if key in self._seen:
             return
         self._seen.add(key)
+        source = hole.reason if f"`{hole.label}`" in hole.reason else f"{hole.reason} `{hole.label}`"
         message = (
-            f"table name in {_site_kind(site)} ({site.what}) comes from {hole.reason}; the analyzer cannot "
+            f"table name in {_site_kind(site)} ({site.what}) comes from {source}; the analyzer cannot "
             f"prove it is not a legacy name."
         )
         finding = Finding(
@@ -475,7 +623,111 @@ class Resolver:
             message=message,
             snippet="",
         )
+        if whole and hole.param and hole.function in self.functions:
+            # a helper that takes the table name: its callers say which names it gets (see _helpers)
+            summary = self.summaries.setdefault((hole.function, hole.param), _Summary(site.what, ()))
+            summary.unresolved.append((finding, None if hole.line else hole.node))
+            return
         self._add(finding, None if hole.line else hole.node)
+
+    # --- helpers that take a table name (Pysa-style summaries) -------------------------------------
+
+    def _helpers(self) -> None:
+        """Parameters that reach a table position make their function a table sink; a caller that passes
+        its own parameter on is one too (to a fixed point). Each call's argument is then matched as a
+        table name at the call, and a helper's LR005 stands only when some caller passes an unknown."""
+        if not self.summaries:
+            return
+        calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
+        for facts in self.modules.values():
+            for call in facts.calls:
+                target = self.function(call.callee)
+                if target is not None:
+                    calls.append((facts, call, target, self.functions[target][1]))
+        changed = True
+        while changed:  # terminates: each round adds a summary, and there are finitely many parameters
+            changed = False
+            for _, call, target, info in calls:
+                for param in [p for (f, p) in self.summaries if f == target]:
+                    inner = _parameter_hole(_argument(call, info, param))
+                    if inner is not None and (inner.function, inner.param) not in self.summaries:
+                        below = self.summaries[(target, param)]
+                        self.summaries[(inner.function, inner.param)] = _Summary(
+                            call.what, (target, *below.chain)
+                        )
+                        changed = True
+        called: set[ParamKey] = set()
+        unknown: set[ParamKey] = set()
+        needs: dict[ParamKey, set[ParamKey]] = {}
+        for facts, call, target, info in calls:
+            for key in [k for k in self.summaries if k[0] == target]:
+                called.add(key)
+                value = _argument(call, info, key[1])
+                if value is None:
+                    continue  # not passed: its default, analysed where it is written
+                inner = _parameter_hole(value)
+                if inner is not None:
+                    needs.setdefault(key, set()).add((inner.function, inner.param))
+                    continue
+                if not value:
+                    unknown.add(key)
+                    continue
+                through = (target, *self.summaries[key].chain)
+                site = Site("table", value, call.block, call.what, None, through)
+                for assembly in self.assemble(value, facts.path):
+                    if HOLE_PREFIX in assembly.text:
+                        unknown.add(key)
+                    else:
+                        self._match_table(facts, site, assembly)
+        resolved = called - unknown
+        shrinking = True
+        while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers
+            shrinking = False
+            for key in list(resolved):
+                if not needs.get(key, set()) <= resolved:
+                    resolved.discard(key)
+                    shrinking = True
+        for key, summary in sorted(self.summaries.items()):
+            facts, info = self.functions[key[0]]
+            self._result.sinks.append(
+                InferredSink(key[0], key[1], facts.path, info.line, summary.reaches, summary.chain)
+            )
+            if key not in resolved:
+                for finding, node in summary.unresolved:
+                    self._add(finding, node)
+
+    def function(self, target: str, depth: int = 0) -> str | None:
+        """The function a dotted call target names: defined in a scanned module, re-exported, a class's
+        constructor, or a method looked up through the type of the object an attribute holds."""
+        if target in self.functions:
+            return target
+        if target + ".__init__" in self.functions:
+            return target + ".__init__"
+        if depth > _MAX_DEPTH:
+            return None
+        parts = target.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:i]))
+            if facts is None:
+                continue
+            rest = parts[i:]
+            for j in range(len(rest) - 1, 0, -1):
+                held = facts.attribute_types.get(".".join(rest[:j]))
+                if held is not None:
+                    return self.function(".".join([held, *rest[j:]]), depth + 1)
+            key = ".".join(rest)
+            if key in facts.functions or key + ".__init__" in facts.functions:
+                return self.function(f"{facts.module}.{key}", _MAX_DEPTH + 1)
+            owner = self.class_target(f"{facts.module}.{'.'.join(rest[:-1])}") if len(rest) > 1 else None
+            if owner is not None:  # a method inherited from a base class
+                for cls in self._ancestry(owner)[1:]:
+                    if f"{cls}.{rest[-1]}" in self.functions:
+                        return f"{cls}.{rest[-1]}"
+            imported = facts.imports.get(rest[0])
+            if imported is not None and imported != target:
+                return self.function(".".join([imported, *rest[1:]]), depth + 1)
+            return None
+        return None
 
     def _django_default(self, facts: ModuleFacts, model: ModelClass) -> None:
         if model.has_table:
@@ -556,6 +808,17 @@ _SQL_CLAUSES = re.compile(
 )
 
 
+# a qualified column (`legacy.total`, `"legacy"."id"`, `legacy.*`, `legacy.{field}`) in a fragment
+_QUALIFIER = re.compile(r'(?<![\w$."])("[^"]+"|[A-Za-z_][\w$]*)\s*\.\s*(?:"[^"]+"|[A-Za-z_]\w*|\*)')
+# SQL operators and keywords beside it; prose and log lines have none of them
+_SQL_SHAPE = re.compile(
+    r"(?:[=<>]|!=|->>?|\|\||::|\b(?:and|or|not|is|null|in|like|ilike|between|asc|desc|nulls|case|when|"
+    r"coalesce|count|sum|max|min|avg|distinct|using|interval|now|where|having|returning|(?:order|group)\s+by)\b)",
+    re.IGNORECASE,
+)
+_MAX_FRAGMENT = 2000
+
+
 def _looks_like_sql(text: str) -> bool:
     if not SQL_START.match(text):
         return False
@@ -570,6 +833,37 @@ def _looks_like_sql(text: str) -> bool:
 
 
 _AS_QUALIFIER = " as a column qualifier"
+_SELECT = Lit("SELECT ", 0, 0, "", 0, False, False)
+
+
+def _as_select(assembly: Assembly) -> Assembly:
+    """A SQL fragment read as the select list of a query (the added text has no source position)."""
+    width = len(_SELECT.text)
+    segments = [Segment(0, width, _SELECT, "", ())]
+    segments.extend(
+        dataclasses.replace(s, start=s.start + width, end=s.end + width) for s in assembly.segments
+    )
+    return Assembly(_SELECT.text + assembly.text, segments, assembly.approximate)
+
+
+def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:
+    """The value a call passes for a parameter (by position, the bound `self` skipped, or by keyword)."""
+    position = -1
+    if param in info.params:
+        position = info.params.index(param) - (1 if info.bound else 0)
+    unpacked = False
+    for index, keyword, value in call.args:
+        if keyword == param or (keyword is None and index == position >= 0):
+            return value
+        unpacked = unpacked or keyword in ("*", "**")
+    return () if unpacked else None  # `*args` may pass it: unknown
+
+
+def _parameter_hole(value: Value | None) -> Hole | None:
+    """A value that is one parameter of the calling function, passed on as it is."""
+    if value is not None and len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+        return value[0]
+    return None
 
 
 def _describe(legacy: LegacyObject) -> str:
@@ -597,4 +891,25 @@ def apply_positions(
         found = positions.get(item.path, {}).get(item.node)
         if found is not None:
             out[item.index] = dataclasses.replace(out[item.index], span=Span(*found))
+    return out
+
+
+def one_per_occurrence(findings: list[Finding]) -> list[Finding]:
+    """One finding per occurrence: a name reached through two sinks is reported once (the first rule
+    that matched it: mappings, then table arguments, then SQL), and an unresolved table name (LR005) at a
+    position that is already a legacy finding says nothing more."""
+    legacy_at = {(f.path, f.span.line, f.span.column) for f in findings if f.legacy is not None}
+    seen: set[tuple[str, int, int, str]] = set()
+    out: list[Finding] = []
+    for finding in findings:
+        position = (finding.path, finding.span.line, finding.span.column)
+        if finding.legacy is None:
+            if finding.rule == "LR005" and position in legacy_at:
+                continue
+            out.append(finding)
+            continue
+        key = (*position, str(finding.legacy))
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
     return out

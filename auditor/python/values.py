@@ -75,6 +75,8 @@ class Hole:
     exhaustive: bool = False  # the candidates are all the values it can take
     table_object: bool = False  # a table object built by a table sink (sqlalchemy Table()), not a name
     undefined: bool = False  # a name that is defined nowhere in the scanned code
+    function: str = ""  # a parameter's function, dotted ("app.db.Database.insert"); "" for other holes
+    param: str = ""  # the parameter's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class Ref:
     node: int
     line: int = 0
     column: int = 0
+    inherited: bool = False  # `self.x` / `cls.x`: looked up through base classes and subclasses
+    unknown: str = ""  # when it does not resolve: an ordinary unknown value with this reason, not undefined
 
 
 Piece = Lit | Hole | Ref

@@ -109,7 +109,16 @@ def extract_module(path: str, source: str, packs: RulePacks, legacy_pattern: re.
 
 
 def _call_args(call: ast.Call) -> list[_Arg]:
-    """Positional, starred and keyword arguments in the order they are written."""
+    """Positional, starred and keyword arguments in the order they are written (kept on the node:
+    the walk, the sinks and the value of a call all ask for them)."""
+    found: list[_Arg] | None = getattr(call, "_auditor_args", None)
+    if found is None:
+        found = _ordered_args(call)
+        call._auditor_args = found  # type: ignore[attr-defined]
+    return found
+
+
+def _ordered_args(call: ast.Call) -> list[_Arg]:
     args = [_Arg(None, "*", a.value) if isinstance(a, ast.Starred) else _Arg(None, "", a) for a in call.args]
     keywords = [_Arg(k.arg, "" if k.arg is not None else "**", k.value, k) for k in call.keywords]
     if not keywords or not args or _start(keywords[0].node) > _start(args[-1].node):

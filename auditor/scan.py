@@ -683,6 +683,7 @@ def _extract_python(
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
     helpers: dict[str, set[str]] = {}
+    helper_functions: set[str] = set()
     while round_paths:
         new_facts = []
         for path in round_paths:
@@ -693,7 +694,7 @@ def _extract_python(
                 out.diagnostics.append(result)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
-        for name, modules in _helper_names(new_facts, out.facts, helpers).items():
+        for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(modules)
         if not holders or not remaining:
             break
@@ -798,7 +799,7 @@ def _holder_names(
 
 
 def _helper_names(
-    new: list[ModuleFacts], every: list[ModuleFacts], known: dict[str, set[str]]
+    new: list[ModuleFacts], every: list[ModuleFacts], known: dict[str, set[str]], methods: set[str]
 ) -> dict[str, set[str]]:
     """Functions (and their classes) whose parameter may reach a table position, new in this round, with
     the modules a caller imports them from: the files that define, re-export or call them are parsed."""
@@ -810,30 +811,33 @@ def _helper_names(
             known.setdefault(name, set()).add(last)
             fresh.setdefault(name, set()).add(last)
 
-    called = {part for name in known for part in name.split(".")}
     for facts in new:
         for site in facts.sites:
             for piece in site.value:
                 if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
-                    _add_function(add, facts.module, piece.function)
+                    _add_function(add, methods, facts.module, piece.function)
         for call in facts.calls:
-            if called & set(call.callee.split(".")[-2:]):
+            if call.callee.rsplit(".", 1)[-1] in methods:
                 for _, _, value in call.args:
                     if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
-                        _add_function(add, facts.module, value[0].function)
+                        _add_function(add, methods, facts.module, value[0].function)
     for facts in every:
-        for local, target in facts.imports.items():
-            if target.rsplit(".", 1)[-1] in known:
-                add(local, facts.module)
+        if facts.path.endswith("__init__.py"):  # a package that re-exports a helper: callers import it there
+            for local, target in facts.imports.items():
+                if target.rsplit(".", 1)[-1] in known:
+                    add(local, facts.module)
     return fresh
 
 
-def _add_function(add: Callable[[str, str], None], module: str, function: str) -> None:
-    """A function by its top-level name (a method by its class) and its method name, in its module."""
+def _add_function(add: Callable[[str, str], None], methods: set[str], module: str, function: str) -> None:
+    """A module-level function by its name, in its module (a method's callers name its class, which may be
+    large and used everywhere: they are parsed when they pass a legacy name themselves); every helper's
+    own name is remembered to recognise the calls that pass a parameter on to it."""
     if function.startswith(module + "."):
         local = function[len(module) + 1 :].split(".")
-        add(local[0], module)
-        add(local[-1], module)
+        if len(local) == 1:
+            add(local[0], module)
+        methods.add(local[-1])
 
 
 def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], names: NamePrefilter) -> bool:

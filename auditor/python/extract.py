@@ -9,6 +9,7 @@ scanner over the source of that one expression (strings.py).
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -176,7 +177,8 @@ def _children(node: ast.AST) -> Iterator[ast.AST]:
 
 
 # argument expressions whose string value a helper summary may need (a call's result never is)
-_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute, ast.Subscript)
+_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Attribute, ast.Subscript)
+_BUILTINS = frozenset(dir(builtins))
 # operators and contexts: no position, nothing to analyse
 _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
@@ -759,8 +761,8 @@ class _Extractor:
             if callee and index not in consumed:
                 if arg.star:
                     recorded.append((-1, arg.star, ()))  # `*args`, `**kwargs`: any parameter, unknown
-                elif isinstance(arg.value, _ARGUMENT_TYPES):
-                    value = self._eval(arg.value)
+                else:
+                    value = self._argument(arg.value)
                 recorded.append((position if arg.keyword is None else -1, arg.keyword, value or ()))
             if arg.keyword is None and not arg.star:
                 position += 1
@@ -770,6 +772,24 @@ class _Extractor:
             what = f"{_attr_dotted(node.func)}()"
             self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, what))
 
+    def _argument(self, node: ast.expr) -> Value | None:
+        """A call argument's value as far as a helper summary needs it: strings, named constants (their
+        position given directly) and the caller's own parameters; anything else is unknown (None)."""
+        if isinstance(node, ast.Name):
+            name = node.id
+            for scope in reversed(self.scopes):
+                if scope.kind != "function":
+                    continue
+                if name in scope.values:
+                    return scope.values[name]
+                if name in scope.params:
+                    return (Hole(name, "", 0, function=scope.qualname, param=name),)
+            target = self.facts.imports.get(name) or f"{self.facts.module}.{name}"
+            return (Ref(target, name, 0, node.lineno, self._column(node.lineno, node.col_offset) + 1),)
+        if isinstance(node, _ARGUMENT_TYPES):
+            return self._eval(node)
+        return None
+
     def _callee(self, func: ast.expr) -> str:
         """What a call may run, for helper summaries: a dotted target whose attributes are looked up
         through the types of the objects they name (`self.db.insert`); "" when unknown."""
@@ -777,6 +797,8 @@ class _Extractor:
         if dotted is None:
             return ""
         root, _, rest = dotted.partition(".")
+        if not rest and root in _BUILTINS and root not in self.facts.imports:
+            return ""  # print(), len(), str(): never a helper of the scanned code
         if root in ("self", "cls"):
             owner = self._enclosing_class()
             return f"{self.facts.module}.{owner}.{rest}" if owner and rest else ""

@@ -601,28 +601,35 @@ class Resolver:
         if not self.summaries:
             return
         calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
+        targets: dict[str, str | None] = {}
         for facts in self.modules.values():
             for call in facts.calls:
-                target = self.function(call.callee)
+                target = targets.get(call.callee, "")
+                if target == "":
+                    target = targets[call.callee] = self.function(call.callee)
                 if target is not None:
                     calls.append((facts, call, target, self.functions[target][1]))
+        by_function: dict[str, list[str]] = {}
+        for function, param in self.summaries:
+            by_function.setdefault(function, []).append(param)
         changed = True
         while changed:  # terminates: each round adds a summary, and there are finitely many parameters
             changed = False
             for _, call, target, info in calls:
-                for param in [p for (f, p) in self.summaries if f == target]:
+                for param in by_function.get(target, ()):
                     inner = _parameter_hole(_argument(call, info, param))
                     if inner is not None and (inner.function, inner.param) not in self.summaries:
                         below = self.summaries[(target, param)]
                         self.summaries[(inner.function, inner.param)] = _Summary(
                             call.what, (target, *below.chain)
                         )
+                        by_function.setdefault(inner.function, []).append(inner.param)
                         changed = True
         called: set[ParamKey] = set()
         unknown: set[ParamKey] = set()
         needs: dict[ParamKey, set[ParamKey]] = {}
         for facts, call, target, info in calls:
-            for key in [k for k in self.summaries if k[0] == target]:
+            for key in [(target, p) for p in by_function.get(target, ())]:
                 called.add(key)
                 value = _argument(call, info, key[1])
                 if value is None:

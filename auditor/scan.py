@@ -242,8 +242,8 @@ class _Filters:
             flags |= HAS_SUPPRESSION
         if self.names.matches(data, lowered):
             flags |= NAMES_LEGACY
-        elif self.dynamic and builds_dynamic_sql(lowered):
-            flags |= BUILDS_SQL
+        elif self.dynamic and (builds_dynamic_sql(lowered) or b'.sql"' in lowered or b".sql'" in lowered):
+            flags |= BUILDS_SQL  # dynamic SQL, or SQL read from a .sql file (linked to that file's findings)
         if self.models.matches(path, lowered):
             flags |= MAY_DEFINE_MODEL
         return flags
@@ -410,7 +410,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     finally:
         extractor.close()
     diagnostics.extend(python.diagnostics)
-    findings, inferred_sinks = _resolve(python.facts, python.keys, scan_catalog, cache)
+    findings, inferred_sinks, sql_runs = _resolve(python.facts, python.keys, scan_catalog, cache)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -418,6 +418,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             _dependent_uses(dependents, py_files, config.max_file_bytes, sql_texts, migration_paths)
         )
     findings = _in_context(findings, list(sql_result.findings), sources.python)
+    findings = _run_by_python(findings, sql_runs, sql_texts)
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
@@ -459,13 +460,13 @@ def _dependents(sql_result: SqlFilesResult, catalog: LegacyCatalog) -> Dependent
 
 def _resolve(
     facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
-) -> tuple[list[Finding], tuple[InferredSink, ...]]:
+) -> tuple[list[Finding], tuple[InferredSink, ...], tuple[tuple[str, str, str], ...]]:
     """Cross-module resolution (and the helpers inferred as table sinks), memoised by the content of
     every parsed file and the catalog."""
     inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        return list(cached[0]), cached[1]
+        return list(cached[0]), cached[1], cached[2]
     from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
 
     resolution = Resolver(facts, catalog).resolve()
@@ -474,9 +475,33 @@ def _resolve(
         positions = {f.path: f.node_positions for f in facts}
         findings = apply_positions(findings, resolution.pending, positions)
     findings = one_per_occurrence(findings)
-    sinks = tuple(resolution.sinks)
-    cache.put_stage("resolution", inputs, (tuple(findings), sinks))
-    return findings, sinks
+    sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)
+    cache.put_stage("resolution", inputs, (tuple(findings), sinks, runs))
+    return findings, sinks, runs
+
+
+def _run_by_python(
+    findings: list[Finding], runs: Sequence[tuple[str, str, str]], sql_texts: dict[str, str]
+) -> list[Finding]:
+    """A .sql file that Python reads by a literal path and runs: its findings name the block that runs it."""
+    runners: dict[str, list[str]] = {}
+    for py_path, block, name in runs:
+        near = os.path.normpath(os.path.join(os.path.dirname(py_path), name)).replace(os.sep, "/")
+        found = [near] if near in sql_texts else [p for p in sql_texts if p == name or p.endswith("/" + name)]
+        if len(found) == 1:
+            runners.setdefault(found[0], []).append(block)
+    if not runners:
+        return findings
+    out = []
+    for finding in findings:
+        blocks = runners.get(finding.path)
+        if blocks and finding.rule == "LR101":
+            ran = ", ".join(f"`{b}`" for b in sorted(set(blocks)))
+            finding = replace(
+                finding, via=(*finding.via, *sorted(set(blocks))), message=f"{finding.message} Run by {ran}."
+            )
+        out.append(finding)
+    return out
 
 
 def _analyze_sql(

@@ -251,6 +251,8 @@ class _Extractor:
             ast.Return: self._return,
             ast.Expr: self._expr,
             ast.For: self._for,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
             ast.Call: self._call,
         }
@@ -576,6 +578,21 @@ class _Extractor:
         self._visit_children(node)
         if id(node) not in self.docstrings and not isinstance(node.value, ast.Call):
             self._standalone(node.value)
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        """`with open("q.sql") as handle:` binds the handle to the file it reads."""
+        for item in node.items:
+            self.visit(item.context_expr)
+            target = item.optional_vars
+            literal = _sql_path(item.context_expr) if isinstance(item.context_expr, ast.Call) else ""
+            if isinstance(target, ast.Name) and literal:
+                label = self._code(item.context_expr)
+                hole = Hole(label, f"the file opened by `{label}`", self._node(target), sql_file=literal)
+                self._store(target.id, (hole,))
+            elif target is not None:
+                self.visit(target)
+        for statement in node.body:
+            self.visit(statement)
 
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)
@@ -1108,6 +1125,14 @@ class _Extractor:
                 inner = self._eval(func.value)
                 if inner is not None and attr in ("strip", "lstrip", "rstrip"):
                     return inner
+            if attr in ("read", "read_text") and len(args) <= 1:
+                literal = _sql_path(node)  # `open("q.sql").read()`, `(QUERIES / "q.sql").read_text()`
+                handle = self._eval(func.value) if not literal and isinstance(func.value, ast.Name) else None
+                if handle and isinstance(handle[0], Hole) and handle[0].sql_file:
+                    literal = handle[0].sql_file  # `with open("q.sql") as handle: handle.read()`
+                if literal:
+                    label = self._code(node)
+                    return (Hole(label, f"the file read by `{label}`", self._node(node), sql_file=literal),)
         dotted = _attr_dotted(func)
         if dotted is not None:
             qualified = self._qualify(dotted)
@@ -1238,6 +1263,18 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def _sql_path(node: ast.expr) -> str:
+    """The literal name of the .sql file an expression reads ("" when it names none)."""
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Constant)
+            and isinstance(child.value, str)
+            and child.value.lower().endswith(".sql")
+        ):
+            return child.value
+    return ""
 
 
 def _call_matches(pattern: str, qualified: str) -> bool:

@@ -66,6 +66,7 @@ class Resolution:
     findings: list[Finding] = field(default_factory=list)
     pending: list[PendingPosition] = field(default_factory=list)
     sinks: list[InferredSink] = field(default_factory=list)
+    sql_files: list[tuple[str, str, str]] = field(default_factory=list)  # (.py path, block, .sql name read)
 
 
 ParamKey = tuple[str, str]  # (dotted function, parameter)
@@ -344,6 +345,11 @@ class Resolver:
             # text that reaches no database call must read as a statement, not as prose; a fragment
             # counts only with SQL shape around a qualifier (`legacy.total > 0`, `legacy.{field} DESC`)
             self._match_qualifiers(facts, site, assembly)
+            return
+        first = assembly.segments[0].piece if len(assembly.segments) == 1 else None
+        if isinstance(first, Hole) and first.sql_file:
+            # the SQL is a .sql file's text: that file is analysed, and linked to this block
+            self._result.sql_files.append((facts.path, site.block, first.sql_file))
             return
         if site.kind == "sql" and not SQL_START.match(assembly.text):
             assembly = _as_select(assembly)  # a fragment (RawSQL, .extra(where=)): an expression of a query

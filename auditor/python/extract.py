@@ -51,6 +51,13 @@ class ModelClass:
     node: int
     app_label: str | None  # Meta.app_label when set
     has_table: bool  # Meta.db_table set, or abstract/proxy: no default name applies
+    direct: bool = True  # a base is the ORM's model class; else a model only if a scanned base is one
+    bases: tuple[str, ...] = ()  # dotted, as written (resolved across modules later)
+    abstract: bool = False
+    proxy: bool = False
+    db_table: bool = False
+    own_meta: bool = False  # the class declares its own Meta (else Django inherits an abstract base's)
+    m2m: tuple[tuple[str, int], ...] = ()  # ManyToManyField without db_table/through: (field, node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +429,13 @@ class _Extractor:
                     node=self._class_name_node(node),
                     app_label=info.get("app_label"),  # type: ignore[arg-type]
                     has_table=bool(info.get("has_table")),
+                    direct=bool(info.get("direct", True)),
+                    bases=tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None),
+                    abstract=bool(info.get("abstract")),
+                    proxy=bool(info.get("proxy")),
+                    db_table=bool(info.get("db_table")),
+                    own_meta=bool(info.get("own_meta")),
+                    m2m=tuple(info.get("m2m", ())),  # type: ignore[arg-type]
                 )
             )
         if scope.name and self.facts.path.endswith("apps.py"):
@@ -429,6 +443,13 @@ class _Extractor:
             name = scope.values.get("name")
             if label and name and all(isinstance(p, Lit) for p in (*label, *name)):
                 self.facts.app_labels[literal_text(name)] = literal_text(label)
+
+    def _default_m2m(self, call: ast.Call) -> bool:
+        """A ManyToManyField whose join table Django names (no db_table, no through model)."""
+        dotted = _attr_dotted(call.func)
+        if dotted is None or not dotted.endswith("ManyToManyField"):
+            return False
+        return not any(k.arg in ("db_table", "through") for k in call.keywords)
 
     def _class_name_node(self, node: ast.ClassDef) -> int:
         found = _CLASS_NAME.search(self.source, self._offset(node.lineno, node.col_offset))
@@ -507,9 +528,11 @@ class _Extractor:
             if dotted is None:
                 continue
             qualified = self._qualify(dotted)
-            local_model = any(m.name == dotted for m in self.facts.models)  # an abstract base in this file
+            local_model = any(m.name == dotted and m.direct for m in self.facts.models)  # a base in this file
             if local_model or any(_call_matches(b, qualified) for b in self.model_bases):
                 return {}
+        if any(_attr_dotted(b) not in (None, "object") for b in node.bases):
+            return {"direct": False}  # a model if a base elsewhere is one (an abstract base of another app)
         return None
 
     # --- imports ---------------------------------------------------------------------------------
@@ -733,12 +756,18 @@ class _Extractor:
         inner = self.scopes[-1].name
         model = self.model_stack[-2] if inner == "Meta" and len(self.model_stack) >= 2 else None
         if model is not None:
+            model["own_meta"] = True
             if (name in ("abstract", "proxy") and _is_true(value_node)) or name == "db_table":
-                model["has_table"] = True
+                model["has_table"] = model[name] = True
             elif name == "app_label":
                 label = self._eval(value_node)
                 if label and all(isinstance(p, Lit) for p in label):
                     model["app_label"] = literal_text(label)
+        own = self.model_stack[-1] if self.model_stack and inner != "Meta" else None
+        if own is not None and isinstance(value_node, ast.Call) and self._default_m2m(value_node):
+            line = value_node.lineno
+            node = self._name_node(line, self._column(line, value_node.col_offset), name)
+            own.setdefault("m2m", []).append((name, node))  # type: ignore[union-attr]
         for rule in self.mappings.get(name, ()):
             if rule.inner_class is not None and (inner != rule.inner_class or len(self.scopes) < 3):
                 continue

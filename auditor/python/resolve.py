@@ -102,6 +102,7 @@ class Resolver:
             for local in facts.classes
         }
         self._children: dict[str, list[str]] | None = None
+        self._models: dict[str, tuple[ModuleFacts, ModelClass]] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
             for facts in self.modules.values()
@@ -704,19 +705,63 @@ class Resolver:
             return None
         return None
 
+    def _model_ancestors(self, facts: ModuleFacts, model: ModelClass) -> list[ModelClass] | None:
+        """The scanned model classes a class inherits from (nearest first), or None when it is not a
+        Django model: no base is the ORM's model class, directly or through scanned bases elsewhere."""
+        if self._models is None:
+            self._models = {
+                f"{f.module}.{m.block.split(':', 1)[1]}": (f, m)
+                for f in self.modules.values()
+                for m in f.models
+            }
+        out: list[ModelClass] = []
+        is_model = model.direct
+        stack = [(facts, model)]
+        seen: set[int] = set()
+        while stack and len(seen) < _MAX_DEPTH:
+            _, current = stack.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            for base in current.bases:
+                found = self.class_target(base)
+                parent = self._models.get(found) if found is not None else None
+                if parent is not None:
+                    out.append(parent[1])
+                    is_model = is_model or parent[1].direct
+                    stack.append(parent)
+        return out if is_model else None
+
     def _django_default(self, facts: ModuleFacts, model: ModelClass) -> None:
-        if model.has_table:
-            return
+        ancestors = self._model_ancestors(facts, model)
+        if ancestors is None or model.abstract or model.proxy:
+            return  # not a model; an abstract model has no table; a proxy uses its concrete parent's
         label = model.app_label or self._app_label(facts.module)
-        table = f"{label}_{model.name.lower()}"
+        for field_name, node in model.m2m:
+            self._django_table(
+                facts, model, f"{label}_{model.name.lower()}_{field_name.lower()}", node, field_name
+            )
+        if model.db_table or (not model.own_meta and any(a.abstract and a.db_table for a in ancestors)):
+            return  # Meta.db_table, its own or inherited from an abstract base's Meta: reported as a mapping
+        self._django_table(facts, model, f"{label}_{model.name.lower()}", model.node, "")
+
+    def _django_table(
+        self, facts: ModuleFacts, model: ModelClass, table: str, node: int, field_name: str
+    ) -> None:
         legacy = self.catalog.lookup(None, table)
         if legacy is None:
             return
-        message = (
-            f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table `{table}`: "
-            f"{_describe(legacy)}. Set Meta.db_table to "
-            f'"{legacy.target.name if legacy.target else table}".'
-        )
+        target = legacy.target.name if legacy.target else table
+        if field_name:
+            message = (
+                f"ManyToManyField `{model.name}.{field_name}` has no db_table or through model, so its join "
+                f'table is Django\'s default `{table}`: {_describe(legacy)}. Set db_table="{target}".'
+            )
+        else:
+            message = (
+                f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table "
+                f'`{table}`: {_describe(legacy)}. Set Meta.db_table to "{target}".'
+            )
         finding = Finding(
             rule="LR003",
             path=facts.path,
@@ -728,7 +773,7 @@ class Resolver:
             message=message,
             snippet="",
         )
-        self._add(finding, model.node)
+        self._add(finding, node)
 
     def _app_label(self, module: str) -> str:
         parts = module.split(".")

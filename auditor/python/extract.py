@@ -12,6 +12,7 @@ import ast
 import builtins
 import dataclasses
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,8 @@ class ModuleFacts:
     app_labels: dict[str, str] = field(default_factory=dict)  # AppConfig name -> label (apps.py)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)  # "count_rows", "Repo.insert"
     calls: list[CallSite] = field(default_factory=list)
+    # (callee, position or keyword or "*"/"**"): an unknown value passed in a call not kept in `calls`
+    unknown_arguments: set[tuple[str, str]] = field(default_factory=set)
     attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
@@ -222,6 +225,8 @@ class _Scope:
     types: dict[str, str] = field(default_factory=dict)  # local or parameter -> dotted class it holds
     lists: dict[str, list[Value]] = field(default_factory=dict)  # SQL fragments collected in a list
     qualname: str = ""  # dotted, from the module: "app.db.Repo.insert"
+    block: str = ""  # "app.db:Repo.insert", once asked
+    param_values: dict[str, Value] = field(default_factory=dict)  # parameters as call arguments
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
 
@@ -389,8 +394,11 @@ class _Extractor:
 
     @property
     def block(self) -> str:
-        names = [s.name for s in self.scopes[1:]]
-        return f"{self.facts.module}:{'.'.join(names) if names else '<module>'}"
+        scope = self.scopes[-1]
+        if not scope.block:  # computed once per scope: every site and call of the scope names it
+            names = [s.name for s in self.scopes[1:]]
+            scope.block = f"{self.facts.module}:{'.'.join(names) if names else '<module>'}"
+        return scope.block
 
     @property
     def class_path(self) -> str:
@@ -796,11 +804,13 @@ class _Extractor:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
-        callee = self._callee(node.func) if args else ""
+        dotted = _attr_dotted(node.func) if args else None
+        callee = self._callee(dotted) if dotted is not None else ""
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0
         if callee == "functools.partial" and not args[0].keyword and not args[0].star:
-            callee, position = self._callee(args[0].value), -1  # the function it binds arguments of
+            bound = _attr_dotted(args[0].value)  # the function it binds arguments of
+            callee, position = (self._callee(bound) if bound is not None else ""), -1
             consumed.add(0)
         for index, arg in enumerate(args):
             value = None
@@ -809,14 +819,18 @@ class _Extractor:
                     recorded.append((-1, arg.star, ()))  # `*args`, `**kwargs`: any parameter, unknown
                 else:
                     value = self._argument(arg.value)
-                recorded.append((position if arg.keyword is None else -1, arg.keyword, value or ()))
+                    at = position if arg.keyword is None else -1
+                    recorded.append((at, arg.keyword, _for_summary(value)))
             if arg.keyword is None and not arg.star:
                 position += 1
             if index not in consumed:
                 self._standalone(arg.value, value)
-        if recorded:
-            what = f"{_attr_dotted(node.func)}()"
-            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, what))
+        if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
+            self.facts.calls.append(CallSite(sys.intern(callee), tuple(recorded), self.block, f"{dotted}()"))
+        else:  # nothing a summary resolves: only which parameters get unknown values is kept (small)
+            for at, keyword, value in recorded:
+                if not value:
+                    self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
 
     def _argument(self, node: ast.expr) -> Value | None:
         """A call argument's value as far as a helper summary needs it: strings, named constants (their
@@ -828,20 +842,22 @@ class _Extractor:
                     continue
                 if name in scope.values:
                     return scope.values[name]
-                if name in scope.params:
-                    return (Hole(name, "", 0, function=scope.qualname, param=name),)
-            target = self.facts.imports.get(name) or f"{self.facts.module}.{name}"
+                if name in scope.params:  # one shared value per parameter: summaries stay small
+                    found = scope.param_values.get(name)
+                    if found is None:
+                        found = scope.param_values[name] = (
+                            Hole(name, "", 0, function=scope.qualname, param=name),
+                        )
+                    return found
+            target = self.facts.imports.get(name) or sys.intern(f"{self.facts.module}.{name}")
             return (Ref(target, name, 0, node.lineno, self._column(node.lineno, node.col_offset) + 1),)
         if isinstance(node, _ARGUMENT_TYPES):
             return self._eval(node)
         return None
 
-    def _callee(self, func: ast.expr) -> str:
+    def _callee(self, dotted: str) -> str:
         """What a call may run, for helper summaries: a dotted target whose attributes are looked up
         through the types of the objects they name (`self.db.insert`); "" when unknown."""
-        dotted = _attr_dotted(func)
-        if dotted is None:
-            return ""
         root, _, rest = dotted.partition(".")
         if not rest and root in _BUILTINS and root not in self.facts.imports:
             return ""  # print(), len(), str(): never a helper of the scanned code
@@ -1260,11 +1276,19 @@ class _Extractor:
 
     def _code(self, node: ast.AST) -> str:
         """An expression as written, for messages: `(QUERIES / "monthly.sql").read_text()`, never a node
-        type (long or multi-line code is shortened)."""
+        type; a call's arguments and a subscript's key are elided (this runs for every unknown value)."""
         if isinstance(node, (ast.Name, ast.Attribute)):
             dotted = _attr_dotted(node)
             if dotted is not None:
                 return dotted
+        if isinstance(node, ast.Call):
+            return self._code(node.func) + ("(…)" if node.args or node.keywords else "()")
+        if isinstance(node, ast.Subscript):
+            return self._code(node.value) + "[…]"
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            tokens = self._tokens(node)
+            raw = self.source[tokens[0].start : tokens[-1].end]
+            return raw if len(raw) <= 40 else raw[:39] + "…"
         start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
         end = self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
         text = " ".join(self.source[start : min(end, start + 400)].split())
@@ -1292,6 +1316,26 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+# a string argument that cannot be a table name (prose, SQL text): known, and kept small in the summary
+_NOT_A_NAME: Value = (Lit(" ", 0, 0, "", 0, False, False),)
+
+
+def _for_summary(value: Value | None) -> Value:
+    """A call argument as a helper summary keeps it: () when unknown, and literal text that cannot be a
+    table name (it has spaces, or is long) as one shared marker, so the summaries stay small."""
+    if not value:
+        return ()
+    if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+        return value  # the caller's own parameter, passed on
+    if any(isinstance(p, Hole) for p in value):
+        return ()  # partly unknown: not a name a summary can check
+    if all(isinstance(p, Lit) for p in value):
+        text = literal_text(value)
+        if len(text) > 128 or not text or any(c.isspace() for c in text):
+            return _NOT_A_NAME
+    return value
 
 
 def _sql_path(node: ast.expr) -> str:

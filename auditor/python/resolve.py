@@ -655,6 +655,19 @@ class Resolver:
                         unknown.add(key)
                     else:
                         self._match_table(facts, site, assembly)
+        for facts in self.modules.values():
+            for callee, slot in facts.unknown_arguments:
+                target = targets.get(callee, "")
+                if target == "":
+                    target = targets[callee] = self.function(callee)
+                if target is None:
+                    continue
+                info = self.functions[target][1]
+                for param in by_function.get(target, ()):
+                    position = info.params.index(param) - info.bound if param in info.params else -1
+                    if slot in (param, str(position), "*", "**") and (slot != "*" or position >= 0):
+                        called.add((target, param))
+                        unknown.add((target, param))
         resolved = called - unknown
         shrinking = True
         while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers

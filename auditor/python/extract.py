@@ -666,11 +666,16 @@ class _Extractor:
                 self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
-            if isinstance(value_node, ast.Dict):
-                self._bind_dict(name, value_node)
+            if isinstance(value_node, ast.Dict) and (scope.kind != "function" or _holds_strings(value_node)):
+                self._bind_dict(name, value_node)  # in a function: a params dict of literal strings
                 return
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
-                scope.lists[name] = self._fragments(value_node.elts)
+                if not value_node.elts or any(isinstance(_unstar(e), _STRING_NODES) for e in value_node.elts):
+                    scope.lists[name] = self._fragments(value_node.elts)  # strings: maybe SQL fragments
+                else:
+                    scope.lists.pop(name, None)
+                    for element in value_node.elts:
+                        self._standalone(_unstar(element))
                 return
             scope.lists.pop(name, None)
             value = self._eval(value_node)
@@ -1336,6 +1341,13 @@ def _for_summary(value: Value | None) -> Value:
         if len(text) > 128 or not text or any(c.isspace() for c in text):
             return _NOT_A_NAME
     return value
+
+
+_STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
+
+
+def _holds_strings(node: ast.Dict) -> bool:
+    return any(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.values)
 
 
 def _sql_path(node: ast.expr) -> str:

@@ -247,8 +247,8 @@ class _Filters:
             flags |= HAS_SUPPRESSION
         if self.names.matches(data, lowered):
             flags |= NAMES_LEGACY
-        elif self.dynamic and builds_dynamic_sql(lowered):
-            flags |= BUILDS_SQL
+        elif self.dynamic and (builds_dynamic_sql(lowered) or b'.sql"' in lowered or b".sql'" in lowered):
+            flags |= BUILDS_SQL  # dynamic SQL, or SQL read from a .sql file (linked to that file's findings)
         if self.models.matches(path, lowered):
             flags |= MAY_DEFINE_MODEL
         return flags
@@ -415,7 +415,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     finally:
         extractor.close()
     diagnostics.extend(python.diagnostics)
-    findings, examined, inferred_sinks = _resolve(python.facts, python.keys, scan_catalog, cache)
+    findings, examined, inferred_sinks, sql_runs = _resolve(python.facts, python.keys, scan_catalog, cache)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -423,6 +423,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             _dependent_uses(dependents, py_files, config.max_file_bytes, sql_texts, migration_paths)
         )
     findings = _in_context(findings, list(sql_result.findings), sources.python)
+    findings = _run_by_python(findings, sql_runs, sql_texts)
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
@@ -533,14 +534,17 @@ def _dependents(sql_result: _SqlAnalysis, catalog: LegacyCatalog) -> DependentOb
 
 def _resolve(
     facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
-) -> tuple[list[Finding], dict[tuple[str, int, int], str], tuple[InferredSink, ...]]:
-    """Cross-module resolution: the findings, the occurrences it looked at and ruled out, and the
-    helpers inferred as table sinks; memoised by the content of every parsed file and the catalog."""
+) -> tuple[
+    list[Finding], dict[tuple[str, int, int], str], tuple[InferredSink, ...], tuple[tuple[str, str, str], ...]
+]:
+    """Cross-module resolution: the findings, the occurrences it looked at and ruled out, the helpers
+    inferred as table sinks, and the .sql files Python runs; memoised by the content of every parsed
+    file and the catalog."""
     inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        found, examined, sinks = cached
-        return list(found), dict(examined), sinks
+        found, examined, sinks, runs = cached
+        return list(found), dict(examined), sinks, runs
     from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
 
     resolution = Resolver(facts, catalog).resolve()
@@ -549,9 +553,9 @@ def _resolve(
         positions = {f.path: f.node_positions for f in facts}
         findings = apply_positions(findings, resolution.pending, positions)
     findings = one_per_occurrence(findings)
-    sinks = tuple(resolution.sinks)
-    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks))
-    return findings, resolution.examined, sinks
+    sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)
+    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs))
+    return findings, resolution.examined, sinks, runs
 
 
 class _SqlAnalysis(NamedTuple):
@@ -560,6 +564,30 @@ class _SqlAnalysis(NamedTuple):
     diagnostics: tuple[Diagnostic, ...]
     # views and functions left defined: (label, kind, name, depends on), plain values for the cache
     definitions: tuple[tuple[str, str, ObjectName, tuple[ObjectName, ...]], ...] = ()
+
+
+def _run_by_python(
+    findings: list[Finding], runs: Sequence[tuple[str, str, str]], sql_texts: dict[str, str]
+) -> list[Finding]:
+    """A .sql file that Python reads by a literal path and runs: its findings name the block that runs it."""
+    runners: dict[str, list[str]] = {}
+    for py_path, block, name in runs:
+        near = os.path.normpath(os.path.join(os.path.dirname(py_path), name)).replace(os.sep, "/")
+        found = [near] if near in sql_texts else [p for p in sql_texts if p == name or p.endswith("/" + name)]
+        if len(found) == 1:
+            runners.setdefault(found[0], []).append(block)
+    if not runners:
+        return findings
+    out = []
+    for finding in findings:
+        blocks = runners.get(finding.path)
+        if blocks and finding.rule == "LR101":
+            ran = ", ".join(f"`{b}`" for b in sorted(set(blocks)))
+            finding = replace(
+                finding, via=(*finding.via, *sorted(set(blocks))), message=f"{finding.message} Run by {ran}."
+            )
+        out.append(finding)
+    return out
 
 
 def _analyze_sql(
@@ -788,6 +816,7 @@ def _extract_python(
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
     helpers: dict[str, set[str]] = {}
+    helper_functions: set[str] = set()
     while round_paths:
         new_facts = []
         for path in round_paths:
@@ -798,7 +827,7 @@ def _extract_python(
                 out.diagnostics.append(result)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
-        for name, modules in _helper_names(new_facts, out.facts, helpers).items():
+        for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(modules)
         if not holders or not remaining:
             break
@@ -904,7 +933,7 @@ def _holder_names(
 
 
 def _helper_names(
-    new: list[ModuleFacts], every: list[ModuleFacts], known: dict[str, set[str]]
+    new: list[ModuleFacts], every: list[ModuleFacts], known: dict[str, set[str]], methods: set[str]
 ) -> dict[str, set[str]]:
     """Functions (and their classes) whose parameter may reach a table position, new in this round, with
     the modules a caller imports them from: the files that define, re-export or call them are parsed."""
@@ -916,30 +945,33 @@ def _helper_names(
             known.setdefault(name, set()).add(last)
             fresh.setdefault(name, set()).add(last)
 
-    called = {part for name in known for part in name.split(".")}
     for facts in new:
         for site in facts.sites:
             for piece in site.value:
                 if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
-                    _add_function(add, facts.module, piece.function)
+                    _add_function(add, methods, facts.module, piece.function)
         for call in facts.calls:
-            if called & set(call.callee.split(".")[-2:]):
+            if call.callee.rsplit(".", 1)[-1] in methods:
                 for _, _, value in call.args:
                     if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
-                        _add_function(add, facts.module, value[0].function)
+                        _add_function(add, methods, facts.module, value[0].function)
     for facts in every:
-        for local, target in facts.imports.items():
-            if target.rsplit(".", 1)[-1] in known:
-                add(local, facts.module)
+        if facts.path.endswith("__init__.py"):  # a package that re-exports a helper: callers import it there
+            for local, target in facts.imports.items():
+                if target.rsplit(".", 1)[-1] in known:
+                    add(local, facts.module)
     return fresh
 
 
-def _add_function(add: Callable[[str, str], None], module: str, function: str) -> None:
-    """A function by its top-level name (a method by its class) and its method name, in its module."""
+def _add_function(add: Callable[[str, str], None], methods: set[str], module: str, function: str) -> None:
+    """A module-level function by its name, in its module (a method's callers name its class, which may be
+    large and used everywhere: they are parsed when they pass a legacy name themselves); every helper's
+    own name is remembered to recognise the calls that pass a parameter on to it."""
     if function.startswith(module + "."):
         local = function[len(module) + 1 :].split(".")
-        add(local[0], module)
-        add(local[-1], module)
+        if len(local) == 1:
+            add(local[0], module)
+        methods.add(local[-1])
 
 
 def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], names: NamePrefilter) -> bool:

@@ -205,6 +205,16 @@ def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> Non
         },
     )
     messages = [f["message"] for f in scan_json(root)["findings"]]
-    assert any('comes from result of `", ".join(names)`' in m for m in messages), messages
-    assert any("comes from computed value `pick(kind='monthly')[0]`" in m for m in messages), messages
+    assert any('comes from result of `", ".join(…)`' in m for m in messages), messages
+    assert any("comes from computed value `pick(…)[…]`" in m for m in messages), messages
     assert not any("Attribute" in m or "<" in m for m in messages), messages
+
+
+def test_sql_files_read_by_python_name_the_block_that_runs_them() -> None:
+    data = scan_json(FIXTURES / "cases" / "sql_read_from_files")
+    via = {f["path"]: f["via"] for f in data["findings"]}
+    assert via == {
+        "app/queries/monthly.sql": ["app.reports:monthly"],
+        "app/queries/weekly.sql": ["app.reports:weekly"],
+    }
+    assert not [f for f in data["findings"] if f["rule"] == "LR005"]

@@ -9,8 +9,10 @@ scanner over the source of that one expression (strings.py).
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +52,13 @@ class ModelClass:
     node: int
     app_label: str | None  # Meta.app_label when set
     has_table: bool  # Meta.db_table set, or abstract/proxy: no default name applies
+    direct: bool = True  # a base is the ORM's model class; else a model only if a scanned base is one
+    bases: tuple[str, ...] = ()  # dotted, as written (resolved across modules later)
+    abstract: bool = False
+    proxy: bool = False
+    db_table: bool = False
+    own_meta: bool = False  # the class declares its own Meta (else Django inherits an abstract base's)
+    m2m: tuple[tuple[str, int], ...] = ()  # ManyToManyField without db_table/through: (field, node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,8 @@ class ModuleFacts:
     app_labels: dict[str, str] = field(default_factory=dict)  # AppConfig name -> label (apps.py)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)  # "count_rows", "Repo.insert"
     calls: list[CallSite] = field(default_factory=list)
+    # (callee, position or keyword or "*"/"**"): an unknown value passed in a call not kept in `calls`
+    unknown_arguments: set[tuple[str, str]] = field(default_factory=set)
     attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
@@ -185,7 +196,8 @@ def _children(node: ast.AST) -> Iterator[ast.AST]:
 
 
 # argument expressions whose string value a helper summary may need (a call's result never is)
-_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute, ast.Subscript)
+_ARGUMENT_TYPES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Attribute, ast.Subscript)
+_BUILTINS = frozenset(dir(builtins))
 # operators and contexts: no position, nothing to analyse
 _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 # the walk: nodes with nothing inside to analyse, nodes whose fields are not in source order
@@ -226,6 +238,8 @@ class _Scope:
     types: dict[str, str] = field(default_factory=dict)  # local or parameter -> dotted class it holds
     lists: dict[str, list[Value]] = field(default_factory=dict)  # SQL fragments collected in a list
     qualname: str = ""  # dotted, from the module: "app.db.Repo.insert"
+    block: str = ""  # "app.db:Repo.insert", once asked
+    param_values: dict[str, Value] = field(default_factory=dict)  # parameters as call arguments
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
 
 
@@ -262,6 +276,8 @@ class _Extractor:
             ast.Return: self._return,
             ast.Expr: self._expr,
             ast.For: self._for,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
             ast.Call: self._call,
         }
@@ -406,8 +422,11 @@ class _Extractor:
 
     @property
     def block(self) -> str:
-        names = [s.name for s in self.scopes[1:]]
-        return f"{self.facts.module}:{'.'.join(names) if names else '<module>'}"
+        scope = self.scopes[-1]
+        if not scope.block:  # computed once per scope: every site and call of the scope names it
+            names = [s.name for s in self.scopes[1:]]
+            scope.block = f"{self.facts.module}:{'.'.join(names) if names else '<module>'}"
+        return scope.block
 
     @property
     def class_path(self) -> str:
@@ -446,6 +465,13 @@ class _Extractor:
                     node=self._class_name_node(node),
                     app_label=info.get("app_label"),  # type: ignore[arg-type]
                     has_table=bool(info.get("has_table")),
+                    direct=bool(info.get("direct", True)),
+                    bases=tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None),
+                    abstract=bool(info.get("abstract")),
+                    proxy=bool(info.get("proxy")),
+                    db_table=bool(info.get("db_table")),
+                    own_meta=bool(info.get("own_meta")),
+                    m2m=tuple(info.get("m2m", ())),  # type: ignore[arg-type]
                 )
             )
         if scope.name and self.facts.path.endswith("apps.py"):
@@ -453,6 +479,13 @@ class _Extractor:
             name = scope.values.get("name")
             if label and name and all(isinstance(p, Lit) for p in (*label, *name)):
                 self.facts.app_labels[literal_text(name)] = literal_text(label)
+
+    def _default_m2m(self, call: ast.Call) -> bool:
+        """A ManyToManyField whose join table Django names (no db_table, no through model)."""
+        dotted = _attr_dotted(call.func)
+        if dotted is None or not dotted.endswith("ManyToManyField"):
+            return False
+        return not any(k.arg in ("db_table", "through") for k in call.keywords)
 
     def _class_name_node(self, node: ast.ClassDef) -> int:
         found = _CLASS_NAME.search(self.source, self._offset(node.lineno, node.col_offset))
@@ -531,9 +564,11 @@ class _Extractor:
             if dotted is None:
                 continue
             qualified = self._qualify(dotted)
-            local_model = any(m.name == dotted for m in self.facts.models)  # an abstract base in this file
+            local_model = any(m.name == dotted and m.direct for m in self.facts.models)  # a base in this file
             if local_model or any(_call_matches(b, qualified) for b in self.model_bases):
                 return {}
+        if any(_attr_dotted(b) not in (None, "object") for b in node.bases):
+            return {"direct": False}  # a model if a base elsewhere is one (an abstract base of another app)
         return None
 
     # --- imports ---------------------------------------------------------------------------------
@@ -603,6 +638,21 @@ class _Extractor:
         if id(node) not in self.docstrings and not isinstance(node.value, ast.Call):
             self._standalone(node.value)
 
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        """`with open("q.sql") as handle:` binds the handle to the file it reads."""
+        for item in node.items:
+            self.visit(item.context_expr)
+            target = item.optional_vars
+            literal = _sql_path(item.context_expr) if isinstance(item.context_expr, ast.Call) else ""
+            if isinstance(target, ast.Name) and literal:
+                label = self._code(item.context_expr)
+                hole = Hole(label, f"the file opened by `{label}`", self._node(target), sql_file=literal)
+                self._store(target.id, (hole,))
+            elif target is not None:
+                self.visit(target)
+        for statement in node.body:
+            self.visit(statement)
+
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)
         self.visit(node.iter)
@@ -644,11 +694,16 @@ class _Extractor:
                 self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
-            if isinstance(value_node, ast.Dict):
-                self._bind_dict(name, value_node)
+            if isinstance(value_node, ast.Dict) and (scope.kind != "function" or _holds_strings(value_node)):
+                self._bind_dict(name, value_node)  # in a function: a params dict of literal strings
                 return
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
-                scope.lists[name] = self._fragments(value_node.elts)
+                if not value_node.elts or any(isinstance(_unstar(e), _STRING_NODES) for e in value_node.elts):
+                    scope.lists[name] = self._fragments(value_node.elts)  # strings: maybe SQL fragments
+                else:
+                    scope.lists.pop(name, None)
+                    for element in value_node.elts:
+                        self._standalone(_unstar(element))
                 return
             scope.lists.pop(name, None)
             value = self._eval(value_node)
@@ -742,12 +797,18 @@ class _Extractor:
         inner = self.scopes[-1].name
         model = self.model_stack[-2] if inner == "Meta" and len(self.model_stack) >= 2 else None
         if model is not None:
+            model["own_meta"] = True
             if (name in ("abstract", "proxy") and _is_true(value_node)) or name == "db_table":
-                model["has_table"] = True
+                model["has_table"] = model[name] = True
             elif name == "app_label":
                 label = self._eval(value_node)
                 if label and all(isinstance(p, Lit) for p in label):
                     model["app_label"] = literal_text(label)
+        own = self.model_stack[-1] if self.model_stack and inner != "Meta" else None
+        if own is not None and isinstance(value_node, ast.Call) and self._default_m2m(value_node):
+            line = value_node.lineno
+            node = self._name_node(line, self._column(line, value_node.col_offset), name)
+            own.setdefault("m2m", []).append((name, node))  # type: ignore[union-attr]
         for rule in self.mappings.get(name, ()):
             if rule.inner_class is not None and (inner != rule.inner_class or len(self.scopes) < 3):
                 continue
@@ -776,35 +837,63 @@ class _Extractor:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
-        callee = self._callee(node.func) if args else ""
+        dotted = _attr_dotted(node.func) if args else None
+        callee = self._callee(dotted) if dotted is not None else ""
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0
         if callee == "functools.partial" and not args[0].keyword and not args[0].star:
-            callee, position = self._callee(args[0].value), -1  # the function it binds arguments of
+            bound = _attr_dotted(args[0].value)  # the function it binds arguments of
+            callee, position = (self._callee(bound) if bound is not None else ""), -1
             consumed.add(0)
         for index, arg in enumerate(args):
             value = None
             if callee and index not in consumed:
                 if arg.star:
                     recorded.append((-1, arg.star, ()))  # `*args`, `**kwargs`: any parameter, unknown
-                elif isinstance(arg.value, _ARGUMENT_TYPES):
-                    value = self._eval(arg.value)
-                recorded.append((position if arg.keyword is None else -1, arg.keyword, value or ()))
+                else:
+                    value = self._argument(arg.value)
+                    at = position if arg.keyword is None else -1
+                    recorded.append((at, arg.keyword, _for_summary(value)))
             if arg.keyword is None and not arg.star:
                 position += 1
             if index not in consumed:
                 self._standalone(arg.value, value)
-        if recorded:
-            what = f"{_attr_dotted(node.func)}()"
-            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, what))
+        if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
+            self.facts.calls.append(CallSite(sys.intern(callee), tuple(recorded), self.block, f"{dotted}()"))
+        else:  # nothing a summary resolves: only which parameters get unknown values is kept (small)
+            for at, keyword, value in recorded:
+                if not value:
+                    self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
 
-    def _callee(self, func: ast.expr) -> str:
+    def _argument(self, node: ast.expr) -> Value | None:
+        """A call argument's value as far as a helper summary needs it: strings, named constants (their
+        position given directly) and the caller's own parameters; anything else is unknown (None)."""
+        if isinstance(node, ast.Name):
+            name = node.id
+            for scope in reversed(self.scopes):
+                if scope.kind != "function":
+                    continue
+                if name in scope.values:
+                    return scope.values[name]
+                if name in scope.params:  # one shared value per parameter: summaries stay small
+                    found = scope.param_values.get(name)
+                    if found is None:
+                        found = scope.param_values[name] = (
+                            Hole(name, "", 0, function=scope.qualname, param=name),
+                        )
+                    return found
+            target = self.facts.imports.get(name) or sys.intern(f"{self.facts.module}.{name}")
+            return (Ref(target, name, 0, node.lineno, self._column(node.lineno, node.col_offset) + 1),)
+        if isinstance(node, _ARGUMENT_TYPES):
+            return self._eval(node)
+        return None
+
+    def _callee(self, dotted: str) -> str:
         """What a call may run, for helper summaries: a dotted target whose attributes are looked up
         through the types of the objects they name (`self.db.insert`); "" when unknown."""
-        dotted = _attr_dotted(func)
-        if dotted is None:
-            return ""
         root, _, rest = dotted.partition(".")
+        if not rest and root in _BUILTINS and root not in self.facts.imports:
+            return ""  # print(), len(), str(): never a helper of the scanned code
         if root in ("self", "cls"):
             owner = self._enclosing_class()
             return f"{self.facts.module}.{owner}.{rest}" if owner and rest else ""
@@ -1114,6 +1203,14 @@ class _Extractor:
                 inner = self._eval(func.value)
                 if inner is not None and attr in ("strip", "lstrip", "rstrip"):
                     return inner
+            if attr in ("read", "read_text") and len(args) <= 1:
+                literal = _sql_path(node)  # `open("q.sql").read()`, `(QUERIES / "q.sql").read_text()`
+                handle = self._eval(func.value) if not literal and isinstance(func.value, ast.Name) else None
+                if handle and isinstance(handle[0], Hole) and handle[0].sql_file:
+                    literal = handle[0].sql_file  # `with open("q.sql") as handle: handle.read()`
+                if literal:
+                    label = self._code(node)
+                    return (Hole(label, f"the file read by `{label}`", self._node(node), sql_file=literal),)
         dotted = _attr_dotted(func)
         if dotted is not None:
             qualified = self._qualify(dotted)
@@ -1212,11 +1309,19 @@ class _Extractor:
 
     def _code(self, node: ast.AST) -> str:
         """An expression as written, for messages: `(QUERIES / "monthly.sql").read_text()`, never a node
-        type (long or multi-line code is shortened)."""
+        type; a call's arguments and a subscript's key are elided (this runs for every unknown value)."""
         if isinstance(node, (ast.Name, ast.Attribute)):
             dotted = _attr_dotted(node)
             if dotted is not None:
                 return dotted
+        if isinstance(node, ast.Call):
+            return self._code(node.func) + ("(…)" if node.args or node.keywords else "()")
+        if isinstance(node, ast.Subscript):
+            return self._code(node.value) + "[…]"
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            tokens = self._tokens(node)
+            raw = self.source[tokens[0].start : tokens[-1].end]
+            return raw if len(raw) <= 40 else raw[:39] + "…"
         start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
         end = self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
         text = " ".join(self.source[start : min(end, start + 400)].split())
@@ -1244,6 +1349,45 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+# a string argument that cannot be a table name (prose, SQL text): known, and kept small in the summary
+_NOT_A_NAME: Value = (Lit(" ", 0, 0, "", 0, False, False),)
+
+
+def _for_summary(value: Value | None) -> Value:
+    """A call argument as a helper summary keeps it: () when unknown, and literal text that cannot be a
+    table name (it has spaces, or is long) as one shared marker, so the summaries stay small."""
+    if not value:
+        return ()
+    if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+        return value  # the caller's own parameter, passed on
+    if any(isinstance(p, Hole) for p in value):
+        return ()  # partly unknown: not a name a summary can check
+    if all(isinstance(p, Lit) for p in value):
+        text = literal_text(value)
+        if len(text) > 128 or not text or any(c.isspace() for c in text):
+            return _NOT_A_NAME
+    return value
+
+
+_STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
+
+
+def _holds_strings(node: ast.Dict) -> bool:
+    return any(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.values)
+
+
+def _sql_path(node: ast.expr) -> str:
+    """The literal name of the .sql file an expression reads ("" when it names none)."""
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Constant)
+            and isinstance(child.value, str)
+            and child.value.lower().endswith(".sql")
+        ):
+            return child.value
+    return ""
 
 
 def _call_matches(pattern: str, qualified: str) -> bool:

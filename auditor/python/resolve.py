@@ -69,6 +69,7 @@ class Resolution:
     # occurrences of legacy names the matching looked at and ruled out: (path, line, column) -> why
     examined: dict[tuple[str, int, int], str] = field(default_factory=dict)
     sinks: list[InferredSink] = field(default_factory=list)
+    sql_files: list[tuple[str, str, str]] = field(default_factory=list)  # (.py path, block, .sql name read)
 
 
 ParamKey = tuple[str, str]  # (dotted function, parameter)
@@ -105,6 +106,7 @@ class Resolver:
             for local in facts.classes
         }
         self._children: dict[str, list[str]] | None = None
+        self._models: dict[str, tuple[ModuleFacts, ModelClass]] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
             for facts in self.modules.values()
@@ -350,6 +352,11 @@ class Resolver:
             # text that reaches no database call must read as a statement, not as prose; a fragment
             # counts only with SQL shape around a qualifier (`legacy.total > 0`, `legacy.{field} DESC`)
             self._match_qualifiers(facts, site, assembly)
+            return
+        first = assembly.segments[0].piece if len(assembly.segments) == 1 else None
+        if isinstance(first, Hole) and first.sql_file:
+            # the SQL is a .sql file's text: that file is analysed, and linked to this block
+            self._result.sql_files.append((facts.path, site.block, first.sql_file))
             return
         if site.kind == "sql" and not SQL_START.match(assembly.text):
             assembly = _as_select(assembly)  # a fragment (RawSQL, .extra(where=)): an expression of a query
@@ -639,28 +646,35 @@ class Resolver:
         if not self.summaries:
             return
         calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
+        targets: dict[str, str | None] = {}
         for facts in self.modules.values():
             for call in facts.calls:
-                target = self.function(call.callee)
+                target = targets.get(call.callee, "")
+                if target == "":
+                    target = targets[call.callee] = self.function(call.callee)
                 if target is not None:
                     calls.append((facts, call, target, self.functions[target][1]))
+        by_function: dict[str, list[str]] = {}
+        for function, param in self.summaries:
+            by_function.setdefault(function, []).append(param)
         changed = True
         while changed:  # terminates: each round adds a summary, and there are finitely many parameters
             changed = False
             for _, call, target, info in calls:
-                for param in [p for (f, p) in self.summaries if f == target]:
+                for param in by_function.get(target, ()):
                     inner = _parameter_hole(_argument(call, info, param))
                     if inner is not None and (inner.function, inner.param) not in self.summaries:
                         below = self.summaries[(target, param)]
                         self.summaries[(inner.function, inner.param)] = _Summary(
                             call.what, (target, *below.chain)
                         )
+                        by_function.setdefault(inner.function, []).append(inner.param)
                         changed = True
         called: set[ParamKey] = set()
         unknown: set[ParamKey] = set()
         needs: dict[ParamKey, set[ParamKey]] = {}
         for facts, call, target, info in calls:
-            for key in [k for k in self.summaries if k[0] == target]:
+            for key in [(target, p) for p in by_function.get(target, ())]:
                 called.add(key)
                 value = _argument(call, info, key[1])
                 if value is None:
@@ -679,6 +693,19 @@ class Resolver:
                         unknown.add(key)
                     else:
                         self._match_table(facts, site, assembly)
+        for facts in self.modules.values():
+            for callee, slot in facts.unknown_arguments:
+                target = targets.get(callee, "")
+                if target == "":
+                    target = targets[callee] = self.function(callee)
+                if target is None:
+                    continue
+                info = self.functions[target][1]
+                for param in by_function.get(target, ()):
+                    position = info.params.index(param) - info.bound if param in info.params else -1
+                    if slot in (param, str(position), "*", "**") and (slot != "*" or position >= 0):
+                        called.add((target, param))
+                        unknown.add((target, param))
         resolved = called - unknown
         shrinking = True
         while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers
@@ -729,19 +756,63 @@ class Resolver:
             return None
         return None
 
+    def _model_ancestors(self, facts: ModuleFacts, model: ModelClass) -> list[ModelClass] | None:
+        """The scanned model classes a class inherits from (nearest first), or None when it is not a
+        Django model: no base is the ORM's model class, directly or through scanned bases elsewhere."""
+        if self._models is None:
+            self._models = {
+                f"{f.module}.{m.block.split(':', 1)[1]}": (f, m)
+                for f in self.modules.values()
+                for m in f.models
+            }
+        out: list[ModelClass] = []
+        is_model = model.direct
+        stack = [(facts, model)]
+        seen: set[int] = set()
+        while stack and len(seen) < _MAX_DEPTH:
+            _, current = stack.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            for base in current.bases:
+                found = self.class_target(base)
+                parent = self._models.get(found) if found is not None else None
+                if parent is not None:
+                    out.append(parent[1])
+                    is_model = is_model or parent[1].direct
+                    stack.append(parent)
+        return out if is_model else None
+
     def _django_default(self, facts: ModuleFacts, model: ModelClass) -> None:
-        if model.has_table:
-            return
+        ancestors = self._model_ancestors(facts, model)
+        if ancestors is None or model.abstract or model.proxy:
+            return  # not a model; an abstract model has no table; a proxy uses its concrete parent's
         label = model.app_label or self._app_label(facts.module)
-        table = f"{label}_{model.name.lower()}"
+        for field_name, node in model.m2m:
+            self._django_table(
+                facts, model, f"{label}_{model.name.lower()}_{field_name.lower()}", node, field_name
+            )
+        if model.db_table or (not model.own_meta and any(a.abstract and a.db_table for a in ancestors)):
+            return  # Meta.db_table, its own or inherited from an abstract base's Meta: reported as a mapping
+        self._django_table(facts, model, f"{label}_{model.name.lower()}", model.node, "")
+
+    def _django_table(
+        self, facts: ModuleFacts, model: ModelClass, table: str, node: int, field_name: str
+    ) -> None:
         legacy = self.catalog.lookup(None, table)
         if legacy is None:
             return
-        message = (
-            f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table `{table}`: "
-            f"{_describe(legacy)}. Set Meta.db_table to "
-            f'"{legacy.target.name if legacy.target else table}".'
-        )
+        target = legacy.target.name if legacy.target else table
+        if field_name:
+            message = (
+                f"ManyToManyField `{model.name}.{field_name}` has no db_table or through model, so its join "
+                f'table is Django\'s default `{table}`: {_describe(legacy)}. Set db_table="{target}".'
+            )
+        else:
+            message = (
+                f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table "
+                f'`{table}`: {_describe(legacy)}. Set Meta.db_table to "{target}".'
+            )
         finding = Finding(
             rule="LR003",
             path=facts.path,
@@ -753,7 +824,7 @@ class Resolver:
             message=message,
             snippet="",
         )
-        self._add(finding, model.node)
+        self._add(finding, node)
 
     def _app_label(self, module: str) -> str:
         parts = module.split(".")

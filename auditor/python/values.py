@@ -76,6 +76,7 @@ class Hole:
     table_object: bool = False  # a table object built by a table sink (sqlalchemy Table()), not a name
     undefined: bool = False  # a name that is defined nowhere in the scanned code
     function: str = ""  # a parameter's function, dotted ("app.db.Database.insert"); "" for other holes
+    sql_file: str = ""  # the text of a .sql file read by a literal path: "queries/monthly.sql"
     param: str = ""  # the parameter's name
 
 

@@ -416,7 +416,6 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         extractor.close()
     diagnostics.extend(python.diagnostics)
     findings, examined, inferred_sinks, sql_runs = _resolve(python.facts, python.keys, scan_catalog, cache)
-    cache.save(keep=set(python.keys.values()), paths=set(python.keys))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
         findings.extend(
@@ -437,6 +436,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         findings, catalog, examined, cache,
     )  # fmt: skip
     findings.extend(unclassified)
+    cache.save(keep=set(python.keys.values()), paths=set(python.keys))  # after the last memoised stage
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(

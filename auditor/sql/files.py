@@ -267,6 +267,9 @@ class _Analysis:
                 if point is not None and obj.order < (point.file_index, point.offset):
                     # bound by OID while the name was still the real table: PostgreSQL followed the rename
                     name, legacy = legacy.target or name, None
+                elif point is None and _table_only(obj, ref, name):
+                    # a view cannot carry it, so history made it on the table, which the rename took along
+                    name, legacy = legacy.target or name, None
             if name not in depends:
                 depends.append(name)
             # a compat view over another legacy view still blocks it; the rest of the compat layer does not
@@ -348,6 +351,18 @@ def _word_ref(text: str, start: int, end: int) -> TableRef:
         begin = qualifier.start()
         schema = qualifier.group(1).replace('""', '"') if qualifier.group(1) else qualifier.group(2).lower()
     return TableRef(begin, end, start, schema, text[start:end].lower(), "from", False)
+
+
+def _table_only(obj: _Object, ref: TableRef, name: ObjectName) -> bool:
+    """``ref`` is a relation PostgreSQL only accepts as a table, never a plain view: the target of a
+    foreign key, or the relation of an index or of a row-level BEFORE/AFTER trigger."""
+    if obj.kind == "foreign key":
+        return ref.position == "references"
+    if name != obj.on:
+        return False
+    if obj.kind == "index":
+        return True
+    return obj.kind == "trigger" and obj.info.row_level and (obj.info.timing or "") in ("before", "after")
 
 
 def _lr102_message(obj: _Object, legacy: LegacyObject) -> str:

@@ -85,6 +85,7 @@ class StatementInfo:
     new_schema: str | None = None  # ALTER ... SET SCHEMA (folded)
     language: str | None = None  # functions: "sql", "plpgsql", ...
     timing: str | None = None  # triggers: "before", "after", "instead of"
+    row_level: bool = False  # triggers: FOR EACH ROW
     executes: QName | None = None  # triggers: the function they execute
     columns: tuple[str, ...] = ()  # CREATE VIEW v (a, b): the column list
     constraint: str | None = None  # ALTER TABLE ADD/DROP CONSTRAINT name
@@ -1375,6 +1376,8 @@ def _ddl(text: str, tokens: list[Token], kind: str, i: int) -> dict[str, object]
             if _find_top(tokens, after, n, timing) is not None:
                 info["timing"] = "instead of" if timing == "INSTEAD" else timing.lower()
                 break
+        each = _find_words(tokens, after, n, ("EACH", "ROW"))
+        info["row_level"] = each is not None
         execute = _find_top(tokens, after, n, "EXECUTE")
         target = _read_name(tokens, execute + 2) if execute is not None else None
         if target is not None:

@@ -2,12 +2,20 @@
 
 Usage: python tests/benchmark/realworld.py APP_DIR --legacy NAME=NAME_V2 [--legacy ...] [--config FILE]
                                            [--show all|unexplained|lr006] [--time K] [--json FILE]
+                                           [--labels LABELS.csv]
 
 For each legacy name, every line `grep -rniw NAME` finds in the .py and .sql files of APP_DIR is listed
 with what the scan made of it: a finding (rule), LR006 (unclassified, with the reason), a non-reference
 (with the reason), "not scanned" (excluded by the config or .gitignore), or UNEXPLAINED. A correct scan
 has no UNEXPLAINED line. `--time K` also runs K cold scans in-process and reports the median time of
 the whole scan and of the post-pass that reconciles occurrences with findings.
+
+`--labels` scores the scan against a blind-labelled sheet (made with `occurrences.py` and filled by a
+person who never saw the engine's output; the committed sheets are in `tests/benchmark/labels/`): each
+labelled occurrence (`ref`, `non`, `history`) is matched with the engine's verdict at that exact position,
+and recall and precision on code that runs are printed, with every miss and every false alarm.
+A `ref` counts as found only when a finding outside migration history covers it (LR006 included, and
+also reported separately without it); a `non` is a false alarm when such a finding covers it.
 
 Run it with the interpreter that has auditor installed (the worktree's .venv). Keep the application
 outside the repository (e.g. /work/realworld/APP); never commit its code.
@@ -17,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import json
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +148,111 @@ def time_scans(root: Path, legacy: list[tuple[str, str]], config_file: str | Non
     }
 
 
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "finding" | "LR006" | "history" | "non-reference" | "not scanned" | "missing"
+    detail: str
+
+
+def occurrence_verdicts(result: ScanResult, scanned: set[str]) -> Callable[[str, int, int], Verdict]:
+    """The engine's verdict on the occurrence that starts at (path, line, column), 1-based."""
+    mentions = {(m.path, m.line, m.column): m for m in result.mentions}
+    by_line: dict[tuple[str, int], list[Any]] = collections.defaultdict(list)
+    for finding in result.findings:
+        if finding.legacy is not None:
+            for line in range(finding.span.line, finding.span.end_line + 1):
+                by_line[(finding.path, line)].append(finding)
+
+    def covering(path: str, line: int, column: int) -> list[Any]:
+        out = []
+        for finding in by_line.get((path, line), ()):
+            span = finding.span
+            after_start = (line, column) >= (span.line, span.column)
+            before_end = (line, column) < (span.end_line, span.end_column)
+            if after_start and before_end:
+                out.append(finding)
+        return out
+
+    def verdict(path: str, line: int, column: int) -> Verdict:
+        found = covering(path, line, column)
+        blocking = [f for f in found if f.context != "migration"]
+        if any(f.rule != "LR006" for f in blocking):
+            return Verdict("finding", ",".join(sorted({f.rule for f in blocking})))
+        if blocking:
+            return Verdict("LR006", blocking[0].message)
+        if found:
+            return Verdict("history", ",".join(sorted({f.rule for f in found})))
+        mention = mentions.get((path, line, column))
+        if mention is not None and mention.verdict == "not-a-reference":
+            if mention.reason == "migration history":
+                return Verdict("history", mention.reason)
+            return Verdict("non-reference", mention.reason)
+        if path not in scanned:
+            return Verdict("not scanned", "excluded by the config or .gitignore")
+        return Verdict("missing", mention.reason if mention else "no verdict at this position")
+
+    return verdict
+
+
+def score_labels(result: ScanResult, labels: Path, root: Path, config_file: str | None) -> dict[str, Any]:
+    """Recall and precision of the scan against a blind-labelled occurrence sheet."""
+    scanned = {f.path for f in discover(str(root), load_config(str(root), config_file).exclude).files}
+    verdict_at = occurrence_verdicts(result, scanned)
+    with labels.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    table: collections.Counter[tuple[str, str]] = collections.Counter()
+    misses, false_alarms, history_blocking = [], [], []
+    for row in rows:
+        label = row["label"].strip()
+        if label not in ("ref", "non", "history"):
+            raise SystemExit(f"{labels}: unlabelled or unknown label {label!r} at {row['path']}:{row['line']}")
+        verdict = verdict_at(row["path"], int(row["line"]), int(row["col"]))
+        table[(label, verdict.kind)] += 1
+        where = f"{row['path']}:{row['line']}:{row['col']} {row['name']}"
+        if label == "ref" and verdict.kind not in ("finding", "LR006"):
+            misses.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]}); label: {row['reason']}")
+        elif label == "non" and verdict.kind in ("finding", "LR006"):
+            false_alarms.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]}); label: {row['reason']}")
+        elif label == "history" and verdict.kind in ("finding", "LR006"):
+            history_blocking.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]})")
+
+    def ratio(numerator: int, denominator: int) -> float | None:
+        return round(numerator / denominator, 4) if denominator else None
+
+    def scores(found: tuple[str, ...]) -> dict[str, Any]:
+        tp = sum(n for (label, kind), n in table.items() if label == "ref" and kind in found)
+        fn = sum(n for (label, kind), n in table.items() if label == "ref" and kind not in found)
+        fp = sum(n for (label, kind), n in table.items() if label == "non" and kind in found)
+        return {"tp": tp, "fn": fn, "fp": fp, "recall": ratio(tp, tp + fn), "precision": ratio(tp, tp + fp)}
+
+    return {
+        "labels": str(labels),
+        "rows": len(rows),
+        "by_label_and_verdict": {f"{label}/{kind}": n for (label, kind), n in sorted(table.items())},
+        "with_lr006": scores(("finding", "LR006")),
+        "without_lr006": scores(("finding",)),
+        "misses": misses,
+        "false_alarms": false_alarms,
+        "history_reported_as_blocking": history_blocking,
+    }
+
+
+def print_score(score: dict[str, Any]) -> None:
+    print(f"labels: {score['labels']} ({score['rows']} occurrences)")
+    print("  " + ", ".join(f"{key} {n}" for key, n in score["by_label_and_verdict"].items()))
+    for name in ("with_lr006", "without_lr006"):
+        s = score[name]
+        print(
+            f"  {name.replace('_', ' ')}: recall {s['recall']} precision {s['precision']} "
+            f"(tp {s['tp']}, fn {s['fn']}, fp {s['fp']})"
+        )
+    for title in ("misses", "false_alarms", "history_reported_as_blocking"):
+        if score[title]:
+            print(f"  {title.replace('_', ' ')}:")
+            for line in score[title]:
+                print(f"    {line}")
+
+
 def parse_legacy(values: Sequence[str]) -> list[tuple[str, str]]:
     pairs = []
     for value in values:
@@ -157,6 +271,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--show", choices=("all", "unexplained", "lr006"), default="unexplained")
     parser.add_argument("--time", type=int, default=0, metavar="K", help="also time K cold scans")
     parser.add_argument("--json", type=Path, help="write every classified line to this file")
+    parser.add_argument("--labels", type=Path, help="score the scan against this blind-labelled sheet")
     args = parser.parse_args(argv)
     root = args.app.resolve()
     legacy = parse_legacy(args.legacy)
@@ -176,6 +291,9 @@ def main(argv: Sequence[str]) -> int:
             detail = f" ({row['detail']})" if row["detail"] else ""
             print(f"  {row['path']}:{row['line']}: {row['verdict']}{detail}\n      {row['text'][:150]}")
     summary: dict[str, Any] = {"app": root.name, "findings": dict(by_rule), "verdicts": dict(verdicts)}
+    if args.labels:
+        summary["score"] = score_labels(result, args.labels, root, args.config_file)
+        print_score(summary["score"])
     if args.time:
         summary["timing"] = time_scans(root, legacy, args.config_file, args.time)
         timing = summary["timing"]

@@ -205,16 +205,18 @@ def score_labels(result: ScanResult, labels: Path, root: Path, config_file: str 
     for row in rows:
         label = row["label"].strip()
         if label not in ("ref", "non", "history"):
-            raise SystemExit(f"{labels}: unlabelled or unknown label {label!r} at {row['path']}:{row['line']}")
+            where = f"{row['path']}:{row['line']}"
+            raise SystemExit(f"{labels}: unlabelled or unknown label {label!r} at {where}")
         verdict = verdict_at(row["path"], int(row["line"]), int(row["col"]))
         table[(label, verdict.kind)] += 1
         where = f"{row['path']}:{row['line']}:{row['col']} {row['name']}"
+        said = f"{where}: engine {verdict.kind} ({verdict.detail[:120]})"
         if label == "ref" and verdict.kind not in ("finding", "LR006"):
-            misses.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]}); label: {row['reason']}")
+            misses.append(f"{said}; label: {row['reason']}")
         elif label == "non" and verdict.kind in ("finding", "LR006"):
-            false_alarms.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]}); label: {row['reason']}")
+            false_alarms.append(f"{said}; label: {row['reason']}")
         elif label == "history" and verdict.kind in ("finding", "LR006"):
-            history_blocking.append(f"{where}: engine {verdict.kind} ({verdict.detail[:120]})")
+            history_blocking.append(said)
 
     def ratio(numerator: int, denominator: int) -> float | None:
         return round(numerator / denominator, 4) if denominator else None

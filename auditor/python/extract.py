@@ -258,7 +258,6 @@ class _Extractor:
         self.model_bases = tuple(b for d in packs.model_defaults for b in d.bases)
         self.scopes: list[_Scope] = [_Scope("module", "")]
         self.lines = LineIndex(source)
-        self.docstrings: set[int] = set()
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
         self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
@@ -438,11 +437,9 @@ class _Extractor:
         return ".".join(names)
 
     def _module(self, node: ast.Module) -> None:
-        self._note_docstring(node.body)
         self._visit_children(node)
 
     def _class(self, node: ast.ClassDef) -> None:
-        self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
         if not any(s.kind == "function" for s in self.scopes):
@@ -493,7 +490,6 @@ class _Extractor:
         return self._name_node(line, column - 1, node.name)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
         local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
@@ -540,21 +536,6 @@ class _Extractor:
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
-
-    def _note_docstring(self, body: Sequence[ast.stmt]) -> None:
-        """A first statement that is a string and starts its own line (not `def f(): "..."`)."""
-        if not body or not isinstance(body[0], ast.Expr):
-            return
-        first = body[0]
-        value = first.value
-        is_string = (isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes))) or (
-            isinstance(value, ast.JoinedStr) and len(self._tokens(value)) > 1
-        )
-        if not is_string:
-            return
-        line_start = self.lines.starts[first.lineno - 1]
-        if not self.source[line_start : self._offset(first.lineno, first.col_offset)].strip():
-            self.docstrings.add(id(first))
 
     def _model_info(self, node: ast.ClassDef) -> dict[str, object] | None:
         if not self.model_bases:
@@ -634,9 +615,8 @@ class _Extractor:
             self._standalone(node.value)
 
     def _expr(self, node: ast.Expr) -> None:
+        # a bare string statement (an attribute docstring, SQL kept as a comment) reaches nothing
         self._visit_children(node)
-        if id(node) not in self.docstrings and not isinstance(node.value, ast.Call):
-            self._standalone(node.value)
 
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         """`with open("q.sql") as handle:` binds the handle to the file it reads."""

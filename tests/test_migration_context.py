@@ -87,8 +87,8 @@ def test_a_migrations_py_named_in_the_config(tmp_path: Path) -> None:
             ("db/migrations.py", 14, "LR102", "db/migrations.py:view public.item_report"),
             ("db/migrations.py", 20, "LR001", "db.migrations:pending"),
         ],
-        "history": [("db/migrations.py", 9, "LR001"), ("db/migrations.py", 14, "LR001"),
-                    ("db/migrations.py", 15, "LR001")],
+        "history": [("db/migrations.py", 5, "LR001"), ("db/migrations.py", 9, "LR001"),
+                    ("db/migrations.py", 14, "LR001"), ("db/migrations.py", 15, "LR001")],
     }  # fmt: skip
 
 

@@ -21,7 +21,8 @@ _MAX_DEPTH = 25
 _MAX_VARIANTS = 8
 _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
 _TABLE_NAME = re.compile(r'\s*(?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+)){0,2}\s*')
-# Python SQL that defines or drops the legacy object itself is the compatibility layer or Phase 3.
+# Python SQL that defines or drops the legacy view itself is the compatibility layer or Phase 3 (CREATE
+# TABLE / DROP TABLE of the name is not: it treats the name as the table it no longer is).
 _NOT_BLOCKING_POSITIONS = frozenset({"create", "drop"})
 _RULE_ORDER = {"mapping": 0, "table": 1, "identifier": 1, "table-column": 1, "postgrest-select": 1, "sql": 2}
 
@@ -367,7 +368,7 @@ class Resolver:
             v.holds_name for s in assembly.segments for v in s.via
         )
         for ref in analysis.refs:
-            if ref.position in _NOT_BLOCKING_POSITIONS:
+            if ref.position in _NOT_BLOCKING_POSITIONS and not ref.table_ddl:
                 continue
             name_text = assembly.text[ref.name_start : ref.end]
             if HOLE_PREFIX in name_text:
@@ -487,8 +488,8 @@ class Resolver:
         for ref in table_references(text).refs:
             if ref.name_start + (text[ref.name_start : ref.name_start + 1] == '"') != start:
                 continue
-            if ref.position in _NOT_BLOCKING_POSITIONS:
-                return "SQL that defines or drops the object itself (compatibility layer or Phase 3)"
+            if ref.position in _NOT_BLOCKING_POSITIONS and not ref.table_ddl:
+                return "SQL that defines or drops the view itself (compatibility layer or Phase 3)"
             if self.catalog.lookup(ref.schema or ref.implied_schema, ref.name) is None:
                 return f"SQL names `{text[ref.start : ref.end]}`, another relation than the legacy view"
             return None

@@ -216,7 +216,7 @@ class _Analysis:
         """A plain statement: each legacy name in a table position is LR101. In a migration (``migration``
         is its place in the history) it is history, reported only once the name is the view."""
         for ref in info.refs:
-            legacy = self.legacy(ref) if ref.position not in _NOT_QUERY else None
+            legacy = self.legacy(ref) if ref.position not in _NOT_QUERY or ref.table_ddl else None
             if legacy is None:
                 continue
             point = self.points.get(legacy.legacy)
@@ -224,6 +224,11 @@ class _Analysis:
                 continue  # the name was still the table
             target = f"; use `{legacy.target}` instead" if legacy.target else ""
             message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
+            if ref.table_ddl:
+                verb = "creates" if ref.position == "create" else "drops"
+                message = (
+                    f"This statement {verb} a table named `{legacy.legacy}`, now the legacy view{target}."
+                )
             finding = self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
             self.findings.append(finding if migration is None else replace(finding, context=MIGRATION))
 

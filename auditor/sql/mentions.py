@@ -71,8 +71,8 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
     """Why a name in a table position is not a use of the legacy view: the statement defines or drops
     it, or it is another relation (another schema, a quoted name in another case); None when it is."""
     for ref in table_references(text).refs:
-        if ref.name_start <= start < ref.end and ref.position in ("create", "drop"):
-            return "SQL that defines or drops the object itself (CREATE/DROP), not a use of the view"
+        if ref.name_start <= start < ref.end and ref.position in ("create", "drop") and not ref.table_ddl:
+            return "SQL that defines or drops the view itself (CREATE/DROP), not a use of the view"
     match = _SCHEMA_BEFORE.search(text, 0, start)
     schema = fold_identifier(match.group(1)) if match is not None else None
     quoted = text[start - 1 : start] == '"' and text[end : end + 1] == '"'

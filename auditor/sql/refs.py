@@ -9,7 +9,7 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``trigger-on``, ``policy-on``, ``rule-on``, ``index-on``: the relation a trigger/policy/rule/index is on
 - ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
 - ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
-- ``drop``: a name the statement drops
+- ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE)
 - ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias
 """
 
@@ -48,6 +48,8 @@ class TableRef:
     parsed: bool  # found in a sqlglot parse tree (False: tokenizer fallback)
     # a column qualifier bound to a FROM item that wrote a schema (`FROM billing.x ... x.id`)
     implied_schema: str | None = None
+    # CREATE TABLE / DROP TABLE of the name: it treats the name as a table, which a view is not
+    table_ddl: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,11 +479,14 @@ class _Analyzer:
         info = _ddl(piece, tokens, kind, after_head)
         if not _terminated(piece):
             out.parsed, error = False, UNTERMINATED
+        refs = sorted(out.refs, key=lambda r: r.start)
+        if kind in _TABLE_DDL:
+            refs = [replace(r, table_ddl=True) if r.position in ("create", "drop") else r for r in refs]
         return StatementInfo(
             start=start,
             end=end,
             kind=kind,
-            refs=tuple(sorted(out.refs, key=lambda r: r.start)),
+            refs=tuple(refs),
             parsed=out.parsed,
             error=error if not out.parsed else None,
             query=query,
@@ -1044,6 +1049,7 @@ def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) ->
     return refs
 
 
+_TABLE_DDL = frozenset({"create table", "drop table"})
 _OBJECT_KEYWORD_POSITIONS = {
     "create": "create", "alter": "alter", "drop": "drop", "comment": "comment", "grant": "grant",
     "revoke": "grant", "refresh": "refresh",

@@ -53,6 +53,7 @@ _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|trunca
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
+_DOTTED_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.")  # `cogs.` before the name, nothing else
 _FILE_NAME = re.compile(
     r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
     r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
@@ -220,6 +221,13 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")
     if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
         return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")
+    dotted = _DOTTED_PREFIX.fullmatch(before)
+    name = body[local : local + length].lower()
+    if dotted is not None and not after and not is_legacy(dotted.group(1).lower(), name):
+        # `pkg.tags`: a module path, or a relation of another schema; never this one
+        return Verdict(
+            NOT_A_REFERENCE, f"a dotted name under `{dotted.group(1)}`, not the legacy view's schema"
+        )
     return Verdict(UNCLASSIFIED, "a string that holds the name but reaches no analysed SQL or table argument")
 
 

@@ -415,7 +415,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     finally:
         extractor.close()
     diagnostics.extend(python.diagnostics)
-    findings, examined, inferred_sinks, sql_runs = _resolve(python.facts, python.keys, scan_catalog, cache)
+    findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
         findings.extend(
@@ -533,20 +533,24 @@ def _dependents(sql_result: _SqlAnalysis, catalog: LegacyCatalog) -> DependentOb
 
 
 def _resolve(
-    facts: list[ModuleFacts], keys: dict[str, str], catalog: LegacyCatalog, cache: ScanCache
+    python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache
 ) -> tuple[
     list[Finding], dict[tuple[str, int, int], str], tuple[InferredSink, ...], tuple[tuple[str, str, str], ...]
 ]:
     """Cross-module resolution: the findings, the occurrences it looked at and ruled out, the helpers
     inferred as table sinks, and the .sql files Python runs; memoised by the content of every parsed
     file and the catalog."""
-    inputs = content_key(repr((catalog.objects, sorted((f.path, keys.get(f.path)) for f in facts))).encode())
+    keys = python.keys
+    inputs = content_key(
+        repr((catalog.objects, sorted((p, keys.get(p)) for p in python.fact_paths))).encode()
+    )
     cached = cache.stage("resolution", inputs)
     if cached is not None:
         found, examined, sinks, runs = cached
         return list(found), dict(examined), sinks, runs
     from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
 
+    facts = python.all_facts()
     resolution = Resolver(facts, catalog).resolve()
     findings = resolution.findings
     if resolution.pending:
@@ -772,6 +776,13 @@ class _PythonFacts:
     suppressions: list[str]
     keys: dict[str, str]  # path -> content key, for every file read (or known unchanged)
     named: list[str] = field(default_factory=list)  # files whose text names a legacy object
+    fact_paths: list[str] = field(default_factory=list)  # the files of ``facts``, in order
+    loader: Callable[[], list[ModuleFacts]] | None = None  # facts known only by path: loads them
+
+    def all_facts(self) -> list[ModuleFacts]:
+        if self.loader is not None:
+            self.facts, self.loader = self.loader(), None
+        return self.facts
 
 
 def _extract_python(
@@ -809,22 +820,35 @@ def _extract_python(
         if f.path in records
         and f.path not in results
         and filters.wanted(records[f.path].flags)
-        and cache.get(records[f.path].key, f.path) is None
+        and not cache.has(records[f.path].key, f.path)
     ]
     _collect(extractor.run(lost), cache, records, results, out.diagnostics)
     by_path = {f.path: f for f in files}
+    out.keys = {path: record.key for path, record in records.items()}
+    out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
+    out.named = [p for p in by_path if p in records and records[p].flags & NAMES_LEGACY]
+    if _remembered_rounds(out, records, results, cache):
+        return out  # every file as when the rounds last ran: their outcome is known, no facts are loaded
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
+    diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     while round_paths:
         new_facts = []
+        unreadable = [  # a cache entry that proved damaged: parsed again
+            _Task(p, by_path[p].full_path)
+            for p in round_paths
+            if p not in results and cache.get(records[p].key, p) is None
+        ]
+        _collect(extractor.run(unreadable), cache, records, results, out.diagnostics)
         for path in round_paths:
             result = results.get(path) or cache.get(records[path].key, path)
             if isinstance(result, ModuleFacts):
                 new_facts.append(result)
             elif isinstance(result, Diagnostic):
                 out.diagnostics.append(result)
+                diagnosed.append(path)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
         for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
@@ -837,9 +861,41 @@ def _extract_python(
         used = set(round_paths)
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
-    out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
-    out.named = [p for p in by_path if p in records and records[p].flags & NAMES_LEGACY]
+    out.fact_paths = [f.path for f in out.facts]
+    cache.put_stage("rounds", _rounds_inputs(records), (tuple(out.fact_paths), tuple(diagnosed)))
     return out
+
+
+def _rounds_inputs(records: dict[str, FileRecord]) -> str:
+    """Which files the rounds parse follows from every file's content and pre-filter verdicts."""
+    return content_key(repr(sorted((p, r.key, r.flags) for p, r in records.items())).encode())
+
+
+def _remembered_rounds(
+    out: _PythonFacts,
+    records: dict[str, FileRecord],
+    results: dict[str, ModuleFacts | Diagnostic],
+    cache: ScanCache,
+) -> bool:
+    """The outcome of the rounds when no file changed since they last ran: the paths of the facts they
+    gathered (loaded only if a later stage must run) and their content diagnostics."""
+    remembered = cache.stage("rounds", _rounds_inputs(records))
+    if remembered is None:
+        return False
+    fact_paths, diagnosed = remembered
+    if not all(p in records and cache.has(records[p].key, p) for p in (*fact_paths, *diagnosed)):
+        return False
+    diagnostics = [results.get(p) or cache.get(records[p].key, p) for p in diagnosed]
+    if not all(isinstance(d, Diagnostic) for d in diagnostics):
+        return False
+    out.diagnostics.extend(diagnostics)  # type: ignore[arg-type]
+    out.fact_paths = list(fact_paths)
+    out.loader = lambda: [
+        f
+        for f in (results.get(p) or cache.get(records[p].key, p) for p in fact_paths)
+        if isinstance(f, ModuleFacts)
+    ]
+    return True
 
 
 def _collect(
@@ -879,15 +935,13 @@ def _holder_users(
     signature = content_key(repr(sorted((k, sorted(v)) for k, v in holders.items())).encode())
     known: dict[str, tuple[str, bool]] = cache.stage("holders:" + signature, signature) or {}
     verdicts: dict[str, tuple[str, bool]] = {}
-    names = NamePrefilter(holders)
+    wanted = {name.encode(): [m.lower().encode() for m in modules] for name, modules in holders.items()}
     users: list[str] = []
     to_parse: list[_Task] = []
     for path in remaining:
         record = records[path]
         verdict = known.get(path)
-        lost = (
-            verdict is not None and verdict[1] and path not in results and cache.get(record.key, path) is None
-        )
+        lost = verdict is not None and verdict[1] and path not in results and not cache.has(record.key, path)
         if verdict is None or verdict[0] != record.key or lost:
             read = read_source(by_path[path].full_path, path, max_bytes)
             if isinstance(read, Diagnostic):
@@ -895,8 +949,8 @@ def _holder_users(
                 continue
             data, status = read
             key = content_key(path.encode() + b"\0" + data)
-            verdict = (key, _uses_holder(data, data.lower(), holders, names))
-            if verdict[1] and cache.get(key, path) is None:
+            verdict = (key, _uses_holder(data, wanted))
+            if verdict[1] and not cache.has(key, path):
                 to_parse.append(_Task(path, by_path[path].full_path, data, parse=True))
             if key != record.key:  # changed since the first round: what was read now is what counts
                 records[path] = FileRecord(file_status(status), key, record.flags)
@@ -974,14 +1028,20 @@ def _add_function(add: Callable[[str, str], None], methods: set[str], module: st
         methods.add(local[-1])
 
 
-def _uses_holder(data: bytes, lowered: bytes, holders: dict[str, set[str]], names: NamePrefilter) -> bool:
-    """The file names a holder constant and the module it comes from (an import, or `module.NAME`)."""
-    if not names.matches(data, lowered):
+def _uses_holder(data: bytes, wanted: dict[bytes, list[bytes]]) -> bool:
+    """The file names a holder constant and the module it comes from (an import, or `module.NAME`).
+
+    Substring tests first (C speed over every file); the identifiers are split out only for the few
+    files that pass them, so that a holder counts only as a whole word."""
+    present = [name for name in wanted if name in data]
+    if not present:
         return False
-    for name, modules in holders.items():
-        if name.encode() in data and any(m.lower().encode() in lowered for m in modules):
-            return True
-    return False
+    lowered = data.lower()
+    present = [name for name in present if any(m in lowered for m in wanted[name])]
+    return bool(present) and not set(present).isdisjoint(_IDENTIFIER.findall(data))
+
+
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _computed_column_rewrites(

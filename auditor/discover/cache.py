@@ -6,9 +6,10 @@ it, which discovery never walks. The file holds a digest of its payload and is l
 that only admits auditor's own value classes; entries are checked for shape, so a corrupt, tampered or
 foreign cache is ignored and rebuilt, never trusted. Only regular files are ever opened.
 
-It holds: extraction results by content key (never the diagnostics of an I/O failure); per path, the
-file status and content key of the last read, so that an unchanged file is not read again; and
-memoised results of whole stages, by a digest of their inputs.
+It holds: extraction results by content key (never the diagnostics of an I/O failure), each pickled on
+its own and unpickled only when asked for, so that a warm scan whose memoised stages hold pays for no
+file's facts; per path, the file status and content key of the last read, so that an unchanged file is
+not read again; and memoised results of whole stages, by a digest of their inputs.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from auditor.core.model import Diagnostic
 from auditor.core.source import read_regular
 
 CACHE_DIR = ".audit_cache"
-_FORMAT = 2
-_MAGIC = b"auditor-cache 2\n"
+_FORMAT = 3
+_MAGIC = b"auditor-cache 3\n"
 _TAG = "CACHEDIR.TAG"
 _TAG_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -123,7 +124,8 @@ class ScanCache:
     def __init__(self, directory: str | None, key: str) -> None:
         self.directory = _own_directory(directory) if directory else None
         self.path = os.path.join(self.directory, f"facts-{key}.pickle") if self.directory else None
-        self.entries: dict[str, Any] = {}
+        self.entries: dict[str, tuple[str, bytes]] = {}  # content key -> (path, pickled result)
+        self.loaded: dict[str, Any] = {}  # content key -> result, unpickled or put in this run
         self.files: dict[str, FileRecord] = {}
         self.stages: dict[str, Any] = {}
         self.used_stages: set[str] = set()
@@ -134,18 +136,36 @@ class ScanCache:
         if self.path is not None:
             self._load()
 
-    def get(self, key: str, path: str) -> Any | None:
-        found = self.entries.get(key)
-        if found is not None and getattr(found, "path", None) != path:
-            return None  # the key names the path: an entry of another file is not this one's
+    def has(self, key: str, path: str) -> bool:
+        """An entry of this file is stored (it is not unpickled, so it may still prove unreadable)."""
+        found = self.loaded.get(key)
         if found is not None:
-            self.hits += 1
+            return getattr(found, "path", None) == path
+        stored = self.entries.get(key)
+        return stored is not None and stored[0] == path
+
+    def get(self, key: str, path: str) -> Any | None:
+        found = self.loaded.get(key)
+        if found is None:
+            stored = self.entries.get(key)
+            if stored is None or stored[0] != path:
+                return None
+            found = _unpickle_entry(stored[1])
+            if found is None:  # damaged: dropped, and rebuilt by the caller
+                del self.entries[key]
+                self.dirty = True
+                return None
+            self.loaded[key] = found
+        if getattr(found, "path", None) != path:
+            return None  # the key names the path: an entry of another file is not this one's
+        self.hits += 1
         return found
 
     def put(self, key: str, value: Any) -> None:
         if isinstance(value, Diagnostic) and value.kind not in CONTENT_DIAGNOSTICS:
             return  # an I/O failure says nothing about the content: it must be retried
-        self.entries[key] = value
+        self.loaded[key] = value
+        self.entries.pop(key, None)  # pickled again at save
         self.dirty = True
 
     def unchanged(self, path: str, status: os.stat_result) -> FileRecord | None:
@@ -177,6 +197,10 @@ class ScanCache:
         """Write atomically; entries of files no longer present are dropped."""
         if self.path is None or self.directory is None or not self.dirty:
             return
+        for key, value in self.loaded.items():
+            if key not in self.entries:
+                path = getattr(value, "path", "")
+                self.entries[key] = (path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         if keep is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
         if paths is not None:
@@ -235,19 +259,9 @@ def _valid(loaded: Any) -> bool:
     if not isinstance(loaded["recorded"], int):
         return False
     for key, value in entries.items():
-        if not isinstance(key, str):
+        if not (isinstance(key, str) and isinstance(value, tuple) and len(value) == 2):
             return False
-        if type(value).__name__ == "ModuleFacts":  # the only other class the unpickler admits here
-            if not (
-                isinstance(value.path, str)
-                and isinstance(value.constants, dict)
-                and isinstance(value.imports, dict)
-                and isinstance(value.sites, list)
-                and isinstance(value.models, list)
-                and isinstance(value.node_positions, dict)
-            ):
-                return False
-        elif not (isinstance(value, Diagnostic) and value.kind in CONTENT_DIAGNOSTICS):
+        if not (isinstance(value[0], str) and isinstance(value[1], bytes)):
             return False
     return all(
         isinstance(path, str)
@@ -256,6 +270,26 @@ def _valid(loaded: Any) -> bool:
         and isinstance(record.flags, int)
         for path, record in files.items()
     ) and all(isinstance(value, tuple) and len(value) == 2 for value in stages.values())
+
+
+def _unpickle_entry(data: bytes) -> Any | None:
+    """One file's result, or None when it is not the shape the cache writes (never trusted then)."""
+    try:
+        value = _SafeUnpickler(io.BytesIO(data)).load()
+    except Exception:  # any unreadable entry is rebuilt
+        return None
+    if type(value).__name__ == "ModuleFacts":  # the only other class the unpickler admits here
+        if (
+            isinstance(value.path, str)
+            and isinstance(value.constants, dict)
+            and isinstance(value.imports, dict)
+            and isinstance(value.sites, list)
+            and isinstance(value.models, list)
+            and isinstance(value.node_positions, dict)
+        ):
+            return value
+        return None
+    return value if isinstance(value, Diagnostic) and value.kind in CONTENT_DIAGNOSTICS else None
 
 
 def _own_directory(directory: str) -> str:

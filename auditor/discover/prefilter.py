@@ -24,9 +24,11 @@ class NamePrefilter:
         self.needles = tuple(encoded)
         alternation = b"|".join(re.escape(n) for n in sorted(encoded, key=len, reverse=True)) or rb"(?!x)x"
         self.exact = re.compile(rb"(?<![\w$])(?:" + alternation + rb")(?![\w$])", re.IGNORECASE)
+        # the same test on lower-cased text without IGNORECASE, several times faster in `re`
+        self._lowered = re.compile(rb"(?<![\w$])(?:" + alternation + rb")(?![\w$])")
 
     def matches(self, data: bytes, lowered: bytes) -> bool:
-        return any(n in lowered for n in self.needles) and self.exact.search(data) is not None
+        return any(n in lowered for n in self.needles) and self._lowered.search(lowered) is not None
 
 
 def builds_dynamic_sql(lowered: bytes) -> bool:

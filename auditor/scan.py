@@ -132,21 +132,53 @@ class MigrationSources:
         return [(m.path, m.sql) for m in self.python]
 
 
-def read_migration_sources(files: Sequence[SourceFile], config: Config) -> MigrationSources:
+def read_migration_sources(
+    files: Sequence[SourceFile], config: Config, cache_dir: str | None = None
+) -> MigrationSources:
+    """The .sql files and the Python migrations; with a cache, an unchanged Python file is not read
+    again (its migration, or that it is none, is remembered by content)."""
     sql = read_sql_files(files, config.max_file_bytes)
     configured = [m for m in config.migrations or () if m.strip("/")]
+    memo = (
+        ScanCache(cache_dir, configuration_key("python migrations", repr(configured))) if cache_dir else None
+    )
     python: list[PythonMigration] = []
     for file in files:
         if not file.path.endswith(".py") or not could_be_migration(file.path, configured):
             continue
-        data = read_bytes(file.full_path, file.path, config.max_file_bytes)
-        text = decode_python(data, file.path) if isinstance(data, bytes) else data
-        if isinstance(text, str):
-            migration = read_migration(file.path, text, configured)
-            if migration is not None:
-                python.append(migration)
-                sql.diagnostics.extend(migration.diagnostics)
+        migration = _python_migration(file, configured, config.max_file_bytes, memo)
+        if migration is not None:
+            python.append(migration)
+            sql.diagnostics.extend(migration.diagnostics)
+    if memo is not None:
+        memo.save(keep={r.key for r in memo.files.values()}, paths={f.path for f in files})
     return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
+
+
+def _python_migration(
+    file: SourceFile, configured: Sequence[str], max_bytes: int, memo: ScanCache | None
+) -> PythonMigration | None:
+    if memo is not None:
+        try:
+            record = memo.unchanged(file.path, os.stat(file.full_path))
+        except OSError:
+            record = None
+        known = memo.get(record.key, file.path) if record is not None else None
+        if isinstance(known, PythonMigration):
+            return known if known.framework else None
+    read = read_source(file.full_path, file.path, max_bytes)
+    if isinstance(read, Diagnostic):
+        return None  # the extraction reports the file
+    data, status = read
+    text = decode_python(data, file.path)
+    if not isinstance(text, str):
+        return None
+    migration = read_migration(file.path, text, configured)
+    if memo is not None:
+        key = content_key(file.path.encode() + b"\0" + data)
+        memo.put(key, migration or PythonMigration(file.path, "", ""))  # "": not a migration
+        memo.record(file.path, FileRecord(file_status(status), key, 0))
+    return migration
 
 
 def build_catalog(
@@ -365,7 +397,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     found = discover(root, config.exclude)
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
-    sources = read_migration_sources(found.files, config)
+    cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
+    sources = read_migration_sources(found.files, config, cache_dir)
     sql_texts = sources.sql.texts
     diagnostics.extend(sources.sql.diagnostics)
     migration_dirs = sources.dirs
@@ -383,7 +416,6 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             "the legacy catalog is empty: no compatibility views in the migrations "
             f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
         )
-    cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     base_pattern = name_pattern(catalog.bare_names)
     cache = ScanCache(cache_dir, configuration_key(repr(packs), base_pattern.pattern))
     sql_result = _analyze_sql(

@@ -48,6 +48,7 @@ _ALLOWED = {
     ("auditor.python.extract", "ModelClass"),
     ("auditor.python.extract", "FunctionInfo"),
     ("auditor.python.extract", "CallSite"),
+    ("auditor.python.migrations", "PythonMigration"),
     ("auditor.python.values", "Lit"),
     ("auditor.python.values", "Hole"),
     ("auditor.python.values", "Ref"),
@@ -289,6 +290,11 @@ def _unpickle_entry(data: bytes) -> Any | None:
         ):
             return value
         return None
+    if type(value).__name__ == "PythonMigration":
+        fields = (value.path, value.framework, value.sql)
+        return (
+            value if all(isinstance(f, str) for f in fields) and isinstance(value.steps, frozenset) else None
+        )
     return value if isinstance(value, Diagnostic) and value.kind in CONTENT_DIAGNOSTICS else None
 
 

@@ -31,6 +31,8 @@ _SQL_CALLS = {  # callee's last name -> the keywords that may hold its SQL (besi
     "executescript": ("sql_script",),
     "exec_driver_sql": ("statement",),
 }
+# a Django migration that names none of these runs no SQL of its own (RunPython code calls execute)
+_SQL_WORDS = (*_SQL_CALLS, "rename_table", "drop_table")
 _LITERAL_START = re.compile(r"[rRuU]{0,2}('''|\"\"\"|'|\")")
 
 
@@ -73,6 +75,8 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
         framework = DJANGO
     else:
         return None
+    if framework == DJANGO and not any(call in text for call in _SQL_WORDS):
+        return PythonMigration(path, framework, "")  # models and fields only: no SQL to replay, no parse
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

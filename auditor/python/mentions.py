@@ -8,6 +8,8 @@ query) stays unclassified and becomes a low-confidence LR006 finding: the scan n
 
 from __future__ import annotations
 
+import ast
+import bisect
 import io
 import re
 import tokenize
@@ -80,22 +82,110 @@ class _StringRun:
 def classify_python(
     text: str, occurrences: Iterable[tuple[int, int]], is_legacy: LegacyTest
 ) -> dict[int, Verdict]:
-    """A verdict for each (start, end) occurrence, keyed by start offset."""
+    """A verdict for each (start, end) occurrence, keyed by start offset.
+
+    Only the statements that hold an occurrence are tokenized (CPython's parser finds them), not the
+    whole file: pure-Python tokenizing is the cost of this pass. A file that does not parse, or an
+    occurrence outside any simple statement (a compound statement's header), is read whole."""
     pending = sorted(occurrences)
     out: dict[int, Verdict] = {}
     if not pending:
         return out
     lines = LineIndex(text)
-    try:
-        for start, _, verdict in _walk(text, lines, pending, is_legacy):
-            out.setdefault(start, verdict)
-    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
-        message = f"the file could not be tokenized ({exc.__class__.__name__})"
-        for start, _ in pending:
-            out.setdefault(start, Verdict(UNCLASSIFIED, message))
+    rest = pending
+    windows = _statement_windows(text, lines, pending)
+    if windows is not None:
+        rest = []
+        for (lo, hi), inside in windows.items():
+            if lo < 0:  # a comment line, or a comment after a statement
+                out.update((start, Verdict(NOT_A_REFERENCE, "a comment")) for start, _ in inside)
+            elif lo == hi:
+                rest.extend(inside)
+            else:
+                _classify(text[lo:hi], [(s - lo, e - lo) for s, e in inside], is_legacy, out, lo)
+    if rest:
+        _classify(text, rest, is_legacy, out, 0)
     for start, _ in pending:
         out.setdefault(start, Verdict(UNCLASSIFIED, "no Python token holds this occurrence"))
     return out
+
+
+def _classify(
+    text: str, pending: list[tuple[int, int]], is_legacy: LegacyTest, out: dict[int, Verdict], shift: int
+) -> None:
+    if not text.endswith("\n"):
+        text += "\n"  # the tokenizer's last tokens stand on the line after the text's last
+    try:
+        for start, _, verdict in _walk(text, LineIndex(text), pending, is_legacy):
+            out.setdefault(start + shift, verdict)
+    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
+        message = f"the file could not be tokenized ({exc.__class__.__name__})"
+        for start, _ in pending:
+            out.setdefault(start + shift, Verdict(UNCLASSIFIED, message))
+
+
+_COMPOUND_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statement_windows(
+    text: str, lines: LineIndex, pending: list[tuple[int, int]]
+) -> dict[tuple[int, int], list[tuple[int, int]]] | None:
+    """Each occurrence under the (start, end) offsets of the simple statement that holds it; (-1, -1)
+    for one in a comment outside statements; (0, 0) for the rest (read with the whole file); None when
+    the file does not parse."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts = lines.starts
+
+    def offset(lineno: int, byte_col: int) -> int:
+        line_start = starts[lineno - 1]
+        head = text[line_start : line_start + byte_col]
+        if not head.isascii():  # ast columns count UTF-8 bytes
+            head = text[line_start:].encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "replace")
+        return line_start + len(head)
+
+    spans: list[tuple[int, int]] = []
+    stack: list[list[ast.AST]] = [list(reversed(tree.body))]
+    while stack:  # source order: a compound statement's parts, depth first
+        if not stack[-1]:
+            stack.pop()
+            continue
+        node = stack[-1].pop()
+        parts = [getattr(node, name, None) for name in _COMPOUND_BODIES]
+        children = [c for part in parts if isinstance(part, list) for c in part]
+        # a `case` has no position of its own: its statements stand for it (its pattern: the whole file)
+        children = [b for c in children for b in (c.body if isinstance(c, ast.match_case) else [c])]
+        decorators = getattr(node, "decorator_list", None) or []
+        first_line = min([node.lineno, *(d.lineno for d in decorators)])  # type: ignore[attr-defined]
+        begin = starts[first_line - 1] if decorators else offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        if not children:
+            end = offset(node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+            spans.append((begin, end))
+            continue
+        children.sort(key=lambda c: (c.lineno, c.col_offset))  # type: ignore[attr-defined]
+        header_end = offset(children[0].lineno, children[0].col_offset)  # type: ignore[attr-defined]
+        if begin < header_end and isinstance(node, ast.stmt):
+            spans.append((begin, header_end))  # `def f(table="x"):`, `if kind == "x":`, decorators
+        stack.append(children[::-1])
+    spans.sort()
+    span_starts = [lo for lo, _ in spans]
+    windows: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for start, end in pending:
+        at = bisect.bisect_right(span_starts, start) - 1
+        if at >= 0 and spans[at][0] <= start < spans[at][1]:
+            windows.setdefault(spans[at], []).append((start, end))
+            continue
+        line_start = starts[lines.line(start) - 1]
+        after_statement = max(0, (spans[at][1] if at >= 0 else 0) - line_start)
+        before = text[line_start:start]
+        hash_at = before.find("#", after_statement)
+        if hash_at >= 0 and not before[after_statement:hash_at].strip(" \t;"):
+            windows.setdefault((-1, -1), []).append((start, end))  # nothing but a comment can follow
+        else:
+            windows.setdefault((0, 0), []).append((start, end))
+    return windows
 
 
 def _walk(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import multiprocessing
 import os
+import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -263,6 +264,7 @@ class _Outcome:
     path: str
     record: FileRecord | None  # None: the file could not be read (``result`` says why)
     result: ModuleFacts | Diagnostic | None  # None: not parsed (no candidate) or already in the cache
+    payload: bytes | None = None  # the facts, pickled once by the worker for the cache (``result`` None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,13 @@ def _analyse(task: _Task) -> _Outcome:
     cache: ScanCache = _WORKER["cache"]  # type: ignore[assignment]
     if not (task.parse or filters.wanted(flags)) or cache.get(record.key, task.path) is not None:
         return _Outcome(task.path, record, None)
-    return _Outcome(task.path, record, _parse(task.path, data))
+    result = _parse(task.path, data)
+    if isinstance(result, ModuleFacts):  # pickled here, once: the cache keeps these bytes as they are
+        try:
+            return _Outcome(task.path, record, None, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        except (RecursionError, MemoryError, pickle.PicklingError):
+            pass
+    return _Outcome(task.path, record, result)
 
 
 def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
@@ -945,7 +953,9 @@ def _collect(
         records[outcome.path] = outcome.record
         if outcome.record.status[0] >= 0:
             cache.record(outcome.path, outcome.record)
-        if outcome.result is not None:
+        if outcome.payload is not None:
+            cache.put_pickled(outcome.record.key, outcome.path, outcome.payload)
+        elif outcome.result is not None:
             cache.put(outcome.record.key, outcome.result)
             results[outcome.path] = outcome.result
 

@@ -5,6 +5,7 @@ This module only assembles the group: each command lives in the module of its gr
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -48,6 +49,9 @@ for _command in (*_COMMANDS, baseline_command, db_group):
 def entry() -> None:
     """The console script: a bug is reported in one line with exit status 2, never mistaken for findings;
     Ctrl-C exits with status 130."""
+    # a scan builds and unpickles 10^5 small acyclic values: the default collector thresholds make the
+    # cyclic GC rescan them all the time (measured: 9 % of a cold scan's CPU, half of a cache load)
+    gc.set_threshold(100_000, 50, 100)
     with exit_on_interrupt():
         _run()
 

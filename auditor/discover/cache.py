@@ -169,6 +169,12 @@ class ScanCache:
         self.entries.pop(key, None)  # pickled again at save
         self.dirty = True
 
+    def put_pickled(self, key: str, path: str, payload: bytes) -> None:
+        """A file's facts as a worker pickled them: kept as bytes, unpickled when first asked for."""
+        self.loaded.pop(key, None)
+        self.entries[key] = (path, payload)
+        self.dirty = True
+
     def unchanged(self, path: str, status: os.stat_result) -> FileRecord | None:
         """The record of a file whose status is as recorded and was not racily clean when recorded."""
         record = self.files.get(path)

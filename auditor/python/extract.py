@@ -20,7 +20,7 @@ from typing import Any
 from auditor.core.source import LineIndex
 from auditor.python.rulepacks import MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
-from auditor.python.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name
+from auditor.python.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name, slots_reduce
 
 SQL_START = re.compile(
     r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
@@ -1505,3 +1505,7 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+for _cls in (Site, ModelClass, FunctionInfo, CallSite):
+    _cls.__reduce__ = slots_reduce  # type: ignore[method-assign,assignment]

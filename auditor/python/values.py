@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+
+def slots_reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a frozen slots dataclass as a constructor call: several times faster to write, and faster
+    to read, than the generated ``__getstate__``/``__setstate__`` (the cache holds 10^5 such values)."""
+    return type(self), tuple([getattr(self, name) for name in self.__slots__])
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +117,7 @@ def member_name(label: str) -> str:
     if label.endswith(ENUM_VALUE) and label.count(".") >= 2:
         label = label[: -len(ENUM_VALUE)]
     return label.rsplit(".", 1)[-1]
+
+
+for _cls in (Lit, Hole, Ref):
+    _cls.__reduce__ = slots_reduce  # type: ignore[method-assign,assignment]

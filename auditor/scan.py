@@ -257,6 +257,8 @@ class _Task:
     full_path: str
     data: bytes | None = None  # bytes already read (and keyed) by the main process
     parse: bool = False  # parse whatever the pre-filter says (a holder of a legacy name is used)
+    # a holder round: the constants (name -> modules they come from); the file is parsed if it uses one
+    holders: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +267,7 @@ class _Outcome:
     record: FileRecord | None  # None: the file could not be read (``result`` says why)
     result: ModuleFacts | Diagnostic | None  # None: not parsed (no candidate) or already in the cache
     payload: bytes | None = None  # the facts, pickled once by the worker for the cache (``result`` None)
+    uses_holder: bool = False  # a holder round's verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,15 +317,17 @@ def _analyse(task: _Task) -> _Outcome:
     flags = filters.flags(task.path, data)
     record = FileRecord(stat_key, content_key(task.path.encode() + b"\0" + data), flags)
     cache: ScanCache = _WORKER["cache"]  # type: ignore[assignment]
-    if not (task.parse or filters.wanted(flags)) or cache.get(record.key, task.path) is not None:
-        return _Outcome(task.path, record, None)
+    uses = bool(task.holders) and _uses_holder(data, dict(task.holders))
+    if not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path):
+        return _Outcome(task.path, record, None, uses_holder=uses)
     result = _parse(task.path, data)
     if isinstance(result, ModuleFacts):  # pickled here, once: the cache keeps these bytes as they are
         try:
-            return _Outcome(task.path, record, None, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            return _Outcome(task.path, record, None, payload, uses)
         except (RecursionError, MemoryError, pickle.PicklingError):
             pass
-    return _Outcome(task.path, record, result)
+    return _Outcome(task.path, record, result, uses_holder=uses)
 
 
 def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
@@ -971,37 +976,42 @@ def _holder_users(
     max_bytes: int,
     out: _PythonFacts,
 ) -> list[str]:
-    """The remaining files that use one of the holder constants (parsed, or found in the cache).
+    """The remaining files that use one of the holder constants; the workers read, test and parse them.
 
     Which file uses which holders is remembered per holder set, so an unchanged file is not read."""
     signature = content_key(repr(sorted((k, sorted(v)) for k, v in holders.items())).encode())
     known: dict[str, tuple[str, bool]] = cache.stage("holders:" + signature, signature) or {}
+    wanted = tuple(
+        (name.encode(), tuple(m.lower().encode() for m in sorted(modules)))
+        for name, modules in sorted(holders.items())
+    )
     verdicts: dict[str, tuple[str, bool]] = {}
-    wanted = {name.encode(): [m.lower().encode() for m in modules] for name, modules in holders.items()}
-    users: list[str] = []
-    to_parse: list[_Task] = []
+    tasks: list[_Task] = []
     for path in remaining:
         record = records[path]
         verdict = known.get(path)
         lost = verdict is not None and verdict[1] and path not in results and not cache.has(record.key, path)
         if verdict is None or verdict[0] != record.key or lost:
-            read = read_source(by_path[path].full_path, path, max_bytes)
-            if isinstance(read, Diagnostic):
-                out.diagnostics.append(read)
-                continue
-            data, status = read
-            key = content_key(path.encode() + b"\0" + data)
-            verdict = (key, _uses_holder(data, wanted))
-            if verdict[1] and not cache.has(key, path):
-                to_parse.append(_Task(path, by_path[path].full_path, data, parse=True))
-            if key != record.key:  # changed since the first round: what was read now is what counts
-                records[path] = FileRecord(file_status(status), key, record.flags)
-        verdicts[path] = verdict
-        if verdict[1]:
-            users.append(path)
-    _collect(extractor.run(to_parse), cache, {}, results, out.diagnostics)
+            tasks.append(_Task(path, by_path[path].full_path, holders=wanted))
+        else:
+            verdicts[path] = verdict
+    for outcome in extractor.run(tasks):
+        if outcome.record is None:
+            if outcome.result is not None:
+                out.diagnostics.append(outcome.result)  # type: ignore[arg-type]
+            continue
+        path, record = outcome.path, outcome.record
+        if record.key != records[path].key:  # changed since the first round: what was read now counts
+            records[path] = record
+            cache.record(path, record)
+        if outcome.payload is not None:
+            cache.put_pickled(record.key, path, outcome.payload)
+        elif outcome.result is not None:
+            cache.put(record.key, outcome.result)
+            results[path] = outcome.result
+        verdicts[path] = (record.key, outcome.uses_holder)
     cache.put_stage("holders:" + signature, signature, verdicts)
-    return users
+    return [p for p in remaining if verdicts.get(p, ("", False))[1]]
 
 
 def _holder_names(
@@ -1070,7 +1080,7 @@ def _add_function(add: Callable[[str, str], None], methods: set[str], module: st
         methods.add(local[-1])
 
 
-def _uses_holder(data: bytes, wanted: dict[bytes, list[bytes]]) -> bool:
+def _uses_holder(data: bytes, wanted: dict[bytes, tuple[bytes, ...]]) -> bool:
     """The file names a holder constant and the module it comes from (an import, or `module.NAME`).
 
     Substring tests first (C speed over every file); the identifiers are split out only for the few

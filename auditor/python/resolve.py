@@ -382,7 +382,7 @@ class Resolver:
             legacy = self.catalog.lookup(schema, ref.name)
             if legacy is None:
                 continue
-            confidence = Confidence.HIGH if ref.parsed else Confidence.MEDIUM
+            confidence = Confidence.HIGH if ref.certain else Confidence.MEDIUM
             if assembly.approximate or (ref.schema is not None and HOLE_PREFIX in ref.schema):
                 confidence = min(confidence, Confidence.MEDIUM)
             rule = "LR002" if dynamic else "LR001"
@@ -397,7 +397,7 @@ class Resolver:
                 rule,
                 confidence,
                 schema_written,
-                ref.position == "qualifier",
+                _POSITION_NOTES.get(ref.position, ""),
             )
 
     def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
@@ -516,7 +516,7 @@ class Resolver:
         rule: str,
         confidence: Confidence,
         schema_written: bool,
-        qualifier: bool = False,
+        note: str = "",
     ) -> None:
         quoted = assembly.text[name_start : name_start + 1] == '"'
         segment = self._segment_at(assembly, name_start + quoted)
@@ -539,7 +539,7 @@ class Resolver:
             elif site.through:
                 message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
-                message = f"{names}{_AS_QUALIFIER if qualifier else ''} in {_site_kind(site)} ({site.what})"
+                message = f"{names}{note} in {_site_kind(site)} ({site.what})"
             suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
             self._add(
                 Finding(
@@ -904,7 +904,8 @@ def _looks_like_sql(text: str) -> bool:
     return False
 
 
-_AS_QUALIFIER = " as a column qualifier"
+# how a reference names the table, by its SQL position (none: as a relation)
+_POSITION_NOTES = {"qualifier": " as a column qualifier", "lookup": " looked up by name in the catalog"}
 _SELECT = Lit("SELECT ", 0, 0, "", 0, False, False)
 
 

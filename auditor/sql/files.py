@@ -224,6 +224,8 @@ class _Analysis:
                 continue  # the name was still the table
             target = f"; use `{legacy.target}` instead" if legacy.target else ""
             message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
+            if ref.position == "lookup":
+                message = f"This statement looks up the legacy view `{legacy.legacy}` {_BY_NAME}{target}."
             if ref.table_ddl:
                 verb = "creates" if ref.position == "create" else "drops"
                 message = (
@@ -267,7 +269,8 @@ class _Analysis:
                 continue
             name = resolve_name((ref.schema, ref.name), schema)
             legacy = self.catalog.get(name)
-            if legacy is not None and history and obj.kind in _OID_BOUND:
+            # a name looked up as text is resolved at run time, never bound by OID
+            if legacy is not None and history and obj.kind in _OID_BOUND and ref.position != "lookup":
                 point = self.points.get(legacy.legacy)
                 if point is not None and obj.order < (point.file_index, point.offset):
                     # bound by OID while the name was still the real table: PostgreSQL followed the rename
@@ -287,7 +290,7 @@ class _Analysis:
             DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat, obj.executes)
         )
         for ref, legacy in blocking:
-            message = _lr102_message(obj, legacy)
+            message = _lr102_message(obj, legacy, ref.position == "lookup")
             block = f"{obj.path}:{obj.label}"
             self.findings.append(
                 self.finding("LR102", obj.path, obj.text, ref, legacy, block, message, obj.label)
@@ -319,7 +322,7 @@ class _Analysis:
             legacy=legacy.legacy,
             target=legacy.target,
             block=block,
-            confidence=Confidence.HIGH if ref.parsed else Confidence.MEDIUM,
+            confidence=Confidence.HIGH if ref.certain else Confidence.MEDIUM,
             message=message,
             snippet=snippet,
             suggestion=self.suggestion(text, lines, ref, legacy),
@@ -370,9 +373,14 @@ def _table_only(obj: _Object, ref: TableRef, name: ObjectName) -> bool:
     return obj.kind == "trigger" and obj.info.row_level and (obj.info.timing or "") in ("before", "after")
 
 
-def _lr102_message(obj: _Object, legacy: LegacyObject) -> str:
+_BY_NAME = "by name in the catalog (it finds the view until the drop, then nothing)"
+
+
+def _lr102_message(obj: _Object, legacy: LegacyObject, lookup: bool) -> str:
     target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
     subject = f"{obj.kind.capitalize()} `{obj.name}` names the legacy view `{legacy.legacy}`{target}"
+    if lookup:
+        return f"{subject} in a lookup {_BY_NAME}."
     if obj.kind in ("function", "procedure"):
         return f"{subject}: PostgreSQL will not refuse the DROP VIEW, but the {obj.kind} fails at run time."
     return f"{subject}: PostgreSQL refuses the DROP VIEW while it exists (without CASCADE)."

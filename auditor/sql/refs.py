@@ -10,7 +10,12 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
 - ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
 - ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE)
-- ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias
+- ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias;
+  in a statement the parser cannot read, a qualifier whose name the statement reads without an alias
+- ``lookup``: a catalog lookup by name, at the name inside its quotes: a string compared (=, <>, IN, ANY)
+  with a catalog column (``table_name``, ``relname``, ``tablename``, ``viewname``...), cast to
+  ``regclass``, or passed as the relation of ``to_regclass()``, ``has_table_privilege()``,
+  ``pg_total_relation_size()``... After the rename it finds the view, after the drop nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +55,11 @@ class TableRef:
     implied_schema: str | None = None
     # CREATE TABLE / DROP TABLE of the name: it treats the name as a table, which a view is not
     table_ddl: bool = False
+
+    @property
+    def certain(self) -> bool:
+        """Found in a parse tree and names the relation itself (a lookup by name is a value, not a use)."""
+        return self.parsed and self.position != "lookup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -801,6 +811,8 @@ class _TreeRefs:
             self._comment_column(node.this)
         elif isinstance(node, exp.Column) and not isinstance(parent, exp.Comment):
             self._qualifier(node)
+        elif isinstance(node, exp.Literal) and node.is_string:
+            self._lookup(node)
         children: list[_Visit] = []
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
@@ -849,6 +861,15 @@ class _TreeRefs:
             return
         parts = [p for p in (column.args.get("catalog"), db, qualifier) if isinstance(p, exp.Identifier)]
         self._add(parts, "qualifier", None if isinstance(db, exp.Identifier) else binding.schema)
+
+    def _lookup(self, literal: exp.Literal) -> None:
+        compared = _tree_lookup(literal)
+        meta = literal.meta
+        if compared is None or "start" not in meta or "end" not in meta:
+            return
+        ref = _lookup_ref(self.text, self.base, meta["start"], meta["end"], compared, parsed=True)
+        if ref is not None:
+            self.refs.append(ref)
 
     def _comment_column(self, column: exp.Column) -> None:
         parts = [
@@ -914,6 +935,161 @@ def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str |
     if isinstance(parent, (exp.UserDefinedFunction, exp.Func, exp.Dot, exp.Column)):
         return None
     return "from"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Catalog lookups by name
+
+# catalog columns (and trigger variables) that hold a relation's name: information_schema, pg_class,
+# pg_tables, pg_views, pg_matviews, pg_stat_*_tables, TG_TABLE_NAME
+_LOOKUP_COLUMNS = frozenset(
+    {"table_name", "relname", "tablename", "viewname", "matviewname", "tg_table_name", "tg_relname"}
+)
+# functions that take a relation name (regclass or text): the index of that argument
+_LOOKUP_FUNCTIONS = {
+    "to_regclass": 0, "pg_total_relation_size": 0, "pg_relation_size": 0, "pg_table_size": 0,
+    "pg_indexes_size": 0, "pg_relation_filepath": 0, "pg_relation_filenode": 0, "pg_get_serial_sequence": 0,
+    "pg_get_viewdef": 0, "has_table_privilege": -2, "has_any_column_privilege": -2,
+    "has_column_privilege": -3,
+}  # fmt: skip
+_IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+_RELATION_VALUE = re.compile(rf"(?:({_IDENTIFIER})\.)?({_IDENTIFIER})")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][\w$]*")
+_LIST_WRAPPERS = (exp.Array, exp.Paren, exp.Tuple, exp.Any)
+
+
+def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, parsed: bool) -> TableRef | None:
+    """The relation a quoted value ``text[start..end]`` (quotes included) names: compared with a catalog
+    column it is the exact name; as a regclass it is an identifier, optionally schema-qualified."""
+    if text[start : start + 1] != "'" or text[end : end + 1] != "'":
+        return None  # E'...', a dollar string, or positions that do not point at the value
+    at = start + 1
+    value = text[at:end]
+    if compared:
+        if _PLAIN_NAME.fullmatch(value) is None:
+            return None  # `relname = 'public.x'` never matches: no schema in a name column
+        return TableRef(base + at, base + end, base + at, None, value, "lookup", parsed)
+    match = _RELATION_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    schema = fold_identifier(match.group(1)) if match.group(1) else None
+    name_start = base + at + match.start(2)
+    return TableRef(base + at, base + at + match.end(2), name_start, schema, fold_identifier(match.group(2)),
+                    "lookup", parsed)  # fmt: skip
+
+
+def _tree_lookup(literal: exp.Literal) -> bool | None:
+    """Whether a string literal is compared with a catalog name column (True), is a relation name given to
+    a regclass cast or a relation function (False), or is no lookup at all (None)."""
+    node, parent = literal, literal.parent
+    while isinstance(parent, _LIST_WRAPPERS):  # IN ('a', 'b'), = ANY(ARRAY['a', 'b'])
+        node, parent = parent, parent.parent
+    if isinstance(parent, (exp.EQ, exp.NEQ)):
+        other = parent.expression if node is parent.this else parent.this
+        return True if _catalog_column(other) else None
+    if isinstance(parent, exp.In):
+        return True if node is not parent.this and _catalog_column(parent.this) else None
+    if node is not literal:
+        return None
+    if isinstance(parent, exp.Cast):
+        to = parent.args.get("to")
+        return False if isinstance(to, exp.ObjectIdentifier) and to.name.upper() == "REGCLASS" else None
+    if isinstance(parent, exp.Anonymous):
+        index = _LOOKUP_FUNCTIONS.get(parent.name.lower())
+        args = parent.expressions
+        if index is not None and -len(args) <= index < len(args) and args[index] is literal:
+            return False
+    return None
+
+
+def _catalog_column(node: exp.Expr | None) -> bool:
+    while isinstance(node, exp.Cast):  # relname::text = 'x'
+        node = node.this
+    return isinstance(node, exp.Column) and node.name.lower() in _LOOKUP_COLUMNS
+
+
+_COMPARISONS = frozenset({TokenType.EQ, TokenType.NEQ})
+
+
+def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -> list[TableRef]:
+    """Catalog lookups by name in tokens[lo:hi] (the fallback for SQL sqlglot cannot parse)."""
+    found: list[tuple[Token, bool]] = []
+    for i in range(lo, hi):
+        tok = tokens[i]
+        tt = tok.token_type
+        if tt == TokenType.STRING:
+            nxt = _at(tokens, i + 1, hi)
+            after = _at(tokens, i + 2, hi)
+            if nxt is None or after is None:
+                continue
+            if nxt.token_type == TokenType.DCOLON or (
+                _word(nxt) == "AS" and _word(_at(tokens, i - 2, hi) if i - 2 >= lo else None) == "CAST"
+            ):
+                if after.text.upper() == "REGCLASS":
+                    found.append((tok, False))
+            elif nxt.token_type in _COMPARISONS and _catalog_token(tokens, i + 2, hi):
+                found.append((tok, True))
+        elif tt == TokenType.L_PAREN and i > lo and tokens[i - 1].text.lower() in _LOOKUP_FUNCTIONS:
+            args = _arguments(tokens, i, hi)
+            index = _LOOKUP_FUNCTIONS[tokens[i - 1].text.lower()]
+            if -len(args) <= index < len(args) and len(args[index]) == 1:
+                arg = args[index][0]
+                if arg.token_type == TokenType.STRING:
+                    found.append((arg, False))
+        elif tok.text.lower() in _LOOKUP_COLUMNS and _catalog_token(tokens, i, hi):
+            j = i + 1
+            if _word(_at(tokens, j, hi)) == "NOT":
+                j += 1
+            op = _at(tokens, j, hi)
+            if op is None:
+                continue
+            if op.token_type in _COMPARISONS:
+                value = _at(tokens, j + 1, hi)
+                if value is not None and value.token_type == TokenType.STRING:
+                    found.append((value, True))
+                elif _word(value) in ("ANY", "SOME") and _at(tokens, j + 2, hi) is not None:
+                    found.extend(_strings_in(tokens, j + 2, hi))
+            elif _word(op) == "IN":
+                found.extend(_strings_in(tokens, j + 1, hi))
+    refs = []
+    for tok, compared in found:
+        ref = _lookup_ref(text, base, tok.start, tok.end, compared, parsed=False)
+        if ref is not None:
+            refs.append(ref)
+    return refs
+
+
+def _catalog_token(tokens: list[Token], i: int, hi: int) -> bool:
+    """tokens[i] is a catalog name column (`relname`, `c.relname`, `information_schema.tables.table_name`)."""
+    while i + 2 < hi and tokens[i + 1].token_type == TokenType.DOT:
+        i += 2
+    tok = _at(tokens, i, hi)
+    if tok is None or tok.text.lower() not in _LOOKUP_COLUMNS or not _is_name(tok):
+        return False
+    nxt = _at(tokens, i + 1, hi)
+    return nxt is None or nxt.token_type not in (TokenType.DOT, TokenType.L_PAREN)
+
+
+def _strings_in(tokens: list[Token], i: int, hi: int) -> list[tuple[Token, bool]]:
+    """The string tokens inside the parenthesis at ``i`` (an IN list, ANY(ARRAY[...]))."""
+    if tokens[i].token_type != TokenType.L_PAREN:
+        return []
+    close = _matching_paren(tokens, i, hi)
+    return [(t, True) for t in tokens[i + 1 : close] if t.token_type == TokenType.STRING]
+
+
+def _arguments(tokens: list[Token], i: int, hi: int) -> list[list[Token]]:
+    """The top-level arguments of the call whose parenthesis is at ``i``."""
+    close = _matching_paren(tokens, i, hi)
+    args: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens[i + 1 : close]:
+        if tok.token_type == TokenType.COMMA and depth == 0:
+            args.append([])
+            continue
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tok.token_type, 0)
+        args[-1].append(tok)
+    return args if close > i + 1 else []
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1046,7 +1222,67 @@ def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) ->
             i += 1
             continue
         i = _scan_names(text, base, tokens, i + 1, hi, position, ctes, refs)
+    refs.extend(_scan_qualifiers(text, base, tokens, lo, hi, ctes, refs))
+    refs.extend(_scan_lookups(text, base, tokens, lo, hi))
     return refs
+
+
+_READS = frozenset({"from", "join", "update", "insert", "delete", "merge", "using"})
+
+
+def _scan_qualifiers(
+    text: str, base: int, tokens: list[Token], lo: int, hi: int, ctes: frozenset[str], refs: list[TableRef]
+) -> list[TableRef]:
+    """Column qualifiers (`name.col`, `name.*`) in tokens[lo:hi] whose name the statement reads without an
+    alias, when no alias or CTE of the statement has that name (the fallback has no scopes to bind by)."""
+    ends = {ref.end for ref in refs if ref.position in _READS}
+    if not ends:
+        return []
+    aliased: set[int] = set()
+    aliases = set(ctes)
+    for k in range(lo + 1, hi):
+        if not _is_name(tokens[k]):
+            continue
+        at = k - 1
+        if _word(tokens[at]) == "AS":
+            aliases.add(_fold_token(text, tokens[k]))
+            at -= 1
+        elif tokens[at].token_type == TokenType.R_PAREN:
+            aliases.add(_fold_token(text, tokens[k]))  # a subquery's alias
+            continue
+        if at >= lo and base + tokens[at].end + 1 in ends:
+            aliases.add(_fold_token(text, tokens[k]))
+            aliased.add(base + tokens[at].end + 1)
+    read: dict[str, str | None] = {}
+    for ref in refs:
+        if ref.position in _READS and ref.end not in aliased and ref.name not in aliases:
+            read.setdefault(ref.name, ref.schema)
+    if not read:
+        return []
+    spans = [(ref.start, ref.end) for ref in refs]
+    out: list[TableRef] = []
+    for k in range(lo, hi - 2):
+        tok = tokens[k]
+        if tokens[k + 1].token_type != TokenType.DOT or not _is_name(tok):
+            continue
+        column = tokens[k + 2]
+        if column.token_type != TokenType.STAR and not (column.token_type in _NAME_TYPES or _word(column)):
+            continue
+        after = _at(tokens, k + 3, hi)
+        if after is not None and after.token_type in (TokenType.DOT, TokenType.L_PAREN):
+            continue  # `name` is a schema: `schema.table.col`, `schema.function(...)`
+        if k > lo and tokens[k - 1].token_type == TokenType.DOT:
+            continue
+        name = _fold_token(text, tok)
+        start = base + tok.start
+        if name not in read or any(s <= start < e for s, e in spans):
+            continue
+        out.append(TableRef(start, base + tok.end + 1, start, None, name, "qualifier", False, read[name]))
+    return out
+
+
+def _fold_token(text: str, tok: Token) -> str:
+    return fold_identifier(text[tok.start : tok.end + 1])
 
 
 _TABLE_DDL = frozenset({"create table", "drop table"})
@@ -1273,14 +1509,7 @@ def _string_body(text: str, tok: Token) -> tuple[str, int] | None:
 def _formatted(text: str, tokens: list[Token], lo: int, hi: int) -> list[_Segment] | None:
     """The SQL that ``format(template, args...)`` builds, as segments of the source (tokens[lo:hi] are
     the call's arguments); a non-literal argument becomes a placeholder name."""
-    args: list[list[Token]] = [[]]
-    depth = 0
-    for tok in tokens[lo:hi]:
-        if tok.token_type == TokenType.COMMA and depth == 0:
-            args.append([])
-            continue
-        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tok.token_type, 0)
-        args[-1].append(tok)
+    args = _arguments(tokens, lo - 1, hi + 1) or [[]]
     template = _string_body(text, args[0][0]) if len(args[0]) == 1 else None
     if template is None:
         return None

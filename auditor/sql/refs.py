@@ -941,9 +941,18 @@ def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str |
 # Catalog lookups by name
 
 # catalog columns (and trigger variables) that hold a relation's name: information_schema, pg_class,
-# pg_tables, pg_views, pg_matviews, pg_stat_*_tables, TG_TABLE_NAME
+# pg_tables, pg_views, pg_matviews, pg_indexes, pg_stat_*_tables, TG_TABLE_NAME
 _LOOKUP_COLUMNS = frozenset(
-    {"table_name", "relname", "tablename", "viewname", "matviewname", "tg_table_name", "tg_relname"}
+    {
+        "table_name",
+        "relname",
+        "tablename",
+        "viewname",
+        "matviewname",
+        "event_object_table",
+        "tg_table_name",
+        "tg_relname",
+    }
 )
 # functions that take a relation name (regclass or text): the index of that argument
 _LOOKUP_FUNCTIONS = {
@@ -1038,6 +1047,8 @@ def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -
                     found.append((arg, False))
         elif tok.text.lower() in _LOOKUP_COLUMNS and _catalog_token(tokens, i, hi):
             j = i + 1
+            if (sep := _at(tokens, j, hi)) is not None and sep.token_type == TokenType.DCOLON:
+                j += 2  # relname::text = 'x'
             if _word(_at(tokens, j, hi)) == "NOT":
                 j += 1
             op = _at(tokens, j, hi)

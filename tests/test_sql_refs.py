@@ -409,3 +409,20 @@ def test_fallback_qualifiers_bind_to_unaliased_relations(sql: str, expected: lis
             written = text[ref.start : ref.end]
             found.append(written if ref.implied_schema is None else (written, ref.implied_schema))
     assert found == expected, text
+
+
+def test_catalog_lookup_inside_executed_plpgsql_strings() -> None:
+    sql = (
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "  IF to_regclass('public.orders') IS NULL THEN RETURN; END IF;\n"
+        "  EXECUTE 'SELECT pg_relation_size(''orders'')';\n"
+        "  EXECUTE 'SELECT 1 FROM pg_class WHERE relname = ''orders''';\n"
+        "END $$"
+    )
+    found = [r for r in refs(sql) if r[3] == "lookup"]
+    assert found == [
+        ("public.orders", "public", "orders", "lookup", True),
+        ("orders", None, "orders", "lookup", True),
+        ("orders", None, "orders", "lookup", True),
+    ]

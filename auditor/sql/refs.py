@@ -973,11 +973,11 @@ def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, pars
     if text[start : start + 1] != "'" or text[end : end + 1] != "'":
         return None  # E'...', a dollar string, or positions that do not point at the value
     at = start + 1
-    value = text[at:end]
+    value = text[at:end].rstrip(" ")  # a '' pair inside a quoted body reads as ` '` (see _string_body)
     if compared:
         if _PLAIN_NAME.fullmatch(value) is None:
             return None  # `relname = 'public.x'` never matches: no schema in a name column
-        return TableRef(base + at, base + end, base + at, None, value, "lookup", parsed)
+        return TableRef(base + at, base + at + len(value), base + at, None, value, "lookup", parsed)
     match = _RELATION_VALUE.fullmatch(value)
     if match is None:
         return None

@@ -368,7 +368,7 @@ def test_catalog_lookup_by_name_in_tree_and_fallback(
         "SELECT 1 FROM events WHERE status = 'orders'",
         "SELECT 1 FROM events WHERE kind IN ('orders', 'items')",
         "SELECT 1 FROM pg_class WHERE relname = 'public.orders'",  # a name column holds no schema
-        "SELECT 1 FROM pg_class WHERE relname = 'orders ' || 'x'",
+        "SELECT 1 FROM pg_class WHERE relname = 'orders' || 'x' OR 'orders' = relname || 'x'",
         "SELECT 1 WHERE has_table_privilege('bob', 'public.x', 'SELECT') AND 'orders' = 'orders'",
         "SELECT 1 WHERE 'orders'::text = 'x' AND 'orders'::regtype IS NULL",
         "SELECT 1 FROM pg_class WHERE relname = E'orders'",

@@ -1057,7 +1057,8 @@ def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -
             if op.token_type in _COMPARISONS:
                 value = _at(tokens, j + 1, hi)
                 if value is not None and value.token_type == TokenType.STRING:
-                    found.append((value, True))
+                    if _at(tokens, j + 2, hi) is None or tokens[j + 2].token_type != TokenType.DPIPE:
+                        found.append((value, True))
                 elif _word(value) in ("ANY", "SOME") and _at(tokens, j + 2, hi) is not None:
                     found.extend(_strings_in(tokens, j + 2, hi))
             elif _word(op) == "IN":
@@ -1078,7 +1079,7 @@ def _catalog_token(tokens: list[Token], i: int, hi: int) -> bool:
     if tok is None or tok.text.lower() not in _LOOKUP_COLUMNS or not _is_name(tok):
         return False
     nxt = _at(tokens, i + 1, hi)
-    return nxt is None or nxt.token_type not in (TokenType.DOT, TokenType.L_PAREN)
+    return nxt is None or nxt.token_type not in (TokenType.DOT, TokenType.L_PAREN, TokenType.DPIPE)
 
 
 def _strings_in(tokens: list[Token], i: int, hi: int) -> list[tuple[Token, bool]]:

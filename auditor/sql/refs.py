@@ -1271,7 +1271,7 @@ def _scan_qualifiers(
             read.setdefault(ref.name, ref.schema)
     if not read:
         return []
-    spans = [(ref.start, ref.end) for ref in refs]
+    taken = {ref.start for ref in refs}  # `FROM legacy.items`: the schema part of a relation already found
     out: list[TableRef] = []
     for k in range(lo, hi - 2):
         tok = tokens[k]
@@ -1287,7 +1287,7 @@ def _scan_qualifiers(
             continue
         name = _fold_token(text, tok)
         start = base + tok.start
-        if name not in read or any(s <= start < e for s, e in spans):
+        if name not in read or start in taken:
             continue
         out.append(TableRef(start, base + tok.end + 1, start, None, name, "qualifier", False, read[name]))
     return out

@@ -426,3 +426,20 @@ def test_catalog_lookup_inside_executed_plpgsql_strings() -> None:
         ("orders", None, "orders", "lookup", True),
         ("orders", None, "orders", "lookup", True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "schema"),
+    [
+        ("SELECT 1 FROM information_schema.tables WHERE table_schema = 'billing' AND table_name = 'orders'",
+         "billing"),
+        ("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.relname = 'orders' AND n.nspname = 'Billing'", "Billing"),
+        ("SELECT 1 FROM pg_tables WHERE schemaname IN ('a', 'b') AND tablename = 'orders'", None),
+        ("SELECT 1 FROM pg_tables WHERE tablename = 'orders'", None),
+    ],
+)  # fmt: skip
+def test_a_compared_name_is_in_the_schema_the_statement_compares(sql: str, schema: str | None) -> None:
+    for text in (sql, sql + _UNREADABLE):
+        found = [r for r in table_references(text).refs if r.position == "lookup"]
+        assert [(r.schema, r.name, r.implied_schema) for r in found] == [(None, "orders", schema)], text

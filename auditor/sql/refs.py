@@ -791,6 +791,7 @@ class _TreeRefs:
         self.refs: list[TableRef] = []
         self.ok = True
         self.scopes: QualifierScopes | None = None
+        self.lookups: list[_Lookup] = []
 
     def collect(self, tree: exp.Expr) -> list[TableRef] | None:
         self.scopes = QualifierScopes(tree)
@@ -798,6 +799,8 @@ class _TreeRefs:
         stack: list[_Visit] = [(tree, None, "", frozenset())]
         while stack:
             stack.extend(reversed(self._visit(*stack.pop())))
+        if self.lookups:
+            self.refs.extend(_lookup_refs(self.text, self.base, self.lookups, parsed=True))
         return self.refs if self.ok else None
 
     def _visit(self, node: exp.Expr, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> list[_Visit]:
@@ -863,13 +866,10 @@ class _TreeRefs:
         self._add(parts, "qualifier", None if isinstance(db, exp.Identifier) else binding.schema)
 
     def _lookup(self, literal: exp.Literal) -> None:
-        compared = _tree_lookup(literal)
+        kind = _tree_lookup(literal)
         meta = literal.meta
-        if compared is None or "start" not in meta or "end" not in meta:
-            return
-        ref = _lookup_ref(self.text, self.base, meta["start"], meta["end"], compared, parsed=True)
-        if ref is not None:
-            self.refs.append(ref)
+        if kind is not None and "start" in meta and "end" in meta:
+            self.lookups.append((meta["start"], meta["end"], kind))
 
     def _comment_column(self, column: exp.Column) -> None:
         parts = [
@@ -940,20 +940,17 @@ def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str |
 # ----------------------------------------------------------------------------------------------------------
 # Catalog lookups by name
 
-# catalog columns (and trigger variables) that hold a relation's name: information_schema, pg_class,
-# pg_tables, pg_views, pg_matviews, pg_indexes, pg_stat_*_tables, TG_TABLE_NAME
-_LOOKUP_COLUMNS = frozenset(
-    {
-        "table_name",
-        "relname",
-        "tablename",
-        "viewname",
-        "matviewname",
-        "event_object_table",
-        "tg_table_name",
-        "tg_relname",
-    }
-)
+# catalog columns (and trigger variables) that hold a relation's name ("name") or its schema's ("schema"):
+# information_schema, pg_class/pg_namespace, pg_tables, pg_views, pg_matviews, pg_indexes, pg_stat_*_tables
+_CATALOG_COLUMNS = {
+    "table_name": "name", "relname": "name", "tablename": "name", "viewname": "name", "matviewname": "name",
+    "event_object_table": "name", "tg_table_name": "name", "tg_relname": "name",
+    "table_schema": "schema", "schemaname": "schema", "nspname": "schema", "event_object_schema": "schema",
+    "tg_table_schema": "schema",
+}  # fmt: skip
+_Lookup = tuple[
+    int, int, str
+]  # the quoted value's first and last offsets, and what it names (see _tree_lookup)
 # functions that take a relation name (regclass or text): the index of that argument
 _LOOKUP_FUNCTIONS = {
     "to_regclass": 0, "pg_total_relation_size": 0, "pg_relation_size": 0, "pg_table_size": 0,
@@ -965,6 +962,21 @@ _IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _RELATION_VALUE = re.compile(rf"(?:({_IDENTIFIER})\.)?({_IDENTIFIER})")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][\w$]*")
 _LIST_WRAPPERS = (exp.Array, exp.Paren, exp.Tuple, exp.Any)
+
+
+def _lookup_refs(text: str, base: int, lookups: list[_Lookup], parsed: bool) -> list[TableRef]:
+    """The relations the quoted values of one statement look up. A name compared with a catalog column is
+    in the one schema the statement compares with a schema column (`table_schema = 'billing'`), if any."""
+    schemas = {text[s + 1 : e] for s, e, kind in lookups if kind == "schema"}
+    schema = schemas.pop() if len(schemas) == 1 else None
+    if schema is not None and _PLAIN_NAME.fullmatch(schema) is None:
+        schema = None
+    refs = []
+    for start, end, kind in lookups:
+        ref = _lookup_ref(text, base, start, end, kind == "name", parsed) if kind != "schema" else None
+        if ref is not None:
+            refs.append(replace(ref, implied_schema=schema) if kind == "name" and schema else ref)
+    return refs
 
 
 def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, parsed: bool) -> TableRef | None:
@@ -987,34 +999,34 @@ def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, pars
                     "lookup", parsed)  # fmt: skip
 
 
-def _tree_lookup(literal: exp.Literal) -> bool | None:
-    """Whether a string literal is compared with a catalog name column (True), is a relation name given to
-    a regclass cast or a relation function (False), or is no lookup at all (None)."""
+def _tree_lookup(literal: exp.Literal) -> str | None:
+    """What a string literal names: "name" or "schema" compared with such a catalog column, "relation" given
+    to a regclass cast or a relation function; None when it is no lookup."""
     node, parent = literal, literal.parent
     while isinstance(parent, _LIST_WRAPPERS):  # IN ('a', 'b'), = ANY(ARRAY['a', 'b'])
         node, parent = parent, parent.parent
     if isinstance(parent, (exp.EQ, exp.NEQ)):
         other = parent.expression if node is parent.this else parent.this
-        return True if _catalog_column(other) else None
+        return _catalog_column(other)
     if isinstance(parent, exp.In):
-        return True if node is not parent.this and _catalog_column(parent.this) else None
+        return _catalog_column(parent.this) if node is not parent.this else None
     if node is not literal:
         return None
     if isinstance(parent, exp.Cast):
         to = parent.args.get("to")
-        return False if isinstance(to, exp.ObjectIdentifier) and to.name.upper() == "REGCLASS" else None
+        return "relation" if isinstance(to, exp.ObjectIdentifier) and to.name.upper() == "REGCLASS" else None
     if isinstance(parent, exp.Anonymous):
         index = _LOOKUP_FUNCTIONS.get(parent.name.lower())
         args = parent.expressions
         if index is not None and -len(args) <= index < len(args) and args[index] is literal:
-            return False
+            return "relation"
     return None
 
 
-def _catalog_column(node: exp.Expr | None) -> bool:
+def _catalog_column(node: exp.Expr | None) -> str | None:
     while isinstance(node, exp.Cast):  # relname::text = 'x'
         node = node.this
-    return isinstance(node, exp.Column) and node.name.lower() in _LOOKUP_COLUMNS
+    return _CATALOG_COLUMNS.get(node.name.lower()) if isinstance(node, exp.Column) else None
 
 
 _COMPARISONS = frozenset({TokenType.EQ, TokenType.NEQ})
@@ -1022,7 +1034,7 @@ _COMPARISONS = frozenset({TokenType.EQ, TokenType.NEQ})
 
 def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -> list[TableRef]:
     """Catalog lookups by name in tokens[lo:hi] (the fallback for SQL sqlglot cannot parse)."""
-    found: list[tuple[Token, bool]] = []
+    found: list[tuple[Token, str]] = []
     for i in range(lo, hi):
         tok = tokens[i]
         tt = tok.token_type
@@ -1035,17 +1047,17 @@ def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -
                 _word(nxt) == "AS" and _word(_at(tokens, i - 2, hi) if i - 2 >= lo else None) == "CAST"
             ):
                 if after.text.upper() == "REGCLASS":
-                    found.append((tok, False))
-            elif nxt.token_type in _COMPARISONS and _catalog_token(tokens, i + 2, hi):
-                found.append((tok, True))
+                    found.append((tok, "relation"))
+            elif nxt.token_type in _COMPARISONS and (kind := _catalog_token(tokens, i + 2, hi)):
+                found.append((tok, kind))
         elif tt == TokenType.L_PAREN and i > lo and tokens[i - 1].text.lower() in _LOOKUP_FUNCTIONS:
             args = _arguments(tokens, i, hi)
             index = _LOOKUP_FUNCTIONS[tokens[i - 1].text.lower()]
             if -len(args) <= index < len(args) and len(args[index]) == 1:
                 arg = args[index][0]
                 if arg.token_type == TokenType.STRING:
-                    found.append((arg, False))
-        elif tok.text.lower() in _LOOKUP_COLUMNS and _catalog_token(tokens, i, hi):
+                    found.append((arg, "relation"))
+        elif tok.text.lower() in _CATALOG_COLUMNS and (kind := _catalog_token(tokens, i, hi)):
             j = i + 1
             if (sep := _at(tokens, j, hi)) is not None and sep.token_type == TokenType.DCOLON:
                 j += 2  # relname::text = 'x'
@@ -1058,36 +1070,33 @@ def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -
                 value = _at(tokens, j + 1, hi)
                 if value is not None and value.token_type == TokenType.STRING:
                     if _at(tokens, j + 2, hi) is None or tokens[j + 2].token_type != TokenType.DPIPE:
-                        found.append((value, True))
+                        found.append((value, kind))
                 elif _word(value) in ("ANY", "SOME") and _at(tokens, j + 2, hi) is not None:
-                    found.extend(_strings_in(tokens, j + 2, hi))
+                    found.extend(_strings_in(tokens, j + 2, hi, kind))
             elif _word(op) == "IN":
-                found.extend(_strings_in(tokens, j + 1, hi))
-    refs = []
-    for tok, compared in found:
-        ref = _lookup_ref(text, base, tok.start, tok.end, compared, parsed=False)
-        if ref is not None:
-            refs.append(ref)
-    return refs
+                found.extend(_strings_in(tokens, j + 1, hi, kind))
+    return _lookup_refs(text, base, [(t.start, t.end, kind) for t, kind in found], parsed=False)
 
 
-def _catalog_token(tokens: list[Token], i: int, hi: int) -> bool:
-    """tokens[i] is a catalog name column (`relname`, `c.relname`, `information_schema.tables.table_name`)."""
+def _catalog_token(tokens: list[Token], i: int, hi: int) -> str | None:
+    """What the catalog column at tokens[i] holds (`relname`, `c.relname`, `information_schema.tables.
+    table_name`): "name", "schema", or None when it is no such column."""
     while i + 2 < hi and tokens[i + 1].token_type == TokenType.DOT:
         i += 2
     tok = _at(tokens, i, hi)
-    if tok is None or tok.text.lower() not in _LOOKUP_COLUMNS or not _is_name(tok):
-        return False
+    kind = _CATALOG_COLUMNS.get(tok.text.lower()) if tok is not None and _is_name(tok) else None
     nxt = _at(tokens, i + 1, hi)
-    return nxt is None or nxt.token_type not in (TokenType.DOT, TokenType.L_PAREN, TokenType.DPIPE)
+    if nxt is not None and nxt.token_type in (TokenType.DOT, TokenType.L_PAREN, TokenType.DPIPE):
+        return None
+    return kind
 
 
-def _strings_in(tokens: list[Token], i: int, hi: int) -> list[tuple[Token, bool]]:
+def _strings_in(tokens: list[Token], i: int, hi: int, kind: str) -> list[tuple[Token, str]]:
     """The string tokens inside the parenthesis at ``i`` (an IN list, ANY(ARRAY[...]))."""
     if tokens[i].token_type != TokenType.L_PAREN:
         return []
     close = _matching_paren(tokens, i, hi)
-    return [(t, True) for t in tokens[i + 1 : close] if t.token_type == TokenType.STRING]
+    return [(t, kind) for t in tokens[i + 1 : close] if t.token_type == TokenType.STRING]
 
 
 def _arguments(tokens: list[Token], i: int, hi: int) -> list[list[Token]]:

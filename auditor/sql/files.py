@@ -25,7 +25,14 @@ from auditor.core.model import (
 )
 from auditor.core.source import LineIndex
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
-from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_file, rewrite_reference
+from auditor.sql.refs import (
+    UNTERMINATED,
+    StatementInfo,
+    TableRef,
+    analyze_file,
+    rewrite_reference,
+    rewrite_schema,
+)
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
@@ -335,9 +342,13 @@ class _Analysis:
         if legacy.target is None:
             return None
         written = text[ref.start : ref.end]
-        replacement = rewrite_reference(
-            written, ref.schema is not None, legacy.target, self.catalog.default_schema
+        schema_written = ref.schema is not None
+        default = rewrite_schema(
+            ref.position, legacy.legacy, legacy.target, schema_written, self.catalog.default_schema
         )
+        if default is None:
+            return None
+        replacement = rewrite_reference(written, schema_written, legacy.target, default)
         start, end = lines.position(ref.start), lines.position(ref.end)
         description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
         if legacy.columns:

@@ -278,6 +278,17 @@ def rewrite_reference(written: str, schema_written: bool, target: ObjectName, de
     return name
 
 
+def rewrite_schema(
+    position: str, legacy: ObjectName, target: ObjectName, schema_written: bool, default_schema: str
+) -> str | None:
+    """The default schema for rewrite_reference(). A catalog lookup by name written without a schema is
+    looked up in a schema the statement or the search path gives, so it takes the bare target name; None
+    when the target lives in another schema (that filter or search path changes too: a person's edit)."""
+    if position != "lookup" or schema_written:
+        return default_schema
+    return target.schema if target.schema == legacy.schema else None
+
+
 def _format_identifier(name: str, quoted: bool) -> str:
     if quoted or not re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
         return '"' + name.replace('"', '""') + '"'

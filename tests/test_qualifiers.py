@@ -135,3 +135,28 @@ def test_applied_rewrites_run_on_postgresql(cluster: pg.Cluster, tmp_path: Path)
     script = tmp_path / "check.sql"
     script.write_text(_SCHEMA + "\n".join(statements) + "\n" + report, encoding="utf-8")
     cluster.psql(file=script, db="qualifiers")
+
+
+def assigned_string(source: str, function: str, name: str) -> str:
+    """The string literal assigned to ``name`` in ``function`` of a module's source."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", "") == name:
+                    assert isinstance(stmt.value, ast.Constant)
+                    return str(stmt.value.value)
+    raise AssertionError(f"no {name} = '...' in {function}()")
+
+
+@pytestmark_pg
+def test_rewrites_of_unparsed_qualifiers_run_on_postgresql(cluster: pg.Cluster, tmp_path: Path) -> None:
+    # the parser cannot read the template ({active} UNION {archived}); the tokenizer fallback found its names
+    source = (QUALIFIERS / "billing.py").read_text()
+    findings = [f for f in scan_json(QUALIFIERS)["findings"] if f["path"] == "billing.py"]
+    template = assigned_string(apply_suggestions(source, findings), "entity_totals", "sql")
+    assert "invoices." not in template and '"invoices".' not in template
+    sql = template.format(active="SELECT 1 AS invoice_id", archived="SELECT 2")
+    cluster.createdb("unparsed_qualifiers")
+    script = tmp_path / "check.sql"
+    script.write_text(_SCHEMA + prepared(sql, 0), encoding="utf-8")
+    cluster.psql(file=script, db="unparsed_qualifiers")

@@ -326,3 +326,120 @@ def test_rewrite_reference_keeps_the_written_style(
     written: str, schema_written: bool, target: ObjectName, expected: str
 ) -> None:
     assert rewrite_reference(written, schema_written, target, "public") == expected
+
+
+# --- catalog lookups by name ------------------------------------------------------------------------------
+
+_UNREADABLE = " AND now() AT LOCAL > now()"  # PostgreSQL 17 syntax the parser does not read
+_ORDERS = [("orders", None, "orders")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1 FROM information_schema.tables WHERE table_name = 'orders'", _ORDERS),
+        ("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS WHERE 'orders' = TABLE_NAME", _ORDERS),
+        ("SELECT 1 FROM pg_class c WHERE c.relname IN ('orders', 'Items')",
+         [("orders", None, "orders"), ("Items", None, "Items")]),
+        ("SELECT 1 FROM pg_tables WHERE tablename = ANY(ARRAY['orders'])", _ORDERS),
+        ("SELECT 1 FROM pg_views WHERE viewname <> 'orders'", _ORDERS),
+        ("SELECT 1 FROM pg_class WHERE relname::text = 'orders'", _ORDERS),
+        ("SELECT 1 WHERE to_regclass('public.orders') IS NULL", [("public.orders", "public", "orders")]),
+        ("SELECT 1 WHERE 'Public.\"Orders\"'::regclass IS NULL", [('Public."Orders"', "public", "Orders")]),
+        ("SELECT 1 WHERE CAST('orders' AS regclass) IS NULL", _ORDERS),
+        ("SELECT 1 WHERE pg_total_relation_size('orders') > 0", _ORDERS),
+        ("SELECT 1 WHERE has_table_privilege('orders', 'SELECT')", _ORDERS),
+        ("SELECT 1 WHERE has_table_privilege('bob', 'orders', 'SELECT')", _ORDERS),
+        ("SELECT 1 WHERE has_column_privilege('bob', 'orders', 'id', 'SELECT')", _ORDERS),
+    ],
+)  # fmt: skip
+def test_catalog_lookup_by_name_in_tree_and_fallback(
+    sql: str, expected: list[tuple[str, str | None, str]]
+) -> None:
+    for text, parsed in ((sql, True), (sql + _UNREADABLE, False)):
+        assert table_references(text).parsed is parsed
+        found = [r for r in refs(text) if r[3] == "lookup"]
+        assert found == [(w, s, n, "lookup", parsed) for w, s, n in expected], text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 FROM events WHERE status = 'orders'",
+        "SELECT 1 FROM events WHERE kind IN ('orders', 'items')",
+        "SELECT 1 FROM pg_class WHERE relname = 'public.orders'",  # a name column holds no schema
+        "SELECT 1 FROM pg_class WHERE relname = 'orders' || 'x' OR 'orders' = relname || 'x'",
+        "SELECT 1 WHERE has_table_privilege('bob', 'public.x', 'SELECT') AND 'orders' = 'orders'",
+        "SELECT 1 WHERE 'orders'::text = 'x' AND 'orders'::regtype IS NULL",
+        "SELECT 1 FROM pg_class WHERE relname = E'orders'",
+        "SELECT relname('orders')",
+    ],
+)
+def test_values_outside_catalog_lookups_are_not_references(sql: str) -> None:
+    for text in (sql, sql + _UNREADABLE):
+        found = [r for r in refs(text) if r[3] == "lookup"]
+        assert found == [] or found == [("public.x", "public", "x", "lookup", found[0][4])], text
+
+
+# --- column qualifiers in SQL the parser cannot read -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ('SELECT orders.id, orders.*, "orders"."total" FROM orders', ["orders", "orders", '"orders"']),
+        ("SELECT orders.id FROM public.orders", [("orders", "public")]),
+        ("UPDATE orders SET total = orders.total + 1", ["orders"]),
+        ("SELECT 1 FROM (SELECT 1) e LEFT JOIN orders ON (orders.id = e.id)", ["orders"]),
+        ("SELECT orders.id FROM orders o", []),  # aliased: the name is hidden
+        ("SELECT orders.id FROM (SELECT 1) AS orders", []),  # a subquery alias
+        ("SELECT orders.id FROM payments orders, orders", []),  # an alias named orders somewhere
+        ("WITH orders AS (SELECT 1 AS id) SELECT orders.id FROM orders", []),  # a CTE
+        ("SELECT orders.fn(1), s.orders.id FROM orders", []),  # a schema's function, a three-part name
+        ("SELECT orders.id FROM items", []),  # not read by the statement
+    ],
+)
+def test_fallback_qualifiers_bind_to_unaliased_relations(sql: str, expected: list[object]) -> None:
+    text = sql + _UNREADABLE.replace("AND", "WHERE", 1) if "WHERE" not in sql else sql + _UNREADABLE
+    assert table_references(text).parsed is False
+    found = []
+    for ref in table_references(text).refs:
+        if ref.position == "qualifier":
+            assert ref.parsed is False
+            written = text[ref.start : ref.end]
+            found.append(written if ref.implied_schema is None else (written, ref.implied_schema))
+    assert found == expected, text
+
+
+def test_catalog_lookup_inside_executed_plpgsql_strings() -> None:
+    sql = (
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "  IF to_regclass('public.orders') IS NULL THEN RETURN; END IF;\n"
+        "  EXECUTE 'SELECT pg_relation_size(''orders'')';\n"
+        "  EXECUTE 'SELECT 1 FROM pg_class WHERE relname = ''orders''';\n"
+        "END $$"
+    )
+    found = [r for r in refs(sql) if r[3] == "lookup"]
+    assert found == [
+        ("public.orders", "public", "orders", "lookup", True),
+        ("orders", None, "orders", "lookup", True),
+        ("orders", None, "orders", "lookup", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "schema"),
+    [
+        ("SELECT 1 FROM information_schema.tables WHERE table_schema = 'billing' AND table_name = 'orders'",
+         "billing"),
+        ("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.relname = 'orders' AND n.nspname = 'Billing'", "Billing"),
+        ("SELECT 1 FROM pg_tables WHERE schemaname IN ('a', 'b') AND tablename = 'orders'", None),
+        ("SELECT 1 FROM pg_tables WHERE tablename = 'orders'", None),
+    ],
+)  # fmt: skip
+def test_a_compared_name_is_in_the_schema_the_statement_compares(sql: str, schema: str | None) -> None:
+    for text in (sql, sql + _UNREADABLE):
+        found = [r for r in table_references(text).refs if r.position == "lookup"]
+        assert [(r.schema, r.name, r.implied_schema) for r in found] == [(None, "orders", schema)], text

@@ -28,9 +28,10 @@ RULES: dict[str, Rule] = {
             code="LR001",
             name="legacy-name-in-static-sql",
             summary="Legacy name in static SQL text",
-            what="Finds a legacy (compatibility-view) name in a table position of SQL text that is fully "
-            "known statically: a literal, an implicit concatenation, or a constant, passed to a database "
-            "call or kept as a SQL statement.",
+            what="Finds a legacy (compatibility-view) name in a table position, as a column qualifier, or "
+            "looked up by name in the catalog (`table_name = 'legacy'`, `'legacy'::regclass`, "
+            "`to_regclass('legacy')`) in SQL text that is fully known statically: a literal, an implicit "
+            "concatenation, or a constant, passed to a database call or kept as a SQL statement.",
             why=_BLOCKS,
             example='cursor.execute(\n    "SELECT id, quantity FROM public.order_line_items WHERE order_id = %s", (oid,)\n)',
             use_instead='cursor.execute(\n    "SELECT id, quantity FROM public.order_line_items_v2 WHERE order_id = %s", (oid,)\n)',
@@ -106,7 +107,7 @@ RULES: dict[str, Rule] = {
             name="legacy-name-in-sql-file",
             summary="Legacy name in a .sql file query",
             what="Finds a legacy name in a table position of a statement in a `.sql` file outside the "
-            "migrations (reports, scheduled jobs, seeds).",
+            "migrations (reports, scheduled jobs, seeds), or looked up there by name in the catalog.",
             why=_BLOCKS,
             example="SELECT order_id, sum(quantity) FROM public.order_line_items GROUP BY order_id;",
             use_instead="SELECT order_id, sum(quantity) FROM public.order_line_items_v2 GROUP BY order_id;",

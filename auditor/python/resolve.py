@@ -13,7 +13,7 @@ from auditor.python.extract import SQL_START, CallSite, FunctionInfo, ModelClass
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason
-from auditor.sql.refs import rewrite_reference, table_references
+from auditor.sql.refs import rewrite_reference, rewrite_schema, table_references
 
 HOLE_PREFIX = "__audit_hole_"
 _HOLE = re.compile(HOLE_PREFIX + r"\d+__")
@@ -382,7 +382,7 @@ class Resolver:
             legacy = self.catalog.lookup(schema, ref.name)
             if legacy is None:
                 continue
-            confidence = Confidence.HIGH if ref.parsed else Confidence.MEDIUM
+            confidence = Confidence.HIGH if ref.certain else Confidence.MEDIUM
             if assembly.approximate or (ref.schema is not None and HOLE_PREFIX in ref.schema):
                 confidence = min(confidence, Confidence.MEDIUM)
             rule = "LR002" if dynamic else "LR001"
@@ -397,7 +397,7 @@ class Resolver:
                 rule,
                 confidence,
                 schema_written,
-                ref.position == "qualifier",
+                ref.position,
             )
 
     def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
@@ -516,7 +516,7 @@ class Resolver:
         rule: str,
         confidence: Confidence,
         schema_written: bool,
-        qualifier: bool = False,
+        position: str = "",
     ) -> None:
         quoted = assembly.text[name_start : name_start + 1] == '"'
         segment = self._segment_at(assembly, name_start + quoted)
@@ -539,8 +539,11 @@ class Resolver:
             elif site.through:
                 message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
-                message = f"{names}{_AS_QUALIFIER if qualifier else ''} in {_site_kind(site)} ({site.what})"
-            suggestion = self._suggest(assembly, segment, ref_start, name_end, legacy, schema_written)
+                note = _POSITION_NOTES.get(position, "")
+                message = f"{names}{note} in {_site_kind(site)} ({site.what})"
+            suggestion = self._suggest(
+                assembly, segment, ref_start, name_end, legacy, schema_written, position
+            )
             self._add(
                 Finding(
                     rule=literal_rule,
@@ -852,8 +855,14 @@ class Resolver:
         name_end: int,
         legacy: LegacyObject,
         schema_written: bool,
+        position: str,
     ) -> Suggestion | None:
         if legacy.target is None or ref_start < segment.start or name_end > segment.end:
+            return None
+        default = rewrite_schema(
+            position, legacy.legacy, legacy.target, schema_written, self.catalog.default_schema
+        )
+        if default is None:
             return None
         lit = segment.piece
         assert isinstance(lit, Lit)
@@ -864,7 +873,7 @@ class Resolver:
             return None  # escapes inside the name: leave the edit to a person
         line, column = lit.position(first)
         end_line, end_column = lit.position(last)
-        replacement = rewrite_reference(written, schema_written, legacy.target, self.catalog.default_schema)
+        replacement = rewrite_reference(written, schema_written, legacy.target, default)
         description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
         if legacy.columns:
             renames = ", ".join(f"{old} -> {new}" for old, new in legacy.columns)
@@ -904,7 +913,8 @@ def _looks_like_sql(text: str) -> bool:
     return False
 
 
-_AS_QUALIFIER = " as a column qualifier"
+# how a reference names the table, by its SQL position (none: as a relation)
+_POSITION_NOTES = {"qualifier": " as a column qualifier", "lookup": " looked up by name in the catalog"}
 _SELECT = Lit("SELECT ", 0, 0, "", 0, False, False)
 
 

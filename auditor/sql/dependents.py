@@ -148,7 +148,7 @@ class DependentObjects:
             for ref in info.refs:
                 name = resolve_name((ref.schema, ref.name), self.catalog.default_schema)
                 if ref.position not in ("create", "drop", "grant", "comment", "alter") and name in relations:
-                    confidence = Confidence.HIGH if ref.parsed else Confidence.MEDIUM
+                    confidence = Confidence.HIGH if ref.certain else Confidence.MEDIUM
                     sites.append((ref.start, ref.end, name, confidence))
         functions = self.functions
         if functions:

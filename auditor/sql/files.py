@@ -25,7 +25,14 @@ from auditor.core.model import (
 )
 from auditor.core.source import LineIndex
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
-from auditor.sql.refs import UNTERMINATED, StatementInfo, TableRef, analyze_file, rewrite_reference
+from auditor.sql.refs import (
+    UNTERMINATED,
+    StatementInfo,
+    TableRef,
+    analyze_file,
+    rewrite_reference,
+    rewrite_schema,
+)
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
@@ -224,6 +231,8 @@ class _Analysis:
                 continue  # the name was still the table
             target = f"; use `{legacy.target}` instead" if legacy.target else ""
             message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
+            if ref.position == "lookup":
+                message = f"This statement looks up the legacy view `{legacy.legacy}` {_BY_NAME}{target}."
             if ref.table_ddl:
                 verb = "creates" if ref.position == "create" else "drops"
                 message = (
@@ -267,7 +276,8 @@ class _Analysis:
                 continue
             name = resolve_name((ref.schema, ref.name), schema)
             legacy = self.catalog.get(name)
-            if legacy is not None and history and obj.kind in _OID_BOUND:
+            # a name looked up as text is resolved at run time, never bound by OID
+            if legacy is not None and history and obj.kind in _OID_BOUND and ref.position != "lookup":
                 point = self.points.get(legacy.legacy)
                 if point is not None and obj.order < (point.file_index, point.offset):
                     # bound by OID while the name was still the real table: PostgreSQL followed the rename
@@ -287,7 +297,7 @@ class _Analysis:
             DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat, obj.executes)
         )
         for ref, legacy in blocking:
-            message = _lr102_message(obj, legacy)
+            message = _lr102_message(obj, legacy, ref.position == "lookup")
             block = f"{obj.path}:{obj.label}"
             self.findings.append(
                 self.finding("LR102", obj.path, obj.text, ref, legacy, block, message, obj.label)
@@ -319,7 +329,7 @@ class _Analysis:
             legacy=legacy.legacy,
             target=legacy.target,
             block=block,
-            confidence=Confidence.HIGH if ref.parsed else Confidence.MEDIUM,
+            confidence=Confidence.HIGH if ref.certain else Confidence.MEDIUM,
             message=message,
             snippet=snippet,
             suggestion=self.suggestion(text, lines, ref, legacy),
@@ -332,9 +342,13 @@ class _Analysis:
         if legacy.target is None:
             return None
         written = text[ref.start : ref.end]
-        replacement = rewrite_reference(
-            written, ref.schema is not None, legacy.target, self.catalog.default_schema
+        schema_written = ref.schema is not None
+        default = rewrite_schema(
+            ref.position, legacy.legacy, legacy.target, schema_written, self.catalog.default_schema
         )
+        if default is None:
+            return None
+        replacement = rewrite_reference(written, schema_written, legacy.target, default)
         start, end = lines.position(ref.start), lines.position(ref.end)
         description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
         if legacy.columns:
@@ -370,9 +384,14 @@ def _table_only(obj: _Object, ref: TableRef, name: ObjectName) -> bool:
     return obj.kind == "trigger" and obj.info.row_level and (obj.info.timing or "") in ("before", "after")
 
 
-def _lr102_message(obj: _Object, legacy: LegacyObject) -> str:
+_BY_NAME = "by name in the catalog (it finds the view until the drop, then nothing)"
+
+
+def _lr102_message(obj: _Object, legacy: LegacyObject, lookup: bool) -> str:
     target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
     subject = f"{obj.kind.capitalize()} `{obj.name}` names the legacy view `{legacy.legacy}`{target}"
+    if lookup:
+        return f"{subject} in a lookup {_BY_NAME}."
     if obj.kind in ("function", "procedure"):
         return f"{subject}: PostgreSQL will not refuse the DROP VIEW, but the {obj.kind} fails at run time."
     return f"{subject}: PostgreSQL refuses the DROP VIEW while it exists (without CASCADE)."

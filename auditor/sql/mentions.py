@@ -16,7 +16,10 @@ from auditor.sql.refs import parse_statement, quoted_ranges, split_statements, t
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
 REFERENCE = "reference"
-NAME_VALUE = "a quoted SQL value that is exactly the name (a catalog lookup or a regclass names the table)"
+NAME_VALUE = (
+    "a quoted SQL value that is exactly the name, outside the catalog lookups the analyzer knows "
+    "(compared with another column, or given to another function): it may name the table"
+)
 _NAME_ONLY = re.compile(
     r"(?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*"
 )  # the word is in a table or qualifier position: it names the table
@@ -94,7 +97,7 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             if kind == "comment":
                 return "a SQL comment"
             value = sql[start + 1 : end - 1].strip()
-            # 'legacy' or 'public.legacy' as a whole value: a catalog lookup or a regclass names the table
+            # 'legacy' or 'public.legacy' as a whole value no lookup rule took: it may still name the table
             return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
         if start > offset:
             break

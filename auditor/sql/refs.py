@@ -10,7 +10,12 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
 - ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
 - ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE)
-- ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias
+- ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias;
+  in a statement the parser cannot read, a qualifier whose name the statement reads without an alias
+- ``lookup``: a catalog lookup by name, at the name inside its quotes: a string compared (=, <>, IN, ANY)
+  with a catalog column (``table_name``, ``relname``, ``tablename``, ``viewname``...), cast to
+  ``regclass``, or passed as the relation of ``to_regclass()``, ``has_table_privilege()``,
+  ``pg_total_relation_size()``... After the rename it finds the view, after the drop nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +55,11 @@ class TableRef:
     implied_schema: str | None = None
     # CREATE TABLE / DROP TABLE of the name: it treats the name as a table, which a view is not
     table_ddl: bool = False
+
+    @property
+    def certain(self) -> bool:
+        """Found in a parse tree and names the relation itself (a lookup by name is a value, not a use)."""
+        return self.parsed and self.position != "lookup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +276,17 @@ def rewrite_reference(written: str, schema_written: bool, target: ObjectName, de
     if target.schema != default_schema:
         return f"{_format_identifier(target.schema, False)}.{name}"
     return name
+
+
+def rewrite_schema(
+    position: str, legacy: ObjectName, target: ObjectName, schema_written: bool, default_schema: str
+) -> str | None:
+    """The default schema for rewrite_reference(). A catalog lookup by name written without a schema is
+    looked up in a schema the statement or the search path gives, so it takes the bare target name; None
+    when the target lives in another schema (that filter or search path changes too: a person's edit)."""
+    if position != "lookup" or schema_written:
+        return default_schema
+    return target.schema if target.schema == legacy.schema else None
 
 
 def _format_identifier(name: str, quoted: bool) -> str:
@@ -781,6 +802,7 @@ class _TreeRefs:
         self.refs: list[TableRef] = []
         self.ok = True
         self.scopes: QualifierScopes | None = None
+        self.lookups: list[_Lookup] = []
 
     def collect(self, tree: exp.Expr) -> list[TableRef] | None:
         self.scopes = QualifierScopes(tree)
@@ -788,6 +810,8 @@ class _TreeRefs:
         stack: list[_Visit] = [(tree, None, "", frozenset())]
         while stack:
             stack.extend(reversed(self._visit(*stack.pop())))
+        if self.lookups:
+            self.refs.extend(_lookup_refs(self.text, self.base, self.lookups, parsed=True))
         return self.refs if self.ok else None
 
     def _visit(self, node: exp.Expr, parent: exp.Expr | None, key: str, ctes: frozenset[str]) -> list[_Visit]:
@@ -801,6 +825,8 @@ class _TreeRefs:
             self._comment_column(node.this)
         elif isinstance(node, exp.Column) and not isinstance(parent, exp.Comment):
             self._qualifier(node)
+        elif isinstance(node, exp.Literal) and node.is_string:
+            self._lookup(node)
         children: list[_Visit] = []
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
@@ -849,6 +875,12 @@ class _TreeRefs:
             return
         parts = [p for p in (column.args.get("catalog"), db, qualifier) if isinstance(p, exp.Identifier)]
         self._add(parts, "qualifier", None if isinstance(db, exp.Identifier) else binding.schema)
+
+    def _lookup(self, literal: exp.Literal) -> None:
+        kind = _tree_lookup(literal)
+        meta = literal.meta
+        if kind is not None and "start" in meta and "end" in meta:
+            self.lookups.append((meta["start"], meta["end"], kind))
 
     def _comment_column(self, column: exp.Column) -> None:
         parts = [
@@ -914,6 +946,182 @@ def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str |
     if isinstance(parent, (exp.UserDefinedFunction, exp.Func, exp.Dot, exp.Column)):
         return None
     return "from"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Catalog lookups by name
+
+# catalog columns (and trigger variables) that hold a relation's name ("name") or its schema's ("schema"):
+# information_schema, pg_class/pg_namespace, pg_tables, pg_views, pg_matviews, pg_indexes, pg_stat_*_tables
+_CATALOG_COLUMNS = {
+    "table_name": "name", "relname": "name", "tablename": "name", "viewname": "name", "matviewname": "name",
+    "event_object_table": "name", "tg_table_name": "name", "tg_relname": "name",
+    "table_schema": "schema", "schemaname": "schema", "nspname": "schema", "event_object_schema": "schema",
+    "tg_table_schema": "schema",
+}  # fmt: skip
+_Lookup = tuple[
+    int, int, str
+]  # the quoted value's first and last offsets, and what it names (see _tree_lookup)
+# functions that take a relation name (regclass or text): the index of that argument
+_LOOKUP_FUNCTIONS = {
+    "to_regclass": 0, "pg_total_relation_size": 0, "pg_relation_size": 0, "pg_table_size": 0,
+    "pg_indexes_size": 0, "pg_relation_filepath": 0, "pg_relation_filenode": 0, "pg_get_serial_sequence": 0,
+    "pg_get_viewdef": 0, "has_table_privilege": -2, "has_any_column_privilege": -2,
+    "has_column_privilege": -3,
+}  # fmt: skip
+_IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+_RELATION_VALUE = re.compile(rf"(?:({_IDENTIFIER})\.)?({_IDENTIFIER})")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][\w$]*")
+_LIST_WRAPPERS = (exp.Array, exp.Paren, exp.Tuple, exp.Any)
+
+
+def _lookup_refs(text: str, base: int, lookups: list[_Lookup], parsed: bool) -> list[TableRef]:
+    """The relations the quoted values of one statement look up. A name compared with a catalog column is
+    in the one schema the statement compares with a schema column (`table_schema = 'billing'`), if any."""
+    schemas = {text[s + 1 : e] for s, e, kind in lookups if kind == "schema"}
+    schema = schemas.pop() if len(schemas) == 1 else None
+    if schema is not None and _PLAIN_NAME.fullmatch(schema) is None:
+        schema = None
+    refs = []
+    for start, end, kind in lookups:
+        ref = _lookup_ref(text, base, start, end, kind == "name", parsed) if kind != "schema" else None
+        if ref is not None:
+            refs.append(replace(ref, implied_schema=schema) if kind == "name" and schema else ref)
+    return refs
+
+
+def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, parsed: bool) -> TableRef | None:
+    """The relation a quoted value ``text[start..end]`` (quotes included) names: compared with a catalog
+    column it is the exact name; as a regclass it is an identifier, optionally schema-qualified."""
+    if text[start : start + 1] != "'" or text[end : end + 1] != "'":
+        return None  # E'...', a dollar string, or positions that do not point at the value
+    at = start + 1
+    value = text[at:end].rstrip(" ")  # a '' pair inside a quoted body reads as ` '` (see _string_body)
+    if compared:
+        if _PLAIN_NAME.fullmatch(value) is None:
+            return None  # `relname = 'public.x'` never matches: no schema in a name column
+        return TableRef(base + at, base + at + len(value), base + at, None, value, "lookup", parsed)
+    match = _RELATION_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    schema = fold_identifier(match.group(1)) if match.group(1) else None
+    name_start = base + at + match.start(2)
+    return TableRef(base + at, base + at + match.end(2), name_start, schema, fold_identifier(match.group(2)),
+                    "lookup", parsed)  # fmt: skip
+
+
+def _tree_lookup(literal: exp.Literal) -> str | None:
+    """What a string literal names: "name" or "schema" compared with such a catalog column, "relation" given
+    to a regclass cast or a relation function; None when it is no lookup."""
+    node, parent = literal, literal.parent
+    while isinstance(parent, _LIST_WRAPPERS):  # IN ('a', 'b'), = ANY(ARRAY['a', 'b'])
+        node, parent = parent, parent.parent
+    if isinstance(parent, (exp.EQ, exp.NEQ)):
+        other = parent.expression if node is parent.this else parent.this
+        return _catalog_column(other)
+    if isinstance(parent, exp.In):
+        return _catalog_column(parent.this) if node is not parent.this else None
+    if node is not literal:
+        return None
+    if isinstance(parent, exp.Cast):
+        to = parent.args.get("to")
+        return "relation" if isinstance(to, exp.ObjectIdentifier) and to.name.upper() == "REGCLASS" else None
+    if isinstance(parent, exp.Anonymous):
+        index = _LOOKUP_FUNCTIONS.get(parent.name.lower())
+        args = parent.expressions
+        if index is not None and -len(args) <= index < len(args) and args[index] is literal:
+            return "relation"
+    return None
+
+
+def _catalog_column(node: exp.Expr | None) -> str | None:
+    while isinstance(node, exp.Cast):  # relname::text = 'x'
+        node = node.this
+    return _CATALOG_COLUMNS.get(node.name.lower()) if isinstance(node, exp.Column) else None
+
+
+_COMPARISONS = frozenset({TokenType.EQ, TokenType.NEQ})
+
+
+def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -> list[TableRef]:
+    """Catalog lookups by name in tokens[lo:hi] (the fallback for SQL sqlglot cannot parse)."""
+    found: list[tuple[Token, str]] = []
+    for i in range(lo, hi):
+        tok = tokens[i]
+        tt = tok.token_type
+        if tt == TokenType.STRING:
+            nxt = _at(tokens, i + 1, hi)
+            after = _at(tokens, i + 2, hi)
+            if nxt is None or after is None:
+                continue
+            if nxt.token_type == TokenType.DCOLON or (
+                _word(nxt) == "AS" and _word(_at(tokens, i - 2, hi) if i - 2 >= lo else None) == "CAST"
+            ):
+                if after.text.upper() == "REGCLASS":
+                    found.append((tok, "relation"))
+            elif nxt.token_type in _COMPARISONS and (kind := _catalog_token(tokens, i + 2, hi)):
+                found.append((tok, kind))
+        elif tt == TokenType.L_PAREN and i > lo and tokens[i - 1].text.lower() in _LOOKUP_FUNCTIONS:
+            args = _arguments(tokens, i, hi)
+            index = _LOOKUP_FUNCTIONS[tokens[i - 1].text.lower()]
+            if -len(args) <= index < len(args) and len(args[index]) == 1:
+                arg = args[index][0]
+                if arg.token_type == TokenType.STRING:
+                    found.append((arg, "relation"))
+        elif tok.text.lower() in _CATALOG_COLUMNS and (kind := _catalog_token(tokens, i, hi)):
+            j = i + 1
+            if (sep := _at(tokens, j, hi)) is not None and sep.token_type == TokenType.DCOLON:
+                j += 2  # relname::text = 'x'
+            if _word(_at(tokens, j, hi)) == "NOT":
+                j += 1
+            op = _at(tokens, j, hi)
+            if op is None:
+                continue
+            if op.token_type in _COMPARISONS:
+                value = _at(tokens, j + 1, hi)
+                if value is not None and value.token_type == TokenType.STRING:
+                    if _at(tokens, j + 2, hi) is None or tokens[j + 2].token_type != TokenType.DPIPE:
+                        found.append((value, kind))
+                elif _word(value) in ("ANY", "SOME") and _at(tokens, j + 2, hi) is not None:
+                    found.extend(_strings_in(tokens, j + 2, hi, kind))
+            elif _word(op) == "IN":
+                found.extend(_strings_in(tokens, j + 1, hi, kind))
+    return _lookup_refs(text, base, [(t.start, t.end, kind) for t, kind in found], parsed=False)
+
+
+def _catalog_token(tokens: list[Token], i: int, hi: int) -> str | None:
+    """What the catalog column at tokens[i] holds (`relname`, `c.relname`, `information_schema.tables.
+    table_name`): "name", "schema", or None when it is no such column."""
+    while i + 2 < hi and tokens[i + 1].token_type == TokenType.DOT:
+        i += 2
+    tok = _at(tokens, i, hi)
+    kind = _CATALOG_COLUMNS.get(tok.text.lower()) if tok is not None and _is_name(tok) else None
+    nxt = _at(tokens, i + 1, hi)
+    if nxt is not None and nxt.token_type in (TokenType.DOT, TokenType.L_PAREN, TokenType.DPIPE):
+        return None
+    return kind
+
+
+def _strings_in(tokens: list[Token], i: int, hi: int, kind: str) -> list[tuple[Token, str]]:
+    """The string tokens inside the parenthesis at ``i`` (an IN list, ANY(ARRAY[...]))."""
+    if tokens[i].token_type != TokenType.L_PAREN:
+        return []
+    close = _matching_paren(tokens, i, hi)
+    return [(t, kind) for t in tokens[i + 1 : close] if t.token_type == TokenType.STRING]
+
+
+def _arguments(tokens: list[Token], i: int, hi: int) -> list[list[Token]]:
+    """The top-level arguments of the call whose parenthesis is at ``i``."""
+    close = _matching_paren(tokens, i, hi)
+    args: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens[i + 1 : close]:
+        if tok.token_type == TokenType.COMMA and depth == 0:
+            args.append([])
+            continue
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tok.token_type, 0)
+        args[-1].append(tok)
+    return args if close > i + 1 else []
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1046,7 +1254,67 @@ def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) ->
             i += 1
             continue
         i = _scan_names(text, base, tokens, i + 1, hi, position, ctes, refs)
+    refs.extend(_scan_qualifiers(text, base, tokens, lo, hi, ctes, refs))
+    refs.extend(_scan_lookups(text, base, tokens, lo, hi))
     return refs
+
+
+_READS = frozenset({"from", "join", "update", "insert", "delete", "merge", "using"})
+
+
+def _scan_qualifiers(
+    text: str, base: int, tokens: list[Token], lo: int, hi: int, ctes: frozenset[str], refs: list[TableRef]
+) -> list[TableRef]:
+    """Column qualifiers (`name.col`, `name.*`) in tokens[lo:hi] whose name the statement reads without an
+    alias, when no alias or CTE of the statement has that name (the fallback has no scopes to bind by)."""
+    ends = {ref.end for ref in refs if ref.position in _READS}
+    if not ends:
+        return []
+    aliased: set[int] = set()
+    aliases = set(ctes)
+    for k in range(lo + 1, hi):
+        if not _is_name(tokens[k]):
+            continue
+        at = k - 1
+        if _word(tokens[at]) == "AS":
+            aliases.add(_fold_token(text, tokens[k]))
+            at -= 1
+        elif tokens[at].token_type == TokenType.R_PAREN:
+            aliases.add(_fold_token(text, tokens[k]))  # a subquery's alias
+            continue
+        if at >= lo and base + tokens[at].end + 1 in ends:
+            aliases.add(_fold_token(text, tokens[k]))
+            aliased.add(base + tokens[at].end + 1)
+    read: dict[str, str | None] = {}
+    for ref in refs:
+        if ref.position in _READS and ref.end not in aliased and ref.name not in aliases:
+            read.setdefault(ref.name, ref.schema)
+    if not read:
+        return []
+    taken = {ref.start for ref in refs}  # `FROM legacy.items`: the schema part of a relation already found
+    out: list[TableRef] = []
+    for k in range(lo, hi - 2):
+        tok = tokens[k]
+        if tokens[k + 1].token_type != TokenType.DOT or not _is_name(tok):
+            continue
+        column = tokens[k + 2]
+        if column.token_type != TokenType.STAR and not (column.token_type in _NAME_TYPES or _word(column)):
+            continue
+        after = _at(tokens, k + 3, hi)
+        if after is not None and after.token_type in (TokenType.DOT, TokenType.L_PAREN):
+            continue  # `name` is a schema: `schema.table.col`, `schema.function(...)`
+        if k > lo and tokens[k - 1].token_type == TokenType.DOT:
+            continue
+        name = _fold_token(text, tok)
+        start = base + tok.start
+        if name not in read or start in taken:
+            continue
+        out.append(TableRef(start, base + tok.end + 1, start, None, name, "qualifier", False, read[name]))
+    return out
+
+
+def _fold_token(text: str, tok: Token) -> str:
+    return fold_identifier(text[tok.start : tok.end + 1])
 
 
 _TABLE_DDL = frozenset({"create table", "drop table"})
@@ -1273,14 +1541,7 @@ def _string_body(text: str, tok: Token) -> tuple[str, int] | None:
 def _formatted(text: str, tokens: list[Token], lo: int, hi: int) -> list[_Segment] | None:
     """The SQL that ``format(template, args...)`` builds, as segments of the source (tokens[lo:hi] are
     the call's arguments); a non-literal argument becomes a placeholder name."""
-    args: list[list[Token]] = [[]]
-    depth = 0
-    for tok in tokens[lo:hi]:
-        if tok.token_type == TokenType.COMMA and depth == 0:
-            args.append([])
-            continue
-        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tok.token_type, 0)
-        args[-1].append(tok)
+    args = _arguments(tokens, lo - 1, hi + 1) or [[]]
     template = _string_body(text, args[0][0]) if len(args[0]) == 1 else None
     if template is None:
         return None

@@ -817,6 +817,7 @@ def _extract_python(
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
+    table_classes: set[str] = set()
     while round_paths:
         new_facts = []
         for path in round_paths:
@@ -827,6 +828,8 @@ def _extract_python(
                 out.diagnostics.append(result)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
+        for name, modules in _table_holders(new_facts, pattern, table_classes).items():
+            holders.setdefault(name, set()).update(modules)
         for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(modules)
         if not holders or not remaining:
@@ -930,6 +933,34 @@ def _holder_names(
             if target.rsplit(".", 1)[-1] in holders:
                 holders.setdefault(local, set()).add(module.module.rsplit(".", 1)[-1])
     return holders
+
+
+def _table_holders(
+    facts: list[ModuleFacts], pattern: re.Pattern[str], known: set[str]
+) -> dict[str, set[str]]:
+    """Names whose users decide which class owns a legacy table, round after round: classes that pass a
+    table name on (a mixin's `__tablename__`, a declared_attr that computes it) and their subclasses,
+    and variables that hold a Table() a class may be mapped onto (`registry.map_imperatively`)."""
+    found: dict[str, set[str]] = {}
+
+    def add(dotted: str, module: str) -> None:
+        name = dotted.rsplit(".", 1)[-1]
+        known.add(name)
+        found.setdefault(name, set()).add(module.rsplit(".", 1)[-1])
+
+    for module in facts:
+        for site in module.sites:
+            if (site.owner or site.holder) and any(
+                isinstance(p, Lit) and pattern.search(p.text) for p in site.value
+            ):
+                add(site.owner or site.holder, module.module)
+        for local, table in module.table_classes.items():
+            if table.computed:
+                add(local, module.module)
+        for local, bases in module.classes.items():
+            if any(b.rsplit(".", 1)[-1] in known for b in bases):
+                add(local, module.module)
+    return found
 
 
 def _helper_names(

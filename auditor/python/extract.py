@@ -41,6 +41,10 @@ class Site:
     what: str  # how it enters, for messages: "execute()", "__tablename__", ...
     schema: Value | None = None
     through: tuple[str, ...] = ()  # the helpers a call-site argument goes through to reach a sink
+    owner: str = (
+        ""  # an inherited mapping: the dotted class that declares it (the table is its mapped heirs')
+    )
+    holder: str = ""  # a Table() kept in a variable: its dotted name, for the class mapped onto it
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,18 @@ class ModelClass:
     db_table: bool = False
     own_meta: bool = False  # the class declares its own Meta (else Django inherits an abstract base's)
     m2m: tuple[tuple[str, int], ...] = ()  # ManyToManyField without db_table/through: (field, node)
+
+
+@dataclass(frozen=True, slots=True)
+class TableClass:
+    """What a class body says about the table an ORM maps it to (SQLAlchemy declarative)."""
+
+    abstract: bool = False  # `__abstract__ = True`: maps nothing, passes its table settings on
+    declarative_base: bool = False  # built directly on the ORM's declarative base class: maps nothing
+    names_table: bool = False  # sets its own table name or `__table__` (an inherited one stops here)
+    cascades: bool = False  # its table name is a declared_attr: every mapped subclass computes its own
+    computed: str = ""  # a declared_attr that returns the class name: "lower" or "name"
+    schema: Value | None = None  # from its own `__table_args__`
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +113,10 @@ class ModuleFacts:
     unknown_arguments: set[tuple[str, str]] = field(default_factory=set)
     attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
+    class_nodes: dict[str, int] = field(default_factory=dict)  # "Repo" -> node of its name
+    table_classes: dict[str, TableClass] = field(default_factory=dict)  # classes that say how they map
+    # (dotted class, dotted table variable): `registry.map_imperatively(Class, table)`, `mapper(...)`
+    imperative: list[tuple[str, str]] = field(default_factory=list)
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -241,6 +261,8 @@ class _Scope:
     block: str = ""  # "app.db:Repo.insert", once asked
     param_values: dict[str, Value] = field(default_factory=dict)  # parameters as call arguments
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
+    table: dict[str, Any] | None = None  # a class: TableClass fields its body sets
+    declares: bool = False  # a function: a declared_attr that computes the class's table name
 
 
 class _Extractor:
@@ -256,12 +278,16 @@ class _Extractor:
         for rule in packs.mappings:
             self.mappings.setdefault(rule.attribute, []).append(rule)
         self.model_bases = tuple(b for d in packs.model_defaults for b in d.bases)
+        self.inherited = frozenset(r.attribute for r in packs.mappings if r.inherited)
+        self.abstract_flags = frozenset(r.abstract for r in packs.mappings if r.abstract)
+        self.declarative_bases = tuple(b for r in packs.mappings for b in r.base_classes)
         self.scopes: list[_Scope] = [_Scope("module", "")]
         self.lines = LineIndex(source)
         self.docstrings: set[int] = set()
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
         self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
+        self.table_calls: dict[int, list[int]] = {}  # id(Table() call) -> indices of its sites
         self.non_ascii: dict[int, tuple[bytes, list[int]]] = {}  # line -> (its UTF-8, [byte, char] cursor)
         self.handlers: dict[type, Callable[[Any], None]] = {
             ast.Module: self._module,
@@ -445,24 +471,37 @@ class _Extractor:
         self._note_docstring(node.body)
         for child in _header(node):
             self.visit(child)
+        path = ""
+        class_scope = _Scope("class", node.name)
         if not any(s.kind == "function" for s in self.scopes):
             path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
-            bases = (_attr_dotted(b) for b in node.bases)
-            self.facts.classes[path] = tuple(self._qualify(b) for b in bases if b is not None)
-        self.scopes.append(_Scope("class", node.name))
+            bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
+            self.facts.classes[path] = bases
+            if any(_call_matches(d, b) for b in bases for d in self.declarative_bases):
+                class_scope.table = {"declarative_base": True}
+        self.scopes.append(class_scope)
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
             self.visit(statement)
         scope = self.scopes.pop()
+        owner = f"{self.facts.module}.{path}" if path else ""
         for site in scope.pending:
-            self.facts.sites.append(Site(site.kind, site.value, site.block, site.what, scope.schema))
+            inherited = owner if site.owner else ""
+            self.facts.sites.append(
+                Site(site.kind, site.value, site.block, site.what, scope.schema, owner=inherited)
+            )
+        name_node = 0
+        if path:
+            name_node = self.facts.class_nodes[path] = self._class_name_node(node)
+            if scope.table or scope.schema is not None:
+                self.facts.table_classes[path] = TableClass(**(scope.table or {}), schema=scope.schema)
         info = self.model_stack.pop()
         if info is not None:
             self.facts.models.append(
                 ModelClass(
                     name=scope.name,
                     block=f"{self.facts.module}:{'.'.join([*(s.name for s in self.scopes[1:]), scope.name])}",
-                    node=self._class_name_node(node),
+                    node=name_node or self._class_name_node(node),
                     app_label=info.get("app_label"),  # type: ignore[arg-type]
                     has_table=bool(info.get("has_table")),
                     direct=bool(info.get("direct", True)),
@@ -502,6 +541,13 @@ class _Extractor:
         positional = [*args.posonlyargs, *args.args]
         in_class = self.scopes[-1].kind == "class"
         static = any(_attr_dotted(d) == "staticmethod" for d in node.decorator_list)
+        if (
+            in_class
+            and node.name in self.inherited
+            and any("declared_attr" in (_attr_dotted(d) or "") for d in node.decorator_list)
+        ):
+            scope.declares = True  # `@declared_attr def __tablename__(cls)`: each mapped subclass's own name
+            self._table_fact(names_table=True, cascades=True)
         self.facts.functions[local] = FunctionInfo(
             tuple(p.arg for p in positional),
             tuple(p.arg for p in args.kwonlyargs),
@@ -631,7 +677,29 @@ class _Extractor:
     def _return(self, node: ast.Return) -> None:
         self._visit_children(node)
         if node.value is not None:
+            if self.scopes[-1].declares:
+                self._declared_name(node.value)
             self._standalone(node.value)
+
+    def _declared_name(self, value_node: ast.expr) -> None:
+        """A table name a declared_attr returns: the class's name (lowered), or a value of its own."""
+        computed = _class_name_form(value_node)
+        if computed:
+            self._table_fact(computed=computed)
+            return
+        value = self._eval(value_node)
+        if value:
+            function = self.scopes[-1]
+            self.scopes[-2].pending.append(Site("mapping", value, self.block, function.name, owner="*"))
+
+    def _table_fact(self, **fields: Any) -> None:
+        """Note what the body of the class being walked says about its table (the innermost class)."""
+        for scope in reversed(self.scopes):
+            if scope.kind == "class":
+                if scope.table is None:
+                    scope.table = {}
+                scope.table.update(fields)
+                return
 
     def _expr(self, node: ast.Expr) -> None:
         self._visit_children(node)
@@ -694,6 +762,8 @@ class _Extractor:
                 self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
+            if value_node.__class__ is ast.Call:
+                self._bind_built(name, value_node)  # type: ignore[arg-type]
             if isinstance(value_node, ast.Dict) and (scope.kind != "function" or _holds_strings(value_node)):
                 self._bind_dict(name, value_node)  # in a function: a params dict of literal strings
                 return
@@ -718,6 +788,52 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+
+    def _bind_built(self, name: str, call: ast.Call) -> None:
+        """`t = Table(...)`: the variable holds the table (for the class mapped onto it); `md = MetaData(
+        schema=...)`, `Base = declarative_base(metadata=md)`: the schema their tables live in."""
+        sites = self.table_calls.pop(id(call), None)
+        if sites and self.scopes[-1].kind != "function":
+            path = f"{self.class_path}.{name}" if self.scopes[-1].kind == "class" else name
+            for index in sites:
+                self.facts.sites[index] = dataclasses.replace(
+                    self.facts.sites[index], holder=f"{self.facts.module}.{path}"
+                )
+        built = self._built_schema(call)
+        if built is not None:
+            self._store(name + built[0], built[1])
+
+    def _built_schema(self, call: ast.Call) -> tuple[str, Value] | None:
+        """(".schema", value) for a MetaData, (".metadata.schema", value) for what builds a declarative
+        base (`declarative_base(metadata=)`, `registry(metadata=)`, `reg.generate_base()`)."""
+        dotted = _attr_dotted(call.func)
+        if dotted is None or dotted.rsplit(".", 1)[-1] not in _SCHEMA_BUILDERS:
+            return None
+        if dotted.endswith(".generate_base"):
+            registry = self._metadata_schema(call.func.value, ".metadata.schema")  # type: ignore[attr-defined]
+            return (".metadata.schema", registry) if registry is not None else None
+        if not self._qualify(dotted).startswith("sqlalchemy."):
+            return None
+        own = dotted.endswith("MetaData")
+        for keyword in call.keywords:
+            if keyword.arg == ("schema" if own else "metadata"):
+                value = self._eval(keyword.value) if own else self._metadata_schema(keyword.value)
+                return (".schema" if own else ".metadata.schema", value) if value else None
+        return None
+
+    def _metadata_schema(self, node: ast.expr, suffix: str = ".schema") -> Value | None:
+        """The schema of a MetaData expression: `MetaData(schema=...)`, or `.schema` of a named one."""
+        if isinstance(node, ast.Call):
+            built = self._built_schema(node)
+            return built[1] if built is not None and built[0] == suffix else None
+        dotted = _attr_dotted(node)
+        if dotted is None:
+            return None
+        root = dotted.split(".", 1)[0]
+        for scope in reversed(self.scopes):
+            if scope.kind == "function" and (root in scope.values or root in scope.params):
+                return scope.values.get(dotted + suffix)
+        return (Ref(self._qualify(dotted) + suffix, dotted, self._node(node)),)
 
     def _fragments(self, elements: list[ast.expr]) -> list[Value]:
         """The values of a list's elements, each also a standalone string (it may be SQL on its own)."""
@@ -814,7 +930,15 @@ class _Extractor:
                 continue
             value = self._eval(value_node)
             if value:
-                self.scopes[-1].pending.append(Site("mapping", value, self.block, name))
+                self.scopes[-1].pending.append(
+                    Site("mapping", value, self.block, name, owner=rule.inherited * "*")
+                )
+            if rule.inherited:
+                self._table_fact(names_table=True)
+        if name == "__table__":
+            self._table_fact(names_table=True)
+        elif name in self.abstract_flags and _is_true(value_node):
+            self._table_fact(abstract=True)
         if name == "schema" and inner == "Meta" and len(self.scopes) >= 3:
             self.scopes[-1].schema = self._eval(value_node)
         if name == "__table_args__":
@@ -836,7 +960,11 @@ class _Extractor:
                 if value:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
+                    if sink.schema_arg is not None:  # a table object a variable or a mapped class may hold
+                        self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
+        if len(args) >= 2 and node.func.__class__ in (ast.Attribute, ast.Name):
+            self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None
         callee = self._callee(dotted) if dotted is not None else ""
         recorded: list[tuple[int, str | None, Value]] = []
@@ -864,6 +992,19 @@ class _Extractor:
             for at, keyword, value in recorded:
                 if not value:
                     self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
+
+    def _imperative(self, node: ast.Call, args: list[_Arg]) -> None:
+        """`registry.map_imperatively(Class, table)`, classic `mapper(Class, table)`: the class maps the
+        table the variable holds."""
+        func = node.func
+        last = func.attr if isinstance(func, ast.Attribute) else func.id  # type: ignore[attr-defined]
+        if last not in ("map_imperatively", "mapper") or args[0].keyword or args[1].keyword:
+            return
+        if last == "mapper" and not self._qualify(_attr_dotted(func) or "").startswith("sqlalchemy."):
+            return
+        mapped, table = _attr_dotted(args[0].value), _attr_dotted(args[1].value)
+        if mapped is not None and table is not None:
+            self.facts.imperative.append((self._qualify(mapped), self._qualify(table)))
 
     def _argument(self, node: ast.expr) -> Value | None:
         """A call argument's value as far as a helper summary needs it: strings, named constants (their
@@ -915,6 +1056,8 @@ class _Extractor:
                     continue
                 if sink.receiver_excludes and _receiver_names(func.value) & set(sink.receiver_excludes):
                     continue
+                if sink.receiver_types and not self._receiver_is(func.value, sink.receiver_types):
+                    continue
                 found.append(sink)
             last = func.attr
         elif isinstance(func, ast.Name):
@@ -931,6 +1074,13 @@ class _Extractor:
             candidates = [*candidates, *self.call_sinks.get(last, [])]
         found.extend(s for s in candidates if _call_matches(s.call or "", qualified))
         return found
+
+    def _receiver_is(self, node: ast.expr, types: Sequence[str]) -> bool:
+        """The receiver is built by, or annotated as, one of these: `inspect(engine).has_table(...)`."""
+        held = self._type_of(node)
+        if not held and isinstance(node, ast.Name):
+            held = self.facts.attribute_types.get(node.id, "")
+        return bool(held) and any(_call_matches(t, held) for t in types)
 
     @staticmethod
     def _sink_args(call: ast.Call, args: list[_Arg], sink: Sink, consumed: set[int]) -> list[ast.expr]:
@@ -963,6 +1113,12 @@ class _Extractor:
             for arg in args:
                 if arg.keyword is not None and arg.keyword == sink.schema_keyword:
                     return self._eval(arg.value)
+        if sink.schema_position is not None or sink.schema_arg is not None:
+            positional = [a.value for a in args if a.keyword is None and not a.star]
+            if sink.schema_position is not None and sink.schema_position < len(positional):
+                return self._eval(positional[sink.schema_position])
+            if sink.schema_arg is not None and sink.schema_arg < len(positional):
+                return self._metadata_schema(positional[sink.schema_arg])  # Table(name, metadata)
         if sink.receiver_schema and isinstance(call.func, ast.Attribute):
             node: ast.expr = call.func.value
             while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -1435,6 +1591,16 @@ def _table_args_schema(node: ast.expr) -> ast.expr | None:
             if isinstance(key, ast.Constant) and key.value == "schema":
                 return value
     return None
+
+
+_SCHEMA_BUILDERS = frozenset({"MetaData", "declarative_base", "registry", "generate_base"})
+
+
+def _class_name_form(node: ast.expr) -> str:
+    """`cls.__name__.lower()` -> "lower", `cls.__name__` -> "name"; "" for anything else."""
+    if isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute):
+        return "lower" if node.func.attr == "lower" and _class_name_form(node.func.value) == "name" else ""
+    return "name" if _attr_dotted(node) in ("cls.__name__", "self.__name__") else ""
 
 
 def _is_true(node: ast.expr) -> bool:

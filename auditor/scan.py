@@ -43,7 +43,7 @@ from auditor.discover.cache import (
 )
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
-from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.extract import NEUTRAL_BASES, ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
@@ -938,9 +938,10 @@ def _holder_names(
 def _table_holders(
     facts: list[ModuleFacts], pattern: re.Pattern[str], known: set[str]
 ) -> dict[str, set[str]]:
-    """Names whose users decide which class owns a legacy table, round after round: classes that pass a
-    table name on (a mixin's `__tablename__`, a declared_attr that computes it) and their subclasses,
-    and variables that hold a Table() a class may be mapped onto (`registry.map_imperatively`)."""
+    """Names whose users decide which class owns a legacy table, round after round: classes that map no
+    table themselves but pass one on (a mixin's or abstract base's `__tablename__`, a declared_attr that
+    computes it), the abstract classes and mixins built on them, and variables that hold a Table() a class
+    may be mapped onto (`registry.map_imperatively`). A mapped class passes nothing on: it owns its table."""
     found: dict[str, set[str]] = {}
 
     def add(dotted: str, module: str) -> None:
@@ -950,17 +951,33 @@ def _table_holders(
 
     for module in facts:
         for site in module.sites:
-            if (site.owner or site.holder) and any(
+            if not (site.owner or site.holder) or not any(
                 isinstance(p, Lit) and pattern.search(p.text) for p in site.value
             ):
-                add(site.owner or site.holder, module.module)
+                continue
+            if site.holder:
+                add(site.holder, module.module)
+            elif _passes_on(module, site.owner[len(module.module) + 1 :], known):
+                add(site.owner, module.module)
         for local, table in module.table_classes.items():
-            if table.computed:
+            if table.computed and _passes_on(module, local, known):
                 add(local, module.module)
         for local, bases in module.classes.items():
-            if any(b.rsplit(".", 1)[-1] in known for b in bases):
+            if any(b.rsplit(".", 1)[-1] in known for b in bases) and _passes_on(module, local, known):
                 add(local, module.module)
     return found
+
+
+def _passes_on(module: ModuleFacts, local: str, holders: set[str]) -> bool:
+    """A class that maps no table, as far as its own module tells: `__abstract__`, or built only on
+    mixins (known holders, object)."""
+    table = module.table_classes.get(local)
+    if table is not None and table.abstract:
+        return True
+    return all(
+        b.rsplit(".", 1)[-1] in holders or b.rsplit(".", 1)[-1] in NEUTRAL_BASES
+        for b in module.classes[local]
+    )
 
 
 def _helper_names(

@@ -793,6 +793,8 @@ class _Extractor:
         """`t = Table(...)`: the variable holds the table (for the class mapped onto it); `md = MetaData(
         schema=...)`, `Base = declarative_base(metadata=md)`: the schema their tables live in."""
         sites = self.table_calls.pop(id(call), None)
+        if sites:
+            self._store(f"{name}.name", self.facts.sites[sites[0]].value)  # `t.name` is the table's name
         if sites and self.scopes[-1].kind != "function":
             path = f"{self.class_path}.{name}" if self.scopes[-1].kind == "class" else name
             for index in sites:
@@ -1420,6 +1422,9 @@ class _Extractor:
         for scope in reversed(self.scopes):
             if scope.kind != "function":
                 continue
+            known = scope.values.get(dotted)  # `t.name` of a local `t = Table("x", ...)`
+            if known is not None:
+                return known
             if root in scope.types:  # a dataclass / NamedTuple field read through a typed object
                 target = f"{scope.types[root]}.{rest}"
                 return (
@@ -1593,6 +1598,8 @@ def _table_args_schema(node: ast.expr) -> ast.expr | None:
     return None
 
 
+# bases that make no class an ORM model (a class built only on these is a mixin)
+NEUTRAL_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
 _SCHEMA_BUILDERS = frozenset({"MetaData", "declarative_base", "registry", "generate_base"})
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
 from auditor.python.extract import (
+    NEUTRAL_BASES,
     SQL_START,
     CallSite,
     FunctionInfo,
@@ -31,8 +32,6 @@ _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
 _TABLE_NAME = re.compile(r'\s*(?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+)){0,2}\s*')
 # Python SQL that defines or drops the legacy object itself is the compatibility layer or Phase 3.
 _NOT_BLOCKING_POSITIONS = frozenset({"create", "drop"})
-# bases that make no class an ORM model (a class with only these is a mixin)
-_NEUTRAL_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
 _RULE_ORDER = {"mapping": 0, "table": 1, "identifier": 1, "table-column": 1, "postgrest-select": 1, "sql": 2}
 
 
@@ -390,7 +389,7 @@ class Resolver:
         facts, local = self._classes[cls]
         for base in facts.classes[local]:
             target = self.class_target(base)
-            if target is None and base.rsplit(".", 1)[-1] in _NEUTRAL_BASES:
+            if target is None and base.rsplit(".", 1)[-1] in NEUTRAL_BASES:
                 continue
             if target is None or not self._is_mixin(target):
                 self._mixins[cls] = False  # a base outside the scanned code may well be declarative
@@ -774,6 +773,8 @@ class Resolver:
         hole = segment.piece
         if hole.table_object:
             return  # a Table()/table() object: the call that built it named the table
+        if site.kind == "table-column" and whole and not hole.param:
+            return  # ForeignKey(t.c.id), ForeignKeyConstraint([...], [Column(...)]): a Column object
         if hole.undefined and site.kind not in ("sql", "standalone"):
             # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
             # relationship(secondary=tags)); a name defined outside the scanned code is most likely one

@@ -808,8 +808,12 @@ class _Extractor:
     def _built_schema(self, call: ast.Call) -> tuple[str, Value] | None:
         """(".schema", value) for a MetaData, (".metadata.schema", value) for what builds a declarative
         base (`declarative_base(metadata=)`, `registry(metadata=)`, `reg.generate_base()`)."""
-        dotted = _attr_dotted(call.func)
-        if dotted is None or dotted.rsplit(".", 1)[-1] not in _SCHEMA_BUILDERS:
+        func = call.func
+        last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
+        if last not in _SCHEMA_BUILDERS:
+            return None
+        dotted = _attr_dotted(func)
+        if dotted is None:
             return None
         if dotted.endswith(".generate_base"):
             registry = self._metadata_schema(call.func.value, ".metadata.schema")  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ def test_the_mapped_class_owns_the_table_it_inherits_or_is_mapped_onto() -> None
     assert blocks[("app/mixins.py", 22)] == "app.models.entries:Event"
     # registry.map_imperatively(CustomerProfile, customer_profiles_table), the table imported from elsewhere
     assert blocks[("app/tables.py", 6)] == "app.models.imperative:CustomerProfile"
+    assert blocks[("app/tables.py", 11)] == "app.models.imperative:EventRow"  # classic mapper(EventRow, ...)
     assert blocks[("app/models/ledger.py", 18)] == "app.models.ledger:AuditEntry"  # __table__ = Table(...)
     widget = next(f for f in data["findings"] if f["legacy"] == "public.widget")
     assert 'Set __tablename__ = "widgets"' in widget["message"]

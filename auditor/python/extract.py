@@ -955,6 +955,7 @@ class _Extractor:
     # --- calls -----------------------------------------------------------------------------------
 
     def _call(self, node: ast.Call) -> None:
+        inner = len(self.facts.sites)
         self._visit_children(node)
         args = _call_args(node)
         self._collect(node, args)
@@ -968,6 +969,7 @@ class _Extractor:
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
                     if sink.schema_arg is not None:  # a table object a variable or a mapped class may hold
                         self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
+                        self._foreign_keys_in(inner, node, args, sink)
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
         if len(args) >= 2 and node.func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
@@ -998,6 +1000,16 @@ class _Extractor:
             for at, keyword, value in recorded:
                 if not value:
                     self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
+
+    def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
+        """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
+        sites = self.facts.sites
+        for index in range(start, len(sites)):
+            if sites[index].kind == "table-column" and sites[index].schema is None:
+                positional = [a.value for a in args if a.keyword is None and not a.star]
+                if sink.schema_arg is not None and sink.schema_arg < len(positional):
+                    schema = self._metadata_schema(positional[sink.schema_arg])
+                    sites[index] = dataclasses.replace(sites[index], schema=schema)
 
     def _imperative(self, node: ast.Call, args: list[_Arg]) -> None:
         """`registry.map_imperatively(Class, table)`, classic `mapper(Class, table)`: the class maps the

@@ -117,6 +117,7 @@ class Resolver:
         self._children: dict[str, list[str]] | None = None
         self._models: dict[str, tuple[ModuleFacts, ModelClass]] | None = None
         self._mixins: dict[str, bool] = {}
+        self._blocks: dict[str, str] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
             for facts in self.modules.values()
@@ -339,6 +340,11 @@ class Resolver:
                 site = dataclasses.replace(
                     site, owner=cls, block=self._block(cls), what=f"{site.what} mapped by {cls}"
                 )
+            if site.kind == "table-column" and site.schema is None and site.block in self._class_blocks():
+                # ForeignKey("t.id") in a mapped class: `t` in the schema of the class's MetaData
+                site = dataclasses.replace(
+                    site, schema=self._metadata_schema(self._class_blocks()[site.block])
+                )
             for assembly in self.assemble(site.value, facts.path):
                 if site.kind in ("sql", "standalone"):
                     self._match_sql(facts, site, assembly)
@@ -433,14 +439,23 @@ class Resolver:
             stack.extend(self._subclasses().get(cls, ()))
         return out
 
+    def _class_blocks(self) -> dict[str, str]:
+        """Block -> dotted class, for the classes of the scanned code."""
+        if self._blocks is None:
+            self._blocks = {f"{facts.module}:{local}": cls for cls, (facts, local) in self._classes.items()}
+        return self._blocks
+
     def _class_schema(self, cls: str) -> Value | None:
         """The schema of a mapped class's table: `__table_args__`, else its declarative base's MetaData."""
-        ancestry = self._ancestry(cls)
-        for ancestor in ancestry:
+        for ancestor in self._ancestry(cls):
             table = self._table_class(ancestor)
             if table is not None and table.schema is not None:
                 return table.schema
-        for ancestor in ancestry:
+        return self._metadata_schema(cls)
+
+    def _metadata_schema(self, cls: str) -> Value | None:
+        """The schema of the MetaData a declarative class is built on (`Base.metadata`)."""
+        for ancestor in self._ancestry(cls):
             facts, local = self._classes[ancestor]
             found = facts.constants.get(f"{local}.metadata.schema")
             if found is not None:

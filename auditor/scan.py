@@ -949,6 +949,12 @@ def _table_holders(
         known.add(name)
         found.setdefault(name, set()).add(module.rsplit(".", 1)[-1])
 
+    mixins = known | {  # a mixin built on mixins passes a name on as well
+        local.rsplit(".", 1)[-1]
+        for module in facts
+        for local in module.classes
+        if _passes_on(module, local, known)
+    }
     for module in facts:
         for site in module.sites:
             if not (site.owner or site.holder) or not any(
@@ -957,13 +963,15 @@ def _table_holders(
                 continue
             if site.holder:
                 add(site.holder, module.module)
-            elif _passes_on(module, site.owner[len(module.module) + 1 :], known):
+            elif _passes_on(module, site.owner[len(module.module) + 1 :], mixins):
                 add(site.owner, module.module)
         for local, table in module.table_classes.items():
-            if table.computed and _passes_on(module, local, known):
+            if table.computed and (table.declarative_base or _passes_on(module, local, mixins)):
                 add(local, module.module)
         for local, bases in module.classes.items():
-            if any(b.rsplit(".", 1)[-1] in known for b in bases) and _passes_on(module, local, known):
+            if any(b.rsplit(".", 1)[-1] in known for b in bases) and _passes_on(
+                module, local, mixins | known
+            ):
                 add(local, module.module)
     return found
 
@@ -972,8 +980,8 @@ def _passes_on(module: ModuleFacts, local: str, holders: set[str]) -> bool:
     """A class that maps no table, as far as its own module tells: `__abstract__`, or built only on
     mixins (known holders, object)."""
     table = module.table_classes.get(local)
-    if table is not None and table.abstract:
-        return True
+    if table is not None and (table.abstract or table.declarative_base or table.mapped):
+        return table.abstract
     return all(
         b.rsplit(".", 1)[-1] in holders or b.rsplit(".", 1)[-1] in NEUTRAL_BASES
         for b in module.classes[local]

@@ -15,6 +15,8 @@ def test_the_mapped_class_owns_the_table_it_inherits_or_is_mapped_onto() -> None
     blocks = {(f["path"], f["line"]): f["block"] for f in data["findings"]}
     # a mixin's __tablename__ is reported at its literal, in the block of the concrete class that maps it
     assert blocks[("app/mixins.py", 10)] == "app.models.entries:LedgerEntry"
+    assert blocks[("app/mixins.py", 40)] == "app.models.trail:AuditTrail"  # a mixin built on a mixin
+    assert blocks[("app/models/trail.py", 12)] == "app.models.trail:Gizmo"  # @as_declarative computed name
     # through an __abstract__ base in another module
     assert blocks[("app/mixins.py", 22)] == "app.models.entries:Event"
     # registry.map_imperatively(CustomerProfile, customer_profiles_table), the table imported from elsewhere

@@ -70,7 +70,9 @@ class TableClass:
     """What a class body says about the table an ORM maps it to (SQLAlchemy declarative)."""
 
     abstract: bool = False  # `__abstract__ = True`: maps nothing, passes its table settings on
-    declarative_base: bool = False  # built directly on the ORM's declarative base class: maps nothing
+    # built directly on the ORM's declarative base class, or `@as_declarative()`: maps nothing, no mixin
+    declarative_base: bool = False
+    mapped: bool = False  # `@registry.mapped`: mapped by its decorator, whatever its bases
     names_table: bool = False  # sets its own table name or `__table__` (an inherited one stops here)
     cascades: bool = False  # its table name is a declared_attr: every mapped subclass computes its own
     computed: str = ""  # a declared_attr that returns the class name: "lower" or "name"
@@ -477,8 +479,9 @@ class _Extractor:
             path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
             bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
             self.facts.classes[path] = bases
-            if any(_call_matches(d, b) for b in bases for d in self.declarative_bases):
-                class_scope.table = {"declarative_base": True}
+            decorated = _declarative(node)
+            if decorated or any(_call_matches(d, b) for b in bases for d in self.declarative_bases):
+                class_scope.table = {decorated or "declarative_base": True}
         self.scopes.append(class_scope)
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
@@ -1617,6 +1620,19 @@ def _table_args_schema(node: ast.expr) -> ast.expr | None:
 # bases that make no class an ORM model (a class built only on these is a mixin)
 NEUTRAL_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
 _SCHEMA_BUILDERS = frozenset({"MetaData", "declarative_base", "registry", "generate_base"})
+
+
+def _declarative(node: ast.ClassDef) -> str:
+    """ "declarative_base" for `@as_declarative()`, "mapped" for `@registry.mapped` and
+    `@reg.mapped_as_dataclass`, "" for a class no decorator makes declarative."""
+    for decorator in node.decorator_list:
+        dotted = _attr_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or ""
+        last = dotted.rsplit(".", 1)[-1]
+        if last == "as_declarative":
+            return "declarative_base"
+        if last in ("mapped", "mapped_as_dataclass"):
+            return "mapped"
+    return ""
 
 
 def _class_name_form(node: ast.expr) -> str:

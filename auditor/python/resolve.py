@@ -391,6 +391,9 @@ class Resolver:
         known = self._mixins.get(cls)
         if known is not None:
             return known
+        table = self._table_class(cls)
+        if table is not None and (table.declarative_base or table.mapped):
+            return False
         self._mixins[cls] = True  # a cycle of bases maps nothing
         facts, local = self._classes[cls]
         for base in facts.classes[local]:

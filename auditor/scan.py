@@ -944,9 +944,10 @@ def _table_holders(
     may be mapped onto (`registry.map_imperatively`). A mapped class passes nothing on: it owns its table."""
     found: dict[str, set[str]] = {}
 
-    def add(dotted: str, module: str) -> None:
+    def add(dotted: str, module: str, mixin: bool = True) -> None:
         name = dotted.rsplit(".", 1)[-1]
-        known.add(name)
+        if mixin:  # a declarative base is read for its users, but its subclasses are mapped: they stop here
+            known.add(name)
         found.setdefault(name, set()).add(module.rsplit(".", 1)[-1])
 
     mixins = known | {  # a mixin built on mixins passes a name on as well
@@ -967,7 +968,7 @@ def _table_holders(
                 add(site.owner, module.module)
         for local, table in module.table_classes.items():
             if table.computed and (table.declarative_base or _passes_on(module, local, mixins)):
-                add(local, module.module)
+                add(local, module.module, not table.declarative_base)
         for local, bases in module.classes.items():
             if any(b.rsplit(".", 1)[-1] in known for b in bases) and _passes_on(
                 module, local, mixins | known

@@ -41,9 +41,8 @@ class Site:
     what: str  # how it enters, for messages: "execute()", "__tablename__", ...
     schema: Value | None = None
     through: tuple[str, ...] = ()  # the helpers a call-site argument goes through to reach a sink
-    owner: str = (
-        ""  # an inherited mapping: the dotted class that declares it (the table is its mapped heirs')
-    )
+    # an inherited mapping: the dotted class that declares it (the table is that of its mapped heirs)
+    owner: str = ""
     holder: str = ""  # a Table() kept in a variable: its dotted name, for the class mapped onto it
 
 

@@ -44,7 +44,7 @@ from auditor.discover.cache import (
 )
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
-from auditor.python.extract import ModuleFacts, extract_module
+from auditor.python.extract import NEUTRAL_BASES, ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
@@ -259,6 +259,7 @@ class _Task:
     parse: bool = False  # parse whatever the pre-filter says (a holder of a legacy name is used)
     # a holder round: the constants (name -> modules they come from); the file is parsed if it uses one
     holders: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
+    as_object: bool = False  # return the facts themselves, not pickled bytes (their bytes did not load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +322,7 @@ def _analyse(task: _Task) -> _Outcome:
     if not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path):
         return _Outcome(task.path, record, None, uses_holder=uses)
     result = _parse(task.path, data)
-    if isinstance(result, ModuleFacts):  # pickled here, once: the cache keeps these bytes as they are
+    if isinstance(result, ModuleFacts) and not task.as_object:  # pickled once: the cache keeps the bytes
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             return _Outcome(task.path, record, None, payload, uses)
@@ -879,10 +880,11 @@ def _extract_python(
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
+    table_classes: set[str] = set()
     while round_paths:
         new_facts = []
-        unreadable = [  # a cache entry that proved damaged: parsed again
-            _Task(p, by_path[p].full_path)
+        unreadable = [  # a cache entry that did not load: parsed again, its facts kept as objects
+            _Task(p, by_path[p].full_path, parse=True, as_object=True)
             for p in round_paths
             if p not in results and cache.get(records[p].key, p) is None
         ]
@@ -896,6 +898,8 @@ def _extract_python(
                 diagnosed.append(path)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
+        for name, modules in _table_holders(new_facts, pattern, table_classes).items():
+            holders.setdefault(name, set()).update(modules)
         for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(modules)
         if not holders or not remaining:
@@ -1036,6 +1040,60 @@ def _holder_names(
             if target.rsplit(".", 1)[-1] in holders:
                 holders.setdefault(local, set()).add(module.module.rsplit(".", 1)[-1])
     return holders
+
+
+def _table_holders(
+    facts: list[ModuleFacts], pattern: re.Pattern[str], known: set[str]
+) -> dict[str, set[str]]:
+    """Names whose users decide which class owns a legacy table, round after round: classes that map no
+    table themselves but pass one on (a mixin's or abstract base's `__tablename__`, a declared_attr that
+    computes it), the abstract classes and mixins built on them, and variables that hold a Table() a class
+    may be mapped onto (`registry.map_imperatively`). A mapped class passes nothing on: it owns its table."""
+    found: dict[str, set[str]] = {}
+
+    def add(dotted: str, module: str, mixin: bool = True) -> None:
+        name = dotted.rsplit(".", 1)[-1]
+        if mixin:  # a declarative base is read for its users, but its subclasses are mapped: they stop here
+            known.add(name)
+        found.setdefault(name, set()).add(module.rsplit(".", 1)[-1])
+
+    mixins = known | {  # a mixin built on mixins passes a name on as well
+        local.rsplit(".", 1)[-1]
+        for module in facts
+        for local in module.classes
+        if _passes_on(module, local, known)
+    }
+    for module in facts:
+        for site in module.sites:
+            if not (site.owner or site.holder) or not any(
+                isinstance(p, Lit) and pattern.search(p.text) for p in site.value
+            ):
+                continue
+            if site.holder:
+                add(site.holder, module.module)
+            elif _passes_on(module, site.owner[len(module.module) + 1 :], mixins):
+                add(site.owner, module.module)
+        for local, table in module.table_classes.items():
+            if table.computed and (table.declarative_base or _passes_on(module, local, mixins)):
+                add(local, module.module, not table.declarative_base)
+        for local, bases in module.classes.items():
+            if any(b.rsplit(".", 1)[-1] in known for b in bases) and _passes_on(
+                module, local, mixins | known
+            ):
+                add(local, module.module)
+    return found
+
+
+def _passes_on(module: ModuleFacts, local: str, holders: set[str]) -> bool:
+    """A class that maps no table, as far as its own module tells: `__abstract__`, or built only on
+    mixins (known holders, object)."""
+    table = module.table_classes.get(local)
+    if table is not None and (table.abstract or table.declarative_base or table.mapped):
+        return table.abstract
+    return all(
+        b.rsplit(".", 1)[-1] in holders or b.rsplit(".", 1)[-1] in NEUTRAL_BASES
+        for b in module.classes[local]
+    )
 
 
 def _helper_names(

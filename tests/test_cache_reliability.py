@@ -224,3 +224,37 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
         scan_module.read_source = real
     assert reads == []
     assert again.findings == first.findings
+
+
+def _fixture_scan(root: Path, cache_dir: str | None) -> ScanResult:
+    from auditor.catalog.config import load_config
+
+    return scan(ScanOptions(str(root), load_config(str(root), None), jobs=1, cache_dir=cache_dir))
+
+
+def test_every_cached_fact_loads_back(tmp_path: Path) -> None:
+    """What a scan caches, the cache's restricted unpickler reads back: no value class is left out of it."""
+    from auditor.discover import cache as cache_module
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "sqlalchemy_model_tables"
+    cache_dir = tmp_path / "cache"
+    _fixture_scan(root, str(cache_dir))
+    loaded = 0
+    for path in cache_dir.glob("facts-*.pickle"):
+        cache = cache_module.ScanCache(str(cache_dir), path.name[len("facts-") : -len(".pickle")])
+        for key, (file, _) in list(cache.entries.items()):
+            assert cache.get(key, file) is not None, f"{file}: its cached facts do not load"
+            loaded += 1
+    assert loaded > 5
+
+
+def test_facts_that_do_not_load_are_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache entry the unpickler refuses never loses a file's findings: the file is parsed again."""
+    from auditor.discover import cache as cache_module
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "orm_mappings"
+    expected = _fixture_scan(root, None).findings
+    refused = {c for c in cache_module._ALLOWED if c[1] == "Lit"}
+    monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
+    assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected
+    assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected  # and from that cache

@@ -48,6 +48,7 @@ _ALLOWED = {
     ("auditor.python.extract", "ModelClass"),
     ("auditor.python.extract", "FunctionInfo"),
     ("auditor.python.extract", "CallSite"),
+    ("auditor.python.extract", "TableClass"),
     ("auditor.python.migrations", "PythonMigration"),
     ("auditor.python.values", "Lit"),
     ("auditor.python.values", "Hole"),

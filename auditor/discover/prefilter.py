@@ -49,6 +49,16 @@ def builds_dynamic_sql(lowered: bytes) -> bool:
     return False
 
 
+_METADATA_SCHEMA = re.compile(rb"metadata\([^)]*\bschema[ \t]*=")
+
+
+def sets_table_schema(lowered: bytes) -> bool:
+    """`MetaData(schema=...)` or `__table_args__ = {"schema": ...}` (SQLAlchemy)."""
+    if b"__table_args__" in lowered and (b'"schema"' in lowered or b"'schema'" in lowered):
+        return True
+    return b"metadata(" in lowered and _METADATA_SCHEMA.search(lowered) is not None
+
+
 class ModelClassPrefilter:
     """Files that may define an ORM model whose derived table name (`<app>_<model>`) is legacy.
 
@@ -64,5 +74,11 @@ class ModelClassPrefilter:
     def matches(self, path: str, lowered: bytes) -> bool:
         if path.endswith("apps.py") and b"appconfig" in lowered:
             return True  # an AppConfig may relabel the app, and so its models' tables
+        # the schema of the tables on a MetaData or of a class's table, a table name computed for each
+        # subclass (`cls.__name__.lower()`): the models that use them may be elsewhere
+        if b"schema" in lowered and sets_table_schema(lowered):
+            return True
+        if b"declared_attr" in lowered and b"__tablename__" in lowered:
+            return True
         # default table names are Django's: only a module that imports Django can define such a model
         return b"django" in lowered and self.pattern.search(lowered) is not None

@@ -41,6 +41,9 @@ class Site:
     what: str  # how it enters, for messages: "execute()", "__tablename__", ...
     schema: Value | None = None
     through: tuple[str, ...] = ()  # the helpers a call-site argument goes through to reach a sink
+    # an inherited mapping: the dotted class that declares it (the table is that of its mapped heirs)
+    owner: str = ""
+    holder: str = ""  # a Table() kept in a variable: its dotted name, for the class mapped onto it
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,20 @@ class ModelClass:
     db_table: bool = False
     own_meta: bool = False  # the class declares its own Meta (else Django inherits an abstract base's)
     m2m: tuple[tuple[str, int], ...] = ()  # ManyToManyField without db_table/through: (field, node)
+
+
+@dataclass(frozen=True, slots=True)
+class TableClass:
+    """What a class body says about the table an ORM maps it to (SQLAlchemy declarative)."""
+
+    abstract: bool = False  # `__abstract__ = True`: maps nothing, passes its table settings on
+    # built directly on the ORM's declarative base class, or `@as_declarative()`: maps nothing, no mixin
+    declarative_base: bool = False
+    mapped: bool = False  # `@registry.mapped`: mapped by its decorator, whatever its bases
+    names_table: bool = False  # sets its own table name or `__table__` (an inherited one stops here)
+    cascades: bool = False  # its table name is a declared_attr: every mapped subclass computes its own
+    computed: str = ""  # a declared_attr that returns the class name: "lower" or "name"
+    schema: Value | None = None  # from its own `__table_args__`
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +114,10 @@ class ModuleFacts:
     unknown_arguments: set[tuple[str, str]] = field(default_factory=set)
     attribute_types: dict[str, str] = field(default_factory=dict)  # "Repo.db" -> "app.db.Database"
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
+    class_nodes: dict[str, int] = field(default_factory=dict)  # "Repo" -> node of its name
+    table_classes: dict[str, TableClass] = field(default_factory=dict)  # classes that say how they map
+    # (dotted class, dotted table variable): `registry.map_imperatively(Class, table)`, `mapper(...)`
+    imperative: list[tuple[str, str]] = field(default_factory=list)
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -241,6 +262,8 @@ class _Scope:
     block: str = ""  # "app.db:Repo.insert", once asked
     param_values: dict[str, Value] = field(default_factory=dict)  # parameters as call arguments
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
+    table: dict[str, Any] | None = None  # a class: TableClass fields its body sets
+    declares: bool = False  # a function: a declared_attr that computes the class's table name
 
 
 class _Extractor:
@@ -256,11 +279,15 @@ class _Extractor:
         for rule in packs.mappings:
             self.mappings.setdefault(rule.attribute, []).append(rule)
         self.model_bases = tuple(b for d in packs.model_defaults for b in d.bases)
+        self.inherited = frozenset(r.attribute for r in packs.mappings if r.inherited)
+        self.abstract_flags = frozenset(r.abstract for r in packs.mappings if r.abstract)
+        self.declarative_bases = tuple(b for r in packs.mappings for b in r.base_classes)
         self.scopes: list[_Scope] = [_Scope("module", "")]
         self.lines = LineIndex(source)
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
         self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
+        self.table_calls: dict[int, list[int]] = {}  # id(Table() call) -> indices of its sites
         self.non_ascii: dict[int, tuple[bytes, list[int]]] = {}  # line -> (its UTF-8, [byte, char] cursor)
         self.handlers: dict[type, Callable[[Any], None]] = {
             ast.Module: self._module,
@@ -442,24 +469,38 @@ class _Extractor:
     def _class(self, node: ast.ClassDef) -> None:
         for child in _header(node):
             self.visit(child)
+        path = ""
+        class_scope = _Scope("class", node.name)
         if not any(s.kind == "function" for s in self.scopes):
             path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
-            bases = (_attr_dotted(b) for b in node.bases)
-            self.facts.classes[path] = tuple(self._qualify(b) for b in bases if b is not None)
-        self.scopes.append(_Scope("class", node.name))
+            bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
+            self.facts.classes[path] = bases
+            decorated = _declarative(node)
+            if decorated or any(_call_matches(d, b) for b in bases for d in self.declarative_bases):
+                class_scope.table = {decorated or "declarative_base": True}
+        self.scopes.append(class_scope)
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
             self.visit(statement)
         scope = self.scopes.pop()
+        owner = f"{self.facts.module}.{path}" if path else ""
         for site in scope.pending:
-            self.facts.sites.append(Site(site.kind, site.value, site.block, site.what, scope.schema))
+            inherited = owner if site.owner else ""
+            self.facts.sites.append(
+                Site(site.kind, site.value, site.block, site.what, scope.schema, owner=inherited)
+            )
+        name_node = 0
+        if path:
+            name_node = self.facts.class_nodes[path] = self._class_name_node(node)
+            if scope.table or scope.schema is not None:
+                self.facts.table_classes[path] = TableClass(**(scope.table or {}), schema=scope.schema)
         info = self.model_stack.pop()
         if info is not None:
             self.facts.models.append(
                 ModelClass(
                     name=scope.name,
                     block=f"{self.facts.module}:{'.'.join([*(s.name for s in self.scopes[1:]), scope.name])}",
-                    node=self._class_name_node(node),
+                    node=name_node or self._class_name_node(node),
                     app_label=info.get("app_label"),  # type: ignore[arg-type]
                     has_table=bool(info.get("has_table")),
                     direct=bool(info.get("direct", True)),
@@ -498,6 +539,13 @@ class _Extractor:
         positional = [*args.posonlyargs, *args.args]
         in_class = self.scopes[-1].kind == "class"
         static = any(_attr_dotted(d) == "staticmethod" for d in node.decorator_list)
+        if (
+            in_class
+            and node.name in self.inherited
+            and any("declared_attr" in (_attr_dotted(d) or "") for d in node.decorator_list)
+        ):
+            scope.declares = True  # `@declared_attr def __tablename__(cls)`: each mapped subclass's own name
+            self._table_fact(names_table=True, cascades=True)
         self.facts.functions[local] = FunctionInfo(
             tuple(p.arg for p in positional),
             tuple(p.arg for p in args.kwonlyargs),
@@ -612,7 +660,29 @@ class _Extractor:
     def _return(self, node: ast.Return) -> None:
         self._visit_children(node)
         if node.value is not None:
+            if self.scopes[-1].declares:
+                self._declared_name(node.value)
             self._standalone(node.value)
+
+    def _declared_name(self, value_node: ast.expr) -> None:
+        """A table name a declared_attr returns: the class's name (lowered), or a value of its own."""
+        computed = _class_name_form(value_node)
+        if computed:
+            self._table_fact(computed=computed)
+            return
+        value = self._eval(value_node)
+        if value:
+            function = self.scopes[-1]
+            self.scopes[-2].pending.append(Site("mapping", value, self.block, function.name, owner="*"))
+
+    def _table_fact(self, **fields: Any) -> None:
+        """Note what the body of the class being walked says about its table (the innermost class)."""
+        for scope in reversed(self.scopes):
+            if scope.kind == "class":
+                if scope.table is None:
+                    scope.table = {}
+                scope.table.update(fields)
+                return
 
     def _expr(self, node: ast.Expr) -> None:
         # a bare string statement (an attribute docstring, SQL kept as a comment) reaches nothing
@@ -674,6 +744,8 @@ class _Extractor:
                 self.facts.attribute_types[path] = held
             if scope.kind == "class":
                 self._class_attribute(name, value_node)
+            if value_node.__class__ is ast.Call:
+                self._bind_built(name, value_node)  # type: ignore[arg-type]
             if isinstance(value_node, ast.Dict) and (scope.kind != "function" or _holds_strings(value_node)):
                 self._bind_dict(name, value_node)  # in a function: a params dict of literal strings
                 return
@@ -698,6 +770,58 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+
+    def _bind_built(self, name: str, call: ast.Call) -> None:
+        """`t = Table(...)`: the variable holds the table (for the class mapped onto it); `md = MetaData(
+        schema=...)`, `Base = declarative_base(metadata=md)`: the schema their tables live in."""
+        sites = self.table_calls.pop(id(call), None)
+        if sites:
+            self._store(f"{name}.name", self.facts.sites[sites[0]].value)  # `t.name` is the table's name
+        if sites and self.scopes[-1].kind != "function":
+            path = f"{self.class_path}.{name}" if self.scopes[-1].kind == "class" else name
+            for index in sites:
+                self.facts.sites[index] = dataclasses.replace(
+                    self.facts.sites[index], holder=f"{self.facts.module}.{path}"
+                )
+        built = self._built_schema(call)
+        if built is not None:
+            self._store(name + built[0], built[1])
+
+    def _built_schema(self, call: ast.Call) -> tuple[str, Value] | None:
+        """(".schema", value) for a MetaData, (".metadata.schema", value) for what builds a declarative
+        base (`declarative_base(metadata=)`, `registry(metadata=)`, `reg.generate_base()`)."""
+        func = call.func
+        last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
+        if last not in _SCHEMA_BUILDERS:
+            return None
+        dotted = _attr_dotted(func)
+        if dotted is None:
+            return None
+        if dotted.endswith(".generate_base"):
+            registry = self._metadata_schema(call.func.value, ".metadata.schema")  # type: ignore[attr-defined]
+            return (".metadata.schema", registry) if registry is not None else None
+        if not self._qualify(dotted).startswith("sqlalchemy."):
+            return None
+        own = dotted.endswith("MetaData")
+        for keyword in call.keywords:
+            if keyword.arg == ("schema" if own else "metadata"):
+                value = self._eval(keyword.value) if own else self._metadata_schema(keyword.value)
+                return (".schema" if own else ".metadata.schema", value) if value else None
+        return None
+
+    def _metadata_schema(self, node: ast.expr, suffix: str = ".schema") -> Value | None:
+        """The schema of a MetaData expression: `MetaData(schema=...)`, or `.schema` of a named one."""
+        if isinstance(node, ast.Call):
+            built = self._built_schema(node)
+            return built[1] if built is not None and built[0] == suffix else None
+        dotted = _attr_dotted(node)
+        if dotted is None:
+            return None
+        root = dotted.split(".", 1)[0]
+        for scope in reversed(self.scopes):
+            if scope.kind == "function" and (root in scope.values or root in scope.params):
+                return scope.values.get(dotted + suffix)
+        return (Ref(self._qualify(dotted) + suffix, dotted, self._node(node)),)
 
     def _fragments(self, elements: list[ast.expr]) -> list[Value]:
         """The values of a list's elements, each also a standalone string (it may be SQL on its own)."""
@@ -794,7 +918,15 @@ class _Extractor:
                 continue
             value = self._eval(value_node)
             if value:
-                self.scopes[-1].pending.append(Site("mapping", value, self.block, name))
+                self.scopes[-1].pending.append(
+                    Site("mapping", value, self.block, name, owner=rule.inherited * "*")
+                )
+            if rule.inherited:
+                self._table_fact(names_table=True)
+        if name == "__table__":
+            self._table_fact(names_table=True)
+        elif name in self.abstract_flags and _is_true(value_node):
+            self._table_fact(abstract=True)
         if name == "schema" and inner == "Meta" and len(self.scopes) >= 3:
             self.scopes[-1].schema = self._eval(value_node)
         if name == "__table_args__":
@@ -805,6 +937,7 @@ class _Extractor:
     # --- calls -----------------------------------------------------------------------------------
 
     def _call(self, node: ast.Call) -> None:
+        inner = len(self.facts.sites)
         self._visit_children(node)
         args = _call_args(node)
         self._collect(node, args)
@@ -816,7 +949,12 @@ class _Extractor:
                 if value:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
+                    if sink.schema_arg is not None:  # a table object a variable or a mapped class may hold
+                        self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
+                        self._foreign_keys_in(inner, node, args, sink)
                     self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
+        if len(args) >= 2 and node.func.__class__ in (ast.Attribute, ast.Name):
+            self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None
         callee = self._callee(dotted) if dotted is not None else ""
         recorded: list[tuple[int, str | None, Value]] = []
@@ -844,6 +982,29 @@ class _Extractor:
             for at, keyword, value in recorded:
                 if not value:
                     self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
+
+    def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
+        """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
+        sites = self.facts.sites
+        for index in range(start, len(sites)):
+            if sites[index].kind == "table-column" and sites[index].schema is None:
+                positional = [a.value for a in args if a.keyword is None and not a.star]
+                if sink.schema_arg is not None and sink.schema_arg < len(positional):
+                    schema = self._metadata_schema(positional[sink.schema_arg])
+                    sites[index] = dataclasses.replace(sites[index], schema=schema)
+
+    def _imperative(self, node: ast.Call, args: list[_Arg]) -> None:
+        """`registry.map_imperatively(Class, table)`, classic `mapper(Class, table)`: the class maps the
+        table the variable holds."""
+        func = node.func
+        last = func.attr if isinstance(func, ast.Attribute) else func.id  # type: ignore[attr-defined]
+        if last not in ("map_imperatively", "mapper") or args[0].keyword or args[1].keyword:
+            return
+        if last == "mapper" and not self._qualify(_attr_dotted(func) or "").startswith("sqlalchemy."):
+            return
+        mapped, table = _attr_dotted(args[0].value), _attr_dotted(args[1].value)
+        if mapped is not None and table is not None:
+            self.facts.imperative.append((self._qualify(mapped), self._qualify(table)))
 
     def _argument(self, node: ast.expr) -> Value | None:
         """A call argument's value as far as a helper summary needs it: strings, named constants (their
@@ -895,6 +1056,8 @@ class _Extractor:
                     continue
                 if sink.receiver_excludes and _receiver_names(func.value) & set(sink.receiver_excludes):
                     continue
+                if sink.receiver_types and not self._receiver_is(func.value, sink.receiver_types):
+                    continue
                 found.append(sink)
             last = func.attr
         elif isinstance(func, ast.Name):
@@ -911,6 +1074,13 @@ class _Extractor:
             candidates = [*candidates, *self.call_sinks.get(last, [])]
         found.extend(s for s in candidates if _call_matches(s.call or "", qualified))
         return found
+
+    def _receiver_is(self, node: ast.expr, types: Sequence[str]) -> bool:
+        """The receiver is built by, or annotated as, one of these: `inspect(engine).has_table(...)`."""
+        held = self._type_of(node)
+        if not held and isinstance(node, ast.Name):
+            held = self.facts.attribute_types.get(node.id, "")
+        return bool(held) and any(_call_matches(t, held) for t in types)
 
     @staticmethod
     def _sink_args(call: ast.Call, args: list[_Arg], sink: Sink, consumed: set[int]) -> list[ast.expr]:
@@ -943,6 +1113,12 @@ class _Extractor:
             for arg in args:
                 if arg.keyword is not None and arg.keyword == sink.schema_keyword:
                     return self._eval(arg.value)
+        if sink.schema_position is not None or sink.schema_arg is not None:
+            positional = [a.value for a in args if a.keyword is None and not a.star]
+            if sink.schema_position is not None and sink.schema_position < len(positional):
+                return self._eval(positional[sink.schema_position])
+            if sink.schema_arg is not None and sink.schema_arg < len(positional):
+                return self._metadata_schema(positional[sink.schema_arg])  # Table(name, metadata)
         if sink.receiver_schema and isinstance(call.func, ast.Attribute):
             node: ast.expr = call.func.value
             while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -1244,6 +1420,9 @@ class _Extractor:
         for scope in reversed(self.scopes):
             if scope.kind != "function":
                 continue
+            known = scope.values.get(dotted)  # `t.name` of a local `t = Table("x", ...)`
+            if known is not None:
+                return known
             if root in scope.types:  # a dataclass / NamedTuple field read through a typed object
                 target = f"{scope.types[root]}.{rest}"
                 return (
@@ -1417,6 +1596,31 @@ def _table_args_schema(node: ast.expr) -> ast.expr | None:
     return None
 
 
+# bases that make no class an ORM model (a class built only on these is a mixin)
+NEUTRAL_BASES = frozenset({"object", "Generic", "Protocol", "ABC"})
+_SCHEMA_BUILDERS = frozenset({"MetaData", "declarative_base", "registry", "generate_base"})
+
+
+def _declarative(node: ast.ClassDef) -> str:
+    """ "declarative_base" for `@as_declarative()`, "mapped" for `@registry.mapped` and
+    `@reg.mapped_as_dataclass`, "" for a class no decorator makes declarative."""
+    for decorator in node.decorator_list:
+        dotted = _attr_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or ""
+        last = dotted.rsplit(".", 1)[-1]
+        if last == "as_declarative":
+            return "declarative_base"
+        if last in ("mapped", "mapped_as_dataclass"):
+            return "mapped"
+    return ""
+
+
+def _class_name_form(node: ast.expr) -> str:
+    """`cls.__name__.lower()` -> "lower", `cls.__name__` -> "name"; "" for anything else."""
+    if isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute):
+        return "lower" if node.func.attr == "lower" and _class_name_form(node.func.value) == "name" else ""
+    return "name" if _attr_dotted(node) in ("cls.__name__", "self.__name__") else ""
+
+
 def _is_true(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
@@ -1507,5 +1711,5 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
 
 
-for _cls in (Site, ModelClass, FunctionInfo, CallSite):
+for _cls in (Site, ModelClass, FunctionInfo, CallSite, TableClass):
     _cls.__reduce__ = slots_reduce  # type: ignore[method-assign,assignment]

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
-from auditor.python.extract import SQL_START, CallSite, FunctionInfo, ModelClass, ModuleFacts, Site
+from auditor.python.extract import (
+    NEUTRAL_BASES,
+    SQL_START,
+    CallSite,
+    FunctionInfo,
+    ModelClass,
+    ModuleFacts,
+    Site,
+    TableClass,
+)
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
 from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason
@@ -108,6 +117,8 @@ class Resolver:
         }
         self._children: dict[str, list[str]] | None = None
         self._models: dict[str, tuple[ModuleFacts, ModelClass]] | None = None
+        self._mixins: dict[str, bool] = {}
+        self._blocks: dict[str, str] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
             for facts in self.modules.values()
@@ -320,7 +331,21 @@ class Resolver:
             ((facts, site) for facts in self.modules.values() for site in facts.sites),
             key=lambda fs: _RULE_ORDER.get(fs[1].kind, 3),
         )
+        mapped_by = self._imperative()
         for facts, site in ordered:
+            if site.owner:
+                self._match_inherited(facts, site)
+                continue
+            if site.holder in mapped_by:  # a Table() object a class is mapped onto: the class owns it
+                cls = mapped_by[site.holder]
+                site = dataclasses.replace(
+                    site, owner=cls, block=self._block(cls), what=f"{site.what} mapped by {cls}"
+                )
+            if site.kind == "table-column" and site.schema is None and site.block in self._class_blocks():
+                # ForeignKey("t.id") in a mapped class: `t` in the schema of the class's MetaData
+                site = dataclasses.replace(
+                    site, schema=self._metadata_schema(self._class_blocks()[site.block])
+                )
             for assembly in self.assemble(site.value, facts.path):
                 if site.kind in ("sql", "standalone"):
                     self._match_sql(facts, site, assembly)
@@ -339,7 +364,169 @@ class Resolver:
         for facts in self.modules.values():
             for model in facts.models:
                 self._django_default(facts, model)
+            for local, table in facts.table_classes.items():
+                if table.computed:
+                    self._computed_tables(f"{facts.module}.{local}", table.computed)
         return self._result
+
+    # --- SQLAlchemy declarative classes ------------------------------------------------------------
+
+    def _imperative(self) -> dict[str, str]:
+        """Table variable -> the class mapped onto it (`registry.map_imperatively(Class, table)`)."""
+        out: dict[str, str] = {}
+        for facts in self.modules.values():
+            for cls, table in facts.imperative:
+                out.setdefault(table, self.class_target(cls) or cls)
+        return out
+
+    def _block(self, cls: str) -> str:
+        found = self._classes.get(cls)
+        return f"{found[0].module}:{found[1]}" if found else cls
+
+    def _table_class(self, cls: str) -> TableClass | None:
+        facts, local = self._classes[cls]
+        return facts.table_classes.get(local)
+
+    def _is_mixin(self, cls: str) -> bool:
+        """Every base is a mixin of the scanned code, or object: no declarative base is an ancestor."""
+        known = self._mixins.get(cls)
+        if known is not None:
+            return known
+        table = self._table_class(cls)
+        if table is not None and (table.declarative_base or table.mapped):
+            return False
+        self._mixins[cls] = True  # a cycle of bases maps nothing
+        facts, local = self._classes[cls]
+        for base in facts.classes[local]:
+            target = self.class_target(base)
+            if target is None and base.rsplit(".", 1)[-1] in NEUTRAL_BASES:
+                continue
+            if target is None or not self._is_mixin(target):
+                self._mixins[cls] = False  # a base outside the scanned code may well be declarative
+                break
+        return self._mixins[cls]
+
+    def _maps_table(self, cls: str) -> bool:
+        table = self._table_class(cls)
+        if table is not None and (table.abstract or table.declarative_base):
+            return False
+        return not self._is_mixin(cls)
+
+    def _owners(self, declared: str, cascades: bool) -> list[str]:
+        """The mapped classes whose table the name a class declares is: the class itself when mapped, else
+        (a mixin, an abstract base) the nearest mapped subclasses that inherit it; a declared_attr
+        cascades to every mapped subclass that does not name its own table."""
+        out: list[str] = []
+        if self._maps_table(declared):
+            out.append(declared)
+            if not cascades:
+                return out
+        seen = {declared}
+        stack = list(self._subclasses().get(declared, ()))
+        while stack:
+            cls = stack.pop(0)
+            if cls in seen:
+                continue
+            seen.add(cls)
+            table = self._table_class(cls)
+            if table is not None and table.names_table:
+                continue  # its own name (or `__table__`) wins
+            named = next(
+                (c for c in self._ancestry(cls) if (t := self._table_class(c)) and t.names_table), None
+            )
+            if named != declared:
+                continue  # an earlier base in its MRO names the table
+            if self._maps_table(cls):
+                out.append(cls)
+                if not cascades:
+                    continue
+            stack.extend(self._subclasses().get(cls, ()))
+        return out
+
+    def _class_blocks(self) -> dict[str, str]:
+        """Block -> dotted class, for the classes of the scanned code."""
+        if self._blocks is None:
+            self._blocks = {f"{facts.module}:{local}": cls for cls, (facts, local) in self._classes.items()}
+        return self._blocks
+
+    def _class_schema(self, cls: str) -> Value | None:
+        """The schema of a mapped class's table: `__table_args__`, else its declarative base's MetaData."""
+        for ancestor in self._ancestry(cls):
+            table = self._table_class(ancestor)
+            if table is not None and table.schema is not None:
+                return table.schema
+        return self._metadata_schema(cls)
+
+    def _metadata_schema(self, cls: str) -> Value | None:
+        """The schema of the MetaData a declarative class is built on (`Base.metadata`)."""
+        for ancestor in self._ancestry(cls):
+            facts, local = self._classes[ancestor]
+            found = facts.constants.get(f"{local}.metadata.schema")
+            if found is not None:
+                return found
+            for base in facts.classes[local]:
+                target = f"{base}.metadata.schema"
+                if self.class_target(base) is None and self.lookup(target) is not None:
+                    return (Ref(target, base, 0),)  # `Base = declarative_base(metadata=...)`
+        return None
+
+    def _match_inherited(self, facts: ModuleFacts, site: Site) -> None:
+        """A table name a class body declares, matched once per mapped class that owns it, in its schema."""
+        declared = site.owner
+        table = self._table_class(declared)
+        owners = self._owners(declared, table is not None and table.cascades)
+        for assembly in self.assemble(site.value, facts.path):
+            for owner in owners:
+                what = site.what if owner == declared else f"{site.what} inherited by {owner}"
+                owned = dataclasses.replace(
+                    site, schema=self._class_schema(owner), owner=owner, block=self._block(owner), what=what
+                )
+                self._match_table(facts, owned, assembly)
+            if not owners:
+                self._note_unmapped(site, assembly)
+            elif self._names.search(assembly.text):
+                self._note_ruled_out(site, assembly)
+
+    def _note_unmapped(self, site: Site, assembly: Assembly) -> None:
+        reason = (
+            f"`{site.what}` of a class that no scanned class maps (a mixin or abstract base never inherited)"
+        )
+        for match in self._names.finditer(assembly.text):
+            segment = self._segment_at(assembly, match.start())
+            if segment is not None and isinstance(segment.piece, Lit) and segment.piece.line:
+                line, column = segment.piece.position(match.start() - segment.start)
+                self._result.examined.setdefault((segment.path, line, column), reason)
+
+    def _computed_tables(self, declared: str, form: str) -> None:
+        """`@declared_attr def __tablename__(cls): return cls.__name__.lower()`: each mapped class that
+        inherits it maps the table named after it, reported at the class like Django's default names."""
+        for owner in self._owners(declared, cascades=True):
+            facts, local = self._classes[owner]
+            name = local.rsplit(".", 1)[-1]
+            table = name.lower() if form == "lower" else name
+            site = Site("mapping", (), self._block(owner), "__tablename__", self._class_schema(owner))
+            legacy = self.catalog.lookup(self._schema(site, facts.path), table)
+            if legacy is None:
+                continue
+            target = legacy.target.name if legacy.target else table
+            how = "lowered " if form == "lower" else ""
+            message = (
+                f"SQLAlchemy model `{name}` takes its table name from the declared_attr `__tablename__` of "
+                f"`{declared}` (its {how}class name), so it maps `{table}`: {_describe(legacy)}. "
+                f'Set __tablename__ = "{target}".'
+            )
+            finding = Finding(
+                rule="LR003",
+                path=facts.path,
+                span=Span(0, 0, 0, 0),
+                legacy=legacy.legacy,
+                target=legacy.target,
+                block=self._block(owner),
+                confidence=Confidence.MEDIUM,
+                message=message,
+                snippet="",
+            )
+            self._add(finding, facts.class_nodes.get(local))
 
     def _schema(self, site: Site, path: str) -> str | None:
         if site.schema is None:
@@ -551,7 +738,7 @@ class Resolver:
                     span=Span(line, column, end_line, end_column),
                     legacy=legacy.legacy,
                     target=legacy.target,
-                    block=lit.block or site.block,
+                    block=site.block if site.owner else lit.block or site.block,
                     confidence=confidence,
                     message=message + ".",
                     snippet="",
@@ -608,6 +795,8 @@ class Resolver:
         hole = segment.piece
         if hole.table_object:
             return  # a Table()/table() object: the call that built it named the table
+        if site.kind == "table-column" and whole and not hole.param:
+            return  # ForeignKey(t.c.id), ForeignKeyConstraint([...], [Column(...)]): a Column object
         if hole.undefined and site.kind not in ("sql", "standalone"):
             # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
             # relationship(secondary=tags)); a name defined outside the scanned code is most likely one

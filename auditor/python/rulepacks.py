@@ -30,6 +30,9 @@ class Sink:
     receiver_excludes: tuple[str, ...] = ()  # not when the receiver chain names one of these (`.storage`)
     receiver_schema: str | None = None  # method on the receiver chain that sets the schema
     all_args: bool = False  # every positional argument, joined with "." (psycopg sql.Identifier)
+    schema_position: int | None = None  # positional argument that is the schema (`get_columns(t, schema)`)
+    schema_arg: int | None = None  # positional argument whose `.schema` is the default (Table's MetaData)
+    receiver_types: tuple[str, ...] = ()  # the receiver is built by / annotated as one of these
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,11 @@ class MappingRule:
     pack: str
     attribute: str
     inner_class: str | None = None  # e.g. "Meta" for Django and Peewee
+    # the name passes from a class that maps nothing (a mixin, an abstract base) to the mapped classes
+    # that inherit it; a class that is never mapped names no table
+    inherited: bool = False
+    abstract: str | None = None  # a class attribute that, set to True, says the class maps nothing
+    base_classes: tuple[str, ...] = ()  # a class built directly on one of these maps nothing (the base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +104,12 @@ def load_rule_packs(
         name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
         names.append(name)
         where = f"rule pack {path}"
-        sinks.extend(_sink(entry, name, where) for entry in data.get("sink", []))
+        sinks.extend(_sink(one, name, where) for entry in data.get("sink", []) for one in _each_method(entry))
         mappings.extend(_mapping(entry, name, where) for entry in data.get("mapping", []))
         defaults.extend(_default(entry, name, where) for entry in data.get("model_default", []))
-    sinks.extend(_sink(entry, "config", "config sinks") for entry in config_sinks)
+    sinks.extend(
+        _sink(one, "config", "config sinks") for entry in config_sinks for one in _each_method(entry)
+    )
     return RulePacks(tuple(names), tuple(sinks), tuple(mappings), tuple(defaults))
 
 
@@ -127,9 +137,22 @@ _SINK_KEYS = frozenset(
         "receiver_excludes",
         "receiver_schema",
         "all_args",
+        "schema_arg",
+        "schema_position",
+        "methods",
+        "receiver_types",
         "doc",
     }
 )
+
+
+def _each_method(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """`methods = ["a", "b"]` is shorthand for one sink per method."""
+    methods = entry.get("methods")
+    if methods is None:
+        return [entry]
+    rest = {k: v for k, v in entry.items() if k != "methods"}
+    return [{**rest, "method": m} for m in methods] if isinstance(methods, list) else [{**rest, "method": 0}]
 
 
 def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
@@ -159,6 +182,9 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
         receiver_excludes=_strs(entry.get("receiver_excludes", []), where),
         receiver_schema=entry.get("receiver_schema"),
         all_args=all_args,
+        schema_arg=_optional_int(entry.get("schema_arg"), where),
+        schema_position=_optional_int(entry.get("schema_position"), where),
+        receiver_types=_strs(entry.get("receiver_types", []), where),
     )
 
 
@@ -166,7 +192,14 @@ def _mapping(entry: Mapping[str, Any], pack: str, where: str) -> MappingRule:
     attribute = entry.get("attribute")
     if not isinstance(attribute, str):
         raise ConfigError(f'{where}: a mapping needs attribute = "name"')
-    return MappingRule(pack, attribute, entry.get("inner_class"))
+    return MappingRule(
+        pack,
+        attribute,
+        entry.get("inner_class"),
+        bool(entry.get("inherited", False)),
+        entry.get("abstract"),
+        _strs(entry.get("base_classes", []), where),
+    )
 
 
 def _default(entry: Mapping[str, Any], pack: str, where: str) -> ModelDefault:
@@ -180,6 +213,10 @@ def _ints(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(isinstance(v, int) and v >= 0 for v in value):
         raise ConfigError(f"{where}: arg/args must be non-negative integers")
     return tuple(value)
+
+
+def _optional_int(value: Any, where: str) -> int | None:
+    return None if value is None else _ints([value], where)[0]
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:

@@ -162,3 +162,21 @@ def test_a_new_sql_migration_that_writes_to_a_legacy_view_is_a_new_finding(tmp_p
     plan = plan_of(root)["public.orders"]
     assert ("supabase/migrations/0004_fix_refunds.sql", 1, "LR101") in summary(plan)["history"]
     assert all(b["path"] != "supabase/migrations/0004_fix_refunds.sql" for b in plan["blockers"])
+
+
+def test_peewee_migrate_files_are_history(tmp_path: Path) -> None:
+    """peewee_migrate's `migrate(migrator, ...)` steps are history; the view their SQL leaves blocks."""
+    obj = plan_of(copy_case("peewee_migrations", tmp_path))["public.order_notes"]
+    assert summary(obj) == {
+        "status": "blocked",
+        "blockers": [
+            ("app/api.py", 5, "LR001", "app.api:latest_notes"),
+            (
+                "migrations/001_initial.py",
+                16,
+                "LR102",
+                "migrations/001_initial.py:view public.recent_order_notes",
+            ),
+        ],
+        "history": [("migrations/001_initial.py", 14, "LR003"), ("migrations/001_initial.py", 16, "LR001")],
+    }

@@ -51,6 +51,9 @@ _ATTRIBUTE_ARGUMENT = {
     "backref": 0,
     "association_proxy": 0,
 }
+# mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
+# `get` takes a path or a name
+_KEY_METHODS = frozenset({"pop", "setdefault"})
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
@@ -273,6 +276,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
+    if run.bracket == "(" and run.callee in _KEY_METHODS and run.argument == 0 and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, f"a mapping key (`.{run.callee}(...)`)")
     if run.keyword in _ATTRIBUTE_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):

@@ -1,4 +1,5 @@
-"""Python migrations: Alembic version files, Django migration modules and the paths the config names.
+"""Python migrations: Alembic version files, Django migration modules, peewee_migrate files and the paths
+the config names.
 
 A migration ran before the rename and is replayed in order on a fresh database, so what it says is history.
 What matters is the database objects it leaves defined: the forward SQL it runs (``RunSQL``,
@@ -19,10 +20,13 @@ from auditor.sql.order import migration_order
 
 ALEMBIC = "alembic"
 DJANGO = "django"
+PEEWEE = "peewee"
 CONFIGURED = "configured"
 
 _ALEMBIC_MARK = re.compile(r"^down_revision\b", re.MULTILINE)
 _DJANGO_MARK = re.compile(r"^class\s+Migration\s*\(", re.MULTILINE)
+# peewee_migrate: `def migrate(migrator, database, ...)` forward, `def rollback(...)` backward
+_PEEWEE_MARK = re.compile(r"^def\s+migrate\s*\(\s*migrator\b", re.MULTILINE)
 _STEP = re.compile(r"^m\d+")  # a framework's `mNNN_*` migration functions in a configured migrations.py
 _BACKWARD = re.compile(r"^(?:downgrade|reverse|backward|rollback|unapply)", re.IGNORECASE)
 _SQL_CALLS = {  # callee's last name -> the keywords that may hold its SQL (besides the first argument)
@@ -30,6 +34,7 @@ _SQL_CALLS = {  # callee's last name -> the keywords that may hold its SQL (besi
     "execute": ("sql", "statement", "query", "sqltext"),
     "executescript": ("sql_script",),
     "exec_driver_sql": ("statement",),
+    "sql": ("sql",),  # peewee_migrate's `migrator.sql(...)`
 }
 # a Django migration that names none of these runs no SQL of its own (RunPython code calls execute)
 _SQL_WORDS = (*_SQL_CALLS, "rename_table", "drop_table")
@@ -39,7 +44,7 @@ _LITERAL_START = re.compile(r"[rRuU]{0,2}('''|\"\"\"|'|\")")
 @dataclass(frozen=True)
 class PythonMigration:
     path: str
-    framework: str  # ALEMBIC, DJANGO or CONFIGURED
+    framework: str  # ALEMBIC, DJANGO, PEEWEE or CONFIGURED
     sql: str  # the file's text with only its forward SQL literals kept in place, each ended by ";"
     steps: frozenset[str] = frozenset()  # configured files: the `mNNN_*` functions; empty: the whole file
     revision: str | None = None  # Alembic
@@ -73,6 +78,8 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
         framework = ALEMBIC
     elif "migrations" in folders and _DJANGO_MARK.search(text):
         framework = DJANGO
+    elif "migrations" in folders and _PEEWEE_MARK.search(text):
+        framework = PEEWEE
     else:
         return None
     if framework == DJANGO and not any(call in text for call in _SQL_WORDS):
@@ -275,7 +282,8 @@ def _alembic_revisions(tree: ast.Module) -> tuple[str | None, tuple[str, ...]]:
 
 
 def application_order(migrations: Sequence[PythonMigration]) -> list[PythonMigration]:
-    """Django and configured migrations in file-name order; Alembic ones along their revision chain."""
+    """Django, peewee_migrate and configured migrations in file-name order; Alembic ones along their
+    revision chain."""
     ordered = sorted((m for m in migrations if m.framework != ALEMBIC), key=lambda m: migration_order(m.path))
     alembic = sorted((m for m in migrations if m.framework == ALEMBIC), key=lambda m: migration_order(m.path))
     by_revision = {m.revision: m for m in alembic if m.revision is not None}

@@ -118,7 +118,7 @@ def time_scans(root: Path, legacy: list[tuple[str, str]], config_file: str | Non
     """Median wall time of K cold scans and of the reconciling post-pass inside them."""
     import auditor.scan as pipeline
 
-    original = pipeline.reconcile_mentions
+    original = pipeline._reconcile
     spent: list[float] = []
 
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -129,14 +129,14 @@ def time_scans(root: Path, legacy: list[tuple[str, str]], config_file: str | Non
             spent.append(time.perf_counter() - start)
 
     totals: list[float] = []
-    pipeline.reconcile_mentions = timed  # type: ignore[assignment]
+    pipeline._reconcile = timed  # type: ignore[assignment]
     try:
         for _ in range(repeat):
             start = time.perf_counter()
             run_scan(root, legacy, config_file)
             totals.append(time.perf_counter() - start)
     finally:
-        pipeline.reconcile_mentions = original  # type: ignore[assignment]
+        pipeline._reconcile = original  # type: ignore[assignment]
     scan_median, post_median = statistics.median(totals), statistics.median(spent)
     return {
         "runs": repeat,

@@ -167,7 +167,6 @@ def test_a_new_sql_migration_that_writes_to_a_legacy_view_is_a_new_finding(tmp_p
 def test_peewee_migrate_files_are_history(tmp_path: Path) -> None:
     """peewee_migrate's `migrate(migrator, ...)` steps are history; the view their SQL leaves blocks."""
     obj = plan_of(copy_case("peewee_migrations", tmp_path))["public.order_notes"]
-    view = "recent_order_notes"
     assert summary(obj) == {
         "status": "blocked",
         "blockers": [

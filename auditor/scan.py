@@ -249,6 +249,9 @@ def declared_pairs(
 
 # the pre-filter's verdicts on one file's text, recorded in the cache so an unchanged file is not read
 NAMES_LEGACY, BUILDS_SQL, MAY_DEFINE_MODEL, HAS_SUPPRESSION, BUILDS_SQL_KNOWN = 1, 2, 4, 8, 16
+# SQLAlchemy context read only when it can matter: a MetaData / __table_args__ schema when a parsed model
+# imports its module; computed table names when some class is named like a legacy object
+SETS_SCHEMA, COMPUTES_NAME, CLASS_NAMED_LIKE = 32, 64, 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,10 +292,17 @@ class _Filters:
             flags |= BUILDS_SQL  # dynamic SQL, or SQL read from a .sql file (linked to that file's findings)
         if self.models.matches(path, lowered):
             flags |= MAY_DEFINE_MODEL
+        if self.models.sets_schema(lowered):
+            flags |= SETS_SCHEMA
+        if self.models.computes_name(lowered):
+            flags |= COMPUTES_NAME
+        if self.models.class_named_like(lowered):
+            flags |= CLASS_NAMED_LIKE
         return flags
 
     def wanted(self, flags: int) -> bool:
-        return bool(flags & (NAMES_LEGACY | MAY_DEFINE_MODEL) or (self.dynamic and flags & BUILDS_SQL))
+        dynamic = BUILDS_SQL | COMPUTES_NAME  # a computed table name is dynamic: LR005 unless resolved
+        return bool(flags & (NAMES_LEGACY | MAY_DEFINE_MODEL) or (self.dynamic and flags & dynamic))
 
 
 _WORKER: dict[str, object] = {}
@@ -877,6 +887,10 @@ def _extract_python(
         return out  # every file as when the rounds last ran: their outcome is known, no facts are loaded
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
+    if any(records[p].flags & CLASS_NAMED_LIKE for p in records):  # computed names may be legacy ones
+        computed = {p for p in remaining if records[p].flags & (COMPUTES_NAME | CLASS_NAMED_LIKE)}
+        round_paths += sorted(computed)
+        remaining = [p for p in remaining if p not in computed]
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
@@ -902,17 +916,45 @@ def _extract_python(
             holders.setdefault(name, set()).update(modules)
         for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(modules)
-        if not holders or not remaining:
+        if not remaining:
             break
-        round_paths = _holder_users(
-            remaining, holders, by_path, records, extractor, cache, results, max_bytes, out
+        users = (
+            _holder_users(remaining, holders, by_path, records, extractor, cache, results, max_bytes, out)
+            if holders
+            else []
         )
-        used = set(round_paths)
+        imported = _import_prefixes(new_facts)
+        used = set(users)
+        schemas = [
+            p
+            for p in remaining
+            if p not in used and records[p].flags & SETS_SCHEMA and _module_names(p) & imported
+        ]
+        round_paths = users + schemas  # the schemas are parsed by the loop (not yet in the cache)
+        used.update(schemas)
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
     cache.put_stage("rounds", _rounds_inputs(records), (tuple(out.fact_paths), tuple(diagnosed)))
     return out
+
+
+def _import_prefixes(facts: list[ModuleFacts]) -> set[str]:
+    """Every dotted prefix of what these modules import (`a`, `a.b`, `a.b.C` for `from a.b import C`)."""
+    prefixes: set[str] = set()
+    for module in facts:
+        for target in module.imports.values():
+            parts = target.split(".")
+            prefixes.update(".".join(parts[: k + 1]) for k in range(len(parts)))
+    return prefixes
+
+
+def _module_names(path: str) -> set[str]:
+    """The dotted names a file may be imported by: `base`, `app.base`, `src.app.base` for src/app/base.py."""
+    parts = path[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return {".".join(parts[i:]) for i in range(len(parts))}
 
 
 def _rounds_inputs(records: dict[str, FileRecord]) -> str:

@@ -70,15 +70,23 @@ class ModelClassPrefilter:
         suffixes = {s for s in suffixes if s.isidentifier()}
         alternation = b"|".join(re.escape(s.lower().encode()) for s in sorted(suffixes)) or rb"(?!x)x"
         self.pattern = re.compile(rb"\bclass[ \t]+(?:" + alternation + rb")\b")
+        whole = b"|".join(re.escape(n.lower().encode()) for n in sorted(names) if n.isidentifier())
+        # a class whose name, as `cls.__name__.lower()` computes a table name, is a legacy name
+        self.named_like = re.compile(rb"\bclass[ \t]+(?:" + (whole or rb"(?!x)x") + rb")\b")
+
+    def sets_schema(self, lowered: bytes) -> bool:
+        """The schema of the tables on a MetaData, or of a class's table: read when a model imports it."""
+        return b"schema" in lowered and sets_table_schema(lowered)
+
+    def computes_name(self, lowered: bytes) -> bool:
+        """A `@declared_attr` table name, computed for each subclass (`cls.__name__.lower()`)."""
+        return b"declared_attr" in lowered and b"__tablename__" in lowered
+
+    def class_named_like(self, lowered: bytes) -> bool:
+        return b"class" in lowered and self.named_like.search(lowered) is not None
 
     def matches(self, path: str, lowered: bytes) -> bool:
         if path.endswith("apps.py") and b"appconfig" in lowered:
             return True  # an AppConfig may relabel the app, and so its models' tables
-        # the schema of the tables on a MetaData or of a class's table, a table name computed for each
-        # subclass (`cls.__name__.lower()`): the models that use them may be elsewhere
-        if b"schema" in lowered and sets_table_schema(lowered):
-            return True
-        if b"declared_attr" in lowered and b"__tablename__" in lowered:
-            return True
         # default table names are Django's: only a module that imports Django can define such a model
         return b"django" in lowered and self.pattern.search(lowered) is not None

@@ -532,25 +532,61 @@ def _reconcile(
     examined: dict[tuple[str, int, int], str],
     cache: ScanCache,
 ) -> tuple[list[Mention], list[Finding]]:
-    """The post-pass over every occurrence, memoised by what it reads: the named files' content keys,
-    the .sql texts, the findings and the catalog (a warm scan neither re-reads nor re-tokenizes)."""
-    named = sorted((p, python.keys.get(p)) for p in python.named)
-    sql = sorted((p, content_key(t.encode("utf-8", "surrogatepass"))) for p, t in sql_texts.items())
-    inputs = content_key(
-        repr(
-            (catalog.objects, named, sql, sorted(history), undecodable, findings, sorted(examined.items()))
-        ).encode("utf-8", "surrogatepass")
-    )
-    cached = cache.stage("mentions", inputs)
-    if cached is not None:
-        return list(cached[0]), list(cached[1])
-    from auditor.python.reconcile import reconcile_mentions  # the SQL tokenizer: only when it must run
+    """The post-pass over every occurrence, memoised file by file on what it reads there: the file's
+    content, its findings and ruled-out occurrences, and the catalog (a warm scan neither re-reads nor
+    re-tokenizes, and an edit re-classifies only the files whose inputs changed)."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    ruled_out: dict[str, list[tuple[tuple[str, int, int], str]]] = {}
+    for place, reason in examined.items():
+        ruled_out.setdefault(place[0], []).append((place, reason))
+    catalog_key = repr(catalog.objects)
+    content: dict[str, str | None] = {p: python.keys.get(p) for p in python.named}
+    for path, text in sql_texts.items():
+        if pattern.search(text):
+            content[path] = content_key(text.encode("utf-8", "surrogatepass"))
+    content.update((path, "undecodable") for path in undecodable)
 
-    texts = _mention_sources(python.named, py_files, max_bytes, sql_texts, history, pattern)
-    sources = [*texts, *_undecodable_sources(root, undecodable)]
-    mentions, unclassified = reconcile_mentions(sources, findings, catalog, pattern, examined)
-    cache.put_stage("mentions", inputs, (tuple(mentions), tuple(unclassified)))
-    return mentions, unclassified
+    def inputs(path: str) -> str:
+        parts = (catalog_key, path, content[path], path in history, by_path.get(path), ruled_out.get(path))
+        return content_key(repr(parts).encode("utf-8", "surrogatepass"))
+
+    remembered: dict[str, tuple[str, tuple[Mention, ...], tuple[Finding, ...]]] = (
+        cache.stage("mentions", "by file") or {}
+    )
+    kept: dict[str, tuple[str, tuple[Mention, ...], tuple[Finding, ...]]] = {}
+    stale: list[str] = []
+    for path in sorted(content):
+        key = inputs(path)
+        known = remembered.get(path)
+        if known is not None and known[0] == key:
+            kept[path] = known
+        else:
+            stale.append(path)
+    if stale:
+        from auditor.python.reconcile import reconcile_mentions  # the SQL tokenizer: only when it must run
+
+        wanted = set(stale)
+        named = [p for p in python.named if p in wanted and p not in undecodable]
+        texts = _mention_sources(
+            named, py_files, max_bytes, {p: t for p, t in sql_texts.items() if p in wanted}, history, pattern
+        )
+        sources = [*texts, *_undecodable_sources(root, [p for p in undecodable if p in wanted])]
+        relevant = [f for p in stale for f in by_path.get(p, ())]
+        mentions, unclassified = reconcile_mentions(sources, relevant, catalog, pattern, examined)
+        fresh_mentions: dict[str, list[Mention]] = {}
+        fresh_lr006: dict[str, list[Finding]] = {}
+        for mention in mentions:
+            fresh_mentions.setdefault(mention.path, []).append(mention)
+        for finding in unclassified:
+            fresh_lr006.setdefault(finding.path, []).append(finding)
+        for path in stale:
+            kept[path] = (inputs(path), tuple(fresh_mentions.get(path, ())), tuple(fresh_lr006.get(path, ())))
+    cache.put_stage("mentions", "by file", kept)
+    all_mentions = [m for path in sorted(kept) for m in kept[path][1]]
+    all_mentions.sort(key=lambda m: (m.path, m.line, m.column))
+    return all_mentions, [f for path in sorted(kept) for f in kept[path][2]]
 
 
 def _mention_sources(

@@ -133,16 +133,21 @@ class MigrationSources:
         return [(m.path, m.sql) for m in self.python]
 
 
+def history_cache(cache_dir: str | None, config: Config) -> ScanCache | None:
+    """The cache of what the migration history says: the Python migrations by content, the catalog."""
+    if cache_dir is None:
+        return None
+    configured = [m for m in config.migrations or () if m.strip("/")]
+    return ScanCache(cache_dir, configuration_key("python migrations", repr(configured)))
+
+
 def read_migration_sources(
-    files: Sequence[SourceFile], config: Config, cache_dir: str | None = None
+    files: Sequence[SourceFile], config: Config, memo: ScanCache | None = None
 ) -> MigrationSources:
     """The .sql files and the Python migrations; with a cache, an unchanged Python file is not read
     again (its migration, or that it is none, is remembered by content)."""
     sql = read_sql_files(files, config.max_file_bytes)
     configured = [m for m in config.migrations or () if m.strip("/")]
-    memo = (
-        ScanCache(cache_dir, configuration_key("python migrations", repr(configured))) if cache_dir else None
-    )
     python: list[PythonMigration] = []
     for file in files:
         if not file.path.endswith(".py") or not could_be_migration(file.path, configured):
@@ -152,7 +157,7 @@ def read_migration_sources(
             python.append(migration)
             sql.diagnostics.extend(migration.diagnostics)
     if memo is not None:
-        memo.save(keep={r.key for r in memo.files.values()}, paths={f.path for f in files})
+        memo.entries = {k: v for k, v in memo.entries.items() if k in {r.key for r in memo.files.values()}}
     return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
 
 
@@ -180,6 +185,60 @@ def _python_migration(
         memo.put(key, migration or PythonMigration(file.path, "", ""))  # "": not a migration
         memo.record(file.path, FileRecord(file_status(status), key, 0))
     return migration
+
+
+def _memoised_catalog(
+    root: str,
+    config: Config,
+    cli_legacy: Sequence[tuple[str, str]],
+    sources: MigrationSources,
+    memo: ScanCache | None,
+) -> tuple[LegacyCatalog, list[Diagnostic], MigrationCatalog, list[str]]:
+    """``build_catalog``, remembered by everything it reads: the migrations' text, the config's legacy
+    names and schema, the command line. What is remembered leaves out the analysed statements, which
+    the .sql analysis redoes only if its own memo misses."""
+    if memo is None:
+        return build_catalog(root, config, cli_legacy, sources)
+    texts = sorted((p, content_key(t.encode("utf-8", "surrogatepass"))) for p, t in sources.sql.texts.items())
+    python = [(m.path, content_key(m.sql.encode("utf-8", "surrogatepass"))) for m in sources.python]
+    declared = (sorted(config.legacy.items()), sorted(config.not_legacy), config.source, list(cli_legacy))
+    inputs = content_key(
+        repr((texts, python, sources.dirs, config.default_schema, declared)).encode("utf-8", "surrogatepass")
+    )
+    known = memo.stage("catalog", inputs)
+    if known is not None:
+        objects, diagnostics, became, order, paths = known
+        found = _RememberedHistory(tuple(objects), tuple(became), tuple(diagnostics), tuple(order))
+        catalog = LegacyCatalog(objects, config.default_schema)
+        return catalog, list(diagnostics), found, list(paths)  # type: ignore[return-value]
+    catalog, diagnostics, found, paths = build_catalog(root, config, cli_legacy, sources)
+    # plain values only: reading them back imports neither the SQL stage nor sqlglot
+    became = tuple(
+        (name, (p.file_index, p.offset, p.path, p.line)) for name, p in found.became_legacy.items()
+    )
+    memo.put_stage(
+        "catalog", inputs, (catalog.objects, tuple(diagnostics), became, found.order, tuple(paths))
+    )
+    return catalog, diagnostics, found, paths
+
+
+class _RememberedHistory:
+    """A remembered MigrationCatalog, rebuilt (with the SQL stage) only if a stage that reads it runs."""
+
+    def __init__(self, objects: tuple, became: tuple, diagnostics: tuple, order: tuple) -> None:
+        self._parts = (objects, became, diagnostics, order)
+        self._real: object | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._real is None:
+            from auditor.sql.migrations import LegacyPoint, MigrationCatalog
+
+            objects, became, diagnostics, order = self._parts
+            points = {legacy: LegacyPoint(*point) for legacy, point in became}
+            self._real = MigrationCatalog(objects, points, diagnostics, order)
+        return getattr(self._real, name)
 
 
 def build_catalog(
@@ -422,13 +481,17 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
-    sources = read_migration_sources(found.files, config, cache_dir)
+    history = history_cache(cache_dir, config)
+    sources = read_migration_sources(found.files, config, history)
     sql_texts = sources.sql.texts
     diagnostics.extend(sources.sql.diagnostics)
     migration_dirs = sources.dirs
-    catalog, catalog_diagnostics, migration_info, migration_paths = build_catalog(
-        root, config, options.legacy, sources
+    # the live database compares the migrations' own statements: then the catalog is built afresh
+    catalog, catalog_diagnostics, migration_info, migration_paths = _memoised_catalog(
+        root, config, options.legacy, sources, history if options.database is None else None
     )
+    if history is not None:
+        history.save(paths={f.path for f in found.files})
     diagnostics.extend(catalog_diagnostics)
     reading = None
     if options.database is not None:

@@ -218,3 +218,14 @@ def test_sql_files_read_by_python_name_the_block_that_runs_them() -> None:
         "app/queries/weekly.sql": ["app.reports:weekly"],
     }
     assert not [f for f in data["findings"] if f["rule"] == "LR005"]
+
+
+def test_summary_table_keeps_the_names_on_an_80_column_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped or narrow output folds the legacy names; it never squeezes their columns to nothing."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli("scan", str(FIXTURES / "shop"), "--jobs", "1", "--no-cache")
+    assert code == 1
+    table = out[out.index("Legacy objects") :]
+    rows = [line for line in table.splitlines() if line.startswith("│")]
+    assert "".join(line.split("│")[1].strip() for line in rows).startswith("public.customer_addresses")
+    assert all(len(line) <= 80 for line in table.splitlines())

@@ -152,12 +152,19 @@ def _source_lines(full_path: str, path: str) -> list[str]:
 
 
 def summary_table(result: ScanResult) -> Table:
-    table = Table(title="Legacy objects", title_justify="left")
+    table = Table(
+        title="Legacy objects",
+        title_justify="left",
+        caption="findings that block, by where they are: python code, .sql files, database objects; "
+        "history: findings in migrations, never blockers",
+        caption_justify="left",
+    )
     for column in ("legacy", "target"):
-        table.add_column(column, overflow="fold", ratio=1)  # a name is folded, never cut short
-    for column in ("python", "sql files", "db objects", "history"):
+        # a name is folded, never cut short, and keeps room for itself on a narrow terminal
+        table.add_column(column, overflow="fold", ratio=2, min_width=12)
+    for column in ("python", "sql", "db", "history"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    table.add_column("status", overflow="fold", ratio=1, min_width=7)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in result.findings:
         if finding.legacy is not None:

@@ -704,9 +704,12 @@ def _resolve(
         found, examined, sinks, runs = cached
         return list(found), dict(examined), sinks, runs
     from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
+    from auditor.sql.refs import analyses_used, remember_analyses
 
+    remember_analyses(cache.stage("sql analyses", "by text") or {})  # the SQL of unchanged code
     facts = python.all_facts()
     resolution = Resolver(facts, catalog).resolve()
+    cache.put_stage("sql analyses", "by text", analyses_used())
     findings = resolution.findings
     if resolution.pending:
         positions = {f.path: f.node_positions for f in facts}

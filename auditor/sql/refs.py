@@ -215,13 +215,42 @@ def _blank_unterminated(text: str) -> str:
 # Public entry points
 
 
+PlainRefs = tuple[tuple[tuple[object, ...], ...], bool, str | None]  # SqlRefs as plain values
+
+
 @functools.lru_cache(maxsize=512)
 def table_references(sql: str) -> SqlRefs:
     """Every table reference in ``sql`` (one or more statements), offsets relative to ``sql``."""
+    _USED.add(sql)
+    known = _REMEMBERED.get(sql)
+    if known is not None:
+        refs = tuple(TableRef(*values) for values in known[0])  # type: ignore[arg-type]
+        return SqlRefs(refs, known[1], known[2])
     infos = analyze_sql(sql)
     refs = tuple(ref for info in infos for ref in info.refs)
     error = next((info.error for info in infos if info.error), None)
-    return SqlRefs(refs, all(info.parsed for info in infos) and bool(infos), error)
+    found = SqlRefs(refs, all(info.parsed for info in infos) and bool(infos), error)
+    _ANALYSED[sql] = (tuple(tuple(getattr(r, f) for f in r.__slots__) for r in refs), found.parsed, error)
+    return found
+
+
+# the analyses an earlier scan remembered (plain values, so that the cache holds no sqlglot-stage class),
+# and those made in this process, for the next scan to remember
+_REMEMBERED: dict[str, PlainRefs] = {}
+_ANALYSED: dict[str, PlainRefs] = {}
+_USED: set[str] = set()
+
+
+def remember_analyses(known: dict[str, PlainRefs]) -> None:
+    """Analyses of SQL texts that an earlier scan made: reused as they are, by text."""
+    _REMEMBERED.update(known)
+
+
+def analyses_used() -> dict[str, PlainRefs]:
+    """The analyses this process asked for (made or reused), for the next scan to reuse."""
+    out = {t: _REMEMBERED[t] for t in _USED if t in _REMEMBERED}
+    out.update((t, _ANALYSED[t]) for t in _USED if t in _ANALYSED)
+    return out
 
 
 def analyze_sql(sql: str) -> list[StatementInfo]:

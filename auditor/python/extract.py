@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import itertools
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -1156,7 +1157,7 @@ class _Extractor:
             return
         text = literal_text(value)
         dynamic = any(not isinstance(p, Lit) for p in value)
-        if self.legacy.search(text) or (dynamic and SQL_START.match(text)):
+        if self.legacy.search(text) or (dynamic and (SQL_START.match(text) or _qualifies_by_param(value))):
             self.facts.sites.append(Site("standalone", value, self.block, "SQL text"))
 
     # --- expression evaluation -------------------------------------------------------------------
@@ -1709,6 +1710,17 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+def _qualifies_by_param(value: Value) -> bool:
+    """A parameter written before `.column` (`{table}.subject`): the helper may take a table name."""
+    return any(
+        isinstance(piece, Hole) and piece.param and isinstance(after, Lit) and _COLUMN_AFTER.match(after.text)
+        for piece, after in itertools.pairwise(value)
+    )
+
+
+_COLUMN_AFTER = re.compile(r"\.[A-Za-z_]")
 
 
 for _cls in (Site, ModelClass, FunctionInfo, CallSite, TableClass):

@@ -594,10 +594,18 @@ class Resolver:
         dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments)
         for match in _QUALIFIER.finditer(text):
             name = match.group(1)
-            legacy = self.catalog.lookup(None, fold_identifier(name))
-            if legacy is None or HOLE_PREFIX in name:
-                continue
             start, end = match.start(1), match.end(1)
+            if HOLE_PREFIX in name:
+                segment = self._segment_at(assembly, start)
+                hole = segment.piece if segment is not None else None
+                whole = _HOLE.fullmatch(name) is not None and isinstance(hole, Hole)
+                if whole and hole.param and hole.function in self.functions:  # type: ignore[union-attr]
+                    # `{table}.col` in a helper: its parameter qualifies columns, so it names a table
+                    self._unresolved(facts, site, assembly, start, end, whole=True)
+                continue
+            legacy = self.catalog.lookup(None, fold_identifier(name))
+            if legacy is None:
+                continue
             rule = "LR002" if dynamic else "LR001"
             self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.MEDIUM, False)
 

@@ -161,10 +161,10 @@ def summary_table(result: ScanResult) -> Table:
     )
     for column in ("legacy", "target"):
         # a name is folded, never cut short, and keeps room for itself on a narrow terminal
-        table.add_column(column, overflow="fold", ratio=2, min_width=12)
+        table.add_column(column, overflow="fold", min_width=12)
     for column in ("python", "sql", "db", "history"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("status", overflow="fold", ratio=1, min_width=7)
+    table.add_column("status", overflow="fold", min_width=7)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in result.findings:
         if finding.legacy is not None:

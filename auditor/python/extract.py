@@ -973,6 +973,9 @@ class _Extractor:
                     value = self._argument(arg.value)
                     at = position if arg.keyword is None else -1
                     recorded.append((at, arg.keyword, _for_summary(value)))
+                    if isinstance(arg.value, ast.Dict | ast.Name):  # `helper({"table": "x"})`: each entry
+                        for key, entry in self._dict_argument(arg.value).items():
+                            recorded.append((at, f"{arg.keyword or ''}[{key}]", _for_summary(entry)))
             if arg.keyword is None and not arg.star:
                 position += 1
             if index not in consumed:
@@ -1304,8 +1307,48 @@ class _Extractor:
             entries = self._dict_entries(right.id) if isinstance(right, ast.Name) else {}
             if entries:  # a params dict built earlier: `sql % params`
                 return _percent_format(left, [], entries)
+            if isinstance(right, ast.Name):
+                passed = self._parameter_entries(right, left)
+                if passed:  # a params dict the caller passes in: each entry is the caller's to say
+                    return _percent_format(left, [], passed)
             return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
+
+    def _parameter_entries(self, node: ast.Name, template: Value) -> dict[str, Value]:
+        """For `template % params` where `params` is a parameter: each `%(key)s` entry as a parameter of
+        its own (`params[key]`), so that a caller's dict literal says which names the helper gets."""
+        keys = [m.group("key") for m in _PERCENT.finditer(literal_text(template)) if m.group("key")]
+        name = node.id
+        for scope in reversed(self.scopes):
+            if scope.kind != "function":
+                continue
+            if name not in scope.params or name in scope.values:
+                return {}
+            return {
+                key: (
+                    Hole(
+                        f"{name}[{key!r}]",
+                        f"entry `{name}[{key!r}]` of a parameter",
+                        self._node(node),
+                        function=scope.qualname,
+                        param=f"{name}[{key}]",
+                    ),
+                )
+                for key in dict.fromkeys(keys)
+            }
+        return {}
+
+    def _dict_argument(self, node: ast.expr) -> dict[str, Value | None]:
+        """The string-keyed entries of a dict passed as an argument: a literal, or a dict built in scope."""
+        if isinstance(node, ast.Dict):
+            entries: dict[str, Value | None] = {}
+            for key_node, value_node in zip(node.keys, node.values, strict=True):
+                if isinstance(key_node, ast.Constant) and isinstance(key_node.value, str):
+                    entries[key_node.value] = self._argument(value_node)
+            return entries
+        if isinstance(node, ast.Name):
+            return dict(self._dict_entries(node.id))
+        return {}
 
     def _dict_entries(self, name: str) -> dict[str, Value]:
         """The known string entries of a dict bound to a name in scope (`params = {"table": ...}`)."""

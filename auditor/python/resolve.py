@@ -903,8 +903,9 @@ class Resolver:
                     continue
                 info = self.functions[target][1]
                 for param in by_function.get(target, ()):
-                    position = info.params.index(param) - info.bound if param in info.params else -1
-                    if slot in (param, str(position), "*", "**") and (slot != "*" or position >= 0):
+                    base = param.partition("[")[0]  # an entry of a dict parameter: the dict's slot
+                    position = info.params.index(base) - info.bound if base in info.params else -1
+                    if slot in (param, base, str(position), "*", "**") and (slot != "*" or position >= 0):
                         called.add((target, param))
                         unknown.add((target, param))
         resolved = called - unknown
@@ -1126,16 +1127,22 @@ def _as_select(assembly: Assembly) -> Assembly:
 
 
 def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:
-    """The value a call passes for a parameter (by position, the bound `self` skipped, or by keyword)."""
+    """The value a call passes for a parameter (by position, the bound `self` skipped, or by keyword);
+    for an entry of a dict parameter (`params[table]`), that entry of the dict the call passes."""
+    base, _, entry = param.partition("[")
     position = -1
-    if param in info.params:
-        position = info.params.index(param) - (1 if info.bound else 0)
-    unpacked = False
+    if base in info.params:
+        position = info.params.index(base) - (1 if info.bound else 0)
+    unpacked = passed = False
     for index, keyword, value in call.args:
-        if keyword == param or (keyword is None and index == position >= 0):
+        if not entry and (keyword == param or (keyword is None and index == position >= 0)):
             return value
+        if entry and (keyword == param or (keyword == f"[{entry}" and index == position >= 0)):
+            return value
+        passed = passed or keyword == base or (keyword is None and index == position >= 0)
         unpacked = unpacked or keyword in ("*", "**")
-    return () if unpacked else None  # `*args` may pass it: unknown
+    # a dict passed without that entry, or `*args`: unknown; not passed at all: the default's
+    return () if unpacked or passed else None
 
 
 def _parameter_hole(value: Value | None) -> Hole | None:

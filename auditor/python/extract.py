@@ -1308,16 +1308,17 @@ class _Extractor:
             if entries:  # a params dict built earlier: `sql % params`
                 return _percent_format(left, [], entries)
             if isinstance(right, ast.Name):
-                passed = self._parameter_entries(right, left)
+                keys = [m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")]
+                passed = self._parameter_entries(right, keys)
                 if passed:  # a params dict the caller passes in: each entry is the caller's to say
                     return _percent_format(left, [], passed)
             return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
 
-    def _parameter_entries(self, node: ast.Name, template: Value) -> dict[str, Value]:
-        """For `template % params` where `params` is a parameter: each `%(key)s` entry as a parameter of
-        its own (`params[key]`), so that a caller's dict literal says which names the helper gets."""
-        keys = [m.group("key") for m in _PERCENT.finditer(literal_text(template)) if m.group("key")]
+    def _parameter_entries(self, node: ast.Name, keys: list[str]) -> dict[str, Value]:
+        """For `template % params` / `template.format(**params)` where `params` is a parameter: each
+        entry the template names as a parameter of its own (`params[key]`), so that a caller's dict
+        literal says which names the helper gets."""
         name = node.id
         for scope in reversed(self.scopes):
             if scope.kind != "function":
@@ -1379,7 +1380,11 @@ class _Extractor:
                     named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
                     for a in args:
                         if a.star == "**" and isinstance(a.value, ast.Name):  # `.format(**params)`
-                            named.update(self._dict_entries(a.value.id))
+                            entries = self._dict_entries(a.value.id)
+                            if not entries:  # a parameter: each field the caller's dict fills
+                                fields = _BRACE_FIELD.findall(literal_text(template).replace("{{", ""))
+                                entries = self._parameter_entries(a.value, fields)
+                            named.update(entries)
                     return _brace_format(template, positional, named)
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
@@ -1764,6 +1769,7 @@ def _qualifies_by_param(value: Value) -> bool:
 
 
 _COLUMN_AFTER = re.compile(r"\.[A-Za-z_]")
+_BRACE_FIELD = re.compile(r"\{([A-Za-z_]\w*)[^{}]*\}")  # `{table}`, `{table!s}`, `{table:>10}`
 
 
 for _cls in (Site, ModelClass, FunctionInfo, CallSite, TableClass):

@@ -157,7 +157,8 @@ def read_migration_sources(
             python.append(migration)
             sql.diagnostics.extend(migration.diagnostics)
     if memo is not None:
-        memo.entries = {k: v for k, v in memo.entries.items() if k in {r.key for r in memo.files.values()}}
+        current = {record.key for record in memo.files.values()}  # an edited file's old content goes
+        memo.entries = {key: entry for key, entry in memo.entries.items() if key in current}
     return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
 
 
@@ -619,11 +620,11 @@ def _reconcile(
         cache.stage("mentions", "by file") or {}
     )
     kept: dict[str, tuple[str, tuple[Mention, ...], tuple[Finding, ...]]] = {}
+    keys = {path: inputs(path) for path in content}
     stale: list[str] = []
     for path in sorted(content):
-        key = inputs(path)
         known = remembered.get(path)
-        if known is not None and known[0] == key:
+        if known is not None and known[0] == keys[path]:
             kept[path] = known
         else:
             stale.append(path)
@@ -645,7 +646,7 @@ def _reconcile(
         for finding in unclassified:
             fresh_lr006.setdefault(finding.path, []).append(finding)
         for path in stale:
-            kept[path] = (inputs(path), tuple(fresh_mentions.get(path, ())), tuple(fresh_lr006.get(path, ())))
+            kept[path] = (keys[path], tuple(fresh_mentions.get(path, ())), tuple(fresh_lr006.get(path, ())))
     cache.put_stage("mentions", "by file", kept)
     all_mentions = [m for path in sorted(kept) for m in kept[path][1]]
     all_mentions.sort(key=lambda m: (m.path, m.line, m.column))

@@ -515,18 +515,7 @@ class Resolver:
                 f"`{declared}` (its {how}class name), so it maps `{table}`: {_describe(legacy)}. "
                 f'Set __tablename__ = "{target}".'
             )
-            finding = Finding(
-                rule="LR003",
-                path=facts.path,
-                span=Span(0, 0, 0, 0),
-                legacy=legacy.legacy,
-                target=legacy.target,
-                block=self._block(owner),
-                confidence=Confidence.MEDIUM,
-                message=message,
-                snippet="",
-            )
-            self._add(finding, facts.class_nodes.get(local))
+            self._default_table(facts.path, legacy, self._block(owner), message, facts.class_nodes.get(local))
 
     def _schema(self, site: Site, path: str) -> str | None:
         if site.schema is None:
@@ -1015,13 +1004,20 @@ class Resolver:
                 f"Django model `{model.name}` has no Meta.db_table, so it maps to its default table "
                 f'`{table}`: {_describe(legacy)}. Set Meta.db_table to "{target}".'
             )
+        self._default_table(facts.path, legacy, model.block, message, node)
+
+    def _default_table(
+        self, path: str, legacy: LegacyObject, block: str, message: str, node: int | None
+    ) -> None:
+        """LR003 at a class whose table name the ORM derives (Django's default, a declared_attr): the
+        position is the class's, found by the position pass."""
         finding = Finding(
             rule="LR003",
-            path=facts.path,
+            path=path,
             span=Span(0, 0, 0, 0),
             legacy=legacy.legacy,
             target=legacy.target,
-            block=model.block,
+            block=block,
             confidence=Confidence.MEDIUM,
             message=message,
             snippet="",

@@ -526,7 +526,6 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             py_files,
             extractor,
             filters,
-            config.max_file_bytes,
             progress,
             cache,
             pattern,
@@ -948,7 +947,6 @@ def _extract_python(
     files: list[SourceFile],
     extractor: _Extractor,
     filters: _Filters,
-    max_bytes: int,
     progress: Callable[[str, int, int], None] | None,
     cache: ScanCache,
     pattern: re.Pattern[str],
@@ -1022,7 +1020,7 @@ def _extract_python(
         if not remaining:
             break
         users = (
-            _holder_users(remaining, holders, by_path, records, extractor, cache, results, max_bytes, out)
+            _holder_users(remaining, holders, by_path, records, extractor, cache, results, out)
             if holders
             else []
         )
@@ -1122,7 +1120,6 @@ def _holder_users(
     extractor: _Extractor,
     cache: ScanCache,
     results: dict[str, ModuleFacts | Diagnostic],
-    max_bytes: int,
     out: _PythonFacts,
 ) -> list[str]:
     """The remaining files that use one of the holder constants; the workers read, test and parse them.

@@ -44,7 +44,6 @@ from auditor.discover.cache import (
 )
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
-from auditor.python.extract import NEUTRAL_BASES, ModuleFacts, extract_module
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
@@ -52,6 +51,7 @@ from auditor.sql.order import migration_order
 
 if TYPE_CHECKING:
     from auditor.database.witness import LiveReading
+    from auditor.python.extract import ModuleFacts
     from auditor.python.reconcile import MentionSource
     from auditor.sql.dependents import DependentObjects
     from auditor.sql.migrations import MigrationCatalog
@@ -323,6 +323,7 @@ class _Task:
     # a holder round: the constants (name -> modules they come from); the file is parsed if it uses one
     holders: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
     as_object: bool = False  # return the facts themselves, not pickled bytes (their bytes did not load)
+    known: FileRecord | None = None  # the first round's record: its verdicts stand while the bytes do
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,14 +386,18 @@ def _analyse(task: _Task) -> _Outcome:
     else:
         data, stat_key = task.data, (-1, -1, -1, -1)  # read by the main process, which records it
     filters: _Filters = _WORKER["filters"]  # type: ignore[assignment]
-    flags = filters.flags(task.path, data)
-    record = FileRecord(stat_key, content_key(task.path.encode() + b"\0" + data), flags)
+    key = content_key(task.path.encode() + b"\0" + data)
+    if task.known is not None and task.known.key == key:  # a holder round: the pre-filter ran on these bytes
+        record = FileRecord(stat_key, key, task.known.flags)
+    else:
+        record = FileRecord(stat_key, key, filters.flags(task.path, data))
+    flags = record.flags
     cache: ScanCache = _WORKER["cache"]  # type: ignore[assignment]
     uses = bool(task.holders) and _uses_holder(data, dict(task.holders))
     if not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path):
         return _Outcome(task.path, record, None, uses_holder=uses)
     result = _parse(task.path, data)
-    if isinstance(result, ModuleFacts) and not task.as_object:  # pickled once: the cache keeps the bytes
+    if not isinstance(result, Diagnostic) and not task.as_object:  # pickled once: the cache keeps the bytes
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             return _Outcome(task.path, record, None, payload, uses)
@@ -402,6 +407,8 @@ def _analyse(task: _Task) -> _Outcome:
 
 
 def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
+    from auditor.python.extract import extract_module  # imported by the runs that parse
+
     text = decode_python(data, rel)
     if isinstance(text, Diagnostic):
         return text
@@ -996,6 +1003,8 @@ def _extract_python(
     helper_functions: set[str] = set()
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     table_classes: set[str] = set()
+    from auditor.python.extract import ModuleFacts  # the rounds read facts: the extractor's classes
+
     while round_paths:
         new_facts = []
         unreadable = [  # a cache entry that did not load: parsed again, its facts kept as objects
@@ -1085,7 +1094,7 @@ def _remembered_rounds(
     out.loader = lambda: [
         f
         for f in (results.get(p) or cache.get(records[p].key, p) for p in fact_paths)
-        if isinstance(f, ModuleFacts)
+        if f is not None and not isinstance(f, Diagnostic)
     ]
     return True
 
@@ -1138,7 +1147,7 @@ def _holder_users(
         verdict = known.get(path)
         lost = verdict is not None and verdict[1] and path not in results and not cache.has(record.key, path)
         if verdict is None or verdict[0] != record.key or lost:
-            tasks.append(_Task(path, by_path[path].full_path, holders=wanted))
+            tasks.append(_Task(path, by_path[path].full_path, holders=wanted, known=record))
         else:
             verdicts[path] = verdict
     for outcome in extractor.run(tasks):
@@ -1229,6 +1238,8 @@ def _table_holders(
 def _passes_on(module: ModuleFacts, local: str, holders: set[str]) -> bool:
     """A class that maps no table, as far as its own module tells: `__abstract__`, or built only on
     mixins (known holders, object)."""
+    from auditor.python.extract import NEUTRAL_BASES
+
     table = module.table_classes.get(local)
     if table is not None and (table.abstract or table.declarative_base or table.mapped):
         return table.abstract

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,23 @@ def test_summary_table_keeps_the_names_on_an_80_column_terminal(monkeypatch: pyt
     rows = [line for line in table.splitlines() if line.startswith("│")]
     assert "".join(line.split("│")[1].strip() for line in rows).startswith("public.customer_addresses")
     assert all(len(line) <= 80 for line in table.splitlines())
+
+
+def _console_script(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from auditor.cli.main import entry; entry()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
+
+
+def test_console_script_flushes_everything_and_keeps_the_exit_status(tmp_path: Path) -> None:
+    """The console script skips the interpreter's teardown: what it printed and its status must survive."""
+    shop = shutil.copytree(FIXTURES / "shop", tmp_path / "shop")
+    done = _console_script("scan", str(shop), "--format", "json", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # findings fail the build
+    report = json.loads(done.stdout)  # the whole document reached the pipe
+    assert report["summary"]["findings"] == len(report["findings"]) > 0
+    done = _console_script("rules", cwd=tmp_path)
+    assert done.returncode == 0 and "LR001" in done.stdout
+    done = _console_script("scan", str(shop), "--jobs", "-1", cwd=tmp_path)
+    assert done.returncode == 2 and "Invalid value for '--jobs'" in done.stderr
+    done = _console_script("no-such-command", cwd=tmp_path)
+    assert done.returncode == 2 and "No such command" in done.stderr

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -79,7 +80,9 @@ def test_unknown_fail_on_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_cli_choices_match_the_gate() -> None:
-    option = next(p for p in main.commands["scan"].params if p.name == "fail_on")
+    scan = main.get_command(click.Context(main), "scan")
+    assert scan is not None
+    option = next(p for p in scan.params if p.name == "fail_on")
     assert tuple(option.type.choices) == FAIL_ON  # type: ignore[attr-defined]
 
 

@@ -369,11 +369,15 @@ def run_grep(corpus: Path, repeat: int) -> GrepResult:
 def audit_command(python: Path | None = None) -> tuple[list[str], dict[str, str]]:
     """The `audit` console script beside the interpreter, else `python -m auditor` from this checkout."""
     env = dict(os.environ)
+    # timed as installed: with its compiled modules (pip writes them at install; a checkout on first run),
+    # not re-compiling ~50 modules on every run when the session happens to forbid writing bytecode
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     python = python or Path(sys.executable)
     script = python.parent / "audit"
     if script.exists():
         return [str(script)], env
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    subprocess.run([str(python), "-m", "compileall", "-q", str(REPO_ROOT / "auditor")], env=env, check=False)
     return [str(python), "-m", "auditor"], env
 
 

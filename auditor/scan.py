@@ -33,6 +33,7 @@ from auditor.core.model import (
     report_order,
 )
 from auditor.core.source import decode_python, decode_sql, read_bytes, read_source, utf16_text
+from auditor.core.timings import Timings
 from auditor.database.connect import DatabaseError, DatabaseRequest
 from auditor.discover.cache import (
     CACHE_DIR,
@@ -70,6 +71,7 @@ class ScanOptions:
     cache_dir: str | None = CACHE_DIR  # relative to the root; None: no cache
     database: DatabaseRequest | None = None  # the live database as a second witness
     accept_unresolved: bool = False  # a person checked the LR005 sites: they hold no legacy name
+    timings: Timings | None = None  # where the time goes, stage by stage (`--timings`)
 
 
 MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
@@ -484,13 +486,17 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     config = options.config
     if not os.path.isdir(root):
         raise ConfigError(f"not a directory: {options.root}")
+    laps = options.timings or Timings()
+    laps.start()
     packs = load_rule_packs(config.rule_packs, config.sinks)
     found = discover(root, config.exclude)
+    laps.lap("discover")
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     history = history_cache(cache_dir, config)
     sources = read_migration_sources(found.files, config, history)
+    laps.lap("migrations")
     sql_texts = sources.sql.texts
     diagnostics.extend(sources.sql.diagnostics)
     migration_dirs = sources.dirs
@@ -512,13 +518,16 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             f"({', '.join(migration_dirs) or 'none found'}), no `legacy` in the config, no --legacy OLD=NEW"
         )
     base_pattern = name_pattern(catalog.bare_names)
+    laps.lap("catalog")
     cache = ScanCache(cache_dir, configuration_key(repr(packs), base_pattern.pattern))
+    laps.lap("cache load")
     sql_result = _analyze_sql(
         [*sql_texts.items(), *sources.python_texts], migration_paths, catalog, migration_info, cache
     )
     dependents = _dependents(sql_result, catalog)
     scan_catalog = dependents.scan_catalog() if dependents is not None else catalog
     pattern = name_pattern(scan_catalog.bare_names)
+    laps.lap("sql files")
     if pattern.pattern != base_pattern.pattern:  # names of objects built on legacy views join the scan
         cache.save()
         cache = ScanCache(cache_dir, configuration_key(repr(packs), pattern.pattern))
@@ -537,9 +546,11 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             cache,
             pattern,
             frozenset(m.attribute for m in packs.mappings),
+            laps,
         )
     finally:
         extractor.close()
+    laps.lap("python: holder rounds")  # and the workers' CPU time: they end here
     diagnostics.extend(python.diagnostics)
     findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)
     if dependents is not None:
@@ -557,18 +568,22 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         d.path for d in diagnostics if d.kind == "decode-error" and d.path.endswith((".py", ".sql"))
     ]
     history = frozenset(migration_paths) | {m.path for m in sources.python}
+    laps.lap("resolve")
     mentions, unclassified = _reconcile(
         python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
         findings, catalog, examined, cache,
     )  # fmt: skip
+    laps.lap("occurrences")
     findings.extend(unclassified)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))  # after the last memoised stage
+    laps.lap("cache save")
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(python.suppressions)
     )
     findings.sort(key=report_order)
+    laps.lap("snippets")
     all_diagnostics = sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.kind))
     unread = [LeftOut(d.path, d.kind) for d in diagnostics if d.kind in _UNREAD_KINDS]
     return ScanResult(
@@ -958,6 +973,7 @@ def _extract_python(
     cache: ScanCache,
     pattern: re.Pattern[str],
     mapping_attributes: frozenset[str],
+    laps: Timings,
 ) -> _PythonFacts:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
     table keyword, or use a constant that (transitively) holds a legacy name. A file whose status is
@@ -987,6 +1003,7 @@ def _extract_python(
         and not cache.has(records[f.path].key, f.path)
     ]
     _collect(extractor.run(lost), cache, records, results, out.diagnostics)
+    laps.lap("python: read and parse")
     by_path = {f.path: f for f in files}
     out.keys = {path: record.key for path, record in records.items()}
     out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]

@@ -251,3 +251,20 @@ def test_console_script_flushes_everything_and_keeps_the_exit_status(tmp_path: P
     assert done.returncode == 2 and "Invalid value for '--jobs'" in done.stderr
     done = _console_script("no-such-command", cwd=tmp_path)
     assert done.returncode == 2 and "No such command" in done.stderr
+
+
+def test_timings_report_every_stage_on_stderr_and_leave_the_report_alone(tmp_path: Path) -> None:
+    shop = shutil.copytree(FIXTURES / "shop", tmp_path / "shop")
+    code, out, err = run_cli("scan", str(shop), "--format", "json", "--timings", "--jobs", "1")
+    assert code == 1
+    assert json.loads(out)["findings"]  # stdout holds the report only
+    rows = {
+        line.rsplit(None, 3)[0]: line.rsplit(None, 3)[1:]
+        for line in err.splitlines()[1:]
+        if line[:1].isalpha()
+    }
+    for stage in ("discover", "migrations", "catalog", "python: read and parse", "resolve", "report"):
+        assert stage in rows, err
+    wall, cpu, _ = (float(v) for v in rows["total"])
+    assert wall > 0 and cpu > 0
+    assert abs(sum(float(r[0]) for k, r in rows.items() if k != "total") - wall) < 0.05

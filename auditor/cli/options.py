@@ -12,6 +12,7 @@ import click
 from auditor.catalog.config import Config, ConfigError, load_config
 from auditor.core.model import ScanResult
 from auditor.core.output import OutputError, check_output, write_report
+from auditor.core.timings import Timings
 from auditor.database.connect import DATABASE_MODES, DatabaseError, DatabaseRequest, choose_url
 from auditor.discover.cache import CACHE_DIR
 
@@ -70,12 +71,13 @@ def run_scan(
     cache_dir: str | None = CACHE_DIR,
     database: DatabaseRequest | None = None,
     accept_unresolved: bool = False,
+    timings: Timings | None = None,
 ) -> ScanResult:
     from auditor.scan import ScanOptions, scan
 
     reporter = _progress_reporter() if progress else None
     try:
-        options = ScanOptions(path, config, legacy, jobs, cache_dir, database, accept_unresolved)
+        options = ScanOptions(path, config, legacy, jobs, cache_dir, database, accept_unresolved, timings)
         return scan(options, reporter)
     except ConfigError as exc:
         fail(str(exc))

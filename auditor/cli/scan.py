@@ -29,6 +29,7 @@ from auditor.cli.options import (
     write_output,
 )
 from auditor.core.rules import RULES
+from auditor.core.timings import Timings
 from auditor.discover.cache import CACHE_DIR
 
 
@@ -80,6 +81,11 @@ from auditor.discover.cache import CACHE_DIR
     help="Which reported findings fail (exit 1): new (default with --baseline), any (default "
     "otherwise), high/medium/low (that confidence or stronger), never (always exit 0).",
 )
+@click.option(
+    "--timings",
+    is_flag=True,
+    help="After the report, print on stderr where the time went: wall and CPU time per stage.",
+)
 @database_options
 @accept_unresolved_option
 def scan_command(
@@ -103,6 +109,7 @@ def scan_command(
     database_mode: str,
     usage_since: str | None,
     accept_unresolved: bool,
+    timings: bool,
 ) -> None:
     """Scan PATH for references to legacy names (and, with a database, its dependents and usage).
 
@@ -119,7 +126,10 @@ def scan_command(
     cache = None if no_cache else cache_dir
     progress = not no_progress and fmt == "text"
     database = database_request(database_url, config, database_mode, usage_since)
-    scanned = run_scan(path, config, parse_legacy(legacy), jobs, progress, cache, database, accept_unresolved)
+    laps = Timings() if timings else None
+    scanned = run_scan(
+        path, config, parse_legacy(legacy), jobs, progress, cache, database, accept_unresolved, laps
+    )
     report = apply_gate(scanned, request)
     if fmt == "text":
         from rich.console import Console  # rich: only the text format pays for importing it
@@ -151,6 +161,9 @@ def scan_command(
             # the plan is about everything that blocks, not only what this gate reports
             extra["plan"] = plan_json(with_suppressions(scanned))
         write_output(format_scan(report.result, fmt, report.fingerprints, extra), output)
+    if laps is not None:
+        laps.lap("report")
+        click.echo(laps.render(), err=True)
     sys.exit(report.exit_status)
 
 

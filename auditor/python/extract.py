@@ -21,7 +21,17 @@ from typing import Any
 from auditor.core.source import LineIndex
 from auditor.python.rulepacks import MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
-from auditor.python.values import Hole, Lit, Piece, Ref, Value, literal_text, member_name, slots_reduce
+from auditor.python.values import (
+    Formatting,
+    Hole,
+    Lit,
+    Piece,
+    Ref,
+    Value,
+    literal_text,
+    member_name,
+    slots_reduce,
+)
 
 SQL_START = re.compile(
     r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
@@ -265,6 +275,7 @@ class _Scope:
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
     table: dict[str, Any] | None = None  # a class: TableClass fields its body sets
     declares: bool = False  # a function: a declared_attr that computes the class's table name
+    local_defs: dict[str, str] = field(default_factory=dict)  # a function: nested `def` name -> qualname
 
 
 class _Extractor:
@@ -581,6 +592,10 @@ class _Extractor:
         for star in (args.vararg, args.kwarg):
             if star is not None:
                 scope.params.add(star.arg)
+        enclosing = self.scopes[-1]
+        if enclosing.kind == "function":  # a nested def binds its name in the function: a call target
+            enclosing.values.pop(node.name, None)
+            enclosing.local_defs[node.name] = scope.qualname
         self.scopes.append(scope)
         for statement in node.body:
             self.visit(statement)
@@ -893,6 +908,7 @@ class _Extractor:
     def _store(self, name: str, value: Value) -> None:
         scope = self.scopes[-1]
         scope.values[name] = value
+        scope.local_defs.pop(name, None)  # rebound: no longer the nested function
         if scope.kind == "module":
             self.facts.constants[name] = value
         elif scope.kind == "class" and self.class_path:
@@ -1049,6 +1065,8 @@ class _Extractor:
                 return f"{scope.types[root]}.{rest}"
             if root in scope.params or root in scope.values:
                 return ""  # an object of unknown type
+            if root in scope.local_defs:
+                return "" if rest else scope.local_defs[root]  # a nested function, called by its name
         return self._qualify(dotted)
 
     def _sinks_for(self, call: ast.Call) -> list[Sink]:
@@ -1288,14 +1306,16 @@ class _Extractor:
                 # a template constant of this module, formatted here: `REPORT % params`
                 local = left[0].target.removeprefix(self.facts.module + ".")
                 left = self.facts.constants.get(local, left) if local != left[0].target else left
-            if not left or (
-                not self._is_string_node(node.left) and not any(isinstance(p, Lit) for p in left)
+            template = left[0] if left and len(left) == 1 and isinstance(left[0], Ref) else None
+            if template is None and (
+                not left
+                or (not self._is_string_node(node.left) and not any(isinstance(p, Lit) for p in left))
             ):
                 return None
             right = node.right
             if isinstance(right, ast.Tuple):
                 items = [self._eval_or_hole(_unstar(e)) for e in right.elts]
-                return _percent_format(left, items, {})
+                return _deferred(template, "%", items, {}) if template else _percent_format(left, items, {})
             if isinstance(right, ast.Dict):
                 mapping = {}
                 for key_node, value_node in zip(right.keys, right.values, strict=True):
@@ -1303,8 +1323,14 @@ class _Extractor:
                         key = self._eval(key_node)
                         if key and all(isinstance(p, Lit) for p in key):
                             mapping[literal_text(key)] = self._eval_or_hole(value_node)
-                return _percent_format(left, [], mapping)
+                return (
+                    _deferred(template, "%", [], mapping) if template else _percent_format(left, [], mapping)
+                )
             entries = self._dict_entries(right.id) if isinstance(right, ast.Name) else {}
+            if template is not None:  # defined elsewhere: formatted once the resolver knows its text
+                if not entries and isinstance(right, ast.Name):
+                    entries = self._parameter_entries(right, [_ANY_KEY])  # whichever keys it names
+                return _deferred(template, "%", [] if entries else [self._eval_or_hole(right)], entries)
             if entries:  # a params dict built earlier: `sql % params`
                 return _percent_format(left, [], entries)
             if isinstance(right, ast.Name):
@@ -1383,8 +1409,11 @@ class _Extractor:
                             entries = self._dict_entries(a.value.id)
                             if not entries:  # a parameter: each field the caller's dict fills
                                 fields = _BRACE_FIELD.findall(literal_text(template).replace("{{", ""))
-                                entries = self._parameter_entries(a.value, fields)
+                                deferred = len(template) == 1 and isinstance(template[0], Ref)
+                                entries = self._parameter_entries(a.value, [_ANY_KEY] if deferred else fields)
                             named.update(entries)
+                    if len(template) == 1 and isinstance(template[0], Ref):  # a template defined elsewhere
+                        return _deferred(template[0], "{}", positional, named)
                     return _brace_format(template, positional, named)
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
@@ -1710,6 +1739,41 @@ _PERCENT = re.compile(
 _BRACE = re.compile(r"\{\{|\}\}|\{(?P<field>[^{}!:]*)(?:![rsa])?(?::[^{}]*)?\}")
 
 
+_ANY_KEY = "*"  # a params dict passed in to a template whose keys are known only to the resolver
+
+
+def _named(named: dict[str, Value], key: str) -> Value | None:
+    """The value of a named field: the entry, or the entry of any key of a params dict passed in."""
+    found = named.get(key)
+    if found is None and _ANY_KEY in named:
+        found = tuple(
+            dataclasses.replace(
+                p,
+                label=p.label.replace(repr(_ANY_KEY), repr(key)),
+                reason=p.reason.replace(repr(_ANY_KEY), repr(key)),
+                param=p.param.replace(f"[{_ANY_KEY}]", f"[{key}]"),
+            )
+            if isinstance(p, Hole) and p.param
+            else p
+            for p in named[_ANY_KEY]
+        )
+    return found
+
+
+def _deferred(template: Ref, style: str, positional: list[Value], named: dict[str, Value]) -> Value:
+    """A template whose text is known only to the resolver (imported, or defined later in the module),
+    with the arguments it is formatted with here."""
+    return (dataclasses.replace(template, formatting=(style, tuple(positional), tuple(named.items()))),)
+
+
+def apply_formatting(template: Value, formatting: Formatting) -> Value:
+    """A deferred `%` or `.format` applied to the template's value."""
+    style, positional, named = formatting
+    if style == "%":
+        return _percent_format(template, list(positional), dict(named))
+    return _brace_format(template, list(positional), dict(named))
+
+
 def _percent_format(template: Value, positional: list[Value], named: dict[str, Value]) -> Value:
     out: list[Piece] = []
     index = 0
@@ -1723,7 +1787,7 @@ def _percent_format(template: Value, positional: list[Value], named: dict[str, V
             if match.group("conv") == "%":
                 out.append(_slice(piece, match.start() + 1, match.end()))
             elif match.group("key") is not None:
-                out.extend(named.get(match.group("key"), (_synthetic(match.group(0)),)))
+                out.extend(_named(named, match.group("key")) or (_synthetic(match.group(0)),))
             else:
                 out.extend(positional[index] if index < len(positional) else (_synthetic(match.group(0)),))
                 index += 1
@@ -1753,7 +1817,7 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
                 elif key.isdigit():
                     value = positional[int(key)] if int(key) < len(positional) else None
                 else:
-                    value = named.get(key)
+                    value = _named(named, key)
                 out.extend(value if value is not None else (_synthetic(match.group(0)),))
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))

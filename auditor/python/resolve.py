@@ -18,6 +18,7 @@ from auditor.python.extract import (
     ModuleFacts,
     Site,
     TableClass,
+    apply_formatting,
 )
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
@@ -210,7 +211,18 @@ class Resolver:
                     continue
                 resolved, facts, definition = found
                 step = Via(piece, path, definition, facts.path, self._holds_name(resolved, facts.path, depth))
-                yield from self._expand(resolved, facts.path, (*via, step), depth + 1)
+                if piece.formatting is None:
+                    yield from self._expand(resolved, facts.path, (*via, step), depth + 1)
+                    continue
+                # a template defined there, formatted here: its text is the definition's, each argument
+                # stays the use's (its own file, positions and chain)
+                arguments = {id(p) for v in piece.formatting[1] for p in v}
+                arguments.update(id(p) for _, v in piece.formatting[2] for p in v)
+                for part in apply_formatting(resolved, piece.formatting):
+                    if id(part) in arguments:
+                        yield from self._expand((part,), path, via, depth + 1)
+                    else:
+                        yield from self._expand((part,), facts.path, (*via, step), depth + 1)
             else:
                 yield piece, path, via
 

@@ -98,10 +98,14 @@ class Ref:
     column: int = 0
     inherited: bool = False  # `self.x` / `cls.x`: looked up through base classes and subclasses
     unknown: str = ""  # when it does not resolve: an ordinary unknown value with this reason, not undefined
+    # a template defined elsewhere and formatted at the use: `TEMPLATE % {...}`, `TEMPLATE.format(...)`;
+    # the style ("%" or "{}"), the positional and the named arguments, applied once the value is known
+    formatting: Formatting | None = None
 
 
 Piece = Lit | Hole | Ref
 Value = tuple[Piece, ...]
+Formatting = tuple[str, tuple[Value, ...], tuple[tuple[str, Value], ...]]
 
 
 def literal_text(value: Value) -> str:

@@ -144,17 +144,35 @@ def history_cache(cache_dir: str | None, config: Config) -> ScanCache | None:
 
 
 def read_migration_sources(
-    files: Sequence[SourceFile], config: Config, memo: ScanCache | None = None
+    files: Sequence[SourceFile], config: Config, memo: ScanCache | None = None, jobs: int = 1
 ) -> MigrationSources:
     """The .sql files and the Python migrations; with a cache, an unchanged Python file is not read
-    again (its migration, or that it is none, is remembered by content)."""
+    again (its migration, or that it is none, is remembered by content). Many files to read are read on
+    ``jobs`` processes (0: all cores)."""
     sql = read_sql_files(files, config.max_file_bytes)
-    configured = [m for m in config.migrations or () if m.strip("/")]
+    configured = tuple(m for m in config.migrations or () if m.strip("/"))
+    candidates = [f for f in files if f.path.endswith(".py") and could_be_migration(f.path, configured)]
+    known = {f.path: _remembered_migration(f, memo) for f in candidates} if memo is not None else {}
+    unread = [f for f in candidates if known.get(f.path) is None]
+    tasks = [_MigrationTask(f.path, f.full_path, configured, config.max_file_bytes) for f in unread]
+    extractor = _Extractor(jobs, (), work=_read_migration_task, initializer=None)  # type: ignore[arg-type]
+    try:
+        read = dict(zip([f.path for f in unread], extractor.run(tasks), strict=True))  # type: ignore[arg-type]
+    finally:
+        extractor.close()
     python: list[PythonMigration] = []
-    for file in files:
-        if not file.path.endswith(".py") or not could_be_migration(file.path, configured):
-            continue
-        migration = _python_migration(file, configured, config.max_file_bytes, memo)
+    for file in candidates:
+        migration: PythonMigration | None
+        if file.path in read:
+            outcome = read[file.path]
+            # a worker that crashed on the file leaves it unread: the extraction reports it
+            migration, key, status = outcome if isinstance(outcome, tuple) else (None, None, (-1, -1, -1, -1))
+            if memo is not None and key is not None:
+                memo.put(key, migration or PythonMigration(file.path, "", ""))  # "": not a migration
+                memo.record(file.path, FileRecord(status, key, 0))
+        else:
+            remembered = known[file.path]
+            migration = remembered if remembered is not None and remembered.framework else None
         if migration is not None:
             python.append(migration)
             sql.diagnostics.extend(migration.diagnostics)
@@ -164,30 +182,39 @@ def read_migration_sources(
     return MigrationSources(sql, default_migration_dirs(config, sql.texts), application_order(python))
 
 
-def _python_migration(
-    file: SourceFile, configured: Sequence[str], max_bytes: int, memo: ScanCache | None
-) -> PythonMigration | None:
-    if memo is not None:
-        try:
-            record = memo.unchanged(file.path, os.stat(file.full_path))
-        except OSError:
-            record = None
-        known = memo.get(record.key, file.path) if record is not None else None
-        if isinstance(known, PythonMigration):
-            return known if known.framework else None
-    read = read_source(file.full_path, file.path, max_bytes)
-    if isinstance(read, Diagnostic):
-        return None  # the extraction reports the file
-    data, status = read
-    text = decode_python(data, file.path)
-    if not isinstance(text, str):
+def _remembered_migration(file: SourceFile, memo: ScanCache | None) -> PythonMigration | None:
+    """What an unchanged file was last time (a PythonMigration whose framework is "" when it is none)."""
+    if memo is None:
         return None
-    migration = read_migration(file.path, text, configured)
-    if memo is not None:
-        key = content_key(file.path.encode() + b"\0" + data)
-        memo.put(key, migration or PythonMigration(file.path, "", ""))  # "": not a migration
-        memo.record(file.path, FileRecord(file_status(status), key, 0))
-    return migration
+    try:
+        record = memo.unchanged(file.path, os.stat(file.full_path))
+    except OSError:
+        return None
+    known = memo.get(record.key, file.path) if record is not None else None
+    return known if isinstance(known, PythonMigration) else None
+
+
+class _MigrationTask(NamedTuple):
+    path: str
+    full_path: str
+    configured: tuple[str, ...]
+    max_bytes: int
+
+
+def _read_migration_task(
+    task: _MigrationTask,
+) -> tuple[PythonMigration | None, str | None, tuple[int, int, int, int]]:
+    """A file that may be a migration, read: (its migration or None, content key, status); no key when
+    it could not be read or decoded (the extraction reports it)."""
+    read = read_source(task.full_path, task.path, task.max_bytes)
+    if isinstance(read, Diagnostic):
+        return None, None, (-1, -1, -1, -1)
+    data, status = read
+    text = decode_python(data, task.path)
+    if not isinstance(text, str):
+        return None, None, (-1, -1, -1, -1)
+    key = content_key(task.path.encode() + b"\0" + data)
+    return read_migration(task.path, text, task.configured), key, file_status(status)
 
 
 def _memoised_catalog(
@@ -436,17 +463,23 @@ class _Extractor:
     """Runs file analysis in-process or on a pool of processes; a crashed worker costs only its file."""
 
     def __init__(
-        self, jobs: int, init_args: tuple[object, ...], work: Callable[[_Task], _Outcome] = _analyse
+        self,
+        jobs: int,
+        init_args: tuple[object, ...],
+        work: Callable[[_Task], _Outcome] = _analyse,
+        initializer: Callable[..., None] | None = _init_worker,
     ) -> None:
         self.jobs = jobs
         self.args = init_args
         self.work = work
+        self.initializer = initializer
         self.pool: ProcessPoolExecutor | None = None
 
     def run(self, tasks: list[_Task]) -> list[_Outcome]:
         jobs = worker_count(self.jobs, len(tasks))
         if jobs <= 1 or len(tasks) < _PARALLEL_THRESHOLD:
-            _init_worker(*self.args)  # type: ignore[arg-type]
+            if self.initializer is not None:
+                self.initializer(*self.args)
             return [self.work(task) for task in tasks]
         chunk = max(1, len(tasks) // (jobs * 8))
         try:
@@ -468,7 +501,7 @@ class _Extractor:
         if self.pool is None:
             context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             self.pool = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=_init_worker, initargs=self.args
+                jobs, mp_context=context, initializer=self.initializer, initargs=self.args
             )
         return self.pool
 
@@ -495,7 +528,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     py_files = [f for f in found.files if f.path.endswith(".py")]
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     history = history_cache(cache_dir, config)
-    sources = read_migration_sources(found.files, config, history)
+    sources = read_migration_sources(found.files, config, history, options.jobs)
     laps.lap("migrations")
     sql_texts = sources.sql.texts
     diagnostics.extend(sources.sql.diagnostics)
@@ -571,7 +604,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     laps.lap("resolve")
     mentions, unclassified = _reconcile(
         python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
-        findings, catalog, examined, cache,
+        findings, catalog, examined, cache, options.jobs,
     )  # fmt: skip
     laps.lap("occurrences")
     findings.extend(unclassified)
@@ -616,6 +649,7 @@ def _reconcile(
     catalog: LegacyCatalog,
     examined: dict[tuple[str, int, int], str],
     cache: ScanCache,
+    jobs: int,
 ) -> tuple[list[Mention], list[Finding]]:
     """The post-pass over every occurrence, memoised file by file on what it reads there: the file's
     content, its findings and ruled-out occurrences, and the catalog (a warm scan neither re-reads nor
@@ -659,7 +693,9 @@ def _reconcile(
         )
         sources = [*texts, *_undecodable_sources(root, [p for p in undecodable if p in wanted])]
         relevant = [f for p in stale for f in by_path.get(p, ())]
-        mentions, unclassified = reconcile_mentions(sources, relevant, catalog, pattern, examined)
+        mentions, unclassified = _reconcile_on_cores(
+            jobs, reconcile_mentions, sources, relevant, catalog, pattern, ruled_out
+        )
         fresh_mentions: dict[str, list[Mention]] = {}
         fresh_lr006: dict[str, list[Finding]] = {}
         for mention in mentions:
@@ -672,6 +708,52 @@ def _reconcile(
     all_mentions = [m for path in sorted(kept) for m in kept[path][1]]
     all_mentions.sort(key=lambda m: (m.path, m.line, m.column))
     return all_mentions, [f for path in sorted(kept) for f in kept[path][2]]
+
+
+_Reconciler = Callable[
+    [list["MentionSource"], list[Finding], LegacyCatalog, re.Pattern[str], dict[tuple[str, int, int], str]],
+    tuple[list[Mention], list[Finding]],
+]
+
+
+def _reconcile_on_cores(
+    jobs: int,
+    reconcile: _Reconciler,
+    sources: list[MentionSource],
+    findings: list[Finding],
+    catalog: LegacyCatalog,
+    pattern: re.Pattern[str],
+    ruled_out: dict[str, list[tuple[tuple[str, int, int], str]]],
+) -> tuple[list[Mention], list[Finding]]:
+    """The post-pass, file by file, on every core when there are many files (each file's verdicts depend
+    only on its own text, findings and ruled-out occurrences)."""
+    workers = worker_count(jobs, len(sources) // _PARALLEL_THRESHOLD)
+    shares: list[list[MentionSource]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for source in sorted(sources, key=lambda s: len(s.text), reverse=True):  # largest first, to the least
+        least = sizes.index(min(sizes))  # loaded share: shares of about equal work
+        shares[least].append(source)
+        sizes[least] += len(source.text)
+    calls = []
+    for share in shares:
+        paths = {s.path for s in share}
+        examined = {place: why for p in paths for place, why in ruled_out.get(p, ())}
+        calls.append((share, [f for f in findings if f.path in paths], catalog, pattern, examined))
+    if workers == 1:
+        return reconcile(*calls[0])
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            done = list(pool.map(_star, [reconcile] * workers, calls))
+    except BrokenProcessPool:
+        done = [reconcile(*call) for call in calls]
+    mentions = [m for share_mentions, _ in done for m in share_mentions]
+    mentions.sort(key=lambda m: (m.path, m.line, m.column))
+    return mentions, [f for _, unclassified in done for f in unclassified]
+
+
+def _star(function: Callable[..., object], args: tuple[object, ...]) -> object:
+    return function(*args)
 
 
 def _mention_sources(

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -444,13 +445,17 @@ def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
     try:
         return extract_module(rel, text, _WORKER["packs"], _WORKER["pattern"])  # type: ignore[arg-type]
     except SyntaxError as exc:
-        return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}")
+        return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}{_GRAMMAR}")
     except (RecursionError, MemoryError):
         return Diagnostic(rel, None, "syntax-error", "cannot parse: nesting too deep")
     except Exception as exc:  # one file's failure must not end the scan
         return Diagnostic(
             rel, None, "parse-error", f"could not analyse the file: {type(exc).__name__}: {exc}"
         )
+
+
+# a file written for a newer Python fails here too: the grammar is that of the interpreter running the scan
+_GRAMMAR = f" (parsed with Python {sys.version_info.major}.{sys.version_info.minor}'s grammar)"
 
 
 def worker_count(jobs: int, files: int) -> int:

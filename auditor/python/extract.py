@@ -55,6 +55,7 @@ class Site:
     # an inherited mapping: the dotted class that declares it (the table is that of its mapped heirs)
     owner: str = ""
     holder: str = ""  # a Table() kept in a variable: its dotted name, for the class mapped onto it
+    names_only: bool = False  # from a names-only sink: an unresolved value is not reported (no LR005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -961,7 +962,9 @@ class _Extractor:
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
-            for arg_node in self._sink_args(node, args, sink, consumed):
+            # a names-only sink may well be a scanned helper of the same name: its arguments stay recorded
+            taken = consumed if not sink.names_only else set()
+            for arg_node in self._sink_args(node, args, sink, taken):
                 value = self._eval(arg_node) if not sink.all_args else self._identifier(args)
                 if value:
                     schema = self._sink_schema(node, args, sink)
@@ -969,7 +972,9 @@ class _Extractor:
                     if sink.schema_arg is not None:  # a table object a variable or a mapped class may hold
                         self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
                         self._foreign_keys_in(inner, node, args, sink)
-                    self.facts.sites.append(Site(sink.kind, value, self.block, what, schema))
+                    self.facts.sites.append(
+                        Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only)
+                    )
         if len(args) >= 2 and node.func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None

@@ -111,6 +111,9 @@ class Resolver:
         self._result = Resolution()
         self._names = name_pattern(catalog.bare_names)
         self.summaries: dict[ParamKey, _Summary] = {}
+        # parameters that reach only a names-only sink: helpers too, once the stronger summaries (a
+        # helper chain through scanned functions) have had their say
+        self._weak: dict[ParamKey, _Summary] = {}
         self._classes: dict[str, tuple[ModuleFacts, str]] = {
             f"{facts.module}.{local}": (facts, local)
             for facts in self.modules.values()
@@ -810,6 +813,10 @@ class Resolver:
             # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
             # relationship(secondary=tags)); a name defined outside the scanned code is most likely one
             return
+        if site.names_only:  # a shared method name: only a value that names a legacy table counts
+            if whole and hole.param and hole.function in self.functions:
+                self._weak.setdefault((hole.function, hole.param), _Summary(site.what, ()))
+            return
         key = (segment.path, hole.node, -2, site.block)
         if key in self._seen:
             return
@@ -845,7 +852,7 @@ class Resolver:
         """Parameters that reach a table position make their function a table sink; a caller that passes
         its own parameter on is one too (to a fixed point). Each call's argument is then matched as a
         table name at the call, and a helper's LR005 stands only when some caller passes an unknown."""
-        if not self.summaries:
+        if not self.summaries and not self._weak:
             return
         calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
         targets: dict[str, str | None] = {}
@@ -859,19 +866,25 @@ class Resolver:
         by_function: dict[str, list[str]] = {}
         for function, param in self.summaries:
             by_function.setdefault(function, []).append(param)
-        changed = True
-        while changed:  # terminates: each round adds a summary, and there are finitely many parameters
-            changed = False
-            for _, call, target, info in calls:
-                for param in by_function.get(target, ()):
-                    inner = _parameter_hole(_argument(call, info, param))
-                    if inner is not None and (inner.function, inner.param) not in self.summaries:
-                        below = self.summaries[(target, param)]
-                        self.summaries[(inner.function, inner.param)] = _Summary(
-                            call.what, (target, *below.chain)
-                        )
-                        by_function.setdefault(inner.function, []).append(inner.param)
-                        changed = True
+        for weak in (False, True):
+            if weak:  # then the parameters that reach only names-only sinks, where nothing stronger did
+                for key, summary in self._weak.items():
+                    if key not in self.summaries:
+                        self.summaries[key] = summary
+                        by_function.setdefault(key[0], []).append(key[1])
+            changed = True
+            while changed:  # terminates: each round adds a summary, and there are finitely many parameters
+                changed = False
+                for _, call, target, info in calls:
+                    for param in by_function.get(target, ()):
+                        inner = _parameter_hole(_argument(call, info, param))
+                        if inner is not None and (inner.function, inner.param) not in self.summaries:
+                            below = self.summaries[(target, param)]
+                            self.summaries[(inner.function, inner.param)] = _Summary(
+                                call.what, (target, *below.chain)
+                            )
+                            by_function.setdefault(inner.function, []).append(inner.param)
+                            changed = True
         called: set[ParamKey] = set()
         unknown: set[ParamKey] = set()
         needs: dict[ParamKey, set[ParamKey]] = {}
@@ -1096,7 +1109,8 @@ _SQL_CLAUSES = re.compile(
 
 
 # a qualified column (`legacy.total`, `"legacy"."id"`, `legacy.*`, `legacy.{field}`) in a fragment
-_QUALIFIER = re.compile(r'(?<![\w$."])("[^"]+"|[A-Za-z_][\w$]*)\s*\.\s*(?:"[^"]+"|[A-Za-z_]\w*|\*)')
+# after a "/" the name is a URL or file path segment (`/legacy.json?id=1`), never a qualifier
+_QUALIFIER = re.compile(r'(?<![\w$."/])("[^"]+"|[A-Za-z_][\w$]*)\s*\.\s*(?:"[^"]+"|[A-Za-z_]\w*|\*)')
 # SQL operators and keywords beside it; prose and log lines have none of them
 _SQL_SHAPE = re.compile(
     r"(?:[=<>]|!=|->>?|\|\||::|\b(?:and|or|not|is|null|in|like|ilike|between|asc|desc|nulls|case|when|"

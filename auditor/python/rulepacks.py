@@ -33,6 +33,9 @@ class Sink:
     schema_position: int | None = None  # positional argument that is the schema (`get_columns(t, schema)`)
     schema_arg: int | None = None  # positional argument whose `.schema` is the default (Table's MetaData)
     receiver_types: tuple[str, ...] = ()  # the receiver is built by / annotated as one of these
+    # a method name that other APIs share (`select`, `insert`): a value that names a legacy table is a
+    # finding, but an unresolved value is no LR005 (the receiver may be a list, a set, a CSS selector)
+    names_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ _SINK_KEYS = frozenset(
         "schema_position",
         "methods",
         "receiver_types",
+        "names_only",
         "doc",
     }
 )
@@ -185,6 +189,7 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
         schema_arg=_optional_int(entry.get("schema_arg"), where),
         schema_position=_optional_int(entry.get("schema_position"), where),
         receiver_types=_strs(entry.get("receiver_types", []), where),
+        names_only=bool(entry.get("names_only", False)),
     )
 
 

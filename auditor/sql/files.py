@@ -132,6 +132,9 @@ def analyze_sql_files(
             defined = _definitions(path, text, info, (0, info.start), catalog.default_schema)
             if defined:
                 others.extend(defined)
+                created = tuple(r for r in info.refs if r.table_ddl)
+                if created:  # a CREATE TABLE that also defines foreign keys still creates the table
+                    analysis.script(path, text, replace(info, refs=created))
             elif info.kind not in ("drop view", "drop table", "drop materialized view"):
                 analysis.script(path, text, info)
     final = list(replay.objects.values())

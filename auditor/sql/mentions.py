@@ -11,7 +11,13 @@ from sqlglot import exp
 
 from auditor.catalog.names import fold_identifier
 from auditor.sql.qualifiers import QualifierScopes, cte_named
-from auditor.sql.refs import parse_statement, quoted_ranges, split_statements, table_references
+from auditor.sql.refs import (
+    copy_data_ranges,
+    parse_statement,
+    quoted_ranges,
+    split_statements,
+    table_references,
+)
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
@@ -89,6 +95,8 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
 def sql_word_reason(sql: str, offset: int) -> str | None:
     """For the word starting at ``offset`` of ``sql``: REFERENCE, the reason it is not a reference
     (a comment, a quoted value, a column, an alias, a CTE...), or None when the text does not tell."""
+    if any(start <= offset < end for start, end in copy_data_ranges(sql)):
+        return "a data row of a COPY ... FROM stdin block (pg_dump's format), not SQL"
     for kind, start, end in quoted_ranges(sql):
         if start <= offset < end:
             if kind == "body":  # a dollar-quoted routine body: the same question inside it

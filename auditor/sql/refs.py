@@ -148,10 +148,9 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch in "_$"
 
 
-def _lexemes(sql: str) -> Iterator[tuple[str, int, int, bool]]:
+def _lexemes(sql: str, pos: int = 0) -> Iterator[tuple[str, int, int, bool]]:
     """Yield (lexeme, start, end, terminated) for comments, quoted text, semicolons and the words
     BEGIN ATOMIC / CASE / END."""
-    pos = 0
     while True:
         match = _LEXEME.search(sql, pos)
         if match is None:
@@ -166,33 +165,61 @@ def _lexemes(sql: str) -> Iterator[tuple[str, int, int, bool]]:
 
 
 def split_statements(sql: str) -> list[Statement]:
-    """Split at top-level semicolons; quotes, comments, dollar bodies and BEGIN ATOMIC bodies stay whole."""
+    """Split at top-level semicolons; quotes, comments, dollar bodies and BEGIN ATOMIC bodies stay whole;
+    the data rows of a psql `COPY ... FROM stdin;` (pg_dump's format) are no statement."""
+    return _split(sql)[0]
+
+
+def copy_data_ranges(sql: str) -> list[tuple[int, int]]:
+    """(start, end) of each block of `COPY ... FROM stdin` data rows, up to and with the `\\.` line."""
+    return _split(sql)[1]
+
+
+_COPY_FROM_STDIN = re.compile(r"copy\b[^;]*\bfrom\s+stdin\b", re.IGNORECASE)
+_END_OF_DATA = re.compile(r"^\\\.[ \t]*\r?$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=64)
+def _split(sql: str) -> tuple[list[Statement], list[tuple[int, int]]]:
     statements: list[Statement] = []
-    begin, atomic = 0, 0
-    for lexeme, start, end, _ in _lexemes(sql):
-        if lexeme == ";":
-            if not atomic:
-                _add_statement(sql, begin, start, statements)
+    data: list[tuple[int, int]] = []
+    begin, atomic, resume = 0, 0, 0
+    while resume is not None:
+        lexemes, resume = _lexemes(sql, resume), None
+        for lexeme, start, end, _ in lexemes:
+            if lexeme == ";":
+                if atomic:
+                    continue
+                added = _add_statement(sql, begin, start, statements)
                 begin = end
-        elif lexeme[0].isalpha():
-            word = lexeme[:3].lower()
-            if word == "beg" or (atomic and word == "cas"):
-                atomic += 1
-            elif atomic and word == "end":
-                atomic -= 1
+                if added and _COPY_FROM_STDIN.match(statements[-1].text):
+                    # psql reads the rows from the next line up to a line `\.`: data, not SQL
+                    line_end = sql.find("\n", end)
+                    rows = len(sql) if line_end < 0 else line_end + 1
+                    marker = _END_OF_DATA.search(sql, rows)
+                    begin = resume = marker.end() if marker is not None else len(sql)
+                    data.append((rows, begin))
+                    break
+            elif lexeme[0].isalpha():
+                word = lexeme[:3].lower()
+                if word == "beg" or (atomic and word == "cas"):
+                    atomic += 1
+                elif atomic and word == "end":
+                    atomic -= 1
     _add_statement(sql, begin, len(sql), statements)
-    return statements
+    return statements, data
 
 
 # whitespace, comments and psql meta-commands (\\connect ...) before a statement
 _LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/|\\[^\n]*)*")
 
 
-def _add_statement(sql: str, begin: int, end: int, out: list[Statement]) -> None:
+def _add_statement(sql: str, begin: int, end: int, out: list[Statement]) -> bool:
     begin = _LEADING.match(sql, begin, end).end()  # type: ignore[union-attr]
     text = sql[begin:end].rstrip()
     if text:
         out.append(Statement(begin, text))
+    return bool(text)
 
 
 UNTERMINATED = "an unterminated quote, comment or body"

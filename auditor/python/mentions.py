@@ -58,6 +58,8 @@ _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|trunca
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
+# four names or more: SQL qualifies a column by schema and table at most (`pkg.models.Tags.add` is Python)
+_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){3,}")
 _DOTTED_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.")  # `cogs.` before the name, nothing else
 _FILE_NAME = re.compile(
     r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
@@ -268,6 +270,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, "a docstring or bare string statement (never executed)")
     if run.before in _COMPARISONS or after.string in _COMPARISONS:
         return Verdict(NOT_A_REFERENCE, "a value compared in Python")
+    if run.before == "case" and after.string in (":", "|", "if"):
+        return Verdict(NOT_A_REFERENCE, "a match-case pattern, compared in Python")
     if run.bracket == "{" and after.string == ":":
         return Verdict(NOT_A_REFERENCE, "a dict key")
     if run.bracket == "[" and run.before == "[" and after.string == "]":
@@ -310,6 +314,8 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(NOT_A_REFERENCE, "a URL or file path")
     if _FILE_NAME.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a file name")
+    if _DOTTED_PATH.fullmatch(body):
+        return Verdict(NOT_A_REFERENCE, "a Python dotted path (a module, class or patch target), not SQL")
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:

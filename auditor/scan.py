@@ -424,7 +424,11 @@ def _analyse(task: _Task) -> _Outcome:
     flags = record.flags
     cache: ScanCache = _WORKER["cache"]  # type: ignore[assignment]
     uses = bool(task.holders) and _uses_holder(data, dict(task.holders))
-    if not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path):
+    # asked for the facts themselves (their cache entry did not load in the main process): parsed
+    # whatever this worker's copy of the cache, taken when the pool started, still holds
+    if not task.as_object and (
+        not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path)
+    ):
         return _Outcome(task.path, record, None, uses_holder=uses)
     result = _parse(task.path, data)
     if not isinstance(result, Diagnostic) and not task.as_object:  # pickled once: the cache keeps the bytes

@@ -19,7 +19,7 @@ from auditor import scan as scan_module
 from auditor.catalog.config import Config
 from auditor.core.model import Diagnostic, ScanResult
 from auditor.scan import ScanOptions, scan
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_tree
 
 LEGACY = [("orders", "orders_v2")]
 QUERY = 'def load(db):\n    return db.execute("SELECT id FROM orders WHERE id = 1")\n'
@@ -258,3 +258,31 @@ def test_facts_that_do_not_load_are_parsed_again(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
     assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected
     assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected  # and from that cache
+
+
+def test_facts_that_do_not_load_are_parsed_again_by_a_running_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' copy of the cache is older than the main process's: when a cached entry does not
+    load, the worker asked for the facts parses the file whatever its copy holds (no file goes missing)."""
+    from auditor.catalog.config import load_config
+    from auditor.discover import cache as cache_module
+
+    query = 'def q(cur):\n    cur.execute("SELECT * FROM orders WHERE id = {}")\n'
+    files = {f"app/m{i}.py": query.format(i) for i in range(20)}
+    root = write_tree(tmp_path / "p", {"audit.toml": 'legacy = { "orders" = "orders_v2" }\n', **files})
+    config = load_config(str(root), None)
+
+    def run(cache_dir: str | None) -> ScanResult:
+        return scan(ScanOptions(str(root), config, jobs=2, cache_dir=cache_dir))
+
+    assert len(run(str(tmp_path / "cache")).findings) == 20
+    (root / "app" / "extra.py").write_text(query.format(99))  # a new file: the parse rounds run again
+    later = time.time() + 10
+    for name in files:  # read again by the pool (same bytes): the pool exists before the rounds
+        os.utime(root / name, (later, later))
+    expected = run(None).findings
+    assert len(expected) == 21
+    refused = {c for c in cache_module._ALLOWED if c[1] == "Lit"}
+    monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
+    assert run(str(tmp_path / "cache")).findings == expected

@@ -268,3 +268,26 @@ def test_timings_report_every_stage_on_stderr_and_leave_the_report_alone(tmp_pat
     wall, cpu, _ = (float(v) for v in rows["total"])
     assert wall > 0 and cpu > 0
     assert abs(sum(float(r[0]) for k, r in rows.items() if k != "total") - wall) < 0.05
+
+
+def test_a_rendered_report_is_remembered_only_for_what_it_was_rendered_from(tmp_path: Path) -> None:
+    """A re-scan with an unchanged result writes the report it rendered before; a new CODEOWNERS, a
+    suppression or a damaged memo renders it again, the same as a scan without cache."""
+    shop = shutil.copytree(FIXTURES / "shop", tmp_path / "shop")
+    args = ("scan", str(shop), "--format", "json", "--jobs", "1")
+    first = run_cli(*args)[1]
+    memo = next((shop / ".audit_cache").glob("text-report-json.memo"))
+    assert run_cli(*args)[1] == first
+    owners = shop / ".github" / "CODEOWNERS"
+    owners.write_text(owners.read_text() + "* @shop/platform\n")  # the last matching rule wins
+    owned = run_cli(*args)[1]
+    assert owned != first and owned == run_cli(*args, "--no-cache")[1]
+    assert "@shop/platform" in owned
+    memo.write_bytes(memo.read_bytes().replace(b"@shop/platform", b"@shop/someone-else"))
+    assert run_cli(*args)[1] == owned  # a memo whose text does not match its digest is not trusted
+    source = next(p for p in shop.rglob("*.py") if "order_line_items" in p.read_text())
+    lines = source.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "order_line_items" in line and "#" not in line)
+    lines[at] += "  # audit: ignore[LR001] reason: kept for the export job"
+    source.write_text("\n".join(lines) + "\n")
+    assert run_cli(*args)[1] == run_cli(*args, "--no-cache")[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -30,7 +31,12 @@ from auditor.cli.options import (
 )
 from auditor.core.rules import RULES
 from auditor.core.timings import Timings
-from auditor.discover.cache import CACHE_DIR
+from auditor.discover.cache import CACHE_DIR, TextMemo, memo_key
+from auditor.plan import codeowners
+
+if TYPE_CHECKING:
+    from auditor.core.model import ScanResult
+    from auditor.gate.gate import GateReport
 
 
 @click.command("scan")
@@ -116,7 +122,7 @@ def scan_command(
     Exit status: 0 nothing fails the build, 1 findings fail it (see --fail-on) or a file that names a
     legacy object could not be analysed, 2 bad usage or config.
     """
-    from auditor.cli.gate import apply_gate, json_extra, prepare_gate, render_gate, with_suppressions
+    from auditor.cli.gate import apply_gate, prepare_gate, render_gate, with_suppressions
 
     request = prepare_gate(path, baseline_file, update_baseline, changed_since, fail_on)
     check_output_early(output)
@@ -154,17 +160,44 @@ def scan_command(
         # the planning document is about everything that blocks, not only what this gate reports
         write_output(format_plan(with_suppressions(scanned), fmt), output)
     else:
-        extra = json_extra(report) if fmt == "json" else {}
-        if fmt == "json":
-            from auditor.plan.plan import plan_json
-
-            # the plan is about everything that blocks, not only what this gate reports
-            extra["plan"] = plan_json(with_suppressions(scanned))
-        write_output(format_scan(report.result, fmt, report.fingerprints, extra), output)
+        write_output(_machine_report(scanned, report, fmt, None if no_cache else cache_dir), output)
     if laps is not None:
         laps.lap("report")
         click.echo(laps.render(), err=True)
     sys.exit(report.exit_status)
+
+
+def _machine_report(scanned: ScanResult, report: GateReport, fmt: str, cache_dir: str | None) -> str:
+    """JSON, SARIF, CSV or a CI format. A re-scan whose result, gate and CODEOWNERS are unchanged writes
+    the text it rendered last time (rendering JSON builds the plan's graph: networkx, the encoder)."""
+    from auditor.cli.gate import json_extra, with_suppressions
+
+    planned = with_suppressions(scanned) if fmt == "json" else None  # the plan: everything that blocks
+    extra = json_extra(report) if fmt == "json" else {}
+    memo = key = None
+    if cache_dir is not None:
+        owners = [_text_of(os.path.join(scanned.root, p)) for p in codeowners.LOCATIONS]
+        key = memo_key(fmt, report.result, report.fingerprints, extra, planned, owners)
+        memo = TextMemo(os.path.join(scanned.root, cache_dir), f"report-{fmt}") if key else None
+        remembered = memo.get(key) if memo is not None and key is not None else None
+        if remembered is not None:
+            return remembered
+    if planned is not None:
+        from auditor.plan.plan import plan_json
+
+        extra["plan"] = plan_json(planned)
+    text = format_scan(report.result, fmt, report.fingerprints, extra)
+    if memo is not None and key is not None:
+        memo.put(key, text)
+    return text
+
+
+def _text_of(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 @click.command("catalog")

@@ -221,22 +221,9 @@ class ScanCache:
             "recorded": self.started_ns,
         }
         payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp = None
-        try:
-            os.makedirs(self.directory, exist_ok=True)
-            _mark(self.directory)
-            handle, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.directory)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(_MAGIC + hashlib.blake2b(payload, digest_size=32).digest() + payload)
-            os.replace(tmp, self.path)
-            tmp = None
+        digest = hashlib.blake2b(payload, digest_size=32).digest()
+        if _replace(self.directory, self.path, _MAGIC + digest + payload):
             _prune(self.directory, os.path.basename(self.path))
-        except OSError:
-            return  # a cache that cannot be written only costs speed
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
 
     def _load(self) -> None:
         assert self.path is not None
@@ -357,3 +344,61 @@ def _prune(directory: str, keep: str) -> None:
     for _, name in sorted(files)[:-3]:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(directory, name))
+
+
+class TextMemo:
+    """One text remembered under a name for the key it was made from (a rendered report): written
+    atomically in the cache's own directory, trusted only when its key and the digest of its text match."""
+
+    def __init__(self, directory: str, name: str) -> None:
+        self.directory = _own_directory(directory)
+        self.path = os.path.join(self.directory, f"text-{name}.memo")
+
+    def get(self, key: str) -> str | None:
+        try:
+            data, _ = read_regular(self.path)
+        except OSError:
+            return None
+        head, _, body = data.partition(b"\n")
+        if head != f"{key} {_text_digest(body)}".encode():
+            return None
+        return body.decode("utf-8", "surrogatepass")
+
+    def put(self, key: str, text: str) -> None:
+        body = text.encode("utf-8", "surrogatepass")
+        _replace(self.directory, self.path, f"{key} {_text_digest(body)}\n".encode() + body)
+
+
+def _replace(directory: str, path: str, data: bytes) -> bool:
+    """Write ``data`` to ``path`` in the cache's directory, atomically; False when it cannot be written
+    (a cache only ever costs time)."""
+    tmp = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        _mark(directory)
+        handle, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=directory)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _text_digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def memo_key(*parts: object) -> str | None:
+    """A key for values made from ``parts`` by this version of the analyzer; None when they do not
+    pickle (then nothing is remembered)."""
+    try:
+        payload = pickle.dumps((_code_digest(), parts), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return content_key(payload)

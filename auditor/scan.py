@@ -400,9 +400,16 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(
-    packs: RulePacks, pattern: re.Pattern[str], max_bytes: int, filters: _Filters, cache: ScanCache
+    packs: RulePacks,
+    pattern: re.Pattern[str],
+    max_bytes: int,
+    filters: _Filters,
+    cache: ScanCache,
+    components: frozenset[str] | None = None,
 ) -> None:
-    _WORKER.update(packs=packs, pattern=pattern, max_bytes=max_bytes, filters=filters, cache=cache)
+    _WORKER.update(
+        packs=packs, pattern=pattern, max_bytes=max_bytes, filters=filters, cache=cache, components=components
+    )
 
 
 def _analyse(task: _Task) -> _Outcome:
@@ -447,7 +454,13 @@ def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
     if isinstance(text, Diagnostic):
         return text
     try:
-        return extract_module(rel, text, _WORKER["packs"], _WORKER["pattern"])  # type: ignore[arg-type]
+        return extract_module(
+            rel,
+            text,
+            _WORKER["packs"],  # type: ignore[arg-type]
+            _WORKER["pattern"],  # type: ignore[arg-type]
+            _WORKER.get("components"),  # type: ignore[arg-type]
+        )
     except SyntaxError as exc:
         return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}{_GRAMMAR}")
     except (RecursionError, MemoryError):
@@ -578,7 +591,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
     )
-    extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache))
+    components = frozenset(  # what the dotted names of the scanned modules are made of (a folder
+        part
+        for f in py_files
+        for part in re.split(r"[/.]", f.path[: -len(".py")])  # `x-1.2` is 3 parts)
+    )
+    extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components))
     try:
         python = _extract_python(
             py_files,

@@ -286,3 +286,34 @@ def test_facts_that_do_not_load_are_parsed_again_by_a_running_pool(
     refused = {c for c in cache_module._ALLOWED if c[1] == "Lit"}
     monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
     assert run(str(tmp_path / "cache")).findings == expected
+
+
+def test_a_call_cached_before_its_module_existed_keeps_the_helper_unresolved(tmp_path: Path) -> None:
+    """A call to a module the tree does not have records no arguments, only that it passes unknown
+    values: when that module is added later (the caller's facts come from the cache), its helper keeps
+    its LR005 for that caller, exactly as a scan without cache says."""
+    from auditor.catalog.config import load_config
+
+    caller = (
+        "import reports.db\n\n\ndef export(name):  # exports orders and others\n    reports.db.dump(name)\n"
+    )
+    root = write_tree(
+        tmp_path / "p", {"audit.toml": 'legacy = { "orders" = "orders_v2" }\n', "app/jobs.py": caller}
+    )
+
+    def run(cache_dir: str | None) -> list[tuple[str, int, str]]:
+        config = load_config(str(root), None)
+        found = scan(ScanOptions(str(root), config, jobs=1, cache_dir=cache_dir)).findings
+        return [(f.path, f.span.line, f.rule) for f in found]
+
+    cache = str(tmp_path / "cache")
+    run(cache)
+    helper = 'def dump(table):\n    CUR.execute(f"SELECT * FROM {table}")\n'
+    write_tree(root, {"reports/__init__.py": "", "reports/db.py": helper, "app/nightly.py": NIGHTLY})
+    expected = run(None)
+    assert ("reports/db.py", 2, "LR005") in expected  # app/jobs.py passes a name nobody knows
+    assert ("app/nightly.py", 5, "LR004") in expected
+    assert run(cache) == expected
+
+
+NIGHTLY = "import reports.db\n\n\ndef nightly():\n    reports.db.dump('orders')\n"

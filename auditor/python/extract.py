@@ -141,11 +141,20 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def extract_module(path: str, source: str, packs: RulePacks, legacy_pattern: re.Pattern[str]) -> ModuleFacts:
-    """Walk one module; raises SyntaxError (or RecursionError, MemoryError) when it does not parse."""
+def extract_module(
+    path: str,
+    source: str,
+    packs: RulePacks,
+    legacy_pattern: re.Pattern[str],
+    components: frozenset[str] | None = None,
+) -> ModuleFacts:
+    """Walk one module; raises SyntaxError (or RecursionError, MemoryError) when it does not parse.
+
+    ``components``: every name a scanned module's dotted name is made of; a call whose dotted target
+    starts with another name cannot reach scanned code, and its arguments are not recorded."""
     tree = ast.parse(source, filename=path)
     facts = ModuleFacts(path, module_name(path))
-    _Extractor(facts, source, packs, legacy_pattern).visit(tree)
+    _Extractor(facts, source, packs, legacy_pattern, components).visit(tree)
     return facts
 
 
@@ -281,9 +290,15 @@ class _Scope:
 
 class _Extractor:
     def __init__(
-        self, facts: ModuleFacts, source: str, packs: RulePacks, legacy_pattern: re.Pattern[str]
+        self,
+        facts: ModuleFacts,
+        source: str,
+        packs: RulePacks,
+        legacy_pattern: re.Pattern[str],
+        components: frozenset[str] | None = None,
     ) -> None:
         self.facts = facts
+        self.components = components
         self.source = source
         self.legacy = legacy_pattern
         self.method_sinks = packs.method_sinks()
@@ -985,6 +1000,12 @@ class _Extractor:
             bound = _attr_dotted(args[0].value)  # the function it binds arguments of
             callee, position = (self._callee(bound) if bound is not None else ""), -1
             consumed.add(0)
+        if callee and self.components is not None and callee.partition(".")[0] not in self.components:
+            # no scanned module has that name: never a helper of the scanned code, so its arguments are
+            # not kept; it is noted as called with unknown values, which stays safe should such a module
+            # be added later (this file's facts are reused then)
+            self.facts.unknown_arguments.add((sys.intern(callee), "**"))
+            callee = ""
         for index, arg in enumerate(args):
             value = None
             if callee and index not in consumed:

@@ -60,6 +60,7 @@ _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reac
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
 # four names or more: SQL qualifies a column by schema and table at most (`pkg.models.Tags.add` is Python)
 _DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){3,}")
+_THREE_NAMES = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*")
 _DOTTED_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.")  # `cogs.` before the name, nothing else
 _FILE_NAME = re.compile(
     r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
@@ -316,6 +317,13 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(NOT_A_REFERENCE, "a file name")
     if _DOTTED_PATH.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a Python dotted path (a module, class or patch target), not SQL")
+    if _THREE_NAMES.fullmatch(body) and before:  # `admin.journals.list`, `admin.project.journals`
+        schema = before.rstrip(".").rsplit(".", 1)[-1]
+        if not is_legacy(schema.lower(), body[local : local + length].lower()):
+            return Verdict(
+                NOT_A_REFERENCE,
+                f"a dotted name under `{schema}`: as SQL, a relation of another schema, not the view",
+            )
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:

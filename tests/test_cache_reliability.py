@@ -317,3 +317,25 @@ def test_a_call_cached_before_its_module_existed_keeps_the_helper_unresolved(tmp
 
 
 NIGHTLY = "import reports.db\n\n\ndef nightly():\n    reports.db.dump('orders')\n"
+
+
+def test_an_edit_writes_a_small_segment_and_a_damaged_segment_is_parsed_again(tmp_path: Path) -> None:
+    """Facts live in segment files beside the index: an edit writes the changed file's facts into a new
+    small segment (the others stay where they are); a segment whose bytes no longer match their digests
+    costs only a new parse, with the same findings."""
+    files = {f"app/q{i}.py": QUERY.replace("load", f"load{i}") for i in range(6)}
+    root = _project(tmp_path / "p", files)
+    expected = _legacy_lines(_scan(root, cache_dir=None))
+    assert _legacy_lines(_scan(root)) == expected
+    (first,) = [
+        p for p in _cache_files(root) if p.suffix == ".seg" and "facts-" in p.name and p.stat().st_size > 2000
+    ]
+    (root / "app/q0.py").write_text(QUERY.replace("load", "load_again"), encoding="utf-8")
+    assert _legacy_lines(_scan(root)) == expected
+    segments = [
+        p for p in _cache_files(root) if p.suffix == ".seg" and p.name.startswith(first.name.split(".")[0])
+    ]
+    assert first in segments and len(segments) == 2
+    assert min(p.stat().st_size for p in segments) < first.stat().st_size / 3
+    first.write_bytes(first.read_bytes().replace(b"orders", b"ordxrs"))
+    assert _legacy_lines(_scan(root)) == expected

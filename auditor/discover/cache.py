@@ -1,10 +1,12 @@
 """The persistent scan cache: per-file results keyed by content, tool, catalog and rule packs.
 
-One file per configuration, in a directory that is the cache's own (created by it, or marked by its
-CACHEDIR.TAG); given an existing directory that is not, the cache uses a `.audit_cache` folder inside
-it, which discovery never walks. The file holds a digest of its payload and is loaded with an unpickler
-that only admits auditor's own value classes; entries are checked for shape, so a corrupt, tampered or
-foreign cache is ignored and rebuilt, never trusted. Only regular files are ever opened.
+One index file per configuration, and the segment files its entries' bytes live in, in a directory that
+is the cache's own (created by it, or marked by its CACHEDIR.TAG); given an existing directory that is
+not, the cache uses a `.audit_cache` folder inside it, which discovery never walks. The index holds a
+digest of its payload, each entry the digest of its bytes; both are loaded with an unpickler that only
+admits auditor's own value classes and checked for shape, so a corrupt, tampered or foreign cache is
+ignored and rebuilt (an entry: parsed again), never trusted. Only regular files are ever opened. A save
+writes the entries new since the load into one new segment, so a re-scan after an edit writes little.
 
 It holds: extraction results by content key (never the diagnostics of an I/O failure), each pickled on
 its own and unpickled only when asked for, so that a warm scan whose memoised stages hold pays for no
@@ -20,6 +22,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,8 +33,9 @@ from auditor.core.model import Diagnostic
 from auditor.core.source import read_regular
 
 CACHE_DIR = ".audit_cache"
-_FORMAT = 3
-_MAGIC = b"auditor-cache 3\n"
+_FORMAT = 4
+_MAGIC = b"auditor-cache 4\n"
+_SEGMENTS = 8  # at more segments than this, the live entries are written into one again
 _TAG = "CACHEDIR.TAG"
 _TAG_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -125,8 +129,10 @@ class ScanCache:
 
     def __init__(self, directory: str | None, key: str) -> None:
         self.directory = _own_directory(directory) if directory else None
-        self.path = os.path.join(self.directory, f"facts-{key}.pickle") if self.directory else None
-        self.entries: dict[str, tuple[str, bytes]] = {}  # content key -> (path, pickled result)
+        self.stem = f"facts-{key}"
+        self.path = os.path.join(self.directory, f"{self.stem}.pickle") if self.directory else None
+        # content key -> (path, pickled result): bytes not yet written, or where they are in a segment
+        self.entries: dict[str, tuple[str, bytes | _Stored]] = {}
         self.loaded: dict[str, Any] = {}  # content key -> result, unpickled or put in this run
         self.files: dict[str, FileRecord] = {}
         self.stages: dict[str, Any] = {}
@@ -152,7 +158,8 @@ class ScanCache:
             stored = self.entries.get(key)
             if stored is None or stored[0] != path:
                 return None
-            found = _unpickle_entry(stored[1])
+            payload = stored[1] if isinstance(stored[1], bytes) else self._read(stored[1])
+            found = _unpickle_entry(payload) if payload is not None else None
             if found is None:  # damaged: dropped, and rebuilt by the caller
                 del self.entries[key]
                 self.dirty = True
@@ -214,6 +221,8 @@ class ScanCache:
         if paths is not None:
             self.files = {p: r for p, r in self.files.items() if p in paths}
         self.stages = {name: value for name, value in self.stages.items() if name in self.used_stages}
+        if not self._write_segment():
+            return
         state = {
             "entries": self.entries,
             "files": self.files,
@@ -223,7 +232,56 @@ class ScanCache:
         payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.blake2b(payload, digest_size=32).digest()
         if _replace(self.directory, self.path, _MAGIC + digest + payload):
-            _prune(self.directory, os.path.basename(self.path))
+            live = {stored[0] for _, stored in self.entries.values() if isinstance(stored, tuple)}
+            _prune(self.directory, self.stem, live)
+
+    def _write_segment(self) -> bool:
+        """The entries not yet written go into a new segment file of their own (the unchanged ones stay
+        where they are, so a re-scan after an edit writes little); once the entries are spread over too
+        many segments, every live one is written into a single new segment."""
+        assert self.directory is not None
+        fresh = [key for key, (_, stored) in self.entries.items() if isinstance(stored, bytes)]
+        segments = {stored[0] for _, stored in self.entries.values() if isinstance(stored, tuple)}
+        if not fresh and len(segments) <= _SEGMENTS:
+            return True
+        keys = list(self.entries) if len(segments) + 1 > _SEGMENTS else fresh
+        blobs: list[tuple[str, bytes]] = []
+        for key in keys:
+            path, stored = self.entries[key]
+            payload = stored if isinstance(stored, bytes) else self._read(stored)
+            if payload is None:
+                del self.entries[key]  # unreadable: the file is parsed again next time
+            else:
+                blobs.append((key, payload))
+        body = b"".join(payload for _, payload in blobs)
+        name = f"{self.stem}.{hashlib.blake2b(body, digest_size=12).hexdigest()}.seg"
+        if not _replace(self.directory, os.path.join(self.directory, name), body):
+            return False
+        offset = 0
+        for key, payload in blobs:
+            path = self.entries[key][0]
+            self.entries[key] = (path, (name, offset, len(payload), _blob_digest(payload)))
+            offset += len(payload)
+        return True
+
+    def _read(self, stored: _Stored) -> bytes | None:
+        """An entry's bytes from its segment, when the segment is a regular file and they are intact."""
+        name, offset, length, digest = stored
+        if self.directory is None or os.sep in name or not name.startswith(self.stem + "."):
+            return None
+        try:
+            fd = os.open(os.path.join(self.directory, name), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) == length and _blob_digest(data) == digest else None
 
     def _load(self) -> None:
         assert self.path is not None
@@ -256,7 +314,7 @@ def _valid(loaded: Any) -> bool:
     for key, value in entries.items():
         if not (isinstance(key, str) and isinstance(value, tuple) and len(value) == 2):
             return False
-        if not (isinstance(value[0], str) and isinstance(value[1], bytes)):
+        if not (isinstance(value[0], str) and _is_stored(value[1])):
             return False
     return all(
         isinstance(path, str)
@@ -265,6 +323,25 @@ def _valid(loaded: Any) -> bool:
         and isinstance(record.flags, int)
         for path, record in files.items()
     ) and all(isinstance(value, tuple) and len(value) == 2 for value in stages.values())
+
+
+# where an entry's pickled bytes are: (segment file name, offset, length, digest of the bytes)
+_Stored = tuple[str, int, int, bytes]
+
+
+def _is_stored(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 4
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and isinstance(value[2], int)
+        and isinstance(value[3], bytes)
+    )
+
+
+def _blob_digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _unpickle_entry(data: bytes) -> Any | None:
@@ -326,24 +403,31 @@ def _mark(directory: str) -> None:
                 handle.write(text)
 
 
-def _prune(directory: str, keep: str) -> None:
-    """Older configurations' files are stale: keep only the newest few; remove temporary files that a
-    killed scan left behind."""
+def _prune(directory: str, stem: str, live: set[str] | None = None) -> None:
+    """Older configurations' files are stale: keep only the newest few; this configuration's segments
+    that no entry uses any more go; remove temporary files that a killed scan left behind."""
     now = time.time()
-    files: list[tuple[float, str]] = []
+    newest: dict[str, float] = {}  # another configuration's stem -> when its files last changed
     for name in os.listdir(directory):
+        path = os.path.join(directory, name)
         try:
-            modified = os.lstat(os.path.join(directory, name)).st_mtime
+            modified = os.lstat(path).st_mtime
         except OSError:
             continue
+        other = name.split(".", 1)[0]
         if name.startswith(_TEMP_PREFIX) and now - modified > _STALE_TEMP_SECONDS:
             with contextlib.suppress(OSError):
+                os.unlink(path)
+        elif other == stem and name.endswith(".seg") and live is not None and name not in live:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # a segment of this configuration that no entry points into
+        elif name.startswith("facts-") and other != stem:
+            newest[other] = max(newest.get(other, 0.0), modified)
+    stale = {other for other, _ in sorted(newest.items(), key=lambda item: item[1])[:-3]}
+    for name in os.listdir(directory):
+        if name.split(".", 1)[0] in stale:
+            with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))
-        elif name.startswith("facts-") and name != keep:
-            files.append((modified, name))
-    for _, name in sorted(files)[:-3]:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(directory, name))
 
 
 class TextMemo:

@@ -5,6 +5,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+
+def slots_reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a frozen slots dataclass as a constructor call: several times faster to write, and faster
+    to read, than the generated ``__getstate__``/``__setstate__`` (the cache holds 10^5 such values)."""
+    return type(self), tuple([getattr(self, name) for name in self.__slots__])
 
 
 class Confidence(enum.IntEnum):
@@ -243,3 +250,18 @@ def unverified_holds(result: ScanResult) -> dict[str, tuple[str, ...]]:
         for reasons in held.values():
             reasons.append("LR005")
     return {name: tuple(reasons) for name, reasons in held.items() if reasons}
+
+
+# pickled as constructor calls: the cache's stages hold thousands of findings and mentions
+for _cls in (
+    ObjectName,
+    LegacyObject,
+    Span,
+    Suggestion,
+    Finding,
+    Diagnostic,
+    DbObject,
+    InferredSink,
+    Mention,
+):
+    _cls.__reduce__ = slots_reduce  # type: ignore[method-assign,assignment]

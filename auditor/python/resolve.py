@@ -114,6 +114,8 @@ class Resolver:
         # parameters that reach only a names-only sink: helpers too, once the stronger summaries (a
         # helper chain through scanned functions) have had their say
         self._weak: dict[ParamKey, _Summary] = {}
+        self._class_targets: dict[str, str | None] = {}
+        self._function_targets: dict[str, str | None] = {}
         self._classes: dict[str, tuple[ModuleFacts, str]] = {
             f"{facts.module}.{local}": (facts, local)
             for facts in self.modules.values()
@@ -285,6 +287,13 @@ class Resolver:
         """The class of the scanned code a dotted name denotes (through imports and re-exports)."""
         if target in self._classes:
             return target
+        if depth == 0:  # the facts do not change while resolving: each name is looked up once
+            if target not in self._class_targets:
+                self._class_targets[target] = self._class_target(target, 0)
+            return self._class_targets[target]
+        return self._class_target(target, depth)
+
+    def _class_target(self, target: str, depth: int) -> str | None:
         parts = target.split(".")
         for i in range(len(parts) - 1, 0, -1):
             facts = self.module(".".join(parts[:i]))
@@ -944,6 +953,13 @@ class Resolver:
         constructor, or a method looked up through the type of the object an attribute holds."""
         if target in self.functions:
             return target
+        if depth == 0:  # looked up once per name (the facts do not change while resolving)
+            if target not in self._function_targets:
+                self._function_targets[target] = self._function(target, 0)
+            return self._function_targets[target]
+        return self._function(target, depth)
+
+    def _function(self, target: str, depth: int) -> str | None:
         if target + ".__init__" in self.functions:
             return target + ".__init__"
         if depth > _MAX_DEPTH:

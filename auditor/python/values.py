@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-
-def slots_reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
-    """Pickle a frozen slots dataclass as a constructor call: several times faster to write, and faster
-    to read, than the generated ``__getstate__``/``__setstate__`` (the cache holds 10^5 such values)."""
-    return type(self), tuple([getattr(self, name) for name in self.__slots__])
+from auditor.core.model import slots_reduce
 
 
 @dataclass(frozen=True, slots=True)

@@ -591,11 +591,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
     )
-    components = frozenset(  # what the dotted names of the scanned modules are made of (a folder
-        part
-        for f in py_files
-        for part in re.split(r"[/.]", f.path[: -len(".py")])  # `x-1.2` is 3 parts)
-    )
+    # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
+    components = frozenset(part for f in py_files for part in re.split(r"[/.]", f.path[: -len(".py")]))
     extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components))
     try:
         python = _extract_python(

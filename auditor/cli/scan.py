@@ -174,12 +174,13 @@ def _machine_report(scanned: ScanResult, report: GateReport, fmt: str, cache_dir
 
     planned = with_suppressions(scanned) if fmt == "json" else None  # the plan: everything that blocks
     extra = json_extra(report) if fmt == "json" else {}
-    memo = key = None
+    key = memo = None
     if cache_dir is not None:
         owners = [_text_of(os.path.join(scanned.root, p)) for p in codeowners.LOCATIONS]
         key = memo_key(fmt, report.result, report.fingerprints, extra, planned, owners)
-        memo = TextMemo(os.path.join(scanned.root, cache_dir), f"report-{fmt}") if key else None
-        remembered = memo.get(key) if memo is not None and key is not None else None
+    if key is not None:
+        memo = TextMemo(os.path.join(scanned.root, cache_dir or ""), f"report-{fmt}")
+        remembered = memo.get(key)
         if remembered is not None:
             return remembered
     if planned is not None:

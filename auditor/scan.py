@@ -167,7 +167,7 @@ def read_migration_sources(
         if file.path in read:
             outcome = read[file.path]
             # a worker that crashed on the file leaves it unread: the extraction reports it
-            migration, key, status = outcome if isinstance(outcome, tuple) else (None, None, (-1, -1, -1, -1))
+            migration, key, status = outcome if isinstance(outcome, tuple) else _UNREAD
             if memo is not None and key is not None:
                 memo.put(key, migration or PythonMigration(file.path, "", ""))  # "": not a migration
                 memo.record(file.path, FileRecord(status, key, 0))
@@ -195,6 +195,10 @@ def _remembered_migration(file: SourceFile, memo: ScanCache | None) -> PythonMig
     return known if isinstance(known, PythonMigration) else None
 
 
+# a file that could not be read or decoded: no migration, no key (the extraction reports it)
+_UNREAD: tuple[None, None, tuple[int, int, int, int]] = (None, None, (-1, -1, -1, -1))
+
+
 class _MigrationTask(NamedTuple):
     path: str
     full_path: str
@@ -209,11 +213,11 @@ def _read_migration_task(
     it could not be read or decoded (the extraction reports it)."""
     read = read_source(task.full_path, task.path, task.max_bytes)
     if isinstance(read, Diagnostic):
-        return None, None, (-1, -1, -1, -1)
+        return _UNREAD
     data, status = read
     text = decode_python(data, task.path)
     if not isinstance(text, str):
-        return None, None, (-1, -1, -1, -1)
+        return _UNREAD
     key = content_key(task.path.encode() + b"\0" + data)
     return read_migration(task.path, text, task.configured), key, file_status(status)
 

@@ -30,6 +30,7 @@ from auditor.cli.options import (
     write_output,
 )
 from auditor.core.rules import RULES
+from auditor.core.source import read_regular
 from auditor.core.timings import Timings
 from auditor.discover.cache import CACHE_DIR, TextMemo, memo_key
 from auditor.plan import codeowners
@@ -193,10 +194,10 @@ def _machine_report(scanned: ScanResult, report: GateReport, fmt: str, cache_dir
     return text
 
 
-def _text_of(path: str) -> str | None:
+def _text_of(path: str) -> bytes | None:
+    """A CODEOWNERS file's bytes (only a regular file is read: a FIFO there never blocks the scan)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        return read_regular(path)[0]
     except OSError:
         return None
 

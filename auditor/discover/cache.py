@@ -444,13 +444,13 @@ class TextMemo:
         except OSError:
             return None
         head, _, body = data.partition(b"\n")
-        if head != f"{key} {_text_digest(body)}".encode():
+        if head != f"{key} {content_key(body)}".encode():
             return None
         return body.decode("utf-8", "surrogatepass")
 
     def put(self, key: str, text: str) -> None:
         body = text.encode("utf-8", "surrogatepass")
-        _replace(self.directory, self.path, f"{key} {_text_digest(body)}\n".encode() + body)
+        _replace(self.directory, self.path, f"{key} {content_key(body)}\n".encode() + body)
 
 
 def _replace(directory: str, path: str, data: bytes) -> bool:
@@ -472,10 +472,6 @@ def _replace(directory: str, path: str, data: bytes) -> bool:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-
-
-def _text_digest(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def memo_key(*parts: object) -> str | None:

@@ -58,10 +58,7 @@ _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|trunca
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
-# four names or more: SQL qualifies a column by schema and table at most (`pkg.models.Tags.add` is Python)
-_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){3,}")
-_THREE_NAMES = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*")
-_DOTTED_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.")  # `cogs.` before the name, nothing else
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _FILE_NAME = re.compile(
     r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
     r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
@@ -315,29 +312,35 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(NOT_A_REFERENCE, "a URL or file path")
     if _FILE_NAME.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a file name")
-    if _DOTTED_PATH.fullmatch(body):
-        return Verdict(NOT_A_REFERENCE, "a Python dotted path (a module, class or patch target), not SQL")
-    if _THREE_NAMES.fullmatch(body) and before:  # `admin.journals.list`, `admin.project.journals`
-        schema = before.rstrip(".").rsplit(".", 1)[-1]
-        if not is_legacy(schema.lower(), body[local : local + length].lower()):
-            return Verdict(
-                NOT_A_REFERENCE,
-                f"a dotted name under `{schema}`: as SQL, a relation of another schema, not the view",
-            )
+    dotted = _dotted_name(body, before, body[local : local + length].lower(), is_legacy)
+    if dotted is not None:
+        return dotted
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")
     if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
         return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")
-    dotted = _DOTTED_PREFIX.fullmatch(before)
-    name = body[local : local + length].lower()
-    if dotted is not None and not after and not is_legacy(dotted.group(1).lower(), name):
-        # `pkg.tags`: a module path, or a relation of another schema; never this one
-        return Verdict(
-            NOT_A_REFERENCE, f"a dotted name under `{dotted.group(1)}`, not the legacy view's schema"
-        )
     return Verdict(UNCLASSIFIED, "a string that holds the name but reaches no analysed SQL or table argument")
+
+
+def _dotted_name(body: str, before: str, name: str, is_legacy: LegacyTest) -> Verdict | None:
+    """A string that is only a dotted name: four names or more are a Python path (SQL qualifies a column by
+    schema and table at most); with a name before the legacy one that is not its schema (`pkg.tags`,
+    `admin.journals.list`, `admin.project.journals`), it is never this view. None: it may be SQL."""
+    if not _DOTTED_NAME.fullmatch(body):
+        return None
+    parts = body.count(".") + 1
+    if parts >= 4:
+        return Verdict(NOT_A_REFERENCE, "a Python dotted path (a module, class or patch target), not SQL")
+    schema = before.rstrip(".").rsplit(".", 1)[-1]
+    if not before or is_legacy(schema.lower(), name):
+        return None
+    if parts == 2:  # `pkg.tags`: a module path, or a relation of another schema; never this one
+        return Verdict(NOT_A_REFERENCE, f"a dotted name under `{schema}`, not the legacy view's schema")
+    return Verdict(
+        NOT_A_REFERENCE, f"a dotted name under `{schema}`: as SQL, a relation of another schema, not the view"
+    )
 
 
 def _body_start(token: str) -> int:

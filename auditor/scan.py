@@ -479,6 +479,11 @@ def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
 _GRAMMAR = f" (parsed with Python {sys.version_info.major}.{sys.version_info.minor}'s grammar)"
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers fork where they can: they start with the main process's state (packs, filters, cache)."""
+    return multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+
+
 def worker_count(jobs: int, files: int) -> int:
     """Never more workers than cores or than files (0: all cores)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -525,9 +530,8 @@ class _Extractor:
 
     def _pool(self, jobs: int) -> ProcessPoolExecutor:
         if self.pool is None:
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             self.pool = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=self.initializer, initargs=self.args
+                jobs, mp_context=_pool_context(), initializer=self.initializer, initargs=self.args
             )
         return self.pool
 
@@ -769,9 +773,8 @@ def _reconcile_on_cores(
         calls.append((share, [f for f in findings if f.path in paths], catalog, pattern, examined))
     if workers == 1:
         return reconcile(*calls[0])
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
             done = list(pool.map(_star, [reconcile] * workers, calls))
     except BrokenProcessPool:
         done = [reconcile(*call) for call in calls]

@@ -1384,6 +1384,8 @@ def _helper_names(
 ) -> dict[str, set[str]]:
     """Functions (and their classes) whose parameter may reach a table position, new in this round, with
     the modules a caller imports them from: the files that define, re-export or call them are parsed."""
+    from auditor.python.extract import passes_parameter
+
     fresh: dict[str, set[str]] = {}
 
     def add(name: str, module: str) -> None:
@@ -1397,11 +1399,14 @@ def _helper_names(
             for piece in site.value:
                 if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
                     _add_function(add, methods, facts.module, piece.function)
+        if not any(c.rsplit(".", 1)[-1] in methods for c in facts.forwarding_callees()):
+            continue  # its call records stay packed
         for call in facts.calls:
             if call.callee.rsplit(".", 1)[-1] in methods:
                 for _, _, value in call.args:
-                    if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
-                        _add_function(add, methods, facts.module, value[0].function)
+                    forwarded = passes_parameter(value)
+                    if forwarded is not None:
+                        _add_function(add, methods, facts.module, forwarded.function)
     for facts in every:
         if facts.path.endswith("__init__.py"):  # a package that re-exports a helper: callers import it there
             for local, target in facts.imports.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import pytest
 
 from auditor import scan as scan_module
 from auditor.catalog.config import Config
-from auditor.core.model import Diagnostic, ScanResult
+from auditor.core.model import Diagnostic, Finding, ScanResult
 from auditor.scan import ScanOptions, scan
 from tests.conftest import run_cli, write_tree
 
@@ -234,30 +235,60 @@ def _fixture_scan(root: Path, cache_dir: str | None) -> ScanResult:
 
 def test_every_cached_fact_loads_back(tmp_path: Path) -> None:
     """What a scan caches, the cache's restricted unpickler reads back: no value class is left out of it."""
+    from auditor.core.pickles import safe_loads
     from auditor.discover import cache as cache_module
 
-    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "sqlalchemy_model_tables"
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers"
     cache_dir = tmp_path / "cache"
     _fixture_scan(root, str(cache_dir))
-    loaded = 0
+    loaded = calls = 0
     for path in cache_dir.glob("facts-*.pickle"):
         cache = cache_module.ScanCache(str(cache_dir), path.name[len("facts-") : -len(".pickle")])
         for key, (file, _) in list(cache.entries.items()):
-            assert cache.get(key, file) is not None, f"{file}: its cached facts do not load"
+            facts = cache.get(key, file)
+            assert facts is not None, f"{file}: its cached facts do not load"
             loaded += 1
-    assert loaded > 5
+            packed = vars(facts).get("_packed_calls")
+            if packed is not None:  # the call records stay packed until asked for: they load too
+                calls += len(safe_loads(packed))
+    assert loaded > 5 and calls > 5
 
 
 def test_facts_that_do_not_load_are_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cache entry the unpickler refuses never loses a file's findings: the file is parsed again."""
-    from auditor.discover import cache as cache_module
+    from auditor.core import pickles
 
     root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "orm_mappings"
     expected = _fixture_scan(root, None).findings
-    refused = {c for c in cache_module._ALLOWED if c[1] == "Lit"}
-    monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
+    refused = {c for c in pickles.ALLOWED if c[1] == "Lit"}
+    monkeypatch.setattr(pickles, "ALLOWED", pickles.ALLOWED - refused)
     assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected
     assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected  # and from that cache
+
+
+def test_call_records_that_do_not_load_fail_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module's call records stay packed in the cache until a helper needs them. Should they not load,
+    every helper the module calls is taken to get unknown values: each helper's own LR005 stands (the
+    view stays blocked), and every line naming the view that the scan without cache reports is reported."""
+    from auditor.core import pickles
+
+    root = tmp_path / "app"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers", root)
+    expected = _fixture_scan(root, None).findings
+    assert _fixture_scan(root, str(tmp_path / "cache")).findings == expected
+    # a new module naming the view (in a comment): the scan resolves again, from the others' cached facts
+    (root / "app" / "later.py").write_text("# order_line_items moved to order_line_items_v2\nVERSION = 2\n")
+    monkeypatch.setattr(pickles, "ALLOWED", pickles.ALLOWED - {("auditor.python.extract", "CallSite")})
+    degraded = _fixture_scan(root, str(tmp_path / "cache")).findings
+    assert degraded != expected  # the packed records were really read from the cache, and refused
+
+    def named(findings: tuple[Finding, ...]) -> set[tuple[str, int]]:  # lines a grep of the name sees
+        text = {f.path: (root / f.path).read_text().splitlines() for f in findings}
+        return {(f.path, f.span.line) for f in findings if "order_line" in text[f.path][f.span.line - 1]}
+
+    assert named(expected) <= named(degraded)
+    lr005 = {(f.path, f.span.line) for f in expected if f.rule == "LR005"}
+    assert lr005 < {(f.path, f.span.line) for f in degraded if f.rule == "LR005"}
 
 
 def test_facts_that_do_not_load_are_parsed_again_by_a_running_pool(
@@ -266,7 +297,7 @@ def test_facts_that_do_not_load_are_parsed_again_by_a_running_pool(
     """The workers' copy of the cache is older than the main process's: when a cached entry does not
     load, the worker asked for the facts parses the file whatever its copy holds (no file goes missing)."""
     from auditor.catalog.config import load_config
-    from auditor.discover import cache as cache_module
+    from auditor.core import pickles
 
     query = 'def q(cur):\n    cur.execute("SELECT * FROM orders WHERE id = {}")\n'
     files = {f"app/m{i}.py": query.format(i) for i in range(20)}
@@ -283,8 +314,8 @@ def test_facts_that_do_not_load_are_parsed_again_by_a_running_pool(
         os.utime(root / name, (later, later))
     expected = run(None).findings
     assert len(expected) == 21
-    refused = {c for c in cache_module._ALLOWED if c[1] == "Lit"}
-    monkeypatch.setattr(cache_module, "_ALLOWED", cache_module._ALLOWED - refused)
+    refused = {c for c in pickles.ALLOWED if c[1] == "Lit"}
+    monkeypatch.setattr(pickles, "ALLOWED", pickles.ALLOWED - refused)
     assert run(str(tmp_path / "cache")).findings == expected
 
 

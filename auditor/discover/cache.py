@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import os
 import pickle
 import stat
@@ -30,6 +29,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.core.model import Diagnostic
+from auditor.core.pickles import safe_loads
 from auditor.core.source import read_regular
 
 CACHE_DIR = ".audit_cache"
@@ -46,41 +46,8 @@ _TEMP_PREFIX = ".facts-"
 _STALE_TEMP_SECONDS = 600  # a temporary file this old was left by a killed scan
 # a file changed within this window of the scan that recorded it may not show a new mtime: re-read it
 RACY_NS = 2_000_000_000
-_ALLOWED = {
-    ("auditor.python.extract", "ModuleFacts"),
-    ("auditor.python.extract", "Site"),
-    ("auditor.python.extract", "ModelClass"),
-    ("auditor.python.extract", "FunctionInfo"),
-    ("auditor.python.extract", "CallSite"),
-    ("auditor.python.extract", "TableClass"),
-    ("auditor.python.migrations", "PythonMigration"),
-    ("auditor.python.values", "Lit"),
-    ("auditor.python.values", "Hole"),
-    ("auditor.python.values", "Ref"),
-    ("auditor.core.model", "Diagnostic"),
-    ("auditor.core.model", "Finding"),
-    ("auditor.core.model", "InferredSink"),
-    ("auditor.core.model", "Span"),
-    ("auditor.core.model", "Suggestion"),
-    ("auditor.core.model", "Confidence"),
-    ("auditor.core.model", "DbObject"),
-    ("auditor.core.model", "ObjectName"),
-    ("auditor.core.model", "Mention"),
-    ("auditor.core.model", "LegacyObject"),
-    ("auditor.scan", "_SqlAnalysis"),
-    ("auditor.discover.cache", "FileRecord"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-}
 # diagnostics that follow from a file's content; any other (I/O) failure is never cached
 CONTENT_DIAGNOSTICS = frozenset({"syntax-error", "parse-error", "decode-error"})
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
-        return super().find_class(module, name)
 
 
 def content_key(data: bytes) -> str:
@@ -294,7 +261,7 @@ class ScanCache:
         if head != _MAGIC or hashlib.blake2b(payload, digest_size=32).digest() != digest:
             return  # damaged or written by something else: rebuilt
         try:
-            loaded = _SafeUnpickler(io.BytesIO(payload)).load()
+            loaded = safe_loads(payload)
         except Exception:  # any unreadable cache is rebuilt
             return
         if _valid(loaded):
@@ -344,10 +311,19 @@ def _blob_digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+def _calls_shape(state: dict[str, Any]) -> bool:
+    """A module's call records: a list, or still packed (bytes, with the sets of their targets)."""
+    if "calls" in state:
+        return isinstance(state["calls"], list)
+    return isinstance(state.get("_packed_calls"), bytes) and all(
+        isinstance(state.get(k), frozenset) for k in ("_callees", "_forwarding")
+    )
+
+
 def _unpickle_entry(data: bytes) -> Any | None:
     """One file's result, or None when it is not the shape the cache writes (never trusted then)."""
     try:
-        value = _SafeUnpickler(io.BytesIO(data)).load()
+        value = safe_loads(data)
     except Exception:  # any unreadable entry is rebuilt
         return None
     if type(value).__name__ == "ModuleFacts":  # the only other class the unpickler admits here
@@ -358,6 +334,7 @@ def _unpickle_entry(data: bytes) -> Any | None:
             and isinstance(value.sites, list)
             and isinstance(value.models, list)
             and isinstance(value.node_positions, dict)
+            and _calls_shape(vars(value))
         ):
             return value
         return None

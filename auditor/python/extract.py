@@ -12,12 +12,14 @@ import ast
 import builtins
 import dataclasses
 import itertools
+import pickle
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.core.pickles import safe_loads
 from auditor.core.source import LineIndex
 from auditor.python.rulepacks import MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
@@ -131,6 +133,59 @@ class ModuleFacts:
     # (dotted class, dotted table variable): `registry.map_imperatively(Class, table)`, `mapper(...)`
     imperative: list[tuple[str, str]] = field(default_factory=list)
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
+    # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        calls = state.pop("calls", None)
+        if calls is not None:
+            state["_callees"] = self.callees()
+            state["_forwarding"] = self.forwarding_callees()
+            state["_packed_calls"] = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for an attribute not set: the packed call records, unpacked when first read."""
+        packed = self.__dict__.get("_packed_calls")
+        if name != "calls" or packed is None:
+            raise AttributeError(name)
+        try:
+            calls = safe_loads(packed)
+            if not (isinstance(calls, list) and all(isinstance(c, CallSite) for c in calls)):
+                raise ValueError("not a list of call records")
+        except Exception:  # unreadable (the entry's digest held, so never by accident): no argument known
+            calls = []
+            self.unknown_arguments = self.unknown_arguments | {(c, "**") for c in self.callees()}
+        self.__dict__["calls"] = calls
+        del self.__dict__["_packed_calls"]
+        return calls
+
+    def callees(self) -> frozenset[str]:
+        """The dotted targets of the recorded calls (read without unpacking them)."""
+        known = self.__dict__.get("_callees")
+        if known is None:
+            known = self.__dict__["_callees"] = frozenset(c.callee for c in self.calls)
+        return known
+
+    def forwarding_callees(self) -> frozenset[str]:
+        """The targets of the calls that pass a parameter of the calling function on, as it is."""
+        known = self.__dict__.get("_forwarding")
+        if known is None:
+            known = self.__dict__["_forwarding"] = frozenset(
+                c.callee for c in self.calls if any(passes_parameter(v) for _, _, v in c.args)
+            )
+        return known
+
+
+def passes_parameter(value: Value | None) -> Hole | None:
+    """The parameter of the calling function that a call argument is, passed on as it is."""
+    if value is not None and len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+        return value[0]
+    return None
 
 
 def module_name(path: str) -> str:

@@ -19,6 +19,7 @@ from auditor.python.extract import (
     Site,
     TableClass,
     apply_formatting,
+    passes_parameter,
 )
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
@@ -863,15 +864,8 @@ class Resolver:
         table name at the call, and a helper's LR005 stands only when some caller passes an unknown."""
         if not self.summaries and not self._weak:
             return
-        calls: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
         targets: dict[str, str | None] = {}
-        for facts in self.modules.values():
-            for call in facts.calls:
-                target = targets.get(call.callee, "")
-                if target == "":
-                    target = targets[call.callee] = self.function(call.callee)
-                if target is not None:
-                    calls.append((facts, call, target, self.functions[target][1]))
+        calls = self._helper_calls(targets)
         by_function: dict[str, list[str]] = {}
         for function, param in self.summaries:
             by_function.setdefault(function, []).append(param)
@@ -886,7 +880,7 @@ class Resolver:
                 changed = False
                 for _, call, target, info in calls:
                     for param in by_function.get(target, ()):
-                        inner = _parameter_hole(_argument(call, info, param))
+                        inner = passes_parameter(_argument(call, info, param))
                         if inner is not None and (inner.function, inner.param) not in self.summaries:
                             below = self.summaries[(target, param)]
                             self.summaries[(inner.function, inner.param)] = _Summary(
@@ -903,7 +897,7 @@ class Resolver:
                 value = _argument(call, info, key[1])
                 if value is None:
                     continue  # not passed: its default, analysed where it is written
-                inner = _parameter_hole(value)
+                inner = passes_parameter(value)
                 if inner is not None:
                     needs.setdefault(key, set()).add((inner.function, inner.param))
                     continue
@@ -947,6 +941,44 @@ class Resolver:
             if key not in resolved:
                 for finding, node in summary.unresolved:
                     self._add(finding, node)
+
+    def _helper_calls(
+        self, targets: dict[str, str | None]
+    ) -> list[tuple[ModuleFacts, CallSite, str, FunctionInfo]]:
+        """The calls that may reach a helper, in module and source order. A module's call records are
+        unpacked only when it calls a function that takes a table name, or one that may pass its own
+        parameter on to such a function (a superset of the summaries' fixed point, found first)."""
+        callers: dict[str, list[str]] = {}  # function -> modules that call it
+        for path, facts in self.modules.items():
+            for callee in facts.callees():
+                target = targets.get(callee, "")
+                if target == "":
+                    target = targets[callee] = self.function(callee)
+                if target is not None:
+                    callers.setdefault(target, []).append(path)
+        pending = sorted({function for function, _ in (*self.summaries, *self._weak)})
+        reached, unpacked = set(pending), set()
+        while pending:
+            for path in callers.get(pending.pop(), ()):
+                if path in unpacked:
+                    continue
+                unpacked.add(path)
+                for call in self.modules[path].calls:
+                    if targets.get(call.callee) not in reached:
+                        continue
+                    for _, _, value in call.args:
+                        inner = passes_parameter(value)
+                        if inner is not None and inner.function not in reached:
+                            reached.add(inner.function)
+                            pending.append(inner.function)
+        found: list[tuple[ModuleFacts, CallSite, str, FunctionInfo]] = []
+        for path, facts in self.modules.items():
+            if path in unpacked:
+                for call in facts.calls:
+                    target = targets.get(call.callee)
+                    if target is not None:
+                        found.append((facts, call, target, self.functions[target][1]))
+        return found
 
     def function(self, target: str, depth: int = 0) -> str | None:
         """The function a dotted call target names: defined in a scanned module, re-exported, a class's
@@ -1181,13 +1213,6 @@ def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:
         unpacked = unpacked or keyword in ("*", "**")
     # a dict passed without that entry, or `*args`: unknown; not passed at all: the default's
     return () if unpacked or passed else None
-
-
-def _parameter_hole(value: Value | None) -> Hole | None:
-    """A value that is one parameter of the calling function, passed on as it is."""
-    if value is not None and len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
-        return value[0]
-    return None
 
 
 def _describe(legacy: LegacyObject) -> str:

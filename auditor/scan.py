@@ -137,7 +137,8 @@ class MigrationSources:
 
 
 def history_cache(cache_dir: str | None, config: Config) -> ScanCache | None:
-    """The cache of what the migration history says: the Python migrations by content, the catalog."""
+    """The cache of what the migration history says (the Python migrations by content, the catalog) and
+    of the last walk of the tree."""
     if cache_dir is None:
         return None
     configured = [m for m in config.migrations or () if m.strip("/")]
@@ -552,12 +553,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     laps = options.timings or Timings()
     laps.start()
     packs = load_rule_packs(config.rule_packs, config.sinks)
-    found = discover(root, config.exclude)
+    cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
+    history = history_cache(cache_dir, config)  # also remembers the walk of the tree
+    found = discover(root, config.exclude, history)
     laps.lap("discover")
     diagnostics: list[Diagnostic] = list(found.diagnostics)
     py_files = [f for f in found.files if f.path.endswith(".py")]
-    cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
-    history = history_cache(cache_dir, config)
     sources = read_migration_sources(found.files, config, history, options.jobs)
     laps.lap("migrations")
     sql_texts = sources.sql.texts

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,60 @@ def test_file_name_not_utf8_is_scanned_and_reported(tmp_path: Path, in_git: bool
         ("q\\xe9.sql", "file-name"),
         ("report_\\xff.py", "file-name"),
     ]
+
+
+def _backdate(root: Path) -> None:
+    """Everything in the tree as last changed a minute ago: old enough for a remembered walk to be trusted."""
+    past = time.time() - 60
+    for folder, dirs, names in os.walk(root):
+        for name in (*dirs, *names):
+            os.utime(os.path.join(folder, name), (past, past), follow_symlinks=False)
+    os.utime(root, (past, past))
+
+
+def test_a_remembered_walk_sees_every_change_to_the_tree(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-scan with a cache does not walk a tree whose directories and .gitignore files kept their status;
+    a file added, an edited .gitignore and a folder that stops being a virtualenv are each seen, exactly as
+    a scan without cache sees them."""
+    from auditor.discover import files
+
+    walks: list[str] = []
+    real = files._walk
+
+    def counting(full_dir: str, rel_dir: str, *rest: Any) -> Any:
+        if not rel_dir:
+            walks.append(full_dir)
+        return real(full_dir, rel_dir, *rest)
+
+    monkeypatch.setattr(files, "_walk", counting)
+    (project / "env").mkdir()
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr\n", encoding="utf-8")
+    (project / "env" / "vendored.py").write_text(CONFIG_PY, encoding="utf-8")
+
+    def cached() -> tuple[list[str], bool]:
+        """The findings of a scan with the cache, and whether it walked the tree."""
+        expected = lines(scan_json(project))
+        before = len(walks)
+        code, out, err = run_cli("scan", str(project), "--format", "json", "--jobs", "1")
+        assert code in (0, 1), err
+        found = lines(json.loads(out))
+        assert found == expected, "the cached walk differs from a fresh one"
+        return found, len(walks) > before
+
+    cached()  # creates the cache folder: the root's own status changes
+    _backdate(project)
+    assert cached() == (["app.py:1 LR001"], True)
+    assert cached() == (["app.py:1 LR001"], False), "an unchanged tree was walked again"
+
+    (project / "pkg" / "orders.py").write_text(CONFIG_PY, encoding="utf-8")  # a new file
+    assert cached() == (["app.py:1 LR001", "pkg/orders.py:1 LR001"], True)
+    _backdate(project)
+    assert cached()[1] and not cached()[1]
+    (project / ".gitignore").write_text("settings_local.py\n.audit_cache/\n", encoding="utf-8")  # in place
+    assert cached() == (["app.py:1 LR001", "pkg/config.py:1 LR001", "pkg/orders.py:1 LR001"], True)
+    _backdate(project)
+    assert cached()[1] and not cached()[1]
+    (project / "env" / "pyvenv.cfg").unlink()  # no longer a virtualenv: its files are the project's
+    assert "env/vendored.py:1 LR001" in cached()[0]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -12,6 +14,7 @@ import pathspec
 
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
+from auditor.discover.cache import RACY_NS, ScanCache, file_status
 
 SKIPPED_DIRS = frozenset(
     {
@@ -52,20 +55,27 @@ class Discovery:
 _GIT_TIMEOUT = 60  # seconds: a scan never hangs on git (it blocks on a FIFO named .gitignore)
 
 
-def discover(root: str, exclude: Sequence[str] = ()) -> Discovery:
+def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = None) -> Discovery:
     """The .py and .sql files under ``root``.
 
     In a git work tree every tracked file is scanned: .gitignore rules apply only to untracked files, as
     for git itself. Outside git (or without a git binary) .gitignore rules apply to every file. ``exclude``
-    applies in both cases.
+    applies in both cases. With a ``memo``, a walk whose directories and .gitignore files all have the
+    status they had when it last ran is not done again: a directory's entries change only with its status.
     """
     root = os.path.abspath(root)
-    diagnostics: list[Diagnostic] = []
-    left_out: list[LeftOut] = []
-    walked: dict[str, SourceFile] = {}
-    ignored: list[str] = []
-    for file in _walk(root, "", [], set(), diagnostics, ignored, left_out):
-        walked[file.path] = file
+    walk = _remembered_walk(root, memo) if memo is not None else None
+    if walk is None:
+        walk = _Walk(time.time_ns())
+        if memo is not None and memo.directory is not None:  # written by every scan: never walked
+            walk.skip = os.path.normpath(memo.directory)
+        walk.files = list(_walk(root, "", [], set(), walk))
+        if memo is not None:
+            memo.put_stage("walk", root, walk.state())
+    diagnostics = list(walk.diagnostics)
+    left_out = list(walk.left_out)
+    ignored = list(walk.ignored)
+    walked = {file.path: file for file in walk.files}
     tracked = _git_tracked(root)
     if tracked is not None:
         for raw in tracked:
@@ -149,20 +159,64 @@ def _tracked_file(
     return SourceFile(path, full)
 
 
+@dataclass
+class _Walk:
+    """What one walk of the tree found, and the status of what it read to find it."""
+
+    started_ns: int
+    files: list[SourceFile] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    # every directory listed (or skipped as a virtualenv) and every .gitignore read -> its status
+    statuses: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    skip: str = ""  # the scan cache's own directory
+
+    def state(self) -> tuple[object, ...]:
+        """Plain values only (the cache's unpickler admits no discovery class)."""
+        return (
+            self.started_ns,
+            self.statuses,
+            tuple((f.path, f.full_path) for f in self.files),
+            tuple(self.diagnostics),
+            tuple(self.ignored),
+            tuple((e.path, e.reason) for e in self.left_out),
+        )
+
+
+def _remembered_walk(root: str, memo: ScanCache) -> _Walk | None:
+    """The last walk of ``root``, when every directory and .gitignore it read has the same status, and
+    none was modified so close to that walk that its status could hide a change (git's racy-clean rule)."""
+    state = memo.stage("walk", root)
+    try:
+        started, statuses, files, diagnostics, ignored, left_out = state  # type: ignore[misc]
+        for path, status in statuses.items():
+            now = os.stat(path)
+            if file_status(now) != status or now.st_mtime_ns >= started - RACY_NS:
+                return None
+        walk = _Walk(started, statuses=statuses, ignored=list(ignored))
+        walk.files = [SourceFile(path, full) for path, full in files]
+        walk.diagnostics = [d for d in diagnostics if isinstance(d, Diagnostic)]
+        walk.left_out = [LeftOut(path, reason) for path, reason in left_out]
+    except (OSError, TypeError, ValueError):  # not there, changed, or not the shape written
+        return None
+    return walk
+
+
 def _walk(
     full_dir: str,
     rel_dir: str,
     ignores: list[tuple[str, pathspec.GitIgnoreSpec]],
     seen_dirs: set[tuple[int, int]],
-    diagnostics: list[Diagnostic],
-    ignored: list[str],
-    left_out: list[LeftOut],
+    walk: _Walk,
 ) -> Iterator[SourceFile]:
+    diagnostics, ignored, left_out = walk.diagnostics, walk.ignored, walk.left_out
     try:
         dir_stat = os.stat(full_dir)
     except OSError as exc:
         diagnostics.append(_dir_error(rel_dir, exc))
         return
+    walk.statuses[full_dir] = file_status(dir_stat)
     key = (dir_stat.st_dev, dir_stat.st_ino)
     if key in seen_dirs:
         diagnostics.append(
@@ -170,7 +224,7 @@ def _walk(
         )
         return
     seen_dirs.add(key)
-    ignores = _with_gitignore(full_dir, rel_dir, ignores)
+    ignores = _with_gitignore(full_dir, rel_dir, ignores, walk.statuses)
     try:
         entries = sorted(os.scandir(full_dir), key=lambda e: e.name)
     except OSError as exc:
@@ -189,14 +243,16 @@ def _walk(
                 diagnostics.append(Diagnostic(rel, None, "symlink-loop", "broken or looping symlink skipped"))
             continue
         if is_dir:
-            if entry.name in SKIPPED_DIRS:
+            if entry.name in SKIPPED_DIRS or entry.path == walk.skip:
                 continue
             if _ignored(ignores, rel, True):
                 ignored.append(rel + "/")
                 continue
             if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                with contextlib.suppress(OSError):  # no longer one when its listing changes
+                    walk.statuses[entry.path] = file_status(os.stat(entry.path))
                 continue  # a virtualenv under its own name
-            yield from _walk(entry.path, rel, ignores, seen_dirs, diagnostics, ignored, left_out)
+            yield from _walk(entry.path, rel, ignores, seen_dirs, walk)
         elif entry.name.endswith(SCANNED_SUFFIXES):
             if not is_file:
                 left_out.append(LeftOut(rel, "not-a-file"))
@@ -220,16 +276,21 @@ def _dir_error(rel: str, exc: OSError) -> Diagnostic:
 
 
 def _with_gitignore(
-    full_dir: str, rel_dir: str, ignores: list[tuple[str, pathspec.GitIgnoreSpec]]
+    full_dir: str,
+    rel_dir: str,
+    ignores: list[tuple[str, pathspec.GitIgnoreSpec]],
+    statuses: dict[str, tuple[int, int, int, int]],
 ) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
     path = os.path.join(full_dir, ".gitignore")
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
             return ignores  # a FIFO or device would block or never end: only a regular file holds rules
         with open(path, encoding="utf-8", errors="replace") as handle:
             spec = pathspec.GitIgnoreSpec.from_lines(handle)
     except OSError:
         return ignores
+    statuses[path] = file_status(status)  # edited in place, it changes no directory's status
     return [*ignores, (rel_dir, spec)]
 
 

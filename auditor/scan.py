@@ -1164,13 +1164,11 @@ def _extract_python(
             if holders
             else []
         )
-        imported = _import_prefixes(new_facts)
         used = set(users)
-        schemas = [
-            p
-            for p in remaining
-            if p not in used and records[p].flags & SETS_SCHEMA and _module_names(p) & imported
-        ]
+        schemas = [p for p in remaining if p not in used and records[p].flags & SETS_SCHEMA]
+        if schemas:  # a module that sets a schema is read when a parsed module imports it
+            imported = _import_prefixes(new_facts)
+            schemas = [p for p in schemas if _module_names(p) & imported]
         round_paths = users + schemas  # the schemas are parsed by the loop (not yet in the cache)
         used.update(schemas)
         remaining = [p for p in remaining if p not in used]

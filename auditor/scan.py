@@ -840,7 +840,7 @@ def _resolve(
         found, examined, sinks, runs = cached
         return list(found), dict(examined), sinks, runs
     from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
-    from auditor.sql.refs import analyses_used, remember_analyses
+    from auditor.sql.analyses import analyses_used, remember_analyses
 
     remember_analyses(cache.stage("sql analyses", "by text") or {})  # the SQL of unchanged code
     facts = python.all_facts()

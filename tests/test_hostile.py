@@ -403,9 +403,10 @@ def test_migration_replay_of_thousands_of_view_renames_is_linear() -> None:
     """Each ALTER VIEW ... RENAME looked at every object the migrations had defined: quadratic."""
     from auditor.catalog.names import LegacyCatalog
     from auditor.core.model import LegacyObject, ObjectName
+    from auditor.sql.analyses import TableRef
     from auditor.sql.files import analyze_sql_files
     from auditor.sql.migrations import MigrationCatalog
-    from auditor.sql.refs import StatementInfo, TableRef
+    from auditor.sql.refs import StatementInfo
 
     orders = ObjectName("public", "orders")
     catalog = LegacyCatalog([LegacyObject(orders, ObjectName("public", "orders_v2"), "name", "cli")])

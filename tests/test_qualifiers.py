@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from auditor.sql.refs import table_references
+from auditor.sql.analyses import table_references
 from tests import pg
 from tests.conftest import FIXTURES, scan_json
 

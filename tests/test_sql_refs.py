@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from auditor.core.model import ObjectName
-from auditor.sql.refs import analyze_sql, rewrite_reference, split_statements, table_references
+from auditor.sql.analyses import table_references
+from auditor.sql.refs import analyze_sql, split_statements
+from auditor.sql.rewrite import rewrite_reference
 
 
 def refs(sql: str, qualifiers: bool = False) -> list[tuple[str, str | None, str, str, bool]]:

@@ -24,15 +24,10 @@ from auditor.core.model import (
     Suggestion,
 )
 from auditor.core.source import LineIndex
+from auditor.sql.analyses import TableRef
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
-from auditor.sql.refs import (
-    UNTERMINATED,
-    StatementInfo,
-    TableRef,
-    analyze_file,
-    rewrite_reference,
-    rewrite_schema,
-)
+from auditor.sql.refs import UNTERMINATED, StatementInfo, analyze_file
+from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})

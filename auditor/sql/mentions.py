@@ -10,14 +10,9 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from auditor.catalog.names import fold_identifier
+from auditor.sql.analyses import table_references
 from auditor.sql.qualifiers import QualifierScopes, cte_named
-from auditor.sql.refs import (
-    copy_data_ranges,
-    parse_statement,
-    quoted_ranges,
-    split_statements,
-    table_references,
-)
+from auditor.sql.refs import copy_data_ranges, parse_statement, quoted_ranges, split_statements
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')

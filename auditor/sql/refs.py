@@ -33,40 +33,14 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import Token, TokenType
 
 from auditor.catalog.names import fold_identifier
-from auditor.core.model import Diagnostic, ObjectName
+from auditor.core.model import Diagnostic
+from auditor.sql.analyses import TableRef
 from auditor.sql.qualifiers import QualifierScopes
 
 QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
 
 _DIALECT = Postgres()
 _LOG = logging.getLogger("sqlglot")
-
-
-@dataclass(frozen=True, slots=True)
-class TableRef:
-    start: int  # first char of the written reference, incl. schema qualifier and quotes
-    end: int  # exclusive, after the relation name (incl. closing quote)
-    name_start: int  # first char of the relation-name part
-    schema: str | None  # folded schema as written; None when unqualified
-    name: str  # folded relation name
-    position: str  # see the module docstring
-    parsed: bool  # found in a sqlglot parse tree (False: tokenizer fallback)
-    # a column qualifier bound to a FROM item that wrote a schema (`FROM billing.x ... x.id`)
-    implied_schema: str | None = None
-    # CREATE TABLE / DROP TABLE of the name: it treats the name as a table, which a view is not
-    table_ddl: bool = False
-
-    @property
-    def certain(self) -> bool:
-        """Found in a parse tree and names the relation itself (a lookup by name is a value, not a use)."""
-        return self.parsed and self.position != "lookup"
-
-
-@dataclass(frozen=True, slots=True)
-class SqlRefs:
-    refs: tuple[TableRef, ...]
-    parsed: bool  # every statement was understood by the parser
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,44 +216,6 @@ def _blank_unterminated(text: str) -> str:
 # Public entry points
 
 
-PlainRefs = tuple[tuple[tuple[object, ...], ...], bool, str | None]  # SqlRefs as plain values
-
-
-@functools.lru_cache(maxsize=512)
-def table_references(sql: str) -> SqlRefs:
-    """Every table reference in ``sql`` (one or more statements), offsets relative to ``sql``."""
-    _USED.add(sql)
-    known = _REMEMBERED.get(sql)
-    if known is not None:
-        refs = tuple(TableRef(*values) for values in known[0])  # type: ignore[arg-type]
-        return SqlRefs(refs, known[1], known[2])
-    infos = analyze_sql(sql)
-    refs = tuple(ref for info in infos for ref in info.refs)
-    error = next((info.error for info in infos if info.error), None)
-    found = SqlRefs(refs, all(info.parsed for info in infos) and bool(infos), error)
-    _ANALYSED[sql] = (tuple(tuple(getattr(r, f) for f in r.__slots__) for r in refs), found.parsed, error)
-    return found
-
-
-# the analyses an earlier scan remembered (plain values, so that the cache holds no sqlglot-stage class),
-# and those made in this process, for the next scan to remember
-_REMEMBERED: dict[str, PlainRefs] = {}
-_ANALYSED: dict[str, PlainRefs] = {}
-_USED: set[str] = set()
-
-
-def remember_analyses(known: dict[str, PlainRefs]) -> None:
-    """Analyses of SQL texts that an earlier scan made: reused as they are, by text."""
-    _REMEMBERED.update(known)
-
-
-def analyses_used() -> dict[str, PlainRefs]:
-    """The analyses this process asked for (made or reused), for the next scan to reuse."""
-    out = {t: _REMEMBERED[t] for t in _USED if t in _REMEMBERED}
-    out.update((t, _ANALYSED[t]) for t in _USED if t in _ANALYSED)
-    return out
-
-
 def analyze_sql(sql: str) -> list[StatementInfo]:
     """Analyse each statement of ``sql``: kind, DDL effect and references (offsets relative to ``sql``)."""
     with quiet_sqlglot():
@@ -317,38 +253,6 @@ def quoted_ranges(text: str) -> Iterator[tuple[str, int, int]]:
             yield "string", start, end
         elif lexeme.startswith("$"):
             yield "body", start, end
-
-
-def rewrite_reference(written: str, schema_written: bool, target: ObjectName, default_schema: str) -> str:
-    """The target name written in the style of ``written``: same quoting, qualifier kept when written."""
-    parts = [m.group(0) for m in re.finditer(r'"(?:[^"]|"")*"|[^."]+', written)]
-    parts = [p.strip() for p in parts if p.strip()] or [written]
-    name = _format_identifier(target.name, parts[-1].startswith('"'))
-    if schema_written and len(parts) >= 2:
-        schema_part = parts[-2]
-        if fold_identifier(schema_part) != target.schema:
-            schema_part = _format_identifier(target.schema, schema_part.startswith('"'))
-        return ".".join([*parts[:-2], schema_part, name])
-    if target.schema != default_schema:
-        return f"{_format_identifier(target.schema, False)}.{name}"
-    return name
-
-
-def rewrite_schema(
-    position: str, legacy: ObjectName, target: ObjectName, schema_written: bool, default_schema: str
-) -> str | None:
-    """The default schema for rewrite_reference(). A catalog lookup by name written without a schema is
-    looked up in a schema the statement or the search path gives, so it takes the bare target name; None
-    when the target lives in another schema (that filter or search path changes too: a person's edit)."""
-    if position != "lookup" or schema_written:
-        return default_schema
-    return target.schema if target.schema == legacy.schema else None
-
-
-def _format_identifier(name: str, quoted: bool) -> str:
-    if quoted or not re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return '"' + name.replace('"', '""') + '"'
-    return name
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, name_pattern, parse_declared_name, parse_object_name
@@ -49,6 +49,13 @@ from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, build
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
+from auditor.sql.analyses import (
+    RememberedSql,
+    adopt_analyses,
+    analyses_used,
+    remember_analyses,
+    start_share,
+)
 from auditor.sql.order import migration_order
 
 if TYPE_CHECKING:
@@ -618,6 +625,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         extractor.close()
     laps.lap("python: holder rounds")  # and the workers' CPU time: they end here
     diagnostics.extend(python.diagnostics)
+    remember_analyses(cache.stage("sql analyses", "by text"))  # the SQL of unchanged code: no parser
     findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -640,6 +648,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         findings, catalog, examined, cache, options.jobs,
     )  # fmt: skip
     laps.lap("occurrences")
+    used = analyses_used()
+    if used is not None:
+        cache.put_stage("sql analyses", "by text", used)
     findings.extend(unclassified)
     cache.save(keep=set(python.keys.values()), paths=set(python.keys))  # after the last memoised stage
     laps.lap("cache save")
@@ -776,7 +787,11 @@ def _reconcile_on_cores(
         return reconcile(*calls[0])
     try:
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-            done = list(pool.map(_star, [reconcile] * workers, calls))
+            shared = list(pool.map(_share, [reconcile] * workers, calls))
+        for _, analysed in shared:
+            if analysed is not None:
+                adopt_analyses(analysed)
+        done = [result for result, _ in shared]
     except BrokenProcessPool:
         done = [reconcile(*call) for call in calls]
     mentions = [m for share_mentions, _ in done for m in share_mentions]
@@ -784,8 +799,13 @@ def _reconcile_on_cores(
     return mentions, [f for _, unclassified in done for f in unclassified]
 
 
-def _star(function: Callable[..., object], args: tuple[object, ...]) -> object:
-    return function(*args)
+def _share(
+    reconcile: _Reconciler, args: tuple[Any, ...]
+) -> tuple[tuple[list[Mention], list[Finding]], RememberedSql | None]:
+    """One worker's share of the post-pass, and the SQL analyses it made or reused (kept by the main
+    process for the next scan)."""
+    start_share()
+    return reconcile(*args), analyses_used()
 
 
 def _mention_sources(
@@ -831,21 +851,17 @@ def _resolve(
     """Cross-module resolution: the findings, the occurrences it looked at and ruled out, the helpers
     inferred as table sinks, and the .sql files Python runs; memoised by the content of every parsed
     file and the catalog."""
-    keys = python.keys
-    inputs = content_key(
-        repr((catalog.objects, sorted((p, keys.get(p)) for p in python.fact_paths))).encode()
-    )
+    keys = python.keys  # the resolution reads only the facts: keyed by them (an edit may leave them equal)
+    read = sorted((p, _facts_key(p, keys[p], cache) if p in keys else None) for p in python.fact_paths)
+    inputs = content_key(repr((catalog.objects, read)).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
         found, examined, sinks, runs = cached
         return list(found), dict(examined), sinks, runs
-    from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence  # sqlglot
-    from auditor.sql.analyses import analyses_used, remember_analyses
+    from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence
 
-    remember_analyses(cache.stage("sql analyses", "by text") or {})  # the SQL of unchanged code
     facts = python.all_facts()
     resolution = Resolver(facts, catalog).resolve()
-    cache.put_stage("sql analyses", "by text", analyses_used())
     findings = resolution.findings
     if resolution.pending:
         positions = {f.path: f.node_positions for f in facts}
@@ -1122,7 +1138,7 @@ def _extract_python(
     out.keys = {path: record.key for path, record in records.items()}
     out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
     out.named = [p for p in by_path if p in records and records[p].flags & NAMES_LEGACY]
-    if _remembered_rounds(out, records, results, cache):
+    if _remembered_rounds(out, records, results, cache, filters):
         return out  # every file as when the rounds last ran: their outcome is known, no facts are loaded
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
@@ -1174,7 +1190,8 @@ def _extract_python(
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
-    cache.put_stage("rounds", _rounds_inputs(records), (tuple(out.fact_paths), tuple(diagnosed)))
+    inputs = _rounds_inputs(records, cache, filters)
+    cache.put_stage("rounds", inputs, (tuple(out.fact_paths), tuple(diagnosed)))
     return out
 
 
@@ -1196,9 +1213,24 @@ def _module_names(path: str) -> set[str]:
     return {".".join(parts[i:]) for i in range(len(parts))}
 
 
-def _rounds_inputs(records: dict[str, FileRecord]) -> str:
-    """Which files the rounds parse follows from every file's content and pre-filter verdicts."""
-    return content_key(repr(sorted((p, r.key, r.flags) for p, r in records.items())).encode())
+def _rounds_inputs(records: dict[str, FileRecord], cache: ScanCache, filters: _Filters) -> str:
+    """Which files the rounds parse follows from every file's content and pre-filter verdicts. A file the
+    first round parses whatever its text says tells the rounds only its facts: an edit that leaves them
+    as they were (a comment, say) leaves the rounds as they were (early cutoff)."""
+    return content_key(
+        repr(
+            sorted(
+                (p, _facts_key(p, r.key, cache) if filters.wanted(r.flags) else r.key, r.flags)
+                for p, r in records.items()
+            )
+        ).encode()
+    )
+
+
+def _facts_key(path: str, key: str, cache: ScanCache) -> str:
+    """What a file tells the stages that read only its facts: their digest, else its content key."""
+    digest = cache.result_digest(key, path)
+    return "facts:" + digest if digest is not None else key
 
 
 def _remembered_rounds(
@@ -1206,10 +1238,11 @@ def _remembered_rounds(
     records: dict[str, FileRecord],
     results: dict[str, ModuleFacts | Diagnostic],
     cache: ScanCache,
+    filters: _Filters,
 ) -> bool:
     """The outcome of the rounds when no file changed since they last ran: the paths of the facts they
     gathered (loaded only if a later stage must run) and their content diagnostics."""
-    remembered = cache.stage("rounds", _rounds_inputs(records))
+    remembered = cache.stage("rounds", _rounds_inputs(records, cache, filters))
     if remembered is None:
         return False
     fact_paths, diagnosed = remembered

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -370,3 +371,71 @@ def test_an_edit_writes_a_small_segment_and_a_damaged_segment_is_parsed_again(tm
     assert min(p.stat().st_size for p in segments) < first.stat().st_size / 3
     first.write_bytes(first.read_bytes().replace(b"orders", b"ordxrs"))
     assert _legacy_lines(_scan(root)) == expected
+
+
+def test_an_edit_that_leaves_the_facts_equal_reuses_the_resolution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Early cutoff: the holder rounds and the resolution read a file only through its facts, so an edit
+    that leaves them equal (a comment at the end) reuses both; an edit that moves a line, or changes what a
+    call passes, resolves again. Every re-scan reports what a scan without cache reports."""
+    from auditor.python import resolve
+
+    resolutions: list[int] = []
+    real = resolve.Resolver.resolve
+
+    def counting(self: resolve.Resolver) -> Any:
+        resolutions.append(1)
+        return real(self)
+
+    monkeypatch.setattr(resolve.Resolver, "resolve", counting)
+    root = tmp_path / "app"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers", root)
+    orders = root / "app" / "services" / "orders.py"
+    cache = str(tmp_path / "cache")
+
+    def rescan(edit: Callable[[str], str]) -> bool:
+        """Edit orders.py, re-scan with the cache; whether the resolution ran again."""
+        orders.write_text(edit(orders.read_text()))
+        expected = _fixture_scan(root, None)
+        before = len(resolutions)
+        result = _fixture_scan(root, cache)
+        assert result.findings == expected.findings and result.mentions == expected.mentions
+        return len(resolutions) > before
+
+    _fixture_scan(root, cache)
+    assert not rescan(lambda text: text + "# a comment about order_line_items\n")
+    assert rescan(lambda text: "# a line on top: every finding below moves\n" + text)
+    assert rescan(lambda text: text.replace('upsert("orders", row)', 'upsert("order_line_items", row)'))
+    assert not rescan(lambda text: text + "\n")
+
+
+def test_equal_facts_pickle_equal_in_any_process() -> None:
+    """The early cutoff compares digests of pickled facts across scans, that is across processes: the bytes
+    must not depend on the string hash seed (set order) or on what the process extracted before."""
+    program = (
+        "import hashlib, pickle, sys\n"
+        "from auditor.catalog.names import name_pattern\n"
+        "from auditor.python.extract import extract_module\n"
+        "from auditor.python.rulepacks import load_rule_packs\n"
+        "packs, pattern = load_rule_packs(), name_pattern(['order_line_items'])\n"
+        "for path in sys.argv[1:]:\n"
+        "    facts = extract_module(path, open(path).read(), packs, pattern)\n"
+        "print(hashlib.sha256(pickle.dumps(facts, 5)).hexdigest())  # the last file's\n"
+    )
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers"
+    target = str(root / "app" / "services" / "orders.py")
+    others = sorted(str(p) for p in root.rglob("*.py") if str(p) != target)
+    digests = set()
+    # alone in its process, or after the other modules and itself (the state of a worker, or of a re-scan)
+    for seed, before in (("1", []), ("2", [*others, target])):
+        done = subprocess.run(
+            [sys.executable, "-c", program, *before, target],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).resolve().parents[1],
+            check=True,
+        )
+        digests.add(done.stdout)
+    assert len(digests) == 1

@@ -137,6 +137,17 @@ class ScanCache:
         self.hits += 1
         return found
 
+    def result_digest(self, key: str, path: str) -> str | None:
+        """A digest of the pickled result a file's content gave (equal digests: equal results), for
+        stages that depend on a file only through that result; None when it is not held pickled."""
+        if key in self.loaded and key not in self.entries:
+            return None  # put as an object this run: never pickled
+        stored = self.entries.get(key)
+        if stored is None or stored[0] != path:
+            return None
+        payload = stored[1]
+        return (_blob_digest(payload) if isinstance(payload, bytes) else payload[3]).hex()
+
     def put(self, key: str, value: Any) -> None:
         if isinstance(value, Diagnostic) and value.kind not in CONTENT_DIAGNOSTICS:
             return  # an I/O failure says nothing about the content: it must be retried

@@ -14,7 +14,6 @@ import dataclasses
 import itertools
 import pickle
 import re
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,6 +135,8 @@ class ModuleFacts:
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
+    # The bytes are a function of the facts alone (sets written sorted, no string interned by the walk):
+    # equal facts pickle equal, which the cache's early cutoff relies on.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         calls = state.pop("calls", None)
@@ -143,9 +144,14 @@ class ModuleFacts:
             state["_callees"] = self.callees()
             state["_forwarding"] = self.forwarding_callees()
             state["_packed_calls"] = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+        for name in _SETS:
+            state[name] = tuple(sorted(state[name]))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state["unknown_arguments"] = set(state["unknown_arguments"])
+        for name in ("_callees", "_forwarding"):
+            state[name] = frozenset(state[name])
         self.__dict__.update(state)
 
     def __getattr__(self, name: str) -> Any:
@@ -179,6 +185,9 @@ class ModuleFacts:
                 c.callee for c in self.calls if any(passes_parameter(v) for _, _, v in c.args)
             )
         return known
+
+
+_SETS = ("unknown_arguments", "_callees", "_forwarding")  # ModuleFacts' sets, pickled sorted
 
 
 def passes_parameter(value: Value | None) -> Hole | None:
@@ -1059,7 +1068,7 @@ class _Extractor:
             # no scanned module has that name: never a helper of the scanned code, so its arguments are
             # not kept; it is noted as called with unknown values, which stays safe should such a module
             # be added later (this file's facts are reused then)
-            self.facts.unknown_arguments.add((sys.intern(callee), "**"))
+            self.facts.unknown_arguments.add((callee, "**"))
             callee = ""
         for index, arg in enumerate(args):
             value = None
@@ -1078,11 +1087,11 @@ class _Extractor:
             if index not in consumed:
                 self._standalone(arg.value, value)
         if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
-            self.facts.calls.append(CallSite(sys.intern(callee), tuple(recorded), self.block, f"{dotted}()"))
+            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{dotted}()"))
         else:  # nothing a summary resolves: only which parameters get unknown values is kept (small)
             for at, keyword, value in recorded:
                 if not value:
-                    self.facts.unknown_arguments.add((sys.intern(callee), keyword or str(at)))
+                    self.facts.unknown_arguments.add((callee, keyword or str(at)))
 
     def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
         """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
@@ -1124,7 +1133,7 @@ class _Extractor:
                             Hole(name, "", 0, function=scope.qualname, param=name),
                         )
                     return found
-            target = self.facts.imports.get(name) or sys.intern(f"{self.facts.module}.{name}")
+            target = self.facts.imports.get(name) or f"{self.facts.module}.{name}"
             return (Ref(target, name, 0, node.lineno, self._column(node.lineno, node.col_offset) + 1),)
         if isinstance(node, _ARGUMENT_TYPES):
             return self._eval(node)

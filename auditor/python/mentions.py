@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.core.source import LineIndex
+from auditor.sql.analyses import NAME_VALUE, REFERENCE
 from auditor.sql.mentions import (
-    NAME_VALUE,
     NOT_A_REFERENCE,
-    REFERENCE,
     UNCLASSIFIED,
     LegacyTest,
     Verdict,

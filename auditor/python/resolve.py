@@ -23,7 +23,8 @@ from auditor.python.extract import (
 )
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
-from auditor.sql.analyses import table_references
+from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references
+from auditor.sql.mentions import sql_word_reason
 from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 
 HOLE_PREFIX = "__audit_hole_"
@@ -702,8 +703,6 @@ class Resolver:
             if self.catalog.lookup(ref.schema or ref.implied_schema, ref.name) is None:
                 return f"SQL names `{text[ref.start : ref.end]}`, another relation than the legacy view"
             return None
-        from auditor.sql.mentions import NAME_VALUE, REFERENCE, sql_word_reason  # the parser: loaded here
-
         reason = sql_word_reason(text, start)
         return None if reason in (None, REFERENCE, NAME_VALUE) else f"in SQL ({site.what}): {reason}"
 

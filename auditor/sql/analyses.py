@@ -38,6 +38,7 @@ class SqlRefs:
 
 
 PlainRefs = tuple[tuple[tuple[object, ...], ...], bool, str | None]  # SqlRefs as plain values
+PlainRoles = tuple[tuple[int, str], ...]  # word_roles() as plain values
 
 
 @functools.lru_cache(maxsize=512)
@@ -59,19 +60,66 @@ def table_references(sql: str) -> SqlRefs:
 
 
 # the analyses an earlier scan remembered (plain values, so that the cache holds no sqlglot-stage class),
-# and those made in this process, for the next scan to remember
+# and those made in this process, for the next scan to remember; the same for the roles of words
 _REMEMBERED: dict[str, PlainRefs] = {}
 _ANALYSED: dict[str, PlainRefs] = {}
 _USED: set[str] = set()
+_REMEMBERED_ROLES: dict[str, PlainRoles] = {}
+_FOUND_ROLES: dict[str, PlainRoles] = {}
+_USED_ROLES: set[str] = set()
+
+REFERENCE = "reference"  # a word's role: it names a relation
+NAME_VALUE = (
+    "a quoted SQL value that is exactly the name, outside the catalog lookups the analyzer knows "
+    "(compared with another column, or given to another function): it may name the table"
+)
 
 
-def remember_analyses(known: dict[str, PlainRefs]) -> None:
-    """Analyses of SQL texts that an earlier scan made: reused as they are, by text."""
-    _REMEMBERED.update(known)
+@functools.lru_cache(maxsize=1024)
+def word_roles(sql: str) -> dict[int, str]:
+    """Offset of the first character of each identifier's name in ``sql`` -> its role (REFERENCE or the
+    reason it names no relation); only whole statements the parser reads tell roles."""
+    _USED_ROLES.add(sql)
+    known = _REMEMBERED_ROLES.get(sql)
+    if known is None:
+        from auditor.sql.roles import parse_word_roles  # the parser: loaded only for a new text
+
+        known = _FOUND_ROLES[sql] = tuple(parse_word_roles(sql).items())
+    return dict(known)
 
 
-def analyses_used() -> dict[str, PlainRefs]:
-    """The analyses this process asked for (made or reused), for the next scan to reuse."""
-    out = {t: _REMEMBERED[t] for t in _USED if t in _REMEMBERED}
-    out.update((t, _ANALYSED[t]) for t in _USED if t in _ANALYSED)
-    return out
+RememberedSql = tuple[dict[str, PlainRefs], dict[str, PlainRoles]]
+
+
+def remember_analyses(known: RememberedSql | None) -> None:
+    """Analyses of SQL texts and roles of words that an earlier scan made: reused as they are, by text."""
+    if isinstance(known, tuple) and len(known) == 2:
+        _REMEMBERED.update(known[0])
+        _REMEMBERED_ROLES.update(known[1])
+
+
+def adopt_analyses(known: RememberedSql) -> None:
+    """What a worker process asked for on this scan's behalf: reused here, and kept for the next scan."""
+    remember_analyses(known)
+    _USED.update(known[0])
+    _USED_ROLES.update(known[1])
+
+
+def start_share() -> None:
+    """In a worker process forked from the scan: from now on, note only what this worker asks for."""
+    _USED.clear()
+    _USED_ROLES.clear()
+
+
+def analyses_used() -> RememberedSql | None:
+    """The analyses this process asked for (made or reused), for the next scan to reuse; the roles of
+    words too, with those remembered for a text still analysed (a file not re-read this time asks for
+    none); None when nothing was asked for (then what is remembered stays as it is)."""
+    if not _USED and not _USED_ROLES:
+        return None
+    refs = {t: _REMEMBERED[t] for t in _USED if t in _REMEMBERED}
+    refs.update((t, _ANALYSED[t]) for t in _USED if t in _ANALYSED)
+    roles = {t: r for t, r in _REMEMBERED_ROLES.items() if t in refs}
+    roles.update((t, _REMEMBERED_ROLES[t]) for t in _USED_ROLES if t in _REMEMBERED_ROLES)
+    roles.update((t, _FOUND_ROLES[t]) for t in _USED_ROLES if t in _FOUND_ROLES)
+    return refs, roles

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlglot import exp
-
 from auditor.catalog.names import fold_identifier
-from auditor.sql.analyses import table_references
-from auditor.sql.qualifiers import QualifierScopes, cte_named
-from auditor.sql.refs import copy_data_ranges, parse_statement, quoted_ranges, split_statements
+from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references, word_roles
+from auditor.sql.statements import copy_data_ranges, quoted_ranges
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
-REFERENCE = "reference"
-NAME_VALUE = (
-    "a quoted SQL value that is exactly the name, outside the catalog lookups the analyzer knows "
-    "(compared with another column, or given to another function): it may name the table"
-)
 _NAME_ONLY = re.compile(
     r"(?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*"
 )  # the word is in a table or qualifier position: it names the table
-_STATEMENTS = (
-    exp.Query,
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Create,
-    exp.Drop,
-    exp.Alter,
-    exp.Copy,
-)
 
 
 NOT_A_REFERENCE = "not-a-reference"
@@ -104,46 +84,4 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
         if start > offset:
             break
-    return _word_roles(sql).get(offset)
-
-
-@functools.lru_cache(maxsize=1024)
-def _word_roles(sql: str) -> dict[int, str]:
-    """Offset of the first character of each identifier's name -> its role (REFERENCE or a reason)."""
-    roles: dict[int, str] = {}
-    for statement in split_statements(sql):
-        tree = parse_statement(statement.text)
-        if not isinstance(tree, _STATEMENTS):
-            continue  # a bare word or expression parses as a column: only whole statements tell roles
-        scopes = QualifierScopes(tree)
-        for ident in tree.find_all(exp.Identifier):
-            start = ident.meta.get("start")
-            if start is None:
-                continue
-            quoted = statement.text[start : start + 1] == '"'
-            roles[statement.start + start + quoted] = _role(ident, scopes)
-    return roles
-
-
-def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
-    parent, key = ident.parent, ident.arg_key
-    if isinstance(parent, exp.Table):
-        if key != "this":
-            return "a schema name"
-        return (
-            "a CTE of the same name"
-            if cte_named(parent, ident.name if ident.quoted else ident.name.lower())
-            else REFERENCE
-        )
-    if isinstance(parent, exp.Column):
-        if key == "table":
-            binding = scopes.bind(parent, ident.name if ident.quoted else ident.name.lower())
-            return REFERENCE if binding.names_table else f"a column qualifier {binding.reason}"
-        return "a column name" if key == "this" else "a schema name"
-    if isinstance(parent, exp.TableAlias):
-        return "the name of a CTE" if isinstance(parent.parent, exp.CTE) else "a table alias"
-    if isinstance(parent, exp.Alias):
-        return "an output column alias"
-    if isinstance(parent, exp.ColumnDef):
-        return "a column definition"
-    return f"a name that is not a table ({type(parent).__name__.lower()})"
+    return word_roles(sql).get(offset)

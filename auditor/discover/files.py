@@ -9,12 +9,14 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
 from auditor.discover.cache import RACY_NS, ScanCache, file_status
+
+if TYPE_CHECKING:
+    import pathspec  # imported where rules are read: a re-scan that remembers its walk needs none
 
 SKIPPED_DIRS = frozenset(
     {
@@ -85,7 +87,7 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
         holding = _parents(walked) if any(p.endswith("/") for p in ignored) else set()
         ignored = [p for p in ignored if p not in walked and p not in holding]  # tracked files are read
     left_out.extend(LeftOut(p, "ignored") for p in ignored)
-    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    excluded = _spec(exclude) if exclude else None
     files: list[SourceFile] = []
     for path in sorted(walked):
         if excluded is not None and excluded.match_file(path):
@@ -287,11 +289,17 @@ def _with_gitignore(
         if not stat.S_ISREG(status.st_mode):
             return ignores  # a FIFO or device would block or never end: only a regular file holds rules
         with open(path, encoding="utf-8", errors="replace") as handle:
-            spec = pathspec.GitIgnoreSpec.from_lines(handle)
+            spec = _spec(handle)
     except OSError:
         return ignores
     statuses[path] = file_status(status)  # edited in place, it changes no directory's status
     return [*ignores, (rel_dir, spec)]
+
+
+def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _ignored(ignores: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:

@@ -9,8 +9,6 @@ import os
 import re
 from dataclasses import dataclass
 
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
-
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _UNESCAPED_SPACE = re.compile(r"(?<!\\)\s+")
 
@@ -70,6 +68,8 @@ def parse(text: str, path: str | None = None) -> CodeOwners:
 
 
 def _compile(pattern: str) -> re.Pattern[str] | None:
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern  # only where CODEOWNERS has rules
+
     # GitHub does not support character ranges: brackets are literal
     literal = pattern.replace("[", "\\[").replace("]", "\\]")
     compiled = GitIgnoreSpecPattern(literal)

@@ -562,6 +562,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     packs = load_rule_packs(config.rule_packs, config.sinks)
     cache_dir = os.path.join(root, options.cache_dir) if options.cache_dir else None
     history = history_cache(cache_dir, config)  # also remembers the walk of the tree
+    if history is not None:
+        history.create_directory()
     found = discover(root, config.exclude, history)
     laps.lap("discover")
     diagnostics: list[Diagnostic] = list(found.diagnostics)

@@ -111,6 +111,14 @@ class ScanCache:
         if self.path is not None:
             self._load()
 
+    def create_directory(self) -> None:
+        """Create the cache's folder now: a scan does so before it walks the tree, so that the walk it
+        remembers saw the root as the scan leaves it (a cache only ever costs time: failures pass)."""
+        if self.directory is not None:
+            with contextlib.suppress(OSError):
+                os.makedirs(self.directory, exist_ok=True)
+                _mark(self.directory)
+
     def has(self, key: str, path: str) -> bool:
         """An entry of this file is stored (it is not unpickled, so it may still prove unreadable)."""
         found = self.loaded.get(key)
@@ -140,8 +148,14 @@ class ScanCache:
     def result_digest(self, key: str, path: str) -> str | None:
         """A digest of the pickled result a file's content gave (equal digests: equal results), for
         stages that depend on a file only through that result; None when it is not held pickled."""
-        if key in self.loaded and key not in self.entries:
-            return None  # put as an object this run: never pickled
+        if key in self.loaded and key not in self.entries:  # put as an object this run: pickled now,
+            value = self.loaded[key]  # as the save would (the next scan's digest is of those bytes)
+            if getattr(value, "path", None) != path:
+                return None
+            try:
+                self.entries[key] = (path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            except (RecursionError, MemoryError, pickle.PicklingError):
+                return None
         stored = self.entries.get(key)
         if stored is None or stored[0] != path:
             return None
@@ -193,7 +207,10 @@ class ScanCache:
         for key, value in self.loaded.items():
             if key not in self.entries:
                 path = getattr(value, "path", "")
-                self.entries[key] = (path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                try:
+                    self.entries[key] = (path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                except (RecursionError, MemoryError, pickle.PicklingError):
+                    continue  # not kept: the file is analysed again next time
         if keep is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
         if paths is not None:

@@ -410,13 +410,15 @@ def run_tool(
     extra: Sequence[str],
     touch: Path | None = None,
     label: str | None = None,
+    on_top: bool = False,
 ) -> ToolResult:
     """Time `audit scan` on ``root``: cold (each run from nothing), warm (after one untimed run) or
-    touch (after one untimed run, then a comment appended to ``touch`` before each timed run)."""
+    touch (after one untimed run, then a comment appended to ``touch`` before each timed run; with
+    ``on_top``, a comment line inserted above its first line, which moves every line after it)."""
     keep = {entry.name for entry in root.iterdir()}
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
         try:
-            result = timed_scans(mode, root, repeat, jobs, extra, touch, keep, Path(tmp))
+            result = timed_scans(mode, root, repeat, jobs, extra, touch, keep, Path(tmp), on_top)
             return replace(result, mode=label) if label else result
         finally:
             clean_root(root, keep)  # never leave a scan's cache in the (cached) corpus
@@ -431,6 +433,7 @@ def timed_scans(
     touch: Path | None,
     keep: set[str],
     tmp: Path,
+    on_top: bool = False,
 ) -> ToolResult:
     base, env = audit_command()
     output = tmp / "report.json"
@@ -446,7 +449,9 @@ def timed_scans(
         if mode == "cold":
             clean_root(root, keep)  # a cache in the root
             env["XDG_CACHE_HOME"] = str(tmp / f"xdg-cache-{index}")  # a cache in the user's cache dir
-        if touch is not None:
+        if touch is not None and on_top:
+            touch.write_bytes(f"# auditor-bench touch {index}\n".encode() + touch.read_bytes())
+        elif touch is not None:
             with touch.open("a", encoding="utf-8") as handle:
                 handle.write(f"\n# auditor-bench touch {index}\n")
         run, error = scan_once(command, env, output)
@@ -552,6 +557,8 @@ ISSUE_ROWS = {
     "legacy-files": "cold, `--unresolved legacy-files`",
     "warm": "warm re-scan, nothing changed",
     "touch": "re-scan after editing one file",
+    # the edit above leaves the file's facts as they were (the early cutoff); this one moves them all
+    "shift": "re-scan after an edit that moves every line of one file",
 }
 
 
@@ -731,8 +738,8 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median counts (default 3)")
     parser.add_argument(
         "--rows",
-        default="cold,legacy-files,warm,touch",
-        help="which rows of the issue's table to time (default: all: cold,legacy-files,warm,touch)",
+        default="cold,legacy-files,warm,touch,shift",
+        help="which rows to time (default: all: cold,legacy-files,warm,touch,shift)",
     )
     parser.add_argument("--warm", action="store_true", help="same as --rows cold,warm (kept for old scripts)")
     parser.add_argument(
@@ -823,8 +830,20 @@ def main(argv: Sequence[str]) -> int:
                 print(f"touch: copying the corpus to {copy}…", flush=True)
                 shutil.copytree(corpus, copy, symlinks=True)
                 touched = copy / grep.first_py_hit.relative_to(corpus)
-                print(f"touch: appending a comment to {touched.relative_to(copy)} before each timed run")
-                tools.append(run_tool("touch", copy, args.repeat, args.jobs, extra, touch=touched))
+                how = "inserting a comment line on top of" if row == "shift" else "appending a comment to"
+                print(f"{row}: {how} {touched.relative_to(copy)} before each timed run")
+                tools.append(
+                    run_tool(
+                        "touch",
+                        copy,
+                        args.repeat,
+                        args.jobs,
+                        extra,
+                        touch=touched,
+                        label=row,
+                        on_top=row == "shift",
+                    )
+                )
 
     print_results(stats, grep, tools, args.repeat)
     failed = [tool for tool in tools if tool.error is not None]

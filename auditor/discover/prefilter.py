@@ -69,10 +69,10 @@ class ModelClassPrefilter:
         suffixes = {name[i + 1 :] for name in names for i, char in enumerate(name) if char == "_"}
         suffixes = {s for s in suffixes if s.isidentifier()}
         alternation = b"|".join(re.escape(s.lower().encode()) for s in sorted(suffixes)) or rb"(?!x)x"
-        self.pattern = re.compile(rb"\bclass[ \t]+(?:" + alternation + rb")\b")
+        self.pattern = _class_named(alternation)
         whole = b"|".join(re.escape(n.lower().encode()) for n in sorted(names) if n.isidentifier())
         # a class whose name, as `cls.__name__.lower()` computes a table name, is a legacy name
-        self.named_like = re.compile(rb"\bclass[ \t]+(?:" + (whole or rb"(?!x)x") + rb")\b")
+        self.named_like = _class_named(whole or rb"(?!x)x")
 
     def sets_schema(self, lowered: bytes) -> bool:
         """The schema of the tables on a MetaData, or of a class's table: read when a model imports it."""
@@ -83,10 +83,29 @@ class ModelClassPrefilter:
         return b"declared_attr" in lowered and b"__tablename__" in lowered
 
     def class_named_like(self, lowered: bytes) -> bool:
-        return b"class" in lowered and self.named_like.search(lowered) is not None
+        return b"class" in lowered and _defines(self.named_like, lowered)
 
     def matches(self, path: str, lowered: bytes) -> bool:
         if path.endswith("apps.py") and b"appconfig" in lowered:
             return True  # an AppConfig may relabel the app, and so its models' tables
         # default table names are Django's: only a module that imports Django can define such a model
-        return b"django" in lowered and self.pattern.search(lowered) is not None
+        return b"django" in lowered and _defines(self.pattern, lowered)
+
+
+def _class_named(alternation: bytes) -> re.Pattern[bytes]:
+    """`class NAME`, NAME one of the alternation as a whole word. The pattern starts with the literal
+    `class`, which `re` finds with a fast scan (a leading `\\b` would make it try every offset: 9x
+    slower on the bench corpus); the word boundary before it is checked by `_defines`."""
+    return re.compile(rb"class[ \t]+(?:" + alternation + rb")\b")
+
+
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _defines(pattern: re.Pattern[bytes], lowered: bytes) -> bool:
+    """A match of a `_class_named` pattern that starts a word."""
+    for match in pattern.finditer(lowered):
+        start = match.start()
+        if start == 0 or lowered[start - 1] not in _WORD_BYTES:
+            return True
+    return False

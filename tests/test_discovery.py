@@ -192,3 +192,22 @@ def test_a_remembered_walk_sees_every_change_to_the_tree(
     assert cached()[1] and not cached()[1]
     (project / "env" / "pyvenv.cfg").unlink()  # no longer a virtualenv: its files are the project's
     assert "env/vendored.py:1 LR001" in cached()[0]
+
+
+def test_a_broken_symlink_mended_outside_the_tree_is_seen(project: Path, tmp_path: Path) -> None:
+    """A walk that met a broken symlink is never reused: its target may appear outside the tree, which
+    changes no status inside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "linked.py").symlink_to(outside / "queries.py")
+
+    def cached() -> list[str]:
+        code, out, err = run_cli("scan", str(project), "--format", "json", "--jobs", "1")
+        assert code in (0, 1), err
+        return lines(json.loads(out))
+
+    assert cached() == ["app.py:1 LR001"]  # creates the cache folder
+    _backdate(project)
+    assert cached() == ["app.py:1 LR001"]  # a walk that could be remembered: nothing changes after it
+    (outside / "queries.py").write_text(CONFIG_PY, encoding="utf-8")
+    assert cached() == ["app.py:1 LR001", "linked.py:1 LR001"]

@@ -72,7 +72,9 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
         if memo is not None and memo.directory is not None:  # written by every scan: never walked
             walk.skip = os.path.normpath(memo.directory)
         walk.files = list(_walk(root, "", [], set(), walk))
-        if memo is not None:
+        if memo is not None and not walk.diagnostics:
+            # a broken symlink or an unreadable folder may be mended outside the tree, which changes no
+            # status the walk recorded: such a walk is never reused
             memo.put_stage("walk", root, walk.state())
     diagnostics = list(walk.diagnostics)
     left_out = list(walk.left_out)
@@ -200,7 +202,7 @@ def _remembered_walk(root: str, memo: ScanCache) -> _Walk | None:
         walk.files = [SourceFile(path, full) for path, full in files]
         walk.diagnostics = [d for d in diagnostics if isinstance(d, Diagnostic)]
         walk.left_out = [LeftOut(path, reason) for path, reason in left_out]
-    except (OSError, TypeError, ValueError):  # not there, changed, or not the shape written
+    except (OSError, AttributeError, TypeError, ValueError):  # gone, changed, or not the shape written
         return None
     return walk
 

@@ -129,6 +129,8 @@ class ModuleFacts:
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "Repo" -> dotted bases
     class_nodes: dict[str, int] = field(default_factory=dict)  # "Repo" -> node of its name
     table_classes: dict[str, TableClass] = field(default_factory=dict)  # classes that say how they map
+    # classes defined in a function ("make.Item"): their dotted bases, and whether they name their table
+    local_classes: dict[str, tuple[tuple[str, ...], bool]] = field(default_factory=dict)
     # (dotted class, dotted table variable): `registry.map_imperatively(Class, table)`, `mapper(...)`
     imperative: list[tuple[str, str]] = field(default_factory=list)
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
@@ -575,6 +577,12 @@ class _Extractor:
         for statement in node.body:
             self.visit(statement)
         scope = self.scopes.pop()
+        if not path:  # in a function: it maps the table it names where it is written, as below; a mixin
+            # it inherits gives it a table (the resolver looks for such heirs of a mixin nothing else maps)
+            local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
+            bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
+            names_table = bool(scope.table and scope.table.get("names_table"))
+            self.facts.local_classes[local] = (bases, names_table)
         owner = f"{self.facts.module}.{path}" if path else ""
         for site in scope.pending:
             inherited = owner if site.owner else ""

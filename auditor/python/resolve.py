@@ -501,6 +501,7 @@ class Resolver:
         declared = site.owner
         table = self._table_class(declared)
         owners = self._owners(declared, table is not None and table.cascades)
+        heirs = [] if owners else self._local_heirs(declared)
         for assembly in self.assemble(site.value, facts.path):
             for owner in owners:
                 what = site.what if owner == declared else f"{site.what} inherited by {owner}"
@@ -508,14 +509,41 @@ class Resolver:
                     site, schema=self._class_schema(owner), owner=owner, block=self._block(owner), what=what
                 )
                 self._match_table(facts, owned, assembly)
-            if not owners:
+            for heir in heirs:  # no scanned class maps it, but a class defined in a function inherits it
+                owned = dataclasses.replace(
+                    site,
+                    schema=self._class_schema(declared),
+                    owner=declared,
+                    what=f"{site.what} inherited by {heir} (a class defined in a function)",
+                )
+                self._match_table(facts, owned, assembly)
+            if not owners and not heirs:
                 self._note_unmapped(site, assembly)
             elif self._names.search(assembly.text):
                 self._note_ruled_out(site, assembly)
 
+    def _local_heirs(self, declared: str) -> list[str]:
+        """Classes defined in a function that inherit the table name ``declared`` declares (directly, or
+        through scanned classes that name none of their own): each may be mapped, so the name is taken
+        as their table (a wrong "blocked" only costs time)."""
+        passing, stack = {declared}, [declared]
+        while stack:
+            for child in self._subclasses().get(stack.pop(), ()):
+                table = self._table_class(child)
+                if child not in passing and not (table is not None and table.names_table):
+                    passing.add(child)
+                    stack.append(child)
+        heirs: list[str] = []
+        for facts in self.modules.values():
+            for local, (bases, names_table) in facts.local_classes.items():
+                if not names_table and any(self.class_target(b) in passing for b in bases):
+                    heirs.append(f"{facts.module}.{local}")
+        return heirs
+
     def _note_unmapped(self, site: Site, assembly: Assembly) -> None:
         reason = (
-            f"`{site.what}` of a class that no scanned class maps (a mixin or abstract base never inherited)"
+            f"`{site.what}` of a class that no scanned class maps (a mixin or abstract base never inherited, "
+            "or whose heirs all name their own table)"
         )
         for match in self._names.finditer(assembly.text):
             segment = self._segment_at(assembly, match.start())

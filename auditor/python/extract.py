@@ -1047,6 +1047,8 @@ class _Extractor:
         args = _call_args(node)
         self._collect(node, args)
         sinks = self._sinks_for(node)
+        if any(not s.names_only for s in sinks):  # a sink of this very API claims the call: the sinks
+            sinks = [s for s in sinks if not s.names_only]  # of a shared method name stand aside
         consumed: set[int] = set()
         for sink in sinks:
             # a names-only sink may well be a scanned helper of the same name: its arguments stay recorded

@@ -665,6 +665,9 @@ class Resolver:
             if cut <= 0:
                 return
             text = text[:cut]
+        if site.kind == "table" and not _TABLE_NAME.fullmatch(text) and _FROM_LIST.fullmatch(text):
+            self._match_from_list(facts, site, assembly)
+            return
         if not _TABLE_NAME.fullmatch(text):
             return
         parts = list(re.finditer(r'"[^"]+"|[\w$]+', text))
@@ -689,6 +692,31 @@ class Resolver:
                 Confidence.HIGH,
                 written_schema,
             )
+
+    def _match_from_list(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        """A table argument that lists relations (`"orders o, customers c"`, `"a JOIN b ON ..."`, as
+        web.py's `select` takes them): each relation of the list, read as a query's FROM clause."""
+        listed = _prefixed(_FROM, assembly)
+        for ref in table_references(listed.text).refs:
+            if ref.position not in ("from", "join", "qualifier"):
+                continue  # a qualifier bound to an alias of the list is no reference
+            schema = ref.schema or ref.implied_schema or self._schema(site, facts.path)
+            legacy = self.catalog.lookup(schema, ref.name)
+            if legacy is not None:
+                confidence = Confidence.HIGH if ref.certain else Confidence.MEDIUM
+                written = ref.schema is not None
+                self._report(
+                    facts,
+                    site,
+                    listed,
+                    ref.start,
+                    ref.name_start,
+                    ref.end,
+                    legacy,
+                    "LR004",
+                    confidence,
+                    written,
+                )
 
     def _match_name(
         self,
@@ -1215,14 +1243,30 @@ _POSITION_NOTES = {"qualifier": " as a column qualifier", "lookup": " looked up 
 _SELECT = Lit("SELECT ", 0, 0, "", 0, False, False)
 
 
+_FROM = Lit("SELECT * FROM ", 0, 0, "", 0, False, False)
+# relations as a FROM clause lists them: `a, b`, `a AS x, s.b y`, `a JOIN b ON ...` (not a CSS selector)
+_RELATION = (
+    r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?(?:\s+(?:as\s+)?[A-Za-z_]\w*)?'
+)
+_FROM_LIST = re.compile(
+    rf"\s*{_RELATION}(?:\s*,\s*{_RELATION})+\s*|\s*{_RELATION}(?:\s*,\s*{_RELATION})*\s+(?:\w+\s+)*join\b.*",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def _as_select(assembly: Assembly) -> Assembly:
     """A SQL fragment read as the select list of a query (the added text has no source position)."""
-    width = len(_SELECT.text)
-    segments = [Segment(0, width, _SELECT, "", ())]
+    return _prefixed(_SELECT, assembly)
+
+
+def _prefixed(prefix: Lit, assembly: Assembly) -> Assembly:
+    """The assembly after a text of no source position (a fragment completed into a statement)."""
+    width = len(prefix.text)
+    segments = [Segment(0, width, prefix, "", ())]
     segments.extend(
         dataclasses.replace(s, start=s.start + width, end=s.end + width) for s in assembly.segments
     )
-    return Assembly(_SELECT.text + assembly.text, segments, assembly.approximate)
+    return Assembly(prefix.text + assembly.text, segments, assembly.approximate)
 
 
 def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:

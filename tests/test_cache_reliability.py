@@ -439,3 +439,40 @@ def test_equal_facts_pickle_equal_in_any_process() -> None:
         )
         digests.add(done.stdout)
     assert len(digests) == 1
+
+
+def test_remembered_sql_analyses_of_another_shape_are_analysed_again(tmp_path: Path) -> None:
+    """The SQL analyses a scan remembers by text are checked for shape when read back: entries of another
+    shape (a damaged or foreign cache whose digest still holds) are analysed again, never trusted."""
+    from auditor.discover import cache as cache_module
+
+    root = tmp_path / "app"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers", root)
+    cache_dir = tmp_path / "cache"
+    expected = _fixture_scan(root, None).findings
+    assert _fixture_scan(root, str(cache_dir)).findings == expected
+    tampered = 0
+    for index in cache_dir.glob("facts-*.pickle"):
+        cache = cache_module.ScanCache(str(cache_dir), index.name[len("facts-") : -len(".pickle")])
+        if "sql analyses" in cache.stages:
+            inputs, (refs, roles) = cache.stages["sql analyses"]
+            refs = {text: ("not", "a", "result") for text in refs}
+            roles = {text: ((1, 2),) for text in roles} | {"SELECT 1": "garbage"}
+            cache.stages["sql analyses"] = (inputs, (refs, roles))
+            cache.used_stages = set(cache.stages)
+            cache.dirty = True
+            cache.save()
+            tampered += 1
+    assert tampered == 1
+    orders = root / "app" / "services" / "orders.py"
+    orders.write_text("# a line on top: the scan resolves again\n" + orders.read_text())
+    _forget_sql_analyses()
+    expected = _fixture_scan(root, None).findings
+    _forget_sql_analyses()  # as a new process: only what the cache remembers is known
+    assert _fixture_scan(root, str(cache_dir)).findings == expected
+
+
+def _forget_sql_analyses() -> None:
+    from auditor.sql.analyses import forget_analyses
+
+    forget_analyses()

@@ -92,10 +92,40 @@ RememberedSql = tuple[dict[str, PlainRefs], dict[str, PlainRoles]]
 
 
 def remember_analyses(known: RememberedSql | None) -> None:
-    """Analyses of SQL texts and roles of words that an earlier scan made: reused as they are, by text."""
-    if isinstance(known, tuple) and len(known) == 2:
-        _REMEMBERED.update(known[0])
-        _REMEMBERED_ROLES.update(known[1])
+    """Analyses of SQL texts and roles of words that an earlier scan made: reused as they are, by text
+    (an entry of another shape is never trusted: its text is analysed again)."""
+    if not (isinstance(known, tuple) and len(known) == 2):
+        return
+    refs, roles = known
+    if isinstance(refs, dict):
+        _REMEMBERED.update((t, v) for t, v in refs.items() if isinstance(t, str) and _plain_refs(v))
+    if isinstance(roles, dict):
+        _REMEMBERED_ROLES.update((t, v) for t, v in roles.items() if isinstance(t, str) and _plain_roles(v))
+
+
+_REF_FIELDS = len(TableRef.__slots__)
+
+
+def _plain_refs(value: object) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], tuple)
+        and all(isinstance(r, tuple) and len(r) == _REF_FIELDS for r in value[0])
+        and isinstance(value[1], bool)
+        and (value[2] is None or isinstance(value[2], str))
+    )
+
+
+def _plain_roles(value: object) -> bool:
+    pairs = value if isinstance(value, tuple) else ((),)
+    return all(_role_pair(r) for r in pairs)
+
+
+def _role_pair(pair: object) -> bool:
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        return False
+    return isinstance(pair[0], int) and isinstance(pair[1], str)
 
 
 def adopt_analyses(known: RememberedSql) -> None:
@@ -103,6 +133,14 @@ def adopt_analyses(known: RememberedSql) -> None:
     remember_analyses(known)
     _USED.update(known[0])
     _USED_ROLES.update(known[1])
+
+
+def forget_analyses() -> None:
+    """Drop every analysis this process made or was given, as if it had just started."""
+    table_references.cache_clear()
+    word_roles.cache_clear()
+    for memo in (_REMEMBERED, _ANALYSED, _USED, _REMEMBERED_ROLES, _FOUND_ROLES, _USED_ROLES):
+        memo.clear()
 
 
 def start_share() -> None:

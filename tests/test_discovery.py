@@ -211,3 +211,29 @@ def test_a_broken_symlink_mended_outside_the_tree_is_seen(project: Path, tmp_pat
     assert cached() == ["app.py:1 LR001"]  # a walk that could be remembered: nothing changes after it
     (outside / "queries.py").write_text(CONFIG_PY, encoding="utf-8")
     assert cached() == ["app.py:1 LR001", "linked.py:1 LR001"]
+
+
+def test_a_remembered_walk_of_another_shape_is_walked_again(project: Path) -> None:
+    """A remembered walk that is not the shape the scan writes (a damaged or foreign cache whose digest
+    still holds) is never trusted: the tree is walked again, the findings are those of a fresh scan."""
+    from auditor.discover.cache import ScanCache
+
+    def cached() -> list[str]:
+        code, out, err = run_cli("scan", str(project), "--format", "json", "--jobs", "1")
+        assert code in (0, 1), err
+        return lines(json.loads(out))
+
+    expected = cached()
+    _backdate(project)
+    cached()
+    tampered = 0
+    for index in (project / ".audit_cache").glob("facts-*.pickle"):
+        cache = ScanCache(str(project / ".audit_cache"), index.name[len("facts-") : -len(".pickle")])
+        if "walk" in cache.stages:
+            root, (started, statuses, *_) = cache.stages["walk"]
+            cache.stages["walk"] = (root, (started, statuses, ((1, 2),), (), (3,), ()))
+            cache.used_stages, cache.dirty = set(cache.stages), True
+            cache.save()
+            tampered += 1
+    assert tampered == 1
+    assert cached() == expected

@@ -362,6 +362,7 @@ def _unpickle_entry(data: bytes) -> Any | None:
             and isinstance(value.sites, list)
             and isinstance(value.models, list)
             and isinstance(value.node_positions, dict)
+            and isinstance(value.local_classes, dict)
             and _calls_shape(vars(value))
         ):
             return value

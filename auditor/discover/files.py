@@ -198,6 +198,9 @@ def _remembered_walk(root: str, memo: ScanCache) -> _Walk | None:
             now = os.stat(path)
             if file_status(now) != status or now.st_mtime_ns >= started - RACY_NS:
                 return None
+        texts = [*ignored, *(t for pair in (*files, *left_out) for t in pair)]
+        if not all(isinstance(t, str) for t in texts) or not isinstance(started, int):
+            return None
         walk = _Walk(started, statuses=statuses, ignored=list(ignored))
         walk.files = [SourceFile(path, full) for path, full in files]
         walk.diagnostics = [d for d in diagnostics if isinstance(d, Diagnostic)]

@@ -1,5 +1,6 @@
-"""Table references of SQL texts, remembered by text: a re-scan reuses what an earlier scan found in
-the SQL of unchanged code, and loads the parser (sqlglot, refs.py) only for a text it has not seen.
+"""The table references of SQL texts and the roles of their words, remembered by text: a re-scan reuses
+what an earlier scan found in the SQL of unchanged code, and loads the parser (sqlglot: refs.py,
+roles.py) only for a text it has not seen. Worker processes send back what they asked for.
 
 ``TableRef.position`` names the role of a reference; refs.py's docstring lists them.
 """
@@ -17,7 +18,7 @@ class TableRef:
     name_start: int  # first char of the relation-name part
     schema: str | None  # folded schema as written; None when unqualified
     name: str  # folded relation name
-    position: str  # see the module docstring
+    position: str  # see refs.py's docstring
     parsed: bool  # found in a sqlglot parse tree (False: tokenizer fallback)
     # a column qualifier bound to a FROM item that wrote a schema (`FROM billing.x ... x.id`)
     implied_schema: str | None = None

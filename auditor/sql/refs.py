@@ -1,4 +1,5 @@
-"""Find table references in SQL text: statement splitting, sqlglot parse trees, a tokenizer fallback.
+"""Find table references in SQL text: sqlglot parse trees of the statements that statements.py splits, and
+a tokenizer fallback (the analyses are remembered by text in analyses.py).
 
 Every reference carries exact character offsets into the analysed text. ``TableRef.position`` is one of:
 

@@ -27,7 +27,16 @@ class QualifierBinding:
 
     names_table: bool
     schema: str | None = None  # the schema of the FROM item it binds to, when that item wrote one
-    reason: str | None = None  # why it is not the table: "alias of public.items", "CTE", ...
+    reason: str | None = None  # why it is not the table: "CTE", ... (see ``why``)
+    # an aliased FROM item that takes the name: written out only when asked (sqlglot's generator is slow,
+    # and most qualifiers bound to an alias are never a legacy name)
+    alias_of: exp.Expr | None = None
+
+    def why(self) -> str | None:
+        """Why the qualifier is not the table: "shadowed by an alias of items AS legacy", ..."""
+        if self.alias_of is not None:
+            return f"shadowed by an alias of {self.alias_of.sql(dialect='postgres')}"
+        return self.reason
 
 
 class QualifierScopes:
@@ -100,7 +109,7 @@ def _binding(source: exp.Expr | Scope, name: str) -> QualifierBinding:
                 return QualifierBinding(False, reason=f"shadowed by a CTE named {name}")
             db = source.args.get("db")
             return QualifierBinding(True, _fold_ident(db) if isinstance(db, exp.Identifier) else None)
-        return QualifierBinding(False, reason=f"shadowed by an alias of {source.sql(dialect='postgres')}")
+        return QualifierBinding(False, alias_of=source)
     if isinstance(source, exp.CTE):
         return QualifierBinding(False, reason=f"shadowed by a CTE named {name}")
     return QualifierBinding(False, reason=f"shadowed by a FROM item named {name}")

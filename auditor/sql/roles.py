@@ -53,7 +53,7 @@ def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
     if isinstance(parent, exp.Column):
         if key == "table":
             binding = scopes.bind(parent, ident.name if ident.quoted else ident.name.lower())
-            return REFERENCE if binding.names_table else f"a column qualifier {binding.reason}"
+            return REFERENCE if binding.names_table else f"a column qualifier {binding.why()}"
         return "a column name" if key == "this" else "a schema name"
     if isinstance(parent, exp.TableAlias):
         return "the name of a CTE" if isinstance(parent.parent, exp.CTE) else "a table alias"

@@ -921,8 +921,7 @@ class Resolver:
         table name at the call, and a helper's LR005 stands only when some caller passes an unknown."""
         if not self.summaries and not self._weak:
             return
-        targets: dict[str, str | None] = {}
-        calls = self._helper_calls(targets)
+        calls = self._helper_calls()
         by_function: dict[str, list[str]] = {}
         for function, param in self.summaries:
             by_function.setdefault(function, []).append(param)
@@ -970,9 +969,7 @@ class Resolver:
                         self._match_table(facts, site, assembly)
         for facts in self.modules.values():
             for callee, slot in facts.unknown_arguments:
-                target = targets.get(callee, "")
-                if target == "":
-                    target = targets[callee] = self.function(callee)
+                target = self.function(callee)  # looked up once per name (memoised)
                 if target is None:
                     continue
                 info = self.functions[target][1]
@@ -999,18 +996,14 @@ class Resolver:
                 for finding, node in summary.unresolved:
                     self._add(finding, node)
 
-    def _helper_calls(
-        self, targets: dict[str, str | None]
-    ) -> list[tuple[ModuleFacts, CallSite, str, FunctionInfo]]:
+    def _helper_calls(self) -> list[tuple[ModuleFacts, CallSite, str, FunctionInfo]]:
         """The calls that may reach a helper, in module and source order. A module's call records are
         unpacked only when it calls a function that takes a table name, or one that may pass its own
         parameter on to such a function (a superset of the summaries' fixed point, found first)."""
         callers: dict[str, list[str]] = {}  # function -> modules that call it
         for path, facts in self.modules.items():
             for callee in facts.callees():
-                target = targets.get(callee, "")
-                if target == "":
-                    target = targets[callee] = self.function(callee)
+                target = self.function(callee)
                 if target is not None:
                     callers.setdefault(target, []).append(path)
         pending = sorted({function for function, _ in (*self.summaries, *self._weak)})
@@ -1021,7 +1014,7 @@ class Resolver:
                     continue
                 unpacked.add(path)
                 for call in self.modules[path].calls:
-                    if targets.get(call.callee) not in reached:
+                    if self.function(call.callee) not in reached:
                         continue
                     for _, _, value in call.args:
                         inner = passes_parameter(value)
@@ -1032,7 +1025,7 @@ class Resolver:
         for path, facts in self.modules.items():
             if path in unpacked:
                 for call in facts.calls:
-                    target = targets.get(call.callee)
+                    target = self.function(call.callee)
                     if target is not None:
                         found.append((facts, call, target, self.functions[target][1]))
         return found

@@ -192,6 +192,17 @@ class ModuleFacts:
 _SETS = ("unknown_arguments", "_callees", "_forwarding")  # ModuleFacts' sets, pickled sorted
 
 
+def _claimed(sinks: list[Sink]) -> list[Sink]:
+    """The sinks of a call, where a names-only sink (a method name other APIs share) stands aside for an
+    argument that a sink of the API itself reads (PostgREST's `.table(...).select(...)` columns)."""
+    strong = [s for s in sinks if not s.names_only]
+    if not strong or len(strong) == len(sinks):
+        return sinks
+    read = {a for s in strong for a in s.args} | {k for s in strong for k in s.keywords}
+    every = any(s.all_args for s in strong)
+    return [s for s in sinks if not s.names_only or not (every or read & {*s.args, *s.keywords})]
+
+
 def passes_parameter(value: Value | None) -> Hole | None:
     """The parameter of the calling function that a call argument is, passed on as it is."""
     if value is not None and len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
@@ -1047,8 +1058,6 @@ class _Extractor:
         args = _call_args(node)
         self._collect(node, args)
         sinks = self._sinks_for(node)
-        if any(not s.names_only for s in sinks):  # a sink of this very API claims the call: the sinks
-            sinks = [s for s in sinks if not s.names_only]  # of a shared method name stand aside
         consumed: set[int] = set()
         for sink in sinks:
             # a names-only sink may well be a scanned helper of the same name: its arguments stay recorded
@@ -1185,17 +1194,17 @@ class _Extractor:
         elif isinstance(func, ast.Name):
             last = func.id
         else:
-            return found
+            return _claimed(found)
         dotted = _attr_dotted(func)
         if dotted is None:
-            return found
+            return _claimed(found)
         qualified = self._qualify(dotted)
         resolved_last = qualified.rsplit(".", 1)[-1]
         candidates = self.call_sinks.get(resolved_last, [])
         if resolved_last != last:
             candidates = [*candidates, *self.call_sinks.get(last, [])]
         found.extend(s for s in candidates if _call_matches(s.call or "", qualified))
-        return found
+        return _claimed(found)
 
     def _receiver_is(self, node: ast.expr, types: Sequence[str]) -> bool:
         """The receiver is built by, or annotated as, one of these: `inspect(engine).has_table(...)`."""

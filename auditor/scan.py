@@ -1140,7 +1140,8 @@ def _extract_python(
     out.keys = {path: record.key for path, record in records.items()}
     out.suppressions = [p for p in by_path if p in records and records[p].flags & HAS_SUPPRESSION]
     out.named = [p for p in by_path if p in records and records[p].flags & NAMES_LEGACY]
-    if _remembered_rounds(out, records, results, cache, filters):
+    views = _RoundsViews(cache, pattern)
+    if _remembered_rounds(out, records, results, cache, filters, views):
         return out  # every file as when the rounds last ran: their outcome is known, no facts are loaded
     round_paths = [p for p in by_path if p in records and filters.wanted(records[p].flags)]
     remaining = [p for p in by_path if p in records and not filters.wanted(records[p].flags)]
@@ -1192,7 +1193,8 @@ def _extract_python(
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
-    inputs = _rounds_inputs(records, cache, filters)
+    inputs = _rounds_inputs(records, views, filters)
+    views.save()
     cache.put_stage("rounds", inputs, (tuple(out.fact_paths), tuple(diagnosed)))
     return out
 
@@ -1215,14 +1217,15 @@ def _module_names(path: str) -> set[str]:
     return {".".join(parts[i:]) for i in range(len(parts))}
 
 
-def _rounds_inputs(records: dict[str, FileRecord], cache: ScanCache, filters: _Filters) -> str:
+def _rounds_inputs(records: dict[str, FileRecord], views: _RoundsViews, filters: _Filters) -> str:
     """Which files the rounds parse follows from every file's content and pre-filter verdicts. A file the
-    first round parses whatever its text says tells the rounds only its facts: an edit that leaves them
-    as they were (a comment, say) leaves the rounds as they were (early cutoff)."""
+    first round parses whatever its text says tells the rounds only its view (what they read of its
+    facts): an edit that leaves it as it was (a comment, moved code, a changed function body that names
+    no new holder or helper) leaves the rounds as they were (early cutoff)."""
     return content_key(
         repr(
             sorted(
-                (p, _facts_key(p, r.key, cache) if filters.wanted(r.flags) else r.key, r.flags)
+                (p, views.key(p, r.key) if filters.wanted(r.flags) else r.key, r.flags)
                 for p, r in records.items()
             )
         ).encode()
@@ -1235,16 +1238,89 @@ def _facts_key(path: str, key: str, cache: ScanCache) -> str:
     return "facts:" + digest if digest is not None else key
 
 
+class _RoundsViews:
+    """Each parsed file's rounds view, memoised in the cache by the digest of its facts: an unchanged
+    file's view is known without loading its facts; a changed file's facts are loaded to compute it."""
+
+    STAGE = "rounds views"
+
+    def __init__(self, cache: ScanCache, pattern: re.Pattern[str]) -> None:
+        self.cache = cache
+        self.pattern = pattern
+        memo = cache.stage(self.STAGE, "by facts")  # the cache's key holds the names and rule packs
+        valid = isinstance(memo, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in memo.items()
+        )
+        self.memo: dict[str, str] = dict(memo) if valid else {}  # type: ignore[arg-type]
+        self.used: dict[str, str] = {}
+
+    def key(self, path: str, key: str) -> str:
+        digest = self.cache.result_digest(key, path)
+        if digest is None:
+            return key
+        view = self.memo.get(digest)
+        if view is None:
+            facts = self.cache.get(key, path)
+            if type(facts).__name__ == "ModuleFacts":
+                view = "view:" + _rounds_view(facts, self.pattern)
+            else:  # a diagnostic (or an entry that did not load, parsed again): its whole digest
+                view = "facts:" + digest
+            self.memo[digest] = view
+        self.used[digest] = view
+        return view
+
+    def save(self) -> None:
+        self.cache.put_stage(self.STAGE, "by facts", dict(sorted(self.used.items())))
+
+
+def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
+    """Everything the rounds read of a module's facts (`_holder_names`, `_table_holders`, `_helper_names`,
+    `_import_prefixes`), and nothing of where it is written."""
+
+    def legacy(value: Sequence[object]) -> bool:
+        return any(isinstance(p, Lit) and pattern.search(p.text) for p in value)
+
+    sites = {
+        (
+            s.kind == "mapping",
+            s.owner,
+            s.holder,
+            legacy(s.value),
+            tuple(p.function for p in s.value if isinstance(p, Hole) and p.param),
+        )
+        for s in module.sites
+    }
+    tables = {
+        local: (t.abstract, t.declarative_base, t.mapped, t.computed)
+        for local, t in module.table_classes.items()
+    }
+    view = (
+        module.path,
+        module.module,
+        sorted((name, legacy(value)) for name, value in module.constants.items()),
+        sorted(module.imports.items()),
+        sorted(module.classes.items()),
+        sorted(tables.items()),
+        sorted(sites),
+        sorted(module.forwards()),
+    )
+    return content_key(repr(view).encode())
+
+
 def _remembered_rounds(
     out: _PythonFacts,
     records: dict[str, FileRecord],
     results: dict[str, ModuleFacts | Diagnostic],
     cache: ScanCache,
     filters: _Filters,
+    views: _RoundsViews,
 ) -> bool:
     """The outcome of the rounds when no file changed since they last ran: the paths of the facts they
     gathered (loaded only if a later stage must run) and their content diagnostics."""
-    remembered = cache.stage("rounds", _rounds_inputs(records, cache, filters))
+    if cache.stages.get("rounds") is None:
+        return False  # never ran: no view is worth computing
+    remembered = cache.stage("rounds", _rounds_inputs(records, views, filters))
+    views.save()
     if remembered is None:
         return False
     fact_paths, diagnosed = remembered
@@ -1418,8 +1494,6 @@ def _helper_names(
 ) -> dict[str, set[str]]:
     """Functions (and their classes) whose parameter may reach a table position, new in this round, with
     the modules a caller imports them from: the files that define, re-export or call them are parsed."""
-    from auditor.python.extract import passes_parameter
-
     fresh: dict[str, set[str]] = {}
 
     def add(name: str, module: str) -> None:
@@ -1433,14 +1507,15 @@ def _helper_names(
             for piece in site.value:
                 if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
                     _add_function(add, methods, facts.module, piece.function)
-        if not any(c.rsplit(".", 1)[-1] in methods for c in facts.forwarding_callees()):
-            continue  # its call records stay packed
-        for call in facts.calls:
-            if call.callee.rsplit(".", 1)[-1] in methods:
-                for _, _, value in call.args:
-                    forwarded = passes_parameter(value)
-                    if forwarded is not None:
-                        _add_function(add, methods, facts.module, forwarded.function)
+        # the calls that pass a parameter on (read without unpacking the call records), until no new
+        # helper appears: a function that forwards to one found here is one as well, whatever their order
+        forwards = sorted(facts.forwards())
+        size = -1
+        while size != len(methods):
+            size = len(methods)
+            for callee, function in forwards:
+                if callee.rsplit(".", 1)[-1] in methods:
+                    _add_function(add, methods, facts.module, function)
     for facts in every:
         if facts.path.endswith("__init__.py"):  # a package that re-exports a helper: callers import it there
             for local, target in facts.imports.items():

@@ -410,6 +410,50 @@ def test_an_edit_that_leaves_the_facts_equal_reuses_the_resolution(
     assert not rescan(lambda text: text + "\n")
 
 
+def test_the_rounds_read_a_file_only_through_their_view_of_its_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Early cutoff for the holder rounds: they read a file's facts only through a position-free view (its
+    constants that hold a legacy name, imports, classes, helper parameters), so an edit that moves every
+    line, or changes a function body in a way they do not read, reuses them; a new holder constant runs
+    them again and the file that uses it is parsed. Every re-scan reports what a scan without cache does."""
+    rounds: list[int] = []
+    real = scan_module._holder_names
+
+    def counting(*args: Any) -> Any:
+        rounds.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(scan_module, "_holder_names", counting)
+    root = tmp_path / "app"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "table_name_helpers", root)
+    orders = root / "app" / "services" / "orders.py"
+    # uses a constant orders.py does not define yet: no legacy name, no SQL, parsed only by the rounds
+    (root / "app" / "services" / "extra.py").write_text(
+        "from app.db import count_rows\nfrom app.services.orders import EXTRA\n\n\n"
+        "def extra_count(cur):\n    return count_rows(cur, EXTRA)\n"
+    )
+    cache = str(tmp_path / "cache")
+
+    def rescan(edit: Callable[[str], str]) -> tuple[bool, ScanResult]:
+        """Edit orders.py, re-scan with the cache; whether the rounds ran again."""
+        orders.write_text(edit(orders.read_text()))
+        expected = _fixture_scan(root, None)
+        before = len(rounds)
+        result = _fixture_scan(root, cache)
+        assert result.findings == expected.findings and result.mentions == expected.mentions
+        return len(rounds) > before, result
+
+    _fixture_scan(root, cache)
+    assert rescan(lambda text: "# a line on top: every fact below moves\n" + text)[0] is False
+    assert (
+        rescan(lambda text: text.replace('"order_line_items changed"', '"order_line_items: changed"'))[0]
+        is False
+    )
+    ran, result = rescan(lambda text: text + '\nEXTRA = "order_line_items"\n')
+    assert ran and ("app/services/extra.py", 6) in _legacy_lines(result)
+
+
 def test_equal_facts_pickle_equal_in_any_process() -> None:
     """The early cutoff compares digests of pickled facts across scans, that is across processes: the bytes
     must not depend on the string hash seed (set order) or on what the process extracted before."""

@@ -344,7 +344,7 @@ def _calls_shape(state: dict[str, Any]) -> bool:
     if "calls" in state:
         return isinstance(state["calls"], list)
     return isinstance(state.get("_packed_calls"), bytes) and all(
-        isinstance(state.get(k), frozenset) for k in ("_callees", "_forwarding")
+        isinstance(state.get(k), frozenset) for k in ("_callees", "_forwards")
     )
 
 

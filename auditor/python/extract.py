@@ -144,7 +144,7 @@ class ModuleFacts:
         calls = state.pop("calls", None)
         if calls is not None:
             state["_callees"] = self.callees()
-            state["_forwarding"] = self.forwarding_callees()
+            state["_forwards"] = self.forwards()
             state["_packed_calls"] = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
         for name in _SETS:
             state[name] = tuple(sorted(state[name]))
@@ -152,7 +152,7 @@ class ModuleFacts:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["unknown_arguments"] = set(state["unknown_arguments"])
-        for name in ("_callees", "_forwarding"):
+        for name in ("_callees", "_forwards"):
             state[name] = frozenset(state[name])
         self.__dict__.update(state)
 
@@ -179,17 +179,21 @@ class ModuleFacts:
             known = self.__dict__["_callees"] = frozenset(c.callee for c in self.calls)
         return known
 
-    def forwarding_callees(self) -> frozenset[str]:
-        """The targets of the calls that pass a parameter of the calling function on, as it is."""
-        known = self.__dict__.get("_forwarding")
+    def forwards(self) -> frozenset[tuple[str, str]]:
+        """(callee, function) for each call that passes a parameter of the calling function on, as it is
+        (read without unpacking the call records)."""
+        known = self.__dict__.get("_forwards")
         if known is None:
-            known = self.__dict__["_forwarding"] = frozenset(
-                c.callee for c in self.calls if any(passes_parameter(v) for _, _, v in c.args)
+            known = self.__dict__["_forwards"] = frozenset(
+                (c.callee, hole.function)
+                for c in self.calls
+                for _, _, value in c.args
+                if (hole := passes_parameter(value)) is not None
             )
         return known
 
 
-_SETS = ("unknown_arguments", "_callees", "_forwarding")  # ModuleFacts' sets, pickled sorted
+_SETS = ("unknown_arguments", "_callees", "_forwards")  # ModuleFacts' sets, pickled sorted
 
 
 def _claimed(sinks: list[Sink]) -> list[Sink]:

@@ -866,7 +866,8 @@ def _resolve(
     resolution = Resolver(facts, catalog).resolve()
     findings = resolution.findings
     if resolution.pending:
-        positions = {f.path: f.node_positions for f in facts}
+        wanted = {item.path for item in resolution.pending}  # only these modules' positions are unpacked
+        positions = {f.path: f.node_positions for f in facts if f.path in wanted}
         findings = apply_positions(findings, resolution.pending, positions)
     findings = one_per_occurrence(findings)
     sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)

@@ -348,6 +348,13 @@ def _calls_shape(state: dict[str, Any]) -> bool:
     )
 
 
+def _positions_shape(state: dict[str, Any]) -> bool:
+    """A module's node positions: a dict, or still packed (bytes)."""
+    if "node_positions" in state:
+        return isinstance(state["node_positions"], dict)
+    return isinstance(state.get("_packed_positions"), bytes)
+
+
 def _unpickle_entry(data: bytes) -> Any | None:
     """One file's result, or None when it is not the shape the cache writes (never trusted then)."""
     try:
@@ -361,7 +368,7 @@ def _unpickle_entry(data: bytes) -> Any | None:
             and isinstance(value.imports, dict)
             and isinstance(value.sites, list)
             and isinstance(value.models, list)
-            and isinstance(value.node_positions, dict)
+            and _positions_shape(vars(value))
             and isinstance(value.local_classes, dict)
             and _calls_shape(vars(value))
         ):

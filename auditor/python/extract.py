@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import pickle
 import re
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +138,7 @@ class ModuleFacts:
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
+    # The node positions (a tuple and four ints per expression) are packed too, as one array of ints.
     # The bytes are a function of the facts alone (sets written sorted, no string interned by the walk):
     # equal facts pickle equal, which the cache's early cutoff relies on.
     def __getstate__(self) -> dict[str, Any]:
@@ -146,6 +148,10 @@ class ModuleFacts:
             state["_callees"] = self.callees()
             state["_forwards"] = self.forwards()
             state["_packed_calls"] = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+        positions = state.pop("node_positions", None)
+        if positions is not None:  # read only for the few findings located at an expression
+            flat = array("q", [n for ordinal, span in sorted(positions.items()) for n in (ordinal, *span)])
+            state["_packed_positions"] = flat.tobytes()
         for name in _SETS:
             state[name] = tuple(sorted(state[name]))
         return state
@@ -157,7 +163,19 @@ class ModuleFacts:
         self.__dict__.update(state)
 
     def __getattr__(self, name: str) -> Any:
-        """Only for an attribute not set: the packed call records, unpacked when first read."""
+        """Only for an attribute not set: the packed call records or node positions, unpacked when first
+        read."""
+        if name == "node_positions" and "_packed_positions" in self.__dict__:
+            flat = array("q")
+            try:
+                flat.frombytes(self.__dict__["_packed_positions"])
+            except (TypeError, ValueError):  # not whole entries: no position known (findings keep theirs)
+                flat = array("q")
+            rows = len(flat) // 5 if len(flat) % 5 == 0 else 0
+            positions = {flat[5 * i]: tuple(flat[5 * i + 1 : 5 * i + 5]) for i in range(rows)}
+            self.__dict__["node_positions"] = positions
+            del self.__dict__["_packed_positions"]
+            return positions
         packed = self.__dict__.get("_packed_calls")
         if name != "calls" or packed is None:
             raise AttributeError(name)

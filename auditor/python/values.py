@@ -32,6 +32,8 @@ class Lit:
 
     def raw_offset(self, index: int) -> int:
         raw, i, produced = self.raw, self.body, 0
+        if not (self.escapes and "\\" in raw) and not (self.fpart and ("{" in raw or "}" in raw)):
+            return i if i >= len(raw) else min(i + max(index, 0), len(raw))  # one character each
         while produced < index and i < len(raw):
             # a backslash-newline continuation is folded into the width of the character after it
             i += self._width(raw, i)

@@ -1296,8 +1296,13 @@ class _Extractor:
     def _standalone(self, node: ast.expr, value: Value | None = None) -> None:
         """Record a string expression built from literals that may be SQL on its own."""
         if isinstance(node, ast.Constant):
-            if not isinstance(node.value, (str, bytes)):
+            text = node.value
+            if isinstance(text, bytes):
+                text = text.decode("latin-1")
+            elif not isinstance(text, str):
                 return
+            if value is None and not self.legacy.search(text):
+                return  # all literal: a site only when it names a legacy object (its pieces not needed)
         elif isinstance(node, ast.Call):
             if not (isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join")):
                 return

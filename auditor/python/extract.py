@@ -1215,8 +1215,12 @@ class _Extractor:
             last = func.attr
         elif isinstance(func, ast.Name):
             last = func.id
+            if last not in self.call_sinks and last not in self.facts.imports:
+                return _claimed(found)  # no sink of that name, and not another name imported as it
         else:
             return _claimed(found)
+        if last not in self.call_sinks and func.__class__ is ast.Attribute:
+            return _claimed(found)  # qualifying keeps an attribute's last name: no sink of that name
         dotted = _attr_dotted(func)
         if dotted is None:
             return _claimed(found)

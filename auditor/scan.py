@@ -735,7 +735,13 @@ def _reconcile(
         wanted = set(stale)
         named = [p for p in python.named if p in wanted and p not in undecodable]
         texts = _mention_sources(
-            named, py_files, max_bytes, {p: t for p, t in sql_texts.items() if p in wanted}, history, pattern
+            named,
+            py_files,
+            max_bytes,
+            {p: t for p, t in sql_texts.items() if p in wanted},
+            history,
+            pattern,
+            _extracted_spans(python, cache),
         )
         sources = [*texts, *_undecodable_sources(root, [p for p in undecodable if p in wanted])]
         relevant = [f for p in stale for f in by_path.get(p, ())]
@@ -817,16 +823,18 @@ def _mention_sources(
     sql_texts: dict[str, str],
     history: frozenset[str],
     pattern: re.Pattern[str],
+    spans: Callable[[str, bytes], list[tuple[int, int]] | None] = lambda path, data: None,
 ) -> Iterator[MentionSource]:
     """The scanned files that name a legacy object (the name pre-filter's verdict), for the post-pass
-    that reconciles every occurrence; migrations are history."""
+    that reconciles every occurrence; migrations are history. ``spans``: a Python file's statement
+    spans as its extraction found them, when these bytes are the ones it parsed."""
     by_path = {f.path: f for f in py_files}
     for path in sorted(named):
         file = by_path.get(path)
         data = read_bytes(file.full_path, path, max_bytes) if file is not None else None
         text = decode_python(data, path) if isinstance(data, bytes) else None
         if isinstance(text, str):
-            yield _source(path, text, "python", path in history)
+            yield _source(path, text, "python", path in history, spans(path, data))  # type: ignore[arg-type]
     for path, text in sql_texts.items():
         if pattern.search(text):
             yield _source(path, text, "sql", path in history)
@@ -1063,10 +1071,33 @@ def _as_utf8(data: bytes) -> bytes:
     return data
 
 
-def _source(path: str, text: str, kind: str, migration: bool) -> MentionSource:
+def _source(
+    path: str, text: str, kind: str, migration: bool, spans: list[tuple[int, int]] | None = None
+) -> MentionSource:
     from auditor.python.reconcile import MentionSource
 
-    return MentionSource(path, text, kind, migration)
+    return MentionSource(path, text, kind, migration, spans)
+
+
+def _extracted_spans(
+    python: _PythonFacts, cache: ScanCache
+) -> Callable[[str, bytes], list[tuple[int, int]] | None]:
+    """A file's statement spans from its cached facts, when the bytes read now have the content key of
+    those the facts were extracted from (else the post-pass parses the file itself)."""
+
+    def spans(path: str, data: bytes) -> list[tuple[int, int]] | None:
+        key = python.keys.get(path)
+        if key is None or content_key(path.encode() + b"\0" + data) != key:
+            return None
+        facts = cache.get(key, path)
+        packed = getattr(facts, "statement_spans", None)
+        if not isinstance(packed, bytes):
+            return None
+        from auditor.python.extract import unpack_spans
+
+        return unpack_spans(packed)
+
+    return spans
 
 
 def _undecodable_sources(root: str, paths: Iterable[str]) -> Iterator[MentionSource]:

@@ -128,3 +128,54 @@ def test_python_occurrences_are_classified_by_their_tokens(source: str, verdict:
     for start, _ in occurrences:
         assert verdicts[start].verdict == verdict
         assert verdicts[start].reason.startswith(reason) or reason in verdicts[start].reason
+
+
+def test_the_post_pass_reuses_the_extractions_parse_unless_the_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post-pass classifies a Python file's occurrences within its statements, which the extraction
+    already found while parsing it: the file is not parsed again. A file that changes between the two
+    passes is parsed again from the text the post-pass reads (the statements of the old text would put
+    its occurrences in the wrong places)."""
+    import ast
+
+    from auditor import scan as scan_module
+    from auditor.python import mentions
+    from auditor.scan import ScanOptions, scan
+
+    parsed: list[int] = []
+    real_parse = ast.parse
+
+    def counting(text: str, *args: object, **kwargs: object) -> ast.Module:
+        parsed.append(1)
+        return real_parse(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mentions.ast, "parse", counting)
+    root = tmp_path / "app"
+    root.mkdir()
+    ledger = root / "ledger.py"
+    text = (
+        "# ledger moved to ledger_v2\n"
+        "def total(cur):\n"
+        '    """Sum of the ledger."""\n'
+        '    return cur.execute("SELECT sum(amount) FROM ledger_v2").fetchone()\n'
+    )
+    ledger.write_text(text)
+
+    def run() -> dict[tuple[int, int], str]:
+        parsed.clear()
+        options = ScanOptions(str(root), load_config(str(root), None), [("ledger", "ledger_v2")], 1, None)
+        result = scan(options)  # no cache: the post-pass runs each time
+        assert not [f for f in result.findings if f.rule == "LR006"]
+        return {(m.line, m.column): m.reason for m in result.mentions}
+
+    assert run() == {(1, 3): "a comment", (3, 19): "a docstring or bare string statement (never executed)"}
+    assert parsed == [1]  # the extraction's own parse (module-level ast.parse): the post-pass parsed nothing
+    real_resolve = scan_module._resolve
+
+    def edited(*args: object) -> object:  # the file changes after its extraction, before the post-pass
+        ledger.write_text("import os\nCONSTANT = 1\n\n\n" + text)
+        return real_resolve(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "_resolve", edited)
+    assert run() == {(5, 3): "a comment", (7, 19): "a docstring or bare string statement (never executed)"}

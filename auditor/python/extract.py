@@ -21,6 +21,7 @@ from typing import Any
 
 from auditor.core.pickles import safe_loads
 from auditor.core.source import LineIndex
+from auditor.python.mentions import statement_spans
 from auditor.python.rulepacks import MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
 from auditor.python.values import (
@@ -135,6 +136,9 @@ class ModuleFacts:
     # (dotted class, dotted table variable): `registry.map_imperatively(Class, table)`, `mapper(...)`
     imperative: list[tuple[str, str]] = field(default_factory=list)
     node_positions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    # a module that names a legacy object: the (start, end) offsets of its statements, packed (see
+    # `statement_spans`), for the post-pass over every occurrence; None when not taken
+    statement_spans: bytes | None = None
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -253,8 +257,24 @@ def extract_module(
     starts with another name cannot reach scanned code, and its arguments are not recorded."""
     tree = ast.parse(source, filename=path)
     facts = ModuleFacts(path, module_name(path))
-    _Extractor(facts, source, packs, legacy_pattern, components).visit(tree)
+    extractor = _Extractor(facts, source, packs, legacy_pattern, components)
+    extractor.visit(tree)
+    if legacy_pattern.search(source):  # the post-pass classifies its occurrences without parsing it again
+        spans = statement_spans(tree, source, extractor.lines)
+        facts.statement_spans = array("q", [n for span in spans for n in span]).tobytes()
     return facts
+
+
+def unpack_spans(packed: bytes) -> list[tuple[int, int]] | None:
+    """The statement spans `extract_module` packed; None when they are not whole pairs."""
+    flat = array("q")
+    try:
+        flat.frombytes(packed)
+    except (TypeError, ValueError):
+        return None
+    if len(flat) % 2:
+        return None
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
 # --- source order --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import bisect
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +82,16 @@ class _StringRun:
 
 
 def classify_python(
-    text: str, occurrences: Iterable[tuple[int, int]], is_legacy: LegacyTest
+    text: str,
+    occurrences: Iterable[tuple[int, int]],
+    is_legacy: LegacyTest,
+    spans: Sequence[tuple[int, int]] | None = None,
 ) -> dict[int, Verdict]:
     """A verdict for each (start, end) occurrence, keyed by start offset.
 
-    Only the statements that hold an occurrence are tokenized (CPython's parser finds them), not the
-    whole file: pure-Python tokenizing is the cost of this pass. A file that does not parse, or an
+    Only the statements that hold an occurrence are tokenized (CPython's parser finds them, unless
+    ``spans``, the statement spans the extraction took from its own parse of this text, are given), not
+    the whole file: pure-Python tokenizing is the cost of this pass. A file that does not parse, or an
     occurrence outside any simple statement (a compound statement's header), is read whole."""
     pending = sorted(occurrences)
     out: dict[int, Verdict] = {}
@@ -95,10 +99,14 @@ def classify_python(
         return out
     lines = LineIndex(text)
     rest = pending
-    windows = _statement_windows(text, lines, pending)
-    if windows is not None:
+    if spans is None:
+        try:
+            spans = statement_spans(ast.parse(text), text, lines)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            spans = None
+    if spans is not None:
         rest = []
-        for (lo, hi), inside in windows.items():
+        for (lo, hi), inside in _statement_windows(text, lines, pending, spans).items():
             if lo < 0:  # a comment line, or a comment after a statement
                 out.update((start, Verdict(NOT_A_REFERENCE, "a comment")) for start, _ in inside)
             elif lo == hi:
@@ -129,16 +137,9 @@ def _classify(
 _COMPOUND_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _statement_windows(
-    text: str, lines: LineIndex, pending: list[tuple[int, int]]
-) -> dict[tuple[int, int], list[tuple[int, int]]] | None:
-    """Each occurrence under the (start, end) offsets of the simple statement that holds it; (-1, -1)
-    for one in a comment outside statements; (0, 0) for the rest (read with the whole file); None when
-    the file does not parse."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+def statement_spans(tree: ast.Module, text: str, lines: LineIndex) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of every simple statement of a parsed module, and of every
+    compound statement's header (`def f(table="x"):`, `if kind == "x":`, decorators), sorted."""
     starts = lines.starts
 
     def offset(lineno: int, byte_col: int) -> int:
@@ -169,9 +170,18 @@ def _statement_windows(
         children.sort(key=lambda c: (c.lineno, c.col_offset))  # type: ignore[attr-defined]
         header_end = offset(children[0].lineno, children[0].col_offset)  # type: ignore[attr-defined]
         if begin < header_end and isinstance(node, ast.stmt):
-            spans.append((begin, header_end))  # `def f(table="x"):`, `if kind == "x":`, decorators
+            spans.append((begin, header_end))
         stack.append(children[::-1])
     spans.sort()
+    return spans
+
+
+def _statement_windows(
+    text: str, lines: LineIndex, pending: list[tuple[int, int]], spans: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """Each occurrence under the (start, end) offsets of the simple statement that holds it; (-1, -1)
+    for one in a comment outside statements; (0, 0) for the rest (read with the whole file)."""
+    starts = lines.starts
     span_starts = [lo for lo, _ in spans]
     windows: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for start, end in pending:

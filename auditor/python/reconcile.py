@@ -36,6 +36,7 @@ class MentionSource:
     text: str
     kind: str  # "python", "sql", or "undecodable" (read leniently; every occurrence is unclassified)
     migration: bool = False  # a migration file (SQL, or Python under a migrations directory): history
+    spans: list[tuple[int, int]] | None = None  # Python: its statements, from the extraction's parse
 
 
 def reconcile_mentions(
@@ -86,7 +87,7 @@ def reconcile_mentions(
         if not uncovered:
             continue
         if source.kind == "python":
-            verdicts = classify_python(source.text, uncovered, is_legacy)
+            verdicts = classify_python(source.text, uncovered, is_legacy, source.spans)
         elif source.kind == "sql":
             verdicts = classify_sql_file(source.text, uncovered, is_legacy)
         else:

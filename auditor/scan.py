@@ -1570,17 +1570,25 @@ def _add_function(add: Callable[[str, str], None], methods: set[str], module: st
 def _uses_holder(data: bytes, wanted: dict[bytes, tuple[bytes, ...]]) -> bool:
     """The file names a holder constant and the module it comes from (an import, or `module.NAME`).
 
-    Substring tests first (C speed over every file); the identifiers are split out only for the few
-    files that pass them, so that a holder counts only as a whole word."""
-    present = [name for name in wanted if name in data]
-    if not present:
+    A holder counts only as a whole word. For a few holders, substring tests first (C speed over every
+    file), and the words are split out only for the files that pass them; for many, the words are split
+    out at once (one pass of `translate` and `split` beats one substring search per name)."""
+    if len(wanted) <= _FEW_HOLDERS:
+        present = [name for name in wanted if name in data]
+        if not present:
+            return False
+        found = set(present).intersection(data.translate(_WORDS).split())
+    else:
+        found = wanted.keys() & data.translate(_WORDS).split()
+    if not found:
         return False
     lowered = data.lower()
-    present = [name for name in present if any(m in lowered for m in wanted[name])]
-    return bool(present) and not set(present).isdisjoint(_IDENTIFIER.findall(data))
+    return any(m in lowered for name in found for m in wanted[name])
 
 
-_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_FEW_HOLDERS = 24
+# every byte that cannot be part of an identifier becomes a space: `split()` then gives the words
+_WORDS = bytes(c if chr(c).isascii() and (chr(c).isalnum() or chr(c) == "_") else 0x20 for c in range(256))
 
 
 def _computed_column_rewrites(

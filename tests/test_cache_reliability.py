@@ -520,3 +520,27 @@ def _forget_sql_analyses() -> None:
     from auditor.sql.analyses import forget_analyses
 
     forget_analyses()
+
+
+@pytest.mark.parametrize("holders", [3, 40])
+def test_a_module_is_read_for_a_holder_it_names_as_a_whole_word(tmp_path: Path, holders: int) -> None:
+    """The holder rounds read a file that names a constant holding a legacy name (and its module): with a
+    few holders a substring search per name, with many one pass over the file's words. Either way the
+    constant counts only as a whole word: `T1` is not in `T10`."""
+    constants = "".join(f'T{i} = "orders"\n' for i in range(holders))
+    root = _project(
+        tmp_path / "p",
+        {
+            "app/__init__.py": "",
+            "app/tables.py": constants,
+            "app/users.py": "from sqlalchemy import MetaData, Table\nfrom app.tables import T1\n\n"
+            "t = Table(T1, MetaData())\n",
+            # were it read, the table name its function is given would be reported (LR005)
+            "app/lookalike.py": "from sqlalchemy import MetaData, Table\n"
+            "from app.tables import T10_SUFFIX\n\n\n"
+            "def make(name):\n    return Table(name, MetaData(), info=T10_SUFFIX)\n",
+        },
+    )
+    result = _scan(root, cache_dir=None)
+    assert ("app/users.py", 4) in _legacy_lines(result)
+    assert not [f for f in result.findings if f.path == "app/lookalike.py"]

@@ -52,6 +52,7 @@ from auditor.python.values import Hole, Lit
 from auditor.sql.analyses import (
     RememberedSql,
     adopt_analyses,
+    analyses_of,
     analyses_used,
     remember_analyses,
     start_share,
@@ -375,6 +376,7 @@ class _Outcome:
     result: ModuleFacts | Diagnostic | None  # None: not parsed (no candidate) or already in the cache
     payload: bytes | None = None  # the facts, pickled once by the worker for the cache (``result`` None)
     uses_holder: bool = False  # a holder round's verdict
+    analyses: RememberedSql | None = None  # the module's own SQL texts, analysed by the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,13 +452,24 @@ def _analyse(task: _Task) -> _Outcome:
     ):
         return _Outcome(task.path, record, None, uses_holder=uses)
     result = _parse(task.path, data)
+    analyses = _module_analyses(result) if not isinstance(result, Diagnostic) else None
     if not isinstance(result, Diagnostic) and not task.as_object:  # pickled once: the cache keeps the bytes
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            return _Outcome(task.path, record, None, payload, uses)
+            return _Outcome(task.path, record, None, payload, uses, analyses)
         except (RecursionError, MemoryError, pickle.PicklingError):
             pass
-    return _Outcome(task.path, record, result, uses_holder=uses)
+    return _Outcome(task.path, record, result, uses_holder=uses, analyses=analyses)
+
+
+def _module_analyses(facts: ModuleFacts) -> RememberedSql | None:
+    """The module's own SQL, analysed on this worker's core (the matching stage runs on one core)."""
+    from auditor.python.resolve import module_sql_texts
+
+    try:
+        return analyses_of(module_sql_texts(facts))
+    except Exception:  # the matching stage analyses the texts itself (and reports what fails there)
+        return None
 
 
 def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
@@ -609,6 +622,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
     )
+    # the SQL of unchanged code: no parser (here, before the workers start: they analyse new modules' SQL)
+    remember_analyses(cache.stage("sql analyses", "by text"))
     # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
     components = frozenset(part for f in py_files for part in re.split(r"[/.]", f.path[: -len(".py")]))
     extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components))
@@ -627,7 +642,6 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         extractor.close()
     laps.lap("python: holder rounds")  # and the workers' CPU time: they end here
     diagnostics.extend(python.diagnostics)
-    remember_analyses(cache.stage("sql analyses", "by text"))  # the SQL of unchanged code: no parser
     findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
@@ -1379,6 +1393,8 @@ def _collect(
     diagnostics: list[Diagnostic],
 ) -> None:
     for outcome in outcomes:
+        if outcome.analyses:
+            adopt_analyses(outcome.analyses)
         if outcome.record is None:
             if outcome.result is not None:
                 diagnostics.append(outcome.result)  # type: ignore[arg-type]
@@ -1423,6 +1439,8 @@ def _holder_users(
         else:
             verdicts[path] = verdict
     for outcome in extractor.run(tasks):
+        if outcome.analyses:
+            adopt_analyses(outcome.analyses)
         if outcome.record is None:
             if outcome.result is not None:
                 out.diagnostics.append(outcome.result)  # type: ignore[arg-type]

@@ -1218,6 +1218,28 @@ _SQL_SHAPE = re.compile(
 _MAX_FRAGMENT = 2000
 
 
+def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
+    """The SQL texts the matching stage analyses for this module's own statements: sites whose value is
+    known from the module alone (literal text, and holes with no candidate values), assembled as
+    `assemble` does and kept as `_match_sql` keeps them. The worker that parsed the module analyses them
+    ahead, on its core; the matching stage then finds them analysed (any other text it analyses itself)."""
+    for site in facts.sites:
+        if site.kind not in ("sql", "standalone") or site.owner:
+            continue
+        parts: list[str] = []
+        for index, piece in enumerate(site.value):
+            if isinstance(piece, Lit):
+                parts.append(piece.text)
+            elif isinstance(piece, Hole) and not piece.candidates and not piece.sql_file:
+                parts.append(f"{HOLE_PREFIX}{index}__")
+            else:
+                break
+        else:
+            text = "".join(parts)
+            if _looks_like_sql(text) if site.kind == "standalone" else SQL_START.match(text) is not None:
+                yield text
+
+
 def _looks_like_sql(text: str) -> bool:
     if not SQL_START.match(text):
         return False

@@ -8,6 +8,7 @@ roles.py) only for a text it has not seen. Worker processes send back what they 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -162,3 +163,14 @@ def analyses_used() -> RememberedSql | None:
     roles.update((t, _REMEMBERED_ROLES[t]) for t in _USED_ROLES if t in _REMEMBERED_ROLES)
     roles.update((t, _FOUND_ROLES[t]) for t in _USED_ROLES if t in _FOUND_ROLES)
     return refs, roles
+
+
+def analyses_of(texts: Iterable[str]) -> RememberedSql:
+    """The analyses of these texts (made now unless known), as plain values another process adopts."""
+    refs: dict[str, PlainRefs] = {}
+    for text in texts:
+        table_references(text)
+        known = _ANALYSED.get(text) or _REMEMBERED.get(text)
+        if known is not None:
+            refs[text] = known
+    return refs, {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import io
+import itertools
 import os
 import stat
 import tokenize
@@ -25,13 +26,9 @@ class LineIndex:
     __slots__ = ("starts",)
 
     def __init__(self, text: str) -> None:
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self.starts = starts  # offset of the first character of each line
+        # offset of the first character of each line: after each "\n" (the sums run at C speed)
+        ends = itertools.accumulate(map((1).__add__, map(len, text.split("\n"))))
+        self.starts = [0, *ends][:-1]
 
     def line(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset)

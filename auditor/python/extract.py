@@ -464,23 +464,34 @@ class _Extractor:
             self._visit_children(node)
 
     def _visit_children(self, node: ast.AST) -> None:
-        visit = self.visit
+        # `visit`, inlined for each child: this loop runs for every node of every parsed file
+        handlers = self.handlers
         cls = node.__class__
         if cls in _REORDERED:
-            for child in _children(node):
-                visit(child)
+            # a call (the most common of them): its callee, then its arguments as written
+            children = (
+                [node.func, *[a.value for a in _call_args(node)]] if cls is ast.Call else _children(node)
+            )  # type: ignore[attr-defined]
+            for child in children:
+                kind = child.__class__
+                handler = handlers.get(kind)
+                if handler is not None:
+                    handler(child)
+                elif kind not in _LEAVES:
+                    self._visit_children(child)
             return
         fields = _FIELDS.get(cls)
         if fields is None:
             fields = _FIELDS[cls] = tuple(f for f in cls._fields if f not in ("ctx", "op", "ops"))
         for name in fields:
             value = getattr(node, name, None)
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        visit(item)
-            elif isinstance(value, ast.AST):
-                visit(value)
+            for item in value if value.__class__ is list else (value,):
+                kind = item.__class__
+                handler = handlers.get(kind)
+                if handler is not None:
+                    handler(item)
+                elif kind not in _LEAVES and isinstance(item, ast.AST):
+                    self._visit_children(item)
 
     # --- positions -------------------------------------------------------------------------------
 
@@ -1319,18 +1330,20 @@ class _Extractor:
 
     def _standalone(self, node: ast.expr, value: Value | None = None) -> None:
         """Record a string expression built from literals that may be SQL on its own."""
-        if isinstance(node, ast.Constant):
-            text = node.value
-            if isinstance(text, bytes):
+        kind = node.__class__  # the parser builds exactly these classes: identity, not isinstance
+        if kind is ast.Constant:
+            text = node.value  # type: ignore[attr-defined]
+            if text.__class__ is bytes:
                 text = text.decode("latin-1")
-            elif not isinstance(text, str):
+            elif text.__class__ is not str:
                 return
             if value is None and not self.legacy.search(text):
                 return  # all literal: a site only when it names a legacy object (its pieces not needed)
-        elif isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join")):
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if not (func.__class__ is ast.Attribute and func.attr in ("format", "join")):
                 return
-        elif not isinstance(node, (ast.JoinedStr, ast.BinOp)):
+        elif kind is not ast.JoinedStr and kind is not ast.BinOp:
             return
         if value is None:
             value = self._eval(node)
@@ -1345,25 +1358,26 @@ class _Extractor:
 
     def _eval(self, node: ast.expr) -> Value | None:
         """The symbolic string value of an expression; None when it is not a string at all."""
-        if isinstance(node, ast.Constant):
-            value = node.value
+        kind = node.__class__  # the parser builds exactly these classes: identity, not isinstance
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
             if isinstance(value, (str, bytes)):
-                return self._strings(node)
+                return self._strings(node)  # type: ignore[arg-type]
             if value is None or value is True or value is False or isinstance(value, (int, float, complex)):
                 return None
             return (Hole(self._code(node), "computed value", self._node(node)),)
-        if isinstance(node, ast.JoinedStr):
-            return self._strings(node)
-        if isinstance(node, ast.BinOp):
-            return self._binary(node)
-        if isinstance(node, ast.Call):
-            return self._call_value(node)
-        if isinstance(node, ast.Name):
-            return self._name(node)
-        if isinstance(node, ast.Attribute):
-            return self._attribute(node)
-        if isinstance(node, ast.Subscript):
-            return self._subscript(node)
+        if kind is ast.Name:
+            return self._name(node)  # type: ignore[arg-type]
+        if kind is ast.Attribute:
+            return self._attribute(node)  # type: ignore[arg-type]
+        if kind is ast.Call:
+            return self._call_value(node)  # type: ignore[arg-type]
+        if kind is ast.JoinedStr:
+            return self._strings(node)  # type: ignore[arg-type]
+        if kind is ast.BinOp:
+            return self._binary(node)  # type: ignore[arg-type]
+        if kind is ast.Subscript:
+            return self._subscript(node)  # type: ignore[arg-type]
         if isinstance(node, ast.IfExp):
             body, orelse = self._eval(node.body), self._eval(node.orelse)
             candidates = tuple(v for v in (body, orelse) if v)
@@ -1738,13 +1752,15 @@ class _AttrName:
 
 
 def _attr_dotted(node: ast.AST | None) -> str | None:
+    if node.__class__ is ast.Name:  # the most common case: a bare name
+        return node.id  # type: ignore[union-attr]
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
+    while node.__class__ is ast.Attribute:  # the parser builds exactly these classes
+        parts.append(node.attr)  # type: ignore[union-attr]
+        node = node.value  # type: ignore[union-attr]
+    if node.__class__ is not ast.Name:
         return None
-    parts.append(node.id)
+    parts.append(node.id)  # type: ignore[union-attr]
     return ".".join(reversed(parts))
 
 
@@ -1763,7 +1779,7 @@ def _for_summary(value: Value | None) -> Value:
         return ()  # partly unknown: not a name a summary can check
     if all(isinstance(p, Lit) for p in value):
         text = literal_text(value)
-        if len(text) > 128 or not text or any(c.isspace() for c in text):
+        if len(text) > 128 or text.split() != [text]:  # empty, or with white space in it
             return _NOT_A_NAME
     return value
 

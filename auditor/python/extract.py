@@ -454,6 +454,15 @@ class _Extractor:
             ast.AsyncFor: self._for,
             ast.Call: self._call,
         }
+        # the value of an expression, by the class of its node (a constant is read directly)
+        self.evaluators: dict[type, Callable[[Any], Value | None]] = {
+            ast.Name: self._name,
+            ast.Attribute: self._attribute,
+            ast.Call: self._call_value,
+            ast.JoinedStr: self._strings,
+            ast.BinOp: self._binary,
+            ast.Subscript: self._subscript,
+        }
 
     def visit(self, node: ast.AST) -> None:
         cls = node.__class__
@@ -1366,18 +1375,9 @@ class _Extractor:
             if value is None or value is True or value is False or isinstance(value, (int, float, complex)):
                 return None
             return (Hole(self._code(node), "computed value", self._node(node)),)
-        if kind is ast.Name:
-            return self._name(node)  # type: ignore[arg-type]
-        if kind is ast.Attribute:
-            return self._attribute(node)  # type: ignore[arg-type]
-        if kind is ast.Call:
-            return self._call_value(node)  # type: ignore[arg-type]
-        if kind is ast.JoinedStr:
-            return self._strings(node)  # type: ignore[arg-type]
-        if kind is ast.BinOp:
-            return self._binary(node)  # type: ignore[arg-type]
-        if kind is ast.Subscript:
-            return self._subscript(node)  # type: ignore[arg-type]
+        evaluate = self.evaluators.get(kind)
+        if evaluate is not None:
+            return evaluate(node)
         if isinstance(node, ast.IfExp):
             body, orelse = self._eval(node.body), self._eval(node.orelse)
             candidates = tuple(v for v in (body, orelse) if v)

@@ -431,8 +431,10 @@ class _Extractor:
         self.declarative_bases = tuple(b for r in packs.mappings for b in r.base_classes)
         self.scopes: list[_Scope] = [_Scope("module", "")]
         self.lines = LineIndex(source)
+        self.ascii = source.isascii()
         self.ordinal = 0
         self.model_stack: list[dict[str, object] | None] = []
+        self.direct_models: set[str] = set()  # the names of this file's models built on the ORM's class
         self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
         self.table_calls: dict[int, list[int]] = {}  # id(Table() call) -> indices of its sites
         self.non_ascii: dict[int, tuple[bytes, list[int]]] = {}  # line -> (its UTF-8, [byte, char] cursor)
@@ -506,8 +508,8 @@ class _Extractor:
 
     def _column(self, line: int, byte_column: int) -> int:
         """ast's UTF-8 byte column as a 0-based character column."""
-        if byte_column == 0:
-            return 0
+        if byte_column == 0 or self.ascii:  # an ASCII source: bytes are characters
+            return byte_column
         known = self.non_ascii.get(line)
         if known is None:
             starts = self.lines.starts
@@ -685,6 +687,8 @@ class _Extractor:
                     m2m=tuple(info.get("m2m", ())),  # type: ignore[arg-type]
                 )
             )
+            if self.facts.models[-1].direct:
+                self.direct_models.add(scope.name)
         if scope.name and self.facts.path.endswith("apps.py"):
             label = scope.values.get("label")
             name = scope.values.get("name")
@@ -770,7 +774,7 @@ class _Extractor:
             if dotted is None:
                 continue
             qualified = self._qualify(dotted)
-            local_model = any(m.name == dotted and m.direct for m in self.facts.models)  # a base in this file
+            local_model = dotted in self.direct_models  # a base in this file
             if local_model or any(_call_matches(b, qualified) for b in self.model_bases):
                 return {}
         if any(_attr_dotted(b) not in (None, "object") for b in node.bases):
@@ -1773,11 +1777,12 @@ def _for_summary(value: Value | None) -> Value:
     table name (it has spaces, or is long) as one shared marker, so the summaries stay small."""
     if not value:
         return ()
-    if len(value) == 1 and isinstance(value[0], Hole) and value[0].param:
+    if len(value) == 1 and value[0].__class__ is Hole and value[0].param:  # type: ignore[union-attr]
         return value  # the caller's own parameter, passed on
-    if any(isinstance(p, Hole) for p in value):
+    kinds = {p.__class__ for p in value}
+    if Hole in kinds:
         return ()  # partly unknown: not a name a summary can check
-    if all(isinstance(p, Lit) for p in value):
+    if kinds == {Lit}:
         text = literal_text(value)
         if len(text) > 128 or text.split() != [text]:  # empty, or with white space in it
             return _NOT_A_NAME

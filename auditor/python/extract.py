@@ -1027,7 +1027,7 @@ class _Extractor:
     def _collect(self, node: ast.Call, args: list[_Arg]) -> None:
         """`where.append(...)`, `.extend([...])`, `.insert(i, ...)` on a list of fragments."""
         func = node.func
-        if not isinstance(func, ast.Attribute) or func.attr not in ("append", "extend", "insert"):
+        if not isinstance(func, ast.Attribute) or func.attr not in _LIST_METHODS:
             return
         fragments = self._list(func.value)
         if fragments is None or not args:
@@ -1122,7 +1122,9 @@ class _Extractor:
         inner = len(self.facts.sites)
         self._visit_children(node)
         args = _call_args(node)
-        self._collect(node, args)
+        func = node.func
+        if func.__class__ is ast.Attribute and func.attr in _LIST_METHODS:  # type: ignore[attr-defined]
+            self._collect(node, args)
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -1139,7 +1141,7 @@ class _Extractor:
                     self.facts.sites.append(
                         Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only)
                     )
-        if len(args) >= 2 and node.func.__class__ in (ast.Attribute, ast.Name):
+        if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None
         callee = self._callee(dotted) if dotted is not None else ""
@@ -1169,7 +1171,7 @@ class _Extractor:
                             recorded.append((at, f"{arg.keyword or ''}[{key}]", _for_summary(entry)))
             if arg.keyword is None and not arg.star:
                 position += 1
-            if index not in consumed:
+            if index not in consumed and arg.value.__class__ in _MAY_STAND_ALONE:
                 self._standalone(arg.value, value)
         if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
             self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{dotted}()"))
@@ -1790,6 +1792,9 @@ def _for_summary(value: Value | None) -> Value:
 
 
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
+_LIST_METHODS = ("append", "extend", "insert")  # the calls that add fragments to a list
+# the expressions `_standalone` reads (a call only as `.format()` / `.join()`): any other is skipped
+_MAY_STAND_ALONE = frozenset({ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call})
 
 
 def _holds_strings(node: ast.Dict) -> bool:

@@ -488,8 +488,10 @@ class _Extractor:
                 handler = handlers.get(kind)
                 if handler is not None:
                     handler(child)
-                elif kind not in _LEAVES:
-                    self._visit_children(child)
+                elif kind not in _LEAVES and not (
+                    kind is ast.Attribute and child.value.__class__ is ast.Name
+                ):
+                    self._visit_children(child)  # (`a.b`: nothing inside to visit)
             return
         fields = _FIELDS.get(cls)
         if fields is None:
@@ -501,7 +503,11 @@ class _Extractor:
                 handler = handlers.get(kind)
                 if handler is not None:
                     handler(item)
-                elif kind not in _LEAVES and isinstance(item, ast.AST):
+                elif (
+                    kind not in _LEAVES
+                    and isinstance(item, ast.AST)
+                    and not (kind is ast.Attribute and item.value.__class__ is ast.Name)  # type: ignore[attr-defined]
+                ):
                     self._visit_children(item)
 
     # --- positions -------------------------------------------------------------------------------

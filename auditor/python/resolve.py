@@ -29,6 +29,13 @@ from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 
 HOLE_PREFIX = "__audit_hole_"
 _HOLE = re.compile(HOLE_PREFIX + r"\d+__")
+
+
+def _hole_text(index: int) -> str:
+    """What stands in assembled SQL text for the unknown piece at ``index`` (a name the parser reads)."""
+    return f"{HOLE_PREFIX}{index}__"
+
+
 _MAX_DEPTH = 25
 _MAX_VARIANTS = 8
 _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
@@ -174,7 +181,7 @@ class Resolver:
             segments: list[Segment] = []
             offset = 0
             for piece, piece_path, via in pieces:
-                text = piece.text if isinstance(piece, Lit) else f"{HOLE_PREFIX}{len(segments)}__"
+                text = piece.text if isinstance(piece, Lit) else _hole_text(len(segments))
                 segments.append(Segment(offset, offset + len(text), piece, piece_path, via))
                 text_parts.append(text)
                 offset += len(text)
@@ -1231,7 +1238,7 @@ def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
             if isinstance(piece, Lit):
                 parts.append(piece.text)
             elif isinstance(piece, Hole) and not piece.candidates and not piece.sql_file:
-                parts.append(f"{HOLE_PREFIX}{index}__")
+                parts.append(_hole_text(index))
             else:
                 break
         else:

@@ -1239,9 +1239,10 @@ def _extract_python(
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
-    inputs = _rounds_inputs(records, views, filters)
-    views.save()
-    cache.put_stage("rounds", inputs, (tuple(out.fact_paths), tuple(diagnosed)))
+    if cache.persistent:  # remembered for the next scan (the views cost a pass over every module's facts)
+        inputs = _rounds_inputs(records, views, filters)
+        views.save()
+        cache.put_stage("rounds", inputs, (tuple(out.fact_paths), tuple(diagnosed)))
     return out
 
 
@@ -1393,8 +1394,6 @@ def _collect(
     diagnostics: list[Diagnostic],
 ) -> None:
     for outcome in outcomes:
-        if outcome.analyses:
-            adopt_analyses(outcome.analyses)
         if outcome.record is None:
             if outcome.result is not None:
                 diagnostics.append(outcome.result)  # type: ignore[arg-type]
@@ -1402,11 +1401,21 @@ def _collect(
         records[outcome.path] = outcome.record
         if outcome.record.status[0] >= 0:
             cache.record(outcome.path, outcome.record)
-        if outcome.payload is not None:
-            cache.put_pickled(outcome.record.key, outcome.path, outcome.payload)
-        elif outcome.result is not None:
-            cache.put(outcome.record.key, outcome.result)
-            results[outcome.path] = outcome.result
+        _keep(outcome, outcome.record, cache, results)
+
+
+def _keep(
+    outcome: _Outcome, record: FileRecord, cache: ScanCache, results: dict[str, ModuleFacts | Diagnostic]
+) -> None:
+    """What a worker sent for a file it read under ``record``: the facts it parsed (kept pickled, or as
+    the object when they did not pickle) and the SQL analyses it made."""
+    if outcome.payload is not None:
+        cache.put_pickled(record.key, outcome.path, outcome.payload)
+    elif outcome.result is not None:
+        cache.put(record.key, outcome.result)
+        results[outcome.path] = outcome.result
+    if outcome.analyses:
+        adopt_analyses(outcome.analyses)
 
 
 def _holder_users(
@@ -1439,8 +1448,6 @@ def _holder_users(
         else:
             verdicts[path] = verdict
     for outcome in extractor.run(tasks):
-        if outcome.analyses:
-            adopt_analyses(outcome.analyses)
         if outcome.record is None:
             if outcome.result is not None:
                 out.diagnostics.append(outcome.result)  # type: ignore[arg-type]
@@ -1449,11 +1456,7 @@ def _holder_users(
         if record.key != records[path].key:  # changed since the first round: what was read now counts
             records[path] = record
             cache.record(path, record)
-        if outcome.payload is not None:
-            cache.put_pickled(record.key, path, outcome.payload)
-        elif outcome.result is not None:
-            cache.put(record.key, outcome.result)
-            results[path] = outcome.result
+        _keep(outcome, record, cache, results)
         verdicts[path] = (record.key, outcome.uses_holder)
     cache.put_stage("holders:" + signature, signature, verdicts)
     return [p for p in remaining if verdicts.get(p, ("", False))[1]]

@@ -111,6 +111,11 @@ class ScanCache:
         if self.path is not None:
             self._load()
 
+    @property
+    def persistent(self) -> bool:
+        """The cache is written to disk (else nothing it holds outlives the scan)."""
+        return self.path is not None
+
     def create_directory(self) -> None:
         """Create the cache's folder now: a scan does so before it walks the tree, so that the walk it
         remembers saw the root as the scan leaves it (a cache only ever costs time: failures pass)."""

@@ -38,7 +38,7 @@ from auditor.python.values import (
 
 SQL_START = re.compile(
     r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
-    r"grant|revoke|comment|lock|refresh|call|values|table)\b",
+    r"grant|revoke|comment|lock|refresh|call|values|table|analy[sz]e|vacuum|reindex|cluster|explain)\b",
     re.IGNORECASE,
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")

@@ -15,12 +15,15 @@ import re
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from keyword import iskeyword
 from typing import Any
 
 from auditor.core.source import LineIndex
 from auditor.sql.analyses import NAME_VALUE, REFERENCE
 from auditor.sql.mentions import (
     NOT_A_REFERENCE,
+    SQL_BESIDE_QUALIFIER,
+    SQL_FRAGMENT,
     UNCLASSIFIED,
     LegacyTest,
     Verdict,
@@ -56,13 +59,21 @@ _KEY_METHODS = frozenset({"pop", "setdefault"})
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
+_SQL_FRAGMENT = (
+    "a SQL fragment names the table as a column qualifier beside SQL operators or clauses; no analysed "
+    "query was seen running it"
+)
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-_FILE_NAME = re.compile(
-    r"[\w./-]+\.(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|"
-    r"tar|xlsx?|parquet|pickle|pkl|db|sqlite3?|py|sql)",
-    re.IGNORECASE,
+_FILE_EXTENSIONS = (
+    r"(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|tar|xlsx?|"
+    r"parquet|pickle|pkl|db|sqlite3?|py|sql)"
 )
+_FILE_NAME = re.compile(rf"[\w./-]+\.{_FILE_EXTENSIONS}", re.IGNORECASE)
+# a qualifier's column that is a file extension (`journals.json`): a file name, not SQL
+_FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b', re.IGNORECASE)
+# `.macaroons`, `..views.journals`: a relative Python module path (SQL text never starts with a dot)
+_RELATIVE_MODULE = re.compile(r"\.+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
@@ -75,6 +86,7 @@ class _StringRun:
     offsets: list[tuple[int, int, int]]  # (token index in run, occurrence start, end) as text offsets
     starts_line: bool
     bracket: str  # the innermost open bracket: "(", "[", "{" or ""
+    subscript: bool  # that bracket is a subscript (`rows["x"]`), not a list display (`f(["x"])`)
     callee: str  # the name called by the innermost "(" ("" when none)
     argument: int  # the position of the run among that call's arguments
     before: str  # the significant token before the run
@@ -226,10 +238,10 @@ def _walk(
             continue
         if kind == tokenize.STRING:
             if run is None:
-                bracket, callee, argument = brackets[-1] if brackets else ("", "", 0)
+                bracket, callee, argument, subscript = brackets[-1] if brackets else ("", "", 0, False)
                 before = previous[-1].string if previous else ""
                 keyword = previous[-2].string if len(previous) == 2 and before == "=" else ""
-                run = _StringRun([], [], at_line_start, bracket, callee, argument, before, keyword)
+                run = _StringRun([], [], at_line_start, bracket, subscript, callee, argument, before, keyword)
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
             at_line_start = False
@@ -247,8 +259,19 @@ def _walk(
                 yield start, end, _in_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
         elif kind == tokenize.OP:
             if tok.string in "([{":
-                callee = previous[-1].string if tok.string == "(" and previous else ""
-                brackets.append([tok.string, callee if callee.isidentifier() else "", 0])
+                last = previous[-1] if previous else None
+                callee = last.string if tok.string == "(" and last is not None else ""
+                # `x[`, `f()[`, `"s"[`: a subscript; after an operator, a comma or a keyword: a list
+                subscript = (
+                    tok.string == "["
+                    and last is not None
+                    and (
+                        (last.type == tokenize.NAME and not iskeyword(last.string))
+                        or last.type == tokenize.STRING
+                        or last.string in (")", "]", "}")
+                    )
+                )
+                brackets.append([tok.string, callee if callee.isidentifier() else "", 0, subscript])
             elif tok.string in ")]}" and brackets:
                 brackets.pop()
             elif tok.string == "," and brackets:
@@ -263,12 +286,25 @@ def _string_run(
     whole = _run_verdict(run, after)
     starts = lines.starts
     for index, start, end in run.offsets:
-        if whole is not None:
+        if whole is not None and whole.reason not in _PYTHON_VALUES:
             yield start, end, whole
             continue
         tok = run.tokens[index]
         tok_start = starts[tok.start[0] - 1] + tok.start[1]
-        yield start, end, _in_string(tok.string, start - tok_start, end - start, is_legacy)
+        verdict = _in_string(tok.string, start - tok_start, end - start, is_legacy)
+        # a value Python compares or looks up is not SQL, unless its own text is (a test that checks the
+        # SQL a query builder wrote: `assert "ORDER BY legacy.id DESC" in sql`)
+        if whole is not None and verdict.verdict != SQL_FRAGMENT and verdict.reason != _SQL_TEXT:
+            verdict = whole
+        yield start, end, verdict
+
+
+_SQL_TEXT = "SQL text names the table here, but no analysed database call or sink runs it"
+_COMPARED = "a value compared in Python"
+_SUBSCRIPT_KEY = "a subscript key"
+_DICT_KEY = "a dict key"
+# verdicts from where a string stands that its own text overrides when it is SQL
+_PYTHON_VALUES = frozenset({_COMPARED, _SUBSCRIPT_KEY, _DICT_KEY})
 
 
 def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
@@ -276,13 +312,13 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
     if run.starts_line and after.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
         return Verdict(NOT_A_REFERENCE, "a docstring or bare string statement (never executed)")
     if run.before in _COMPARISONS or after.string in _COMPARISONS:
-        return Verdict(NOT_A_REFERENCE, "a value compared in Python")
+        return Verdict(NOT_A_REFERENCE, _COMPARED)
     if run.before == "case" and after.string in (":", "|", "if"):
         return Verdict(NOT_A_REFERENCE, "a match-case pattern, compared in Python")
     if run.bracket == "{" and after.string == ":":
-        return Verdict(NOT_A_REFERENCE, "a dict key")
-    if run.bracket == "[" and run.before == "[" and after.string == "]":
-        return Verdict(NOT_A_REFERENCE, "a subscript key")
+        return Verdict(NOT_A_REFERENCE, _DICT_KEY)
+    if run.bracket == "[" and run.subscript and run.before == "[" and after.string == "]":
+        return Verdict(NOT_A_REFERENCE, _SUBSCRIPT_KEY)
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
@@ -309,9 +345,7 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
     if other is not None:
         return Verdict(NOT_A_REFERENCE, f"in SQL text: {other}")
     if reason == REFERENCE:
-        return Verdict(
-            UNCLASSIFIED, "SQL text names the table here, but no analysed database call or sink runs it"
-        )
+        return Verdict(UNCLASSIFIED, _SQL_TEXT)
     if reason == NAME_VALUE:
         return Verdict(UNCLASSIFIED, f"in SQL text: {reason}")
     if reason is not None:
@@ -324,6 +358,10 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
     dotted = _dotted_name(body, before, body[local : local + length].lower(), is_legacy)
     if dotted is not None:
         return dotted
+    if _RELATIVE_MODULE.fullmatch(body):
+        return Verdict(NOT_A_REFERENCE, "a relative Python module path, not SQL")
+    if _QUALIFIER_AFTER.match(after) and not _FILE_SUFFIX.match(after) and SQL_BESIDE_QUALIFIER.search(body):
+        return Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:

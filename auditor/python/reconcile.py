@@ -13,16 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.catalog.names import LegacyCatalog
-from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span
+from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex
 from auditor.python.mentions import classify_python
 from auditor.sql.mentions import (
     MIGRATION_HISTORY,
     NOT_A_REFERENCE,
+    SQL_FRAGMENT,
     UNCLASSIFIED,
     Verdict,
     classify_sql_file,
 )
+from auditor.sql.rewrite import rewrite_reference
 
 FINDING = "finding"
 _UNDECODABLE = Verdict(UNCLASSIFIED, "the file could not be decoded, so its text was not analysed")
@@ -96,11 +98,20 @@ def reconcile_mentions(
             verdict = verdicts[start]
             line, column = lines.position(start)
             written = source.text[start:end]
-            mentions.append(Mention(source.path, line, column, written, verdict.verdict, verdict.reason))
-            if verdict.verdict == UNCLASSIFIED:
-                legacy = by_name.get(written.lower())
-                if legacy is not None:
-                    unclassified.append(_lr006(source.path, line, column, written, legacy, verdict.reason))
+            legacy = by_name.get(written.lower())
+            if verdict.verdict == SQL_FRAGMENT and legacy is not None:
+                finding = _fragment(
+                    source.path, line, column, written, legacy, verdict.reason, catalog.default_schema
+                )
+                mentions.append(
+                    Mention(source.path, line, column, written, FINDING, f"LR001: {finding.message}")
+                )
+                unclassified.append(finding)
+                continue
+            kind = UNCLASSIFIED if verdict.verdict == SQL_FRAGMENT else verdict.verdict
+            mentions.append(Mention(source.path, line, column, written, kind, verdict.reason))
+            if kind == UNCLASSIFIED and legacy is not None:
+                unclassified.append(_lr006(source.path, line, column, written, legacy, verdict.reason))
     mentions.sort(key=lambda m: (m.path, m.line, m.column))
     return mentions, unclassified
 
@@ -133,6 +144,34 @@ def _legacy_by_name(catalog: LegacyCatalog) -> dict[str, LegacyObject]:
     for obj in sorted(catalog.objects, key=lambda o: o.legacy.schema != catalog.default_schema):
         out.setdefault(obj.legacy.name.lower(), obj)
     return out
+
+
+def _fragment(
+    path: str, line: int, column: int, written: str, legacy: LegacyObject, why: str, default_schema: str
+) -> Finding:
+    """A qualifier in SQL text that no analysed query runs (a test's expected SQL, a fragment kept in a
+    structure the analysis does not follow): a reference, at medium confidence."""
+    span = Span(line, column, line, column + len(written))
+    suggestion = None
+    if legacy.target is not None:
+        replacement = rewrite_reference(written, False, legacy.target, default_schema)
+        description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
+        if legacy.columns:
+            renames = ", ".join(f"{old} -> {new}" for old, new in legacy.columns)
+            description += f", and rename the columns the view renames: {renames}"
+        suggestion = Suggestion(span, replacement, description + ".")
+    return Finding(
+        rule="LR001",
+        path=path,
+        span=span,
+        legacy=legacy.legacy,
+        target=legacy.target,
+        block=f"{path}:<occurrence>",
+        confidence=Confidence.MEDIUM,
+        message=f"`{written}` names the legacy view `{legacy.legacy}`: {why}.",
+        snippet="",
+        suggestion=suggestion,
+    )
 
 
 def _lr006(path: str, line: int, column: int, written: str, legacy: LegacyObject, why: str) -> Finding:

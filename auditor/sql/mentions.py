@@ -19,6 +19,16 @@ _NAME_ONLY = re.compile(
 
 NOT_A_REFERENCE = "not-a-reference"
 UNCLASSIFIED = "unclassified"
+# a column qualifier beside SQL that prose never writes: a reference in SQL text, even where no analysed
+# query is seen running it (reported as LR001 at medium confidence)
+SQL_FRAGMENT = "sql-fragment"
+# what prose never writes beside a `name.column` qualifier: SQL operators and sort or grouping clauses (the
+# words prose shares with SQL, `and`, `in`, `is`, `null`, `from`, `where`, `like`, do not count)
+SQL_BESIDE_QUALIFIER = re.compile(
+    r"(?:=|<>|!=|<=|>=|\s[<>]\s|->>?|::|\|\||\b(?:asc|desc|nulls\s+(?:first|last)|ilike|coalesce|"
+    r"(?:order|group|partition)\s+by)\b)",
+    re.IGNORECASE,
+)
 MIGRATION_HISTORY = "migration history: replayed by the migrations, never a blocker on its own"
 
 
@@ -26,7 +36,7 @@ MIGRATION_HISTORY = "migration history: replayed by the migrations, never a bloc
 class Verdict:
     """What an occurrence of a legacy name that no finding covers is."""
 
-    verdict: str  # NOT_A_REFERENCE or UNCLASSIFIED
+    verdict: str  # NOT_A_REFERENCE, UNCLASSIFIED or SQL_FRAGMENT
     reason: str
 
 

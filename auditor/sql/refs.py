@@ -401,6 +401,16 @@ class _Refs:
         """Parse tokens[lo:hi] as one statement; fall back to the token scan when that fails."""
         if lo >= hi:
             return None, None
+        if _word(tokens[lo]) in _MAINTENANCE:  # sqlglot reads these as commands, or a column list as a call
+            self._maintenance(tokens, lo, hi)
+            return None, None
+        if _word(tokens[lo]) == "EXPLAIN":  # EXPLAIN [(options)] [ANALYZE] [VERBOSE] statement
+            i = lo + 1
+            if i < hi and tokens[i].token_type == TokenType.L_PAREN:
+                i = _matching_paren(tokens, i, hi) + 1
+            while i < hi and _word(tokens[i]) in ("ANALYZE", "ANALYSE", "VERBOSE"):
+                i += 1
+            return self.statement(tokens, i, hi, plpgsql)
         tree, error = _parse(tokens[lo:hi], self.text)
         if tree is None and _PLACEHOLDER.search(self.text, tokens[lo].start, tokens[hi - 1].end + 1):
             tree, _ = self._parse_substituted(tokens[lo].start, tokens[hi - 1].end + 1)
@@ -413,6 +423,34 @@ class _Refs:
         self.parsed = False
         self.refs.extend(_scan_tokens(self.text, self.base, tokens, lo, hi))
         return None, error or "unsupported syntax"
+
+    def _maintenance(self, tokens: list[Token], lo: int, hi: int) -> None:
+        """`ANALYZE` / `VACUUM [(options)] [FULL ...] table [(columns)], ...`, `REINDEX TABLE name`,
+        `CLUSTER [VERBOSE] table [USING index]`: each names tables (REINDEX of an index, a schema or the
+        database names none; a bare VACUUM or ANALYZE, every table)."""
+        kind = _word(tokens[lo])
+        i = lo + 1
+        if i < hi and tokens[i].token_type == TokenType.L_PAREN:  # (VERBOSE, SKIP_LOCKED, ...)
+            i = _matching_paren(tokens, i, hi) + 1
+        while i < hi and _word(tokens[i]) in _MAINTENANCE_OPTIONS:
+            i += 1
+        if kind == "REINDEX":
+            if _word(_at(tokens, i, hi)) != "TABLE":
+                return
+            i += 1
+            if _word(_at(tokens, i, hi)) == "CONCURRENTLY":
+                i += 1
+        while True:
+            found = _read_name(tokens, i, hi)
+            if found is None:
+                return
+            parts, i = found
+            self.refs.append(replace(_token_ref(self.text, self.base, parts, "maintenance"), parsed=True))
+            if i < hi and tokens[i].token_type == TokenType.L_PAREN:  # the columns to analyse
+                i = _matching_paren(tokens, i, hi) + 1
+            if kind not in ("ANALYZE", "VACUUM") or i >= hi or tokens[i].token_type != TokenType.COMMA:
+                return
+            i += 1
 
     def _parse_substituted(self, lo: int, hi: int) -> tuple[exp.Expr | None, str | None]:
         """Retry with placeholders replaced by same-length literals (offsets stay valid)."""
@@ -961,6 +999,10 @@ def _token_ref(text: str, base: int, parts: list[Token], position: str) -> Table
     )
 
 
+_MAINTENANCE = frozenset({"ANALYZE", "ANALYSE", "VACUUM", "REINDEX", "CLUSTER"})
+_MAINTENANCE_OPTIONS = frozenset(
+    {"FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE", "SKIP_LOCKED", "ONLY", "CONCURRENTLY"}
+)
 _STATEMENT_STARTERS = frozenset(
     {"(", ")", ";", "THEN", "ELSE", "LOOP", "BEGIN", "AS", "DO", "INSTEAD", "ALSO"}
 )
@@ -1211,7 +1253,8 @@ def _token_ctes(text: str, tokens: list[Token], lo: int, hi: int) -> frozenset[s
 
 _SQL_STARTERS = frozenset(
     {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "LOCK", "COPY", "CREATE", "ALTER",
-     "DROP", "GRANT", "REVOKE", "COMMENT", "VALUES", "TABLE", "REFRESH"}
+     "DROP", "GRANT", "REVOKE", "COMMENT", "VALUES", "TABLE", "REFRESH", "ANALYZE", "ANALYSE", "VACUUM",
+     "REINDEX", "CLUSTER"}
 )  # fmt: skip
 
 

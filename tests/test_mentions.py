@@ -112,6 +112,8 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('assert "ORDER BY ledger.id DESC" in sql\n', "sql-fragment", "a SQL fragment"),
         ('orders = {"new": "ledger.created DESC"}\n', "sql-fragment", "a SQL fragment"),
         ('note = "ledger.json = the export"\n', "unclassified", "SQL-shaped text"),
+        ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
+        ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
         ('config.include(".ledger")\n', "not-a-reference", "a relative Python module path"),
         ('total = count_rows(session, ["ledger"])\n', "unclassified", "a string that holds the name"),
         ('total = rows["ledger"] + {"a": 1}["ledger"]\n', "not-a-reference", "a subscript key"),

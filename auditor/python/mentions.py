@@ -53,6 +53,10 @@ _ATTRIBUTE_ARGUMENT = {
     "backref": 0,
     "association_proxy": 0,
 }
+# calls whose argument at that position names a column (SQLAlchemy `Column("total", ...)`,
+# `mapped_column("total")`, `column("total")`), and keyword arguments that do (Django's `db_column=`)
+_COLUMN_ARGUMENT = {"Column": 0, "mapped_column": 0, "column": 0}
+_COLUMN_KEYWORDS = frozenset({"db_column"})
 # mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
 # `get` takes a path or a name
 _KEY_METHODS = frozenset({"pop", "setdefault"})
@@ -323,6 +327,10 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
+    if run.bracket == "(" and _COLUMN_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
+    if run.keyword in _COLUMN_KEYWORDS:
+        return Verdict(NOT_A_REFERENCE, f"a column name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and run.callee in _KEY_METHODS and run.argument == 0 and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a mapping key (`.{run.callee}(...)`)")
     if run.keyword in _ATTRIBUTE_KEYWORDS:

@@ -92,6 +92,31 @@ def test_a_migrations_py_named_in_the_config(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
+def test_a_migrations_py_of_numbered_steps_is_history_without_configuration(tmp_path: Path) -> None:
+    """A module named migrations.py that defines `mNNN_*` steps (LNbits' convention) is found on its own;
+    a migrations.py without steps (the runner) is code that runs."""
+    root = copy_case("numbered_step_migrations", tmp_path)
+    plan = plan_of(root)
+    assert summary(plan["public.ledger"]) == {
+        "status": "blocked",
+        "blockers": [
+            ("shop/core/crud.py", 5, "LR001", "shop.core.crud:entries"),
+            ("shop/core/crud.py", 13, "LR103", "shop.core.crud:large"),
+            ("shop/core/migrations.py", 18, "LR102", "shop/core/migrations.py:view public.large_entries"),
+            ("shop/core/migrations.py", 23, "LR001", "shop.core.migrations:pending_steps"),
+        ],
+        "history": [("shop/core/migrations.py", 5, "LR001"), ("shop/core/migrations.py", 9, "LR001"),
+                    ("shop/core/migrations.py", 13, "LR001"), ("shop/core/migrations.py", 18, "LR001")],
+    }  # fmt: skip
+    (root / "shop" / "core" / "migrations.py").write_text(
+        (root / "shop" / "core" / "migrations.py").read_text().replace("def m00", "def step_"),
+        encoding="utf-8",
+    )
+    write(root, "audit.toml", 'legacy = { "ledger" = "ledger_entries" }\n')  # no history: no catalog from it
+    history = summary(plan_of(root)["public.ledger"])["history"]
+    assert history == []  # no numbered step: an ordinary module, its SQL is code that runs
+
+
 @pytest.mark.parametrize("gated", [False, True], ids=["no-baseline", "baseline"])
 def test_a_new_migration_that_uses_a_legacy_view_is_a_new_finding(tmp_path: Path, gated: bool) -> None:
     root = copy_case("python_migrations", tmp_path)

@@ -1,5 +1,5 @@
-"""Python migrations: Alembic version files, Django migration modules, peewee_migrate files and the paths
-the config names.
+"""Python migrations: Alembic version files, Django migration modules, peewee_migrate files, modules of
+numbered steps (`migrations.py` with `def m001_...`) and the paths the config names.
 
 A migration ran before the rename and is replayed in order on a fresh database, so what it says is history.
 What matters is the database objects it leaves defined: the forward SQL it runs (``RunSQL``,
@@ -21,6 +21,7 @@ from auditor.sql.order import migration_order
 ALEMBIC = "alembic"
 DJANGO = "django"
 PEEWEE = "peewee"
+STEPS = "steps"  # a `migrations.py` of numbered step functions, run in order by the application
 CONFIGURED = "configured"
 
 _ALEMBIC_MARK = re.compile(r"^down_revision\b", re.MULTILINE)
@@ -28,6 +29,9 @@ _DJANGO_MARK = re.compile(r"^class\s+Migration\s*\(", re.MULTILINE)
 # peewee_migrate: `def migrate(migrator, database, ...)` forward, `def rollback(...)` backward
 _PEEWEE_MARK = re.compile(r"^def\s+migrate\s*\(\s*migrator\b", re.MULTILINE)
 _STEP = re.compile(r"^m\d+")  # a framework's `mNNN_*` migration functions in a configured migrations.py
+# a module named migrations.py that defines them (LNbits and its extensions): its steps are migrations
+_STEP_MARK = re.compile(r"^(?:async[ \t]+)?def[ \t]+m\d+_\w*[ \t]*\(", re.MULTILINE)
+_STEPS_FILE = "migrations.py"
 _BACKWARD = re.compile(r"^(?:downgrade|reverse|backward|rollback|unapply)", re.IGNORECASE)
 _SQL_CALLS = {  # callee's last name -> the keywords that may hold its SQL (besides the first argument)
     "RunSQL": ("sql",),
@@ -44,9 +48,10 @@ _LITERAL_START = re.compile(r"[rRuU]{0,2}('''|\"\"\"|'|\")")
 @dataclass(frozen=True)
 class PythonMigration:
     path: str
-    framework: str  # ALEMBIC, DJANGO, PEEWEE or CONFIGURED
+    framework: str  # ALEMBIC, DJANGO, PEEWEE, STEPS or CONFIGURED
     sql: str  # the file's text with only its forward SQL literals kept in place, each ended by ";"
-    steps: frozenset[str] = frozenset()  # configured files: the `mNNN_*` functions; empty: the whole file
+    # STEPS and configured files: the `mNNN_*` functions; empty: the whole file
+    steps: frozenset[str] = frozenset()
     revision: str | None = None  # Alembic
     down_revisions: tuple[str, ...] = ()  # Alembic
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
@@ -59,9 +64,15 @@ class PythonMigration:
 
 
 def could_be_migration(path: str, configured: Sequence[str]) -> bool:
-    """Cheap test on the path: a file under `migrations/` or `versions/`, or under a configured path."""
+    """Cheap test on the path: a file under `migrations/` or `versions/`, a `migrations.py`, or under a
+    configured path."""
     folders = path.split("/")[:-1]
-    return "migrations" in folders or "versions" in folders or any(_under(path, c) for c in configured)
+    return (
+        "migrations" in folders
+        or "versions" in folders
+        or path.rsplit("/", 1)[-1] == _STEPS_FILE
+        or any(_under(path, c) for c in configured)
+    )
 
 
 def _under(path: str, configured: str) -> bool:
@@ -80,6 +91,8 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
         framework = DJANGO
     elif "migrations" in folders and _PEEWEE_MARK.search(text):
         framework = PEEWEE
+    elif path.rsplit("/", 1)[-1] == _STEPS_FILE and _STEP_MARK.search(text):
+        framework = STEPS
     else:
         return None
     if framework == DJANGO and not any(call in text for call in _SQL_WORDS):
@@ -89,7 +102,7 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return PythonMigration(path, framework, "")  # the extractor reports the syntax error
     steps = frozenset()
-    if framework == CONFIGURED:
+    if framework in (CONFIGURED, STEPS):
         steps = frozenset(
             n.name
             for n in tree.body
@@ -282,8 +295,8 @@ def _alembic_revisions(tree: ast.Module) -> tuple[str | None, tuple[str, ...]]:
 
 
 def application_order(migrations: Sequence[PythonMigration]) -> list[PythonMigration]:
-    """Django, peewee_migrate and configured migrations in file-name order; Alembic ones along their
-    revision chain."""
+    """Django, peewee_migrate, numbered-step and configured migrations in file-name order; Alembic ones
+    along their revision chain."""
     ordered = sorted((m for m in migrations if m.framework != ALEMBIC), key=lambda m: migration_order(m.path))
     alembic = sorted((m for m in migrations if m.framework == ALEMBIC), key=lambda m: migration_order(m.path))
     by_revision = {m.revision: m for m in alembic if m.revision is not None}

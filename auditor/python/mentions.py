@@ -79,6 +79,8 @@ _FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b', re.IGNORECASE)
 # `.macaroons`, `..views.journals`: a relative Python module path (SQL text never starts with a dot)
 _RELATIVE_MODULE = re.compile(r"\.+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
+# a variable named for what it holds: a table's name (`table`, `table_name`, `tablename`, `relname`)
+_TABLE_VARIABLE = re.compile(r"(?i)(?:^|_)(?:tables?|tbl|relname|tablename)(?:_?names?)?(?:_|$)")
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
 
@@ -94,6 +96,7 @@ class _StringRun:
     callee: str  # the name called by the innermost "(" ("" when none)
     argument: int  # the position of the run among that call's arguments
     before: str  # the significant token before the run
+    compared: str  # `table_name == "x"`: the name compared with the run
     keyword: str  # `name=` right before the run
 
 
@@ -245,7 +248,14 @@ def _walk(
                 bracket, callee, argument, subscript = brackets[-1] if brackets else ("", "", 0, False)
                 before = previous[-1].string if previous else ""
                 keyword = previous[-2].string if len(previous) == 2 and before == "=" else ""
-                run = _StringRun([], [], at_line_start, bracket, subscript, callee, argument, before, keyword)
+                compared = (
+                    previous[-2].string
+                    if len(previous) == 2 and before in _COMPARISONS and previous[-2].type == tokenize.NAME
+                    else ""
+                )
+                run = _StringRun(
+                    [], [], at_line_start, bracket, subscript, callee, argument, before, compared, keyword
+                )
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
             at_line_start = False
@@ -315,6 +325,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
     """A verdict that holds for every occurrence in the run, from where the strings stand in the code."""
     if run.starts_line and after.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
         return Verdict(NOT_A_REFERENCE, "a docstring or bare string statement (never executed)")
+    if _TABLE_VARIABLE.search(run.compared):  # `if table_name == "x"`: a table name compared with one
+        return Verdict(UNCLASSIFIED, f"a value compared with `{run.compared}`, which may hold a table name")
     if run.before in _COMPARISONS or after.string in _COMPARISONS:
         return Verdict(NOT_A_REFERENCE, _COMPARED)
     if run.before == "case" and after.string in (":", "|", "if"):

@@ -8,7 +8,7 @@ import os
 import pickle
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -84,15 +84,31 @@ class ScanOptions:
 
 
 MIGRATION_DIR_NAMES = frozenset({"migrations", "migration"})
+# a versioned script's name: Flyway's `V3__`, or a number or date first (`0007_`, `2021-04-12-add-x`)
+_VERSIONED_NAME = re.compile(r"(?:V\d+(?:[._]\d+)*__|\d+[-_.])")
+_SCHEMA_CHANGE = re.compile(r"^[ \t]*(?:create|alter|drop)[ \t\n]", re.IGNORECASE | re.MULTILINE)
 
 
-def default_migration_dirs(config: Config, sql_paths: Iterable[str]) -> tuple[str, ...]:
+def default_migration_dirs(config: Config, sql_texts: Mapping[str, str]) -> tuple[str, ...]:
     """The configured migration directories, or every directory named `migrations` or `migration`
-    that holds .sql files (supabase/migrations, db/migrations, Flyway's db/migration, ...)."""
+    that holds .sql files (supabase/migrations, db/migrations, Flyway's db/migration, ...), and every
+    directory of versioned schema scripts whatever its name (`sql/updates/2021-04-12-add-x.sql`): two
+    or more .sql files, each named by a version or a date, most of them changing the schema (a folder of
+    dated reports, which only read, is not history)."""
     if config.migrations is not None:
         return tuple(m.strip("/") for m in config.migrations)
-    dirs = {os.path.dirname(p) for p in sql_paths}
-    return tuple(sorted(d for d in dirs if os.path.basename(d) in MIGRATION_DIR_NAMES))
+    by_dir: dict[str, list[str]] = {}
+    for path in sql_texts:
+        by_dir.setdefault(os.path.dirname(path), []).append(path)
+    found = set()
+    for folder, paths in by_dir.items():
+        if os.path.basename(folder) in MIGRATION_DIR_NAMES:
+            found.add(folder)
+        elif len(paths) >= 2 and all(_VERSIONED_NAME.match(os.path.basename(p)) for p in paths):
+            changes = sum(1 for p in paths if _SCHEMA_CHANGE.search(sql_texts[p]))
+            if 2 * changes > len(paths):
+                found.add(folder)
+    return tuple(sorted(found))
 
 
 @dataclass

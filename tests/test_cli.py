@@ -191,7 +191,7 @@ def test_sinks_lists_built_in_configured_and_inferred_helpers() -> None:
     code, out, _ = run_cli("sinks", str(FIXTURES / "cases" / "custom_sink"))
     assert code == 0
     assert "configured table            mydb.count(0)  [config]" in out
-    assert "inferred   table            mydb.count(table)  mydb.py:27: reaches Identifier()" in out
+    assert "inferred   table            mydb.count(table)  mydb.py:27: reaches execute() (mydb.count)" in out
 
 
 def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
     ("source", "verdict", "reason"),
     [
         ('send(file=File(fp, "ledger.csv"))\n', "not-a-reference", "a file name"),
+        ('path = os.path.join(tmp, "ledger.jsonl")\n', "not-a-reference", "a file name"),
         ('owner = ForeignKey(User, related_name="ledger")\n', "not-a-reference", "a Python attribute name"),
         ('x = f"{ledger.total} rows"\n', "not-a-reference", "a Python expression inside an f-string"),
         ('if kind != "ledger":\n    pass\n', "not-a-reference", "a value compared in Python"),
@@ -118,6 +119,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('note = "ledger.json = the export"\n', "unclassified", "SQL-shaped text"),
         ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
         ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
+        ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),
         ('config.include(".ledger")\n', "not-a-reference", "a relative Python module path"),
         ('total = count_rows(session, ["ledger"])\n', "unclassified", "a string that holds the name"),
         ('total = rows["ledger"] + {"a": 1}["ledger"]\n', "not-a-reference", "a subscript key"),

@@ -85,6 +85,10 @@ class LegacyCatalog:
         """Find the legacy object for an already-folded (schema, name); no schema means the default."""
         return self._by_name.get(ObjectName(schema or self.default_schema, name))
 
+    def holds_schema(self, schema: str) -> bool:
+        """Whether a legacy object lives in this (folded) schema: a relation of any other is none."""
+        return any(name.schema == schema for name in self._by_name)
+
     @property
     def bare_names(self) -> frozenset[str]:
         """The unqualified legacy names, for the cheap text pre-filter."""

@@ -42,6 +42,8 @@ _LABEL_KEYWORDS = frozenset(
     {"help", "help_text", "description", "verbose_name", "verbose_name_plural", "label", "title", "msg",
      "message", "summary", "doc", "name_plural", "brief", "usage", "epilog"}
 )  # fmt: skip
+# keyword arguments that hold a key (of a cache, a page, a mapping), never a table
+_KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix"})
 # keyword arguments that name Python attributes an ORM creates, never tables
 _ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
 # calls whose argument at that position names a Python attribute
@@ -70,8 +72,8 @@ _SQL_FRAGMENT = (
 _FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _FILE_EXTENSIONS = (
-    r"(?:txt|csv|tsv|json|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|pdf|zip|gz|tar|xlsx?|"
-    r"parquet|pickle|pkl|db|sqlite3?|py|sql)"
+    r"(?:txt|csv|tsv|json|jsonl|ndjson|ya?ml|toml|ini|cfg|log|md|rst|html?|xml|png|jpe?g|gif|svg|webp|ico|"
+    r"pdf|zip|gz|bz2|xz|zst|tgz|tar|xlsx?|parquet|avro|feather|arrow|pickle|pkl|db|sqlite3?|py|sql|mp3|mp4|wav)"
 )
 _FILE_NAME = re.compile(rf"[\w./-]+\.{_FILE_EXTENSIONS}", re.IGNORECASE)
 # a qualifier's column that is a file extension (`journals.json`): a file name, not SQL
@@ -341,6 +343,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
     if run.bracket == "(" and _COLUMN_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
+    if run.keyword in _KEY_KEYWORDS and run.bracket == "(":
+        return Verdict(NOT_A_REFERENCE, f"a key (`{run.keyword}=`), not a table")
     if run.keyword in _COLUMN_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and run.callee in _KEY_METHODS and run.argument == 0 and not run.keyword:

@@ -117,6 +117,10 @@ class Resolver:
                 suffixes[suffix] = None if suffix in suffixes else facts.module
         self.suffixes = suffixes
         self._seen: set[tuple[str, int, int, str]] = set()
+        self._unknown_at: set[tuple[str, Span]] = set()  # where an LR005 was reported
+        # unknown values of Identifier() sinks, and the places of the unknown pieces of analysed SQL texts
+        self._identifier_unknowns: list[tuple[ModuleFacts, Site, Assembly, int, int, bool]] = []
+        self._composed: dict[str, list[Hole]] = {}
         self._result = Resolution()
         self._names = name_pattern(catalog.bare_names)
         self.summaries: dict[ParamKey, _Summary] = {}
@@ -390,6 +394,11 @@ class Resolver:
                     self._match_table(facts, site, assembly)
                 if self._names.search(assembly.text):
                     self._note_ruled_out(site, assembly)
+        for args in self._identifier_unknowns:
+            # psycopg's Identifier() names columns as often as tables: where the SQL it fills was analysed,
+            # that SQL says which (a table position there has an LR005 of its own); elsewhere, maybe a table
+            if not self._composed_into_sql(args[0], args[2], args[3]):
+                self._unresolved(*args, deferred=True)
         self._helpers()
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
@@ -601,6 +610,10 @@ class Resolver:
         analysis = table_references(assembly.text)
         if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):
             return
+        if analysis.parsed:  # every unknown piece of this SQL is judged here, by its position in the SQL
+            self._composed.setdefault(facts.path, []).extend(
+                s.piece for s in assembly.segments if isinstance(s.piece, Hole)
+            )
         dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments) or any(
             v.holds_name for s in assembly.segments for v in s.via
         )
@@ -609,6 +622,8 @@ class Resolver:
                 continue
             name_text = assembly.text[ref.name_start : ref.end]
             if HOLE_PREFIX in name_text:
+                if _other_schema(ref.schema, self.catalog):
+                    continue  # `musicbrainz.{table}`: a relation of a schema that holds no legacy object
                 whole = ref.schema is None and _HOLE.fullmatch(name_text) is not None
                 self._unresolved(facts, site, assembly, ref.name_start, ref.end, whole)
                 continue
@@ -664,6 +679,10 @@ class Resolver:
         if HOLE_PREFIX in text:
             match = _HOLE.search(text)
             if match is not None and _TABLE_NAME.fullmatch(text):
+                head, dot, last = text.strip().rpartition(".")
+                schema = head.rpartition(".")[2].strip()
+                if dot and HOLE_PREFIX in last and _other_schema(fold_identifier(schema), self.catalog):
+                    return  # Identifier("musicbrainz", table): a relation of a schema with no legacy object
                 whole = text.strip() == match.group(0)
                 self._unresolved(facts, site, assembly, match.start(), match.end(), whole)
             return
@@ -872,9 +891,35 @@ class Resolver:
         )
         self._add(finding, None if ref.line else ref.node)
 
+    def _composed_into_sql(self, facts: ModuleFacts, assembly: Assembly, start: int) -> bool:
+        """Whether the unknown piece at ``start`` also fills a SQL text of its module that was analysed (the
+        same expression evaluated for each sink: compared by source position)."""
+        segment = self._segment_at(assembly, start)
+        if segment is None or not isinstance(segment.piece, Hole):
+            return False
+
+        def place(hole: Hole) -> tuple[int, int] | None:
+            if hole.line:
+                return hole.line, hole.column
+            known = facts.node_positions.get(hole.node)
+            return (known[0], known[1]) if known else None
+
+        here = place(segment.piece)
+        return here is not None and any(place(h) == here for h in self._composed.get(facts.path, ()))
+
     def _unresolved(
-        self, facts: ModuleFacts, site: Site, assembly: Assembly, start: int, end: int, whole: bool = False
+        self,
+        facts: ModuleFacts,
+        site: Site,
+        assembly: Assembly,
+        start: int,
+        end: int,
+        whole: bool = False,
+        deferred: bool = False,
     ) -> None:
+        if site.kind == "identifier" and not deferred:  # decided once every SQL text is analysed
+            self._identifier_unknowns.append((facts, site, assembly, start, end, whole))
+            return
         segment = self._segment_at(assembly, start)
         if segment is None or not isinstance(segment.piece, Hole):
             return
@@ -1167,6 +1212,13 @@ class Resolver:
         return app[-1]
 
     def _add(self, finding: Finding, node: int | None = None) -> None:
+        if finding.rule == "LR005" and finding.span.line:
+            # one unknown value reached through two sinks (`SQL("... {t}").format(t=Identifier(x))`):
+            # one finding, the first
+            place = (finding.path, finding.span)
+            if place in self._unknown_at:
+                return
+            self._unknown_at.add(place)
         self._result.findings.append(finding)
         if node is not None:
             self._result.pending.append(PendingPosition(len(self._result.findings) - 1, finding.path, node))
@@ -1245,6 +1297,11 @@ def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
             text = "".join(parts)
             if _looks_like_sql(text) if site.kind == "standalone" else SQL_START.match(text) is not None:
                 yield text
+
+
+def _other_schema(schema: str | None, catalog: LegacyCatalog) -> bool:
+    """A schema written out (no unknown part) that holds no legacy object."""
+    return schema is not None and HOLE_PREFIX not in schema and not catalog.holds_schema(schema)
 
 
 def _looks_like_sql(text: str) -> bool:

@@ -232,7 +232,7 @@ class _Analysis:
             if ref.position == "lookup":
                 message = f"This statement looks up the legacy view `{legacy.legacy}` {_BY_NAME}{target}."
             if ref.table_ddl:
-                verb = "creates" if ref.position == "create" else "drops"
+                verb = {"create": "creates", "drop": "drops"}.get(ref.position, "alters")
                 message = (
                     f"This statement {verb} a table named `{legacy.legacy}`, now the legacy view{target}."
                 )

@@ -10,7 +10,7 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``trigger-on``, ``policy-on``, ``rule-on``, ``index-on``: the relation a trigger/policy/rule/index is on
 - ``grant`` (GRANT/REVOKE ... ON), ``comment`` (COMMENT ON), ``alter`` (ALTER TABLE/VIEW), ``refresh``
 - ``create``: a name the statement defines (CREATE VIEW/TABLE x, ``RENAME TO x``, ``SELECT ... INTO x``)
-- ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE)
+- ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE / ALTER TABLE)
 - ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias;
   in a statement the parser cannot read, a qualifier whose name the statement reads without an alias
 - ``lookup``: a catalog lookup by name, at the name inside its quotes: a string compared (=, <>, IN, ANY)
@@ -307,7 +307,9 @@ class _Analyzer:
             out.parsed, error = False, UNTERMINATED
         refs = sorted(out.refs, key=lambda r: r.start)
         if kind in _TABLE_DDL:
-            refs = [replace(r, table_ddl=True) if r.position in ("create", "drop") else r for r in refs]
+            refs = [
+                replace(r, table_ddl=True) if r.position in ("create", "drop", "alter") else r for r in refs
+            ]
         return StatementInfo(
             start=start,
             end=end,
@@ -1164,7 +1166,7 @@ def _fold_token(text: str, tok: Token) -> str:
     return fold_identifier(text[tok.start : tok.end + 1])
 
 
-_TABLE_DDL = frozenset({"create table", "drop table"})
+_TABLE_DDL = frozenset({"create table", "drop table", "alter table"})
 _OBJECT_KEYWORD_POSITIONS = {
     "create": "create", "alter": "alter", "drop": "drop", "comment": "comment", "grant": "grant",
     "revoke": "grant", "refresh": "refresh",

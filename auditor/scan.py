@@ -436,9 +436,16 @@ def _init_worker(
     filters: _Filters,
     cache: ScanCache,
     components: frozenset[str] | None = None,
+    modules: frozenset[str] | None = None,
 ) -> None:
     _WORKER.update(
-        packs=packs, pattern=pattern, max_bytes=max_bytes, filters=filters, cache=cache, components=components
+        packs=packs,
+        pattern=pattern,
+        max_bytes=max_bytes,
+        filters=filters,
+        cache=cache,
+        components=components,
+        modules=modules,
     )
 
 
@@ -501,6 +508,7 @@ def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
             _WORKER["packs"],  # type: ignore[arg-type]
             _WORKER["pattern"],  # type: ignore[arg-type]
             _WORKER.get("components"),  # type: ignore[arg-type]
+            _WORKER.get("modules"),  # type: ignore[arg-type]
         )
     except SyntaxError as exc:
         return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}{_GRAMMAR}")
@@ -642,7 +650,11 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     remember_analyses(cache.stage("sql analyses", "by text"))
     # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
     components = frozenset(part for f in py_files for part in re.split(r"[/.]", f.path[: -len(".py")]))
-    extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components))
+    # the dotted names a scanned module may be imported by (`models`, `app.models`, `src.app.models`)
+    modules = frozenset(name for f in py_files for name in _module_names(f.path))
+    extractor = _Extractor(
+        options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components, modules)
+    )
     try:
         python = _extract_python(
             py_files,
@@ -1213,6 +1225,7 @@ def _extract_python(
         remaining = [p for p in remaining if p not in computed]
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
+    wanted_receivers: set[str] = set()  # objects a sink is called on, whose type their module decides
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     table_classes: set[str] = set()
     from auditor.python.extract import ModuleFacts  # the rounds read facts: the extractor's classes
@@ -1250,8 +1263,10 @@ def _extract_python(
         if schemas:  # a module that sets a schema is read when a parsed module imports it
             imported = _import_prefixes(new_facts)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        round_paths = users + schemas  # the schemas are parsed by the loop (not yet in the cache)
+        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used)
+        round_paths = users + schemas + receivers  # parsed by the loop (not yet in the cache)
         used.update(schemas)
+        used.update(receivers)
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
@@ -1270,6 +1285,25 @@ def _import_prefixes(facts: list[ModuleFacts]) -> set[str]:
             parts = target.split(".")
             prefixes.update(".".join(parts[: k + 1]) for k in range(len(parts)))
     return prefixes
+
+
+def _receiver_modules(
+    new: list[ModuleFacts], wanted: set[str], remaining: list[str], used: set[str]
+) -> list[str]:
+    """The modules that define the objects the parsed modules call a sink on (Flask-SQLAlchemy's `db`,
+    imported), and that re-export them, round after round: the resolver reads their type there."""
+    for module in new:
+        wanted.update(site.receiver for site in module.sites if site.receiver)
+    for module in new:  # a module that re-exports a wanted object: the one it imports it from
+        prefix = module.module + "."
+        for name in [
+            w[len(prefix) :] for w in wanted if w.startswith(prefix) and "." not in w[len(prefix) :]
+        ]:
+            target = module.imports.get(name)
+            if target is not None:
+                wanted.add(target)
+    modules = {w.rpartition(".")[0] for w in wanted}
+    return [p for p in remaining if p not in used and _module_names(p) & modules]
 
 
 def _module_names(path: str) -> set[str]:
@@ -1338,7 +1372,7 @@ class _RoundsViews:
 
 def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
     """Everything the rounds read of a module's facts (`_holder_names`, `_table_holders`, `_helper_names`,
-    `_import_prefixes`), and nothing of where it is written."""
+    `_import_prefixes`, `_receiver_modules`), and nothing of where it is written."""
 
     def legacy(value: Sequence[object]) -> bool:
         return any(isinstance(p, Lit) and pattern.search(p.text) for p in value)
@@ -1348,6 +1382,7 @@ def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
             s.kind == "mapping",
             s.owner,
             s.holder,
+            s.receiver,
             legacy(s.value),
             tuple(p.function for p in s.value if isinstance(p, Hole) and p.param),
         )
@@ -1573,6 +1608,8 @@ def _helper_names(
 
     for facts in new:
         for site in facts.sites:
+            if site.receiver:  # a sink only if its receiver's type says so (read when resolving)
+                continue
             for piece in site.value:
                 if isinstance(piece, Hole) and piece.param and site.kind != "mapping":
                     _add_function(add, methods, facts.module, piece.function)

@@ -59,6 +59,10 @@ class Site:
     owner: str = ""
     holder: str = ""  # a Table() kept in a variable: its dotted name, for the class mapped onto it
     names_only: bool = False  # from a names-only sink: an unresolved value is not reported (no LR005)
+    # a sink on an object imported from another module (Flask-SQLAlchemy's `db`): the dotted name of the
+    # object, and the types it must have there for the site to count (decided across modules)
+    receiver: str = ""
+    receiver_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +220,9 @@ _SETS = ("unknown_arguments", "_callees", "_forwards")  # ModuleFacts' sets, pic
 
 def _claimed(sinks: list[Sink]) -> list[Sink]:
     """The sinks of a call, where a names-only sink (a method name other APIs share) stands aside for an
-    argument that a sink of the API itself reads (PostgREST's `.table(...).select(...)` columns)."""
-    strong = [s for s in sinks if not s.names_only]
+    argument that a sink of the API itself reads (PostgREST's `.table(...).select(...)` columns); not for
+    one whose receiver's type is decided later, which may not apply."""
+    strong = [s for s in sinks if not s.names_only and not s.receiver]
     if not strong or len(strong) == len(sinks):
         return sinks
     read = {a for s in strong for a in s.args} | {k for s in strong for k in s.keywords}
@@ -246,14 +251,16 @@ def extract_module(
     packs: RulePacks,
     legacy_pattern: re.Pattern[str],
     components: frozenset[str] | None = None,
+    modules: frozenset[str] | None = None,
 ) -> ModuleFacts:
     """Walk one module; raises SyntaxError (or RecursionError, MemoryError) when it does not parse.
 
     ``components``: every name a scanned module's dotted name is made of; a call whose dotted target
-    starts with another name cannot reach scanned code, and its arguments are not recorded."""
+    starts with another name cannot reach scanned code, and its arguments are not recorded. ``modules``:
+    every dotted name a scanned module may be imported by (an imported name that is one is no object)."""
     tree = ast.parse(source, filename=path)
     facts = ModuleFacts(path, module_name(path))
-    extractor = _Extractor(facts, source, packs, legacy_pattern, components)
+    extractor = _Extractor(facts, source, packs, legacy_pattern, components, modules)
     extractor.visit(tree)
     if legacy_pattern.search(source):  # the post-pass classifies its occurrences without parsing it again
         facts.statement_spans = _pack_rows(statement_spans(tree, source, extractor.lines))
@@ -420,9 +427,11 @@ class _Extractor:
         packs: RulePacks,
         legacy_pattern: re.Pattern[str],
         components: frozenset[str] | None = None,
+        modules: frozenset[str] | None = None,
     ) -> None:
         self.facts = facts
         self.components = components
+        self.modules = modules
         self.source = source
         self.legacy = legacy_pattern
         self.method_sinks = packs.method_sinks()
@@ -657,7 +666,7 @@ class _Extractor:
             bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
             self.facts.classes[path] = bases
             decorated = _declarative(node)
-            if decorated or any(_call_matches(d, b) for b in bases for d in self.declarative_bases):
+            if decorated or any(call_matches(d, b) for b in bases for d in self.declarative_bases):
                 class_scope.table = {decorated or "declarative_base": True}
         self.scopes.append(class_scope)
         self.model_stack.append(self._model_info(node))
@@ -787,7 +796,7 @@ class _Extractor:
                 continue
             qualified = self._qualify(dotted)
             local_model = dotted in self.direct_models  # a base in this file
-            if local_model or any(_call_matches(b, qualified) for b in self.model_bases):
+            if local_model or any(call_matches(b, qualified) for b in self.model_bases):
                 return {}
         if any(_attr_dotted(b) not in (None, "object") for b in node.bases):
             return {"direct": False}  # a model if a base elsewhere is one (an abstract base of another app)
@@ -947,8 +956,7 @@ class _Extractor:
                     scope.lists[name] = self._fragments(value_node.elts)  # strings: maybe SQL fragments
                 else:
                     scope.lists.pop(name, None)
-                    for element in value_node.elts:
-                        self._standalone(_unstar(element))
+                    self._standalone_rows(value_node.elts)
                 return
             scope.lists.pop(name, None)
             value = self._eval(value_node)
@@ -1015,6 +1023,15 @@ class _Extractor:
             if scope.kind == "function" and (root in scope.values or root in scope.params):
                 return scope.values.get(dotted + suffix)
         return (Ref(self._qualify(dotted) + suffix, dotted, self._node(node)),)
+
+    def _standalone_rows(self, elements: list[ast.expr], depth: int = 0) -> None:
+        """The strings of a list of rows (`[["Size", "select ..."], ...]`), each on its own: it may be SQL."""
+        for element in elements:
+            element = _unstar(element)
+            if element.__class__ in (ast.List, ast.Tuple, ast.Set) and depth < 3:
+                self._standalone_rows(element.elts, depth + 1)  # type: ignore[attr-defined]
+            else:
+                self._standalone(element)
 
     def _fragments(self, elements: list[ast.expr]) -> list[Value]:
         """The values of a list's elements, each also a standalone string (it may be SQL on its own)."""
@@ -1139,8 +1156,10 @@ class _Extractor:
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
-            # a names-only sink may well be a scanned helper of the same name: its arguments stay recorded
-            taken = consumed if not sink.names_only else set()
+            # a names-only sink may well be a scanned helper of the same name, and a sink on an imported
+            # object may be a function of an imported module (its type is decided later): their arguments
+            # stay recorded
+            taken = consumed if not (sink.names_only or sink.receiver) else set()
             for arg_node in self._sink_args(node, args, sink, taken):
                 value = self._eval(arg_node) if not sink.all_args else self._identifier(args)
                 if value:
@@ -1149,9 +1168,11 @@ class _Extractor:
                     if sink.schema_arg is not None:  # a table object a variable or a mapped class may hold
                         self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
                         self._foreign_keys_in(inner, node, args, sink)
+                    receiver = (sink.receiver, sink.receiver_types) if sink.receiver else ("", ())
                     self.facts.sites.append(
-                        Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only)
-                    )
+                        Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only,
+                             receiver=receiver[0], receiver_types=receiver[1])
+                    )  # fmt: skip
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None
@@ -1266,8 +1287,12 @@ class _Extractor:
                     continue
                 if sink.receiver_excludes and _receiver_names(func.value) & set(sink.receiver_excludes):
                     continue
-                if sink.receiver_types and not self._receiver_is(func.value, sink.receiver_types):
-                    continue
+                if sink.receiver_types:
+                    verdict = self._receiver_is(func.value, sink.receiver_types)
+                    if not verdict:
+                        continue
+                    if isinstance(verdict, str):  # imported: its type is known in its own module
+                        sink = dataclasses.replace(sink, receiver=verdict)
                 found.append(sink)
             last = func.attr
         elif isinstance(func, ast.Name):
@@ -1286,15 +1311,29 @@ class _Extractor:
         candidates = self.call_sinks.get(resolved_last, [])
         if resolved_last != last:
             candidates = [*candidates, *self.call_sinks.get(last, [])]
-        found.extend(s for s in candidates if _call_matches(s.call or "", qualified))
+        found.extend(s for s in candidates if call_matches(s.call or "", qualified))
         return _claimed(found)
 
-    def _receiver_is(self, node: ast.expr, types: Sequence[str]) -> bool:
-        """The receiver is built by, or annotated as, one of these: `inspect(engine).has_table(...)`."""
+    def _receiver_is(self, node: ast.expr, types: Sequence[str]) -> bool | str:
+        """The receiver is built by, or annotated as, one of these: `inspect(engine).has_table(...)`. A
+        name imported from a scanned module: that name, dotted (its type is read in its own module)."""
         held = self._type_of(node)
         if not held and isinstance(node, ast.Name):
             held = self.facts.attribute_types.get(node.id, "")
-        return bool(held) and any(_call_matches(t, held) for t in types)
+            imported = self.facts.imports.get(node.id)
+            if not held and imported is not None:
+                return imported if self._may_be_object(imported) else False
+        return bool(held) and any(call_matches(t, held) for t in types)
+
+    def _may_be_object(self, imported: str) -> bool:
+        """An imported name that may be an object a scanned module builds (`db`): not from outside the
+        tree, not one of its modules, not a class (CamelCase)."""
+        last = imported.rpartition(".")[2]
+        if last[:1].isupper() and not last.isupper():
+            return False
+        if self.components is not None and imported.partition(".")[0] not in self.components:
+            return False
+        return self.modules is None or imported not in self.modules
 
     @staticmethod
     def _sink_args(call: ast.Call, args: list[_Arg], sink: Sink, consumed: set[int]) -> list[ast.expr]:
@@ -1822,7 +1861,7 @@ def _sql_path(node: ast.expr) -> str:
     return ""
 
 
-def _call_matches(pattern: str, qualified: str) -> bool:
+def call_matches(pattern: str, qualified: str) -> bool:
     """A rule pack's dotted callable matches the resolved name, its re-exports and suffixes."""
     if qualified == pattern or qualified.endswith("." + pattern):
         return True

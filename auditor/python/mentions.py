@@ -44,6 +44,8 @@ _LABEL_KEYWORDS = frozenset(
 )  # fmt: skip
 # keyword arguments that hold a key (of a cache, a page, a mapping), never a table
 _KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix"})
+# keyword arguments that name a web route (Flask's `endpoint=`), never a table
+_ROUTE_KEYWORDS = frozenset({"endpoint"})
 # keyword arguments that name Python attributes an ORM creates, never tables
 _ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
 # calls whose argument at that position names a Python attribute
@@ -81,6 +83,8 @@ _FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b', re.IGNORECASE)
 # `.macaroons`, `..views.journals`: a relative Python module path (SQL text never starts with a dot)
 _RELATIVE_MODULE = re.compile(r"\.+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
+# from the name on: `name-column`, the column in lower snake case
+_TABLE_COLUMN_KEY = re.compile(r"[A-Za-z_][\w$]*-[a-z_][a-z0-9_]*")
 # a variable named for what it holds: a table's name (`table`, `table_name`, `tablename`, `relname`)
 _TABLE_VARIABLE = re.compile(r"(?i)(?:^|_)(?:tables?|tbl|relname|tablename)(?:_?names?)?(?:_|$)")
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
@@ -345,6 +349,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
     if run.keyword in _KEY_KEYWORDS and run.bracket == "(":
         return Verdict(NOT_A_REFERENCE, f"a key (`{run.keyword}=`), not a table")
+    if run.keyword in _ROUTE_KEYWORDS and run.bracket == "(":
+        return Verdict(NOT_A_REFERENCE, f"a route's endpoint name (`{run.keyword}=`), not a table")
     if run.keyword in _COLUMN_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and run.callee in _KEY_METHODS and run.argument == 0 and not run.keyword:
@@ -390,6 +396,9 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")
+    if _TABLE_COLUMN_KEY.fullmatch(body[local:]) and before in ("", "-"):
+        # `favorites-created_at`, `-query_results-runtime`: a table and a column, as sort keys name them
+        return Verdict(UNCLASSIFIED, "a `table-column` pair (a sort or filter key) that may name the table")
     if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
         return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")
     return Verdict(UNCLASSIFIED, "a string that holds the name but reaches no analysed SQL or table argument")

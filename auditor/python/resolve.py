@@ -19,6 +19,7 @@ from auditor.python.extract import (
     Site,
     TableClass,
     apply_formatting,
+    call_matches,
     passes_parameter,
 )
 from auditor.python.postgrest import embedded_resources
@@ -370,6 +371,8 @@ class Resolver:
         )
         mapped_by = self._imperative()
         for facts, site in ordered:
+            if site.receiver and not self._holds_type(site.receiver, site.receiver_types):
+                continue  # a method of the same name on an object of another type
             if site.owner:
                 self._match_inherited(facts, site)
                 continue
@@ -890,6 +893,32 @@ class Resolver:
             via=(*site.through, holder.definition),
         )
         self._add(finding, None if ref.line else ref.node)
+
+    def _holds_type(self, dotted: str, types: tuple[str, ...], depth: int = 0) -> bool:
+        """A module-level name of a scanned module holds an object of one of these types (it is built by
+        it: `db = SQLAlchemy()`), following re-exports."""
+        module, _, name = dotted.rpartition(".")
+        facts = self.modules.get(module)
+        if facts is None or depth > _MAX_DEPTH:
+            return False
+        held = facts.attribute_types.get(name)
+        if held:
+            return self._is_a(held, types, depth)
+        target = facts.imports.get(name)
+        return target is not None and self._holds_type(target, types, depth + 1)
+
+    def _is_a(self, cls: str, types: tuple[str, ...], depth: int = 0) -> bool:
+        """A dotted class is one of these types, or a scanned subclass of one (`class Db(SQLAlchemy)`)."""
+        if any(call_matches(t, cls) for t in types):
+            return True
+        module, _, name = cls.rpartition(".")
+        facts = self.modules.get(module)
+        if facts is None or depth > _MAX_DEPTH:
+            return False
+        if name not in facts.classes:  # re-exported: the class of the module it comes from
+            target = facts.imports.get(name)
+            return target is not None and self._is_a(target, types, depth + 1)
+        return any(self._is_a(base, types, depth + 1) for base in facts.classes[name])
 
     def _composed_into_sql(self, facts: ModuleFacts, assembly: Assembly, start: int) -> bool:
         """Whether the unknown piece at ``start`` also fills a SQL text of its module that was analysed (the

@@ -36,6 +36,9 @@ class Sink:
     # a method name that other APIs share (`select`, `insert`): a value that names a legacy table is a
     # finding, but an unresolved value is no LR005 (the receiver may be a list, a set, a CSS selector)
     names_only: bool = False
+    # set by the extractor on a matched sink whose receiver is a name imported from another module: that
+    # name (dotted), whose type, read in its own module, decides whether the sink applies
+    receiver: str = ""
 
 
 @dataclass(frozen=True, slots=True)

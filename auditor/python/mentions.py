@@ -61,6 +61,13 @@ _ATTRIBUTE_ARGUMENT = {
 # `mapped_column("total")`, `column("total")`), and keyword arguments that do (Django's `db_column=`)
 _COLUMN_ARGUMENT = {"Column": 0, "mapped_column": 0, "column": 0}
 _COLUMN_KEYWORDS = frozenset({"db_column"})
+# mappings keyed by table name (SQLAlchemy's `MetaData.tables`): a key there may well be the table
+_TABLE_MAPPINGS = frozenset({"tables"})
+# keyword arguments whose list or set names the fields or attributes of a model (pydantic, marshmallow,
+# Django REST framework, SQLAlchemy's load_only)
+_FIELD_KEYWORDS = frozenset(
+    {"exclude", "include", "fields", "only", "load_only", "dump_only", "read_only_fields"}
+)
 # mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
 # `get` takes a path or a name
 _KEY_METHODS = frozenset({"pop", "setdefault"})
@@ -104,6 +111,8 @@ class _StringRun:
     before: str  # the significant token before the run
     compared: str  # `table_name == "x"`: the name compared with the run
     keyword: str  # `name=` right before the run
+    owner: str  # `x.get(`: x; `x[`: x (the object the bracket belongs to)
+    within: str  # `exclude={...}`: the keyword whose value the innermost bracket opens
 
 
 def classify_python(
@@ -251,17 +260,20 @@ def _walk(
             continue
         if kind == tokenize.STRING:
             if run is None:
-                bracket, callee, argument, subscript = brackets[-1] if brackets else ("", "", 0, False)
+                bracket, callee, argument, subscript, owner, within = (
+                    brackets[-1] if brackets else ("", "", 0, False, "", "")
+                )
                 before = previous[-1].string if previous else ""
-                keyword = previous[-2].string if len(previous) == 2 and before == "=" else ""
+                keyword = previous[-2].string if len(previous) >= 2 and before == "=" else ""
                 compared = (
                     previous[-2].string
-                    if len(previous) == 2 and before in _COMPARISONS and previous[-2].type == tokenize.NAME
+                    if len(previous) >= 2 and before in _COMPARISONS and previous[-2].type == tokenize.NAME
                     else ""
                 )
                 run = _StringRun(
-                    [], [], at_line_start, bracket, subscript, callee, argument, before, compared, keyword
-                )
+                    [], [], at_line_start, bracket, subscript, callee, argument, before, compared, keyword,
+                    owner, within,
+                )  # fmt: skip
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
             at_line_start = False
@@ -269,7 +281,7 @@ def _walk(
         if run is not None:
             if run.offsets:
                 yield from _string_run(lines, run, tok, is_legacy)
-            previous = [*previous, run.tokens[-1]][-2:]
+            previous = [*previous, run.tokens[-1]][-3:]
             run = None
         if kind == tokenize.NAME:
             for start, end in inside:
@@ -291,13 +303,25 @@ def _walk(
                         or last.string in (")", "]", "}")
                     )
                 )
-                brackets.append([tok.string, callee if callee.isidentifier() else "", 0, subscript])
+                # whose bracket (`x.get(`: x; `tables[`: tables); the keyword it is the value of (`exclude={`)
+                dotted = len(previous) >= 3 and previous[-2].string == "."
+                owner = (
+                    previous[-3].string
+                    if tok.string == "(" and dotted
+                    else last.string
+                    if subscript and last is not None and last.type == tokenize.NAME
+                    else ""
+                )
+                within = previous[-2].string if len(previous) >= 2 and previous[-1].string == "=" else ""
+                brackets.append(
+                    [tok.string, callee if callee.isidentifier() else "", 0, subscript, owner, within]
+                )
             elif tok.string in ")]}" and brackets:
                 brackets.pop()
             elif tok.string == "," and brackets:
                 brackets[-1][2] += 1
         at_line_start = kind in (tokenize.NEWLINE, tokenize.ENDMARKER)
-        previous = [*previous, tok][-2:]
+        previous = [*previous, tok][-3:]
 
 
 def _string_run(
@@ -340,7 +364,15 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
     if run.bracket == "{" and after.string == ":":
         return Verdict(NOT_A_REFERENCE, _DICT_KEY)
     if run.bracket == "[" and run.subscript and run.before == "[" and after.string == "]":
+        if run.owner in _TABLE_MAPPINGS:  # `metadata.tables["x"]`: SQLAlchemy's tables, by their names
+            return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
         return Verdict(NOT_A_REFERENCE, _SUBSCRIPT_KEY)
+    if run.bracket == "(" and run.callee == "get" and run.argument == 0 and not run.keyword:
+        if run.owner in _TABLE_MAPPINGS:
+            return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
+        return Verdict(NOT_A_REFERENCE, "a mapping key (`.get(...)`)")
+    if run.within in _FIELD_KEYWORDS and run.bracket in ("[", "{", "("):
+        return Verdict(NOT_A_REFERENCE, f"a field or attribute name (`{run.within}=...`), not a table")
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:

@@ -409,8 +409,14 @@ class _Filters:
             flags |= HAS_SUPPRESSION
         if self.names.matches(data, lowered):
             flags |= NAMES_LEGACY
-        elif self.dynamic and (builds_dynamic_sql(lowered) or b'.sql"' in lowered or b".sql'" in lowered):
-            flags |= BUILDS_SQL  # dynamic SQL, or SQL read from a .sql file (linked to that file's findings)
+        elif self.dynamic and (
+            builds_dynamic_sql(lowered)
+            or b'.sql"' in lowered
+            or b".sql'" in lowered
+            or b"/rest/v1/" in lowered
+        ):
+            # dynamic SQL, SQL read from a .sql file (linked to that file's findings), a PostgREST URL
+            flags |= BUILDS_SQL
         if self.models.matches(path, lowered):
             flags |= MAY_DEFINE_MODEL
         if self.models.sets_schema(lowered):

@@ -42,6 +42,8 @@ SQL_START = re.compile(
     re.IGNORECASE,
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+# PostgREST's REST API path (Supabase): the segment after it names a table or view (`rpc/f`: a function)
+POSTGREST_PATH = "/rest/v1/"
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
@@ -1402,7 +1404,7 @@ class _Extractor:
                 text = text.decode("latin-1")
             elif text.__class__ is not str:
                 return
-            if value is None and not self.legacy.search(text):
+            if value is None and not self.legacy.search(text) and POSTGREST_PATH not in text:
                 return  # all literal: a site only when it names a legacy object (its pieces not needed)
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
@@ -1415,6 +1417,9 @@ class _Extractor:
         if not value:
             return
         text = literal_text(value)
+        if POSTGREST_PATH in text:  # `f"{url}/rest/v1/{table}?select=*"`: PostgREST's REST API, over HTTP
+            self.facts.sites.append(Site("postgrest-url", value, self.block, "a PostgREST URL"))
+            return
         dynamic = any(not isinstance(p, Lit) for p in value)
         if self.legacy.search(text) or (dynamic and (SQL_START.match(text) or _qualifies_by_param(value))):
             self.facts.sites.append(Site("standalone", value, self.block, "SQL text"))

@@ -11,6 +11,7 @@ from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
 from auditor.python.extract import (
     NEUTRAL_BASES,
+    POSTGREST_PATH,
     SQL_START,
     CallSite,
     FunctionInfo,
@@ -44,7 +45,10 @@ _TABLE_NAME = re.compile(r'\s*(?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+)){0
 # Python SQL that defines or drops the legacy view itself is the compatibility layer or Phase 3 (CREATE
 # TABLE / DROP TABLE of the name is not: it treats the name as the table it no longer is).
 _NOT_BLOCKING_POSITIONS = frozenset({"create", "drop"})
-_RULE_ORDER = {"mapping": 0, "table": 1, "identifier": 1, "table-column": 1, "postgrest-select": 1, "sql": 2}
+_RULE_ORDER = {
+    "mapping": 0, "table": 1, "identifier": 1, "table-column": 1, "postgrest-select": 1, "postgrest-url": 1,
+    "sql": 2,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ class _Summary:
     reaches: str
     chain: tuple[str, ...]
     unresolved: list[tuple[Finding, int | None]] = field(default_factory=list)
+    # it reaches a PostgREST URL, whose schema a request header chooses: a name in any schema may be it
+    any_schema: bool = False
 
 
 class Resolver:
@@ -389,6 +395,8 @@ class Resolver:
             for assembly in self.assemble(site.value, facts.path):
                 if site.kind in ("sql", "standalone"):
                     self._match_sql(facts, site, assembly)
+                elif site.kind == "postgrest-url":
+                    self._match_postgrest_url(facts, site, assembly)
                 elif site.kind == "postgrest-select":
                     schema = self._schema(site, facts.path)
                     for start, end in embedded_resources(assembly.text):
@@ -677,6 +685,35 @@ class Resolver:
             rule = "LR002" if dynamic else "LR001"
             self._report(facts, site, assembly, start, start, end, legacy, rule, Confidence.MEDIUM, False)
 
+    def _match_postgrest_url(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+        """`.../rest/v1/<table>?...`: the path segment after PostgREST's prefix is a table or view (a
+        function after `rpc/`); the schema is a request header's (`Accept-Profile`), so any schema's."""
+        text = assembly.text
+        at = text.find(POSTGREST_PATH)
+        while at >= 0:
+            start = at + len(POSTGREST_PATH)
+            end = start
+            while end < len(text) and text[end] not in "?/#& \t\n'\"":
+                end += 1
+            segment = text[start:end]
+            if segment and segment != "rpc" and HOLE_PREFIX in segment:
+                if _HOLE.fullmatch(segment):
+                    self._unresolved(facts, site, assembly, start, end, whole=True)
+            elif segment and segment != "rpc":
+                legacy, confidence = self._exposed(fold_identifier(segment))
+                if legacy is not None:
+                    self._report(facts, site, assembly, start, start, end, legacy, "LR004", confidence, False)
+            at = text.find(POSTGREST_PATH, end)
+
+    def _exposed(self, name: str) -> tuple[LegacyObject | None, Confidence]:
+        """The legacy object a PostgREST request may name with ``name``: the default schema's, or the one
+        object of that name in another schema (medium: the request's profile header decides)."""
+        legacy = self.catalog.lookup(None, name)
+        if legacy is not None:
+            return legacy, Confidence.HIGH
+        others = [o for o in self.catalog.objects if o.legacy.name == name]
+        return (others[0], Confidence.MEDIUM) if len(others) == 1 else (None, Confidence.LOW)
+
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text
         if HOLE_PREFIX in text:
@@ -708,6 +745,9 @@ class Resolver:
         rule = "LR003" if site.kind == "mapping" else "LR004"
         start = parts[-2].start() if written_schema else last.start()
         legacy = self.catalog.lookup(schema, fold_identifier(last.group(0)))
+        confidence = Confidence.HIGH
+        if legacy is None and site.kind == "postgrest-table" and not written_schema:
+            legacy, confidence = self._exposed(fold_identifier(last.group(0)))  # a PostgREST helper's table
         if legacy is not None:
             self._report(
                 facts,
@@ -718,7 +758,7 @@ class Resolver:
                 last.end(),
                 legacy,
                 rule,
-                Confidence.HIGH,
+                confidence,
                 written_schema,
             )
 
@@ -989,7 +1029,9 @@ class Resolver:
         )
         if whole and hole.param and hole.function in self.functions:
             # a helper that takes the table name: its callers say which names it gets (see _helpers)
-            summary = self.summaries.setdefault((hole.function, hole.param), _Summary(site.what, ()))
+            summary = self.summaries.setdefault(
+                (hole.function, hole.param), _Summary(site.what, (), any_schema=site.kind == "postgrest-url")
+            )
             summary.unresolved.append((finding, None if hole.line else hole.node))
             return
         self._add(finding, None if hole.line else hole.node)
@@ -1021,7 +1063,7 @@ class Resolver:
                         if inner is not None and (inner.function, inner.param) not in self.summaries:
                             below = self.summaries[(target, param)]
                             self.summaries[(inner.function, inner.param)] = _Summary(
-                                call.what, (target, *below.chain)
+                                call.what, (target, *below.chain), any_schema=below.any_schema
                             )
                             by_function.setdefault(inner.function, []).append(inner.param)
                             changed = True
@@ -1042,7 +1084,8 @@ class Resolver:
                     unknown.add(key)
                     continue
                 through = (target, *self.summaries[key].chain)
-                site = Site("table", value, call.block, call.what, None, through)
+                kind = "postgrest-table" if self.summaries[key].any_schema else "table"
+                site = Site(kind, value, call.block, call.what, None, through)
                 for assembly in self.assemble(value, facts.path):
                     if HOLE_PREFIX in assembly.text:
                         unknown.add(key)
@@ -1407,6 +1450,7 @@ def _site_kind(site: Site) -> str:
         "standalone": "SQL text",
         "mapping": "an ORM mapping",
         "postgrest-select": "a PostgREST select",
+        "postgrest-url": "a PostgREST URL",
     }.get(site.kind, "a table argument")
 
 

@@ -1128,6 +1128,11 @@ class _Extractor:
         for rule in self.mappings.get(name, ()):
             if rule.inner_class is not None and (inner != rule.inner_class or len(self.scopes) < 3):
                 continue
+            if rule.strings_only and not (
+                value_node.__class__ is ast.JoinedStr
+                or (value_node.__class__ is ast.Constant and isinstance(value_node.value, str))  # type: ignore[attr-defined]
+            ):
+                continue
             value = self._eval(value_node)
             if value:
                 self.scopes[-1].pending.append(

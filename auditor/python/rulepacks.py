@@ -53,6 +53,9 @@ class MappingRule:
     inherited: bool = False
     abstract: str | None = None  # a class attribute that, set to True, says the class maps nothing
     base_classes: tuple[str, ...] = ()  # a class built directly on one of these maps nothing (the base)
+    # only a string written there names a table (PyPika's `__table__ = "users"`; SQLAlchemy's `__table__`
+    # holds a Table object, named where it is built)
+    strings_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,7 @@ def _mapping(entry: Mapping[str, Any], pack: str, where: str) -> MappingRule:
         bool(entry.get("inherited", False)),
         entry.get("abstract"),
         _strs(entry.get("base_classes", []), where),
+        bool(entry.get("strings_only", False)),
     )
 
 

@@ -400,6 +400,7 @@ def _unstar(node: ast.expr) -> ast.expr:
 
 
 _LABEL_WIDTH = 80  # an unresolved value's source text in messages, at most
+_UNBOUND = object()  # a name with no value before a branch
 _NAME_CONSTANTS = (True, False, None)
 
 
@@ -454,6 +455,9 @@ class _Extractor:
         self.tokens: dict[int, list[StringToken]] = {}  # id(string node) -> its tokens
         self.table_calls: dict[int, list[int]] = {}  # id(Table() call) -> indices of its sites
         self.non_ascii: dict[int, tuple[bytes, list[int]]] = {}  # line -> (its UTF-8, [byte, char] cursor)
+        # the branches of the `if` statements being walked in a function: (its scope, the value each name
+        # written in the branch had before it, _UNBOUND when none)
+        self.branches: list[tuple[_Scope, dict[str, Value | object]]] = []
         self.handlers: dict[type, Callable[[Any], None]] = {
             ast.Module: self._module,
             ast.ClassDef: self._class,
@@ -468,6 +472,7 @@ class _Extractor:
             ast.Expr: self._expr,
             ast.For: self._for,
             ast.With: self._with,
+            ast.If: self._if,
             ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
             ast.Call: self._call,
@@ -934,6 +939,44 @@ class _Extractor:
         for statement in (*node.body, *node.orelse):
             self.visit(statement)
 
+    def _if(self, node: ast.If) -> None:
+        """In a function, a name one branch sets and the other does not (or sets otherwise) holds either
+        value after the `if`: both are its candidates (`table = "a"` / `else: table = "b"`)."""
+        self.visit(node.test)
+        scope = self.scopes[-1]
+        if scope.kind != "function":  # module and class names: the last binding, as before
+            for statement in (*node.body, *node.orelse):
+                self.visit(statement)
+            return
+        outcomes = []
+        for branch in (node.body, node.orelse):
+            before: dict[str, Value | object] = {}
+            self.branches.append((scope, before))
+            for statement in branch:
+                self.visit(statement)
+            self.branches.pop()
+            outcomes.append((before, {name: scope.values.get(name, _UNBOUND) for name in before}))
+            for name, value in before.items():  # the other branch starts from what held before the `if`
+                if value is _UNBOUND:
+                    scope.values.pop(name, None)
+                else:
+                    scope.values[name] = value  # type: ignore[assignment]
+        (body_before, body_after), (else_before, else_after) = outcomes
+        for name in sorted(body_before.keys() | else_before.keys()):
+            prior = body_before.get(name, else_before.get(name, _UNBOUND))
+            ends = (body_after.get(name, prior), else_after.get(name, prior))
+            if ends[0] is ends[1]:
+                merged = ends[0]
+            else:
+                known = tuple(v for v in ends if v is not _UNBOUND and v)
+                exhaustive = len(known) == 2
+                merged = (Hole(name, f"`{name}`, set in the branches of an `if`", self._node(node.test),
+                               candidates=known, exhaustive=exhaustive),)  # fmt: skip
+            if merged is _UNBOUND:
+                scope.values.pop(name, None)
+            else:
+                self._store(name, merged)  # type: ignore[arg-type]
+
     def _bind(self, target: ast.expr, value_node: ast.expr) -> None:
         if isinstance(target, ast.Attribute):
             self._bind_attribute(target, value_node)
@@ -1102,6 +1145,9 @@ class _Extractor:
 
     def _store(self, name: str, value: Value) -> None:
         scope = self.scopes[-1]
+        for owner, before in self.branches:  # first write in a branch: what the name held before it
+            if owner is scope and name not in before:
+                before[name] = scope.values.get(name, _UNBOUND)
         scope.values[name] = value
         scope.local_defs.pop(name, None)  # rebound: no longer the nested function
         if scope.kind == "module":

@@ -719,10 +719,17 @@ class Resolver:
         if HOLE_PREFIX in text:
             match = _HOLE.search(text)
             if match is not None and _TABLE_NAME.fullmatch(text):
-                head, dot, last = text.strip().rpartition(".")
+                name_text = text.strip()
+                if site.kind == "table-column":  # `t.id`: the table is before the column
+                    name_text = name_text.rpartition(".")[0] or name_text
+                head, dot, last = name_text.rpartition(".")
                 schema = head.rpartition(".")[2].strip()
                 if dot and HOLE_PREFIX in last and _other_schema(fold_identifier(schema), self.catalog):
                     return  # Identifier("musicbrainz", table): a relation of a schema with no legacy object
+                if dot and HOLE_PREFIX not in last:
+                    name = fold_identifier(last.strip())
+                    if not any(o.legacy.name == name for o in self.catalog.objects):
+                        return  # `{schema}.users`: the schema unknown, and no schema has a legacy `users`
                 whole = text.strip() == match.group(0)
                 self._unresolved(facts, site, assembly, match.start(), match.end(), whole)
             return

@@ -109,6 +109,7 @@ class _Summary:
     unresolved: list[tuple[Finding, int | None]] = field(default_factory=list)
     # it reaches a PostgREST URL, whose schema a request header chooses: a name in any schema may be it
     any_schema: bool = False
+    schema: Value | None = None  # the schema the sink it reaches names (`.schema("billing").table(name)`)
 
 
 class Resolver:
@@ -1037,7 +1038,8 @@ class Resolver:
         if whole and hole.param and hole.function in self.functions:
             # a helper that takes the table name: its callers say which names it gets (see _helpers)
             summary = self.summaries.setdefault(
-                (hole.function, hole.param), _Summary(site.what, (), any_schema=site.kind == "postgrest-url")
+                (hole.function, hole.param),
+                _Summary(site.what, (), any_schema=site.kind == "postgrest-url", schema=site.schema),
             )
             summary.unresolved.append((finding, None if hole.line else hole.node))
             return
@@ -1070,7 +1072,10 @@ class Resolver:
                         if inner is not None and (inner.function, inner.param) not in self.summaries:
                             below = self.summaries[(target, param)]
                             self.summaries[(inner.function, inner.param)] = _Summary(
-                                call.what, (target, *below.chain), any_schema=below.any_schema
+                                call.what,
+                                (target, *below.chain),
+                                any_schema=below.any_schema,
+                                schema=below.schema,
                             )
                             by_function.setdefault(inner.function, []).append(inner.param)
                             changed = True
@@ -1091,13 +1096,16 @@ class Resolver:
                     unknown.add(key)
                     continue
                 through = (target, *self.summaries[key].chain)
-                kind = "postgrest-table" if self.summaries[key].any_schema else "table"
-                site = Site(kind, value, call.block, call.what, None, through)
+                summary = self.summaries[key]
+                kind = "postgrest-table" if summary.any_schema else "table"
+                site = Site(kind, value, call.block, call.what, summary.schema, through)
                 for assembly in self.assemble(value, facts.path):
                     if HOLE_PREFIX in assembly.text:
                         unknown.add(key)
                     else:
                         self._match_table(facts, site, assembly)
+                        if self._names.search(assembly.text):  # not the legacy one (another schema's)
+                            self._note_ruled_out(site, assembly)
         for facts in self.modules.values():
             for callee, slot in facts.unknown_arguments:
                 target = self.function(callee)  # looked up once per name (memoised)

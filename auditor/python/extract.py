@@ -1132,6 +1132,18 @@ class _Extractor:
         held = self._type_of(value_node)
         if owner and held:
             self.facts.attribute_types.setdefault(f"{owner}.{target.attr}", held)
+        scope = self.scopes[-1]
+        if (
+            owner
+            and scope.kind == "function"
+            and scope.name == "__init__"
+            and value_node.__class__ is ast.Name
+            and value_node.id in scope.params  # type: ignore[attr-defined]
+            and value_node.id not in scope.values  # type: ignore[attr-defined]
+        ):
+            # `self.table = table` in the constructor: the methods that read `self.table` read what the
+            # callers of the class pass (unless the class sets a value of its own)
+            self.facts.constants.setdefault(f"{owner}.{target.attr}", self._eval(value_node))  # type: ignore[arg-type]
 
     def _bind_dict(self, name: str, node: ast.Dict) -> None:
         for key_node, value_node in zip(node.keys, node.values, strict=True):

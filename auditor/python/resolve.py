@@ -1198,6 +1198,10 @@ class Resolver:
             key = ".".join(rest)
             if key in facts.functions or key + ".__init__" in facts.functions:
                 return self.function(f"{facts.module}.{key}", _MAX_DEPTH + 1)
+            if key in facts.classes:  # a class without a constructor of its own: its base's
+                for cls in self._ancestry(f"{facts.module}.{key}")[1:]:
+                    if f"{cls}.__init__" in self.functions:
+                        return f"{cls}.__init__"
             owner = self.class_target(f"{facts.module}.{'.'.join(rest[:-1])}") if len(rest) > 1 else None
             if owner is not None:  # a method inherited from a base class
                 for cls in self._ancestry(owner)[1:]:

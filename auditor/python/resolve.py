@@ -217,6 +217,10 @@ class Resolver:
                         continue
                     if options:
                         piece = options[0]
+                declared = self._declared_table(piece) if depth < _MAX_DEPTH else None
+                if declared is not None:  # `Order._meta.db_table`: the Meta.db_table the model declares
+                    yield from self._expand((declared,), path, via, depth + 1)
+                    continue
                 found = self.lookup(piece.target) if depth < _MAX_DEPTH else None
                 if found is None and piece.unknown:
                     yield Hole(piece.label, piece.unknown, piece.node, piece.line, piece.column), path, via
@@ -251,6 +255,22 @@ class Resolver:
                         yield from self._expand((part,), facts.path, (*via, step), depth + 1)
             else:
                 yield piece, path, via
+
+    def _declared_table(self, ref: Ref) -> Ref | None:
+        """The table name a scanned model declares, read through the ORM: Django's `Model._meta.db_table`
+        (its `Meta.db_table`), SQLAlchemy's `Model.__table__.name` (its `__tablename__`, or a mixin's).
+        A model without one maps a default or computed name, which stays unresolved here."""
+        for suffix, declared, inherited in _DECLARED_TABLES:
+            if ref.target.endswith(suffix):
+                cls = self.class_target(ref.target[: -len(suffix)])
+                if cls is None:
+                    return None
+                for owner in self._ancestry(cls) if inherited else [cls]:
+                    facts, local = self._class_at(owner)
+                    if f"{local}.{declared}" in facts.constants:
+                        return dataclasses.replace(ref, target=f"{owner}.{declared}", inherited=False)
+                return None
+        return None
 
     def _class_values(self, ref: Ref) -> list[Ref]:
         """`self.attr` in a class: the definition it inherits (the nearest base class that sets it), and
@@ -1388,6 +1408,14 @@ def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
             text = "".join(parts)
             if _looks_like_sql(text) if site.kind == "standalone" else SQL_START.match(text) is not None:
                 yield text
+
+
+# how an ORM hands out a model's table name, and the class attribute that declares it (inherited or not)
+_DECLARED_TABLES = (
+    ("._meta.db_table", "Meta.db_table", False),
+    (".__table__.name", "__tablename__", True),
+    (".__table__.fullname", "__tablename__", True),
+)
 
 
 def _other_schema(schema: str | None, catalog: LegacyCatalog) -> bool:

@@ -1232,6 +1232,8 @@ def _extract_python(
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
     wanted_receivers: set[str] = set()  # objects a sink is called on, whose type their module decides
+    named = set(out.named)
+    modules_known = {name for path in by_path for name in _module_names(path)}
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     table_classes: set[str] = set()
     from auditor.python.extract import ModuleFacts  # the rounds read facts: the extractor's classes
@@ -1269,7 +1271,9 @@ def _extract_python(
         if schemas:  # a module that sets a schema is read when a parsed module imports it
             imported = _import_prefixes(new_facts)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used)
+        receivers = _receiver_modules(
+            new_facts, wanted_receivers, remaining, used, named, modules_known, pattern
+        )
         round_paths = users + schemas + receivers  # parsed by the loop (not yet in the cache)
         used.update(schemas)
         used.update(receivers)
@@ -1294,12 +1298,30 @@ def _import_prefixes(facts: list[ModuleFacts]) -> set[str]:
 
 
 def _receiver_modules(
-    new: list[ModuleFacts], wanted: set[str], remaining: list[str], used: set[str]
+    new: list[ModuleFacts],
+    wanted: set[str],
+    remaining: list[str],
+    used: set[str],
+    named: set[str],
+    modules_known: set[str],
+    pattern: re.Pattern[str],
 ) -> list[str]:
     """The modules that define the objects the parsed modules call a sink on (Flask-SQLAlchemy's `db`,
-    imported), and that re-export them, round after round: the resolver reads their type there."""
+    imported), or call a method of with a legacy name (`db.count("orders")`: a helper reached through
+    the object's type), and that re-export them, round after round: the resolver reads their type there."""
     for module in new:
         wanted.update(site.receiver for site in module.sites if site.receiver)
+        if module.path not in named:
+            continue
+        for call in module.calls:
+            if not any(isinstance(p, Lit) and pattern.search(p.text) for _, _, v in call.args for p in v):
+                continue
+            parts = call.callee.split(".")
+            owner, home = ".".join(parts[:-1]), ".".join(parts[:-2])
+            name = parts[-2] if len(parts) >= 3 else ""
+            camel = name[:1].isupper() and not name.isupper()  # a class: its module defines no object
+            if name and not camel and home in modules_known and owner not in modules_known:
+                wanted.add(owner)
     for module in new:  # a module that re-exports a wanted object: the one it imports it from
         prefix = module.module + "."
         for name in [
@@ -1407,6 +1429,7 @@ def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
         sorted(tables.items()),
         sorted(sites),
         sorted(module.forwards()),
+        sorted(module.callees()),
     )
     return content_key(repr(view).encode())
 

@@ -1241,6 +1241,12 @@ class _Extractor:
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
         dotted = _attr_dotted(node.func) if args else None
+        if dotted is None and args and func.__class__ is ast.Attribute:
+            # `(conn or db).fetch_page(...)`: the call on the fallback object, the one a default provides
+            receiver = func.value  # type: ignore[attr-defined]
+            if receiver.__class__ is ast.BoolOp and receiver.op.__class__ is ast.Or:
+                fallback = _attr_dotted(receiver.values[-1])
+                dotted = f"{fallback}.{func.attr}" if fallback is not None else None  # type: ignore[attr-defined]
         callee = self._callee(dotted) if dotted is not None else ""
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0

@@ -1271,9 +1271,7 @@ def _extract_python(
         if schemas:  # a module that sets a schema is read when a parsed module imports it
             imported = _import_prefixes(new_facts)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        receivers = _receiver_modules(
-            new_facts, wanted_receivers, remaining, used, named, modules_known, pattern
-        )
+        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used, named, modules_known)
         round_paths = users + schemas + receivers  # parsed by the loop (not yet in the cache)
         used.update(schemas)
         used.update(receivers)
@@ -1304,7 +1302,6 @@ def _receiver_modules(
     used: set[str],
     named: set[str],
     modules_known: set[str],
-    pattern: re.Pattern[str],
 ) -> list[str]:
     """The modules that define the objects the parsed modules call a sink on (Flask-SQLAlchemy's `db`,
     imported), or call a method of with a legacy name (`db.count("orders")`: a helper reached through
@@ -1313,10 +1310,8 @@ def _receiver_modules(
         wanted.update(site.receiver for site in module.sites if site.receiver)
         if module.path not in named:
             continue
-        for call in module.calls:
-            if not any(isinstance(p, Lit) and pattern.search(p.text) for _, _, v in call.args for p in v):
-                continue
-            parts = call.callee.split(".")
+        for callee in module.legacy_callees:
+            parts = callee.split(".")
             owner, home = ".".join(parts[:-1]), ".".join(parts[:-2])
             name = parts[-2] if len(parts) >= 3 else ""
             camel = name[:1].isupper() and not name.isupper()  # a class: its module defines no object
@@ -1429,7 +1424,7 @@ def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
         sorted(tables.items()),
         sorted(sites),
         sorted(module.forwards()),
-        sorted(module.callees()),
+        module.legacy_callees,
     )
     return content_key(repr(view).encode())
 

@@ -145,6 +145,9 @@ class ModuleFacts:
     # a module that names a legacy object: the (start, end) offsets of its statements, packed (see
     # `statement_spans`), for the post-pass over every occurrence; None when not taken
     statement_spans: bytes | None = None
+    # the targets of the calls that pass a legacy name, kept apart from the packed call records: the rounds
+    # read it to find the objects whose module must be parsed (see scan._receiver_modules)
+    legacy_callees: tuple[str, ...] = ()
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -266,6 +269,19 @@ def extract_module(
     extractor.visit(tree)
     if legacy_pattern.search(source):  # the post-pass classifies its occurrences without parsing it again
         facts.statement_spans = _pack_rows(statement_spans(tree, source, extractor.lines))
+        facts.legacy_callees = tuple(
+            sorted(
+                {
+                    call.callee
+                    for call in facts.calls
+                    if any(
+                        isinstance(p, Lit) and legacy_pattern.search(p.text)
+                        for _, _, v in call.args
+                        for p in v
+                    )
+                }
+            )
+        )
     return facts
 
 

@@ -544,3 +544,30 @@ def test_a_module_is_read_for_a_holder_it_names_as_a_whole_word(tmp_path: Path, 
     result = _scan(root, cache_dir=None)
     assert ("app/users.py", 4) in _legacy_lines(result)
     assert not [f for f in result.findings if f.path == "app/lookalike.py"]
+
+
+def test_the_workers_analyse_the_sql_texts_the_resolution_assembles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The texts a worker analyses ahead (`module_sql_texts`) are texts the resolution then asks for,
+    candidates of an `if` included: otherwise the one-core resolution analyses them itself."""
+    from auditor.catalog.names import LegacyCatalog, name_pattern
+    from auditor.core.model import LegacyObject, ObjectName
+    from auditor.python import resolve
+    from auditor.python.extract import extract_module
+    from auditor.python.rulepacks import load_rule_packs
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "values_from_branches"
+    text = (root / "reports.py").read_text(encoding="utf-8")
+    facts = extract_module("reports.py", text, load_rule_packs(), name_pattern(["orders"]))
+    ahead = set(resolve.module_sql_texts(facts))
+    assert "SELECT * FROM orders" in ahead and "SELECT * FROM orders_archive" in ahead  # both branches
+    asked: set[str] = set()
+    original = resolve.table_references
+
+    def noting(sql: str) -> Any:
+        asked.add(sql)
+        return original(sql)
+
+    monkeypatch.setattr(resolve, "table_references", noting)
+    legacy = LegacyObject(ObjectName("public", "orders"), ObjectName("public", "orders_v2"), "name", "cli")
+    resolve.Resolver([facts], LegacyCatalog([legacy])).resolve()
+    assert ahead <= asked

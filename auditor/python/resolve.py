@@ -24,7 +24,7 @@ from auditor.python.extract import (
     passes_parameter,
 )
 from auditor.python.postgrest import embedded_resources
-from auditor.python.values import ENUM_VALUE, Hole, Lit, Ref, Value, member_name
+from auditor.python.values import ENUM_VALUE, Hole, Lit, Piece, Ref, Value, member_name
 from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references
 from auditor.sql.mentions import sql_word_reason
 from auditor.sql.rewrite import rewrite_reference, rewrite_schema
@@ -1390,24 +1390,40 @@ _MAX_FRAGMENT = 2000
 
 def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
     """The SQL texts the matching stage analyses for this module's own statements: sites whose value is
-    known from the module alone (literal text, and holes with no candidate values), assembled as
-    `assemble` does and kept as `_match_sql` keeps them. The worker that parsed the module analyses them
-    ahead, on its core; the matching stage then finds them analysed (any other text it analyses itself)."""
+    known from the module alone (literal text, holes with no candidate values, and holes whose candidates
+    are such text: an `if` that picks one of two strings), assembled as `assemble` does and kept as
+    `_match_sql` keeps them. The worker that parsed the module analyses them ahead, on its core; the
+    matching stage then finds them analysed (any other text it analyses itself)."""
     for site in facts.sites:
         if site.kind not in ("sql", "standalone") or site.owner:
             continue
-        parts: list[str] = []
-        for index, piece in enumerate(site.value):
-            if isinstance(piece, Lit):
-                parts.append(piece.text)
-            elif isinstance(piece, Hole) and not piece.candidates and not piece.sql_file:
-                parts.append(_hole_text(index))
-            else:
-                break
-        else:
-            text = "".join(parts)
+        for pieces in _local_variants(list(site.value), 0) or ():
+            text = "".join(p.text if isinstance(p, Lit) else _hole_text(i) for i, p in enumerate(pieces))
             if _looks_like_sql(text) if site.kind == "standalone" else SQL_START.match(text) is not None:
                 yield text
+
+
+def _local_variants(pieces: list[Piece], depth: int) -> list[list[Piece]] | None:
+    """The variants `Resolver._variants` makes of pieces known from their module alone, in its order;
+    None when a piece needs another module (a reference) or a file (SQL read from a .sql file)."""
+    for i, piece in enumerate(pieces):
+        if isinstance(piece, Hole) and piece.candidates and depth < 3:
+            out: list[list[Piece]] = []
+            for candidate in piece.candidates:
+                found = _local_variants([*pieces[:i], *candidate, *pieces[i + 1 :]], depth + 1)
+                if found is None:
+                    return None
+                out.extend(found)
+            if not piece.exhaustive:
+                bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column)
+                found = _local_variants([*pieces[:i], bare, *pieces[i + 1 :]], depth + 1)
+                if found is None:
+                    return None
+                out.extend(found)
+            return out[:_MAX_VARIANTS]
+        if not isinstance(piece, (Lit, Hole)) or (isinstance(piece, Hole) and piece.sql_file):
+            return None
+    return [pieces]
 
 
 # how an ORM hands out a model's table name, and the class attribute that declares it (inherited or not)

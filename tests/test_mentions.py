@@ -125,7 +125,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('@users.command("cleanup-ledger")\n', "not-a-reference", "a key or label"),
         ('headers = ["Total-Ledger"]\n', "not-a-reference", "a key or label"),
         ('api.add(View, "/api/x", endpoint="ledger")\n', "not-a-reference", "a route's endpoint name"),
-        ('t = context.get("ledger")\n', "not-a-reference", "a mapping key (`.get(...)`)"),
+        ('t = context.get("ledger")\n', "unclassified", "a string that holds the name"),
         ('t = Base.metadata.tables.get("ledger")\n', "unclassified", "a key of `tables`"),
         ('t = Base.metadata.tables["ledger"]\n', "unclassified", "a key of `tables`"),
         ('config = ConfigDict(exclude={"id", "ledger"})\n', "not-a-reference", "a field or attribute name"),

@@ -367,10 +367,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         if run.owner in _TABLE_MAPPINGS:  # `metadata.tables["x"]`: SQLAlchemy's tables, by their names
             return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
         return Verdict(NOT_A_REFERENCE, _SUBSCRIPT_KEY)
-    if run.bracket == "(" and run.callee == "get" and run.argument == 0 and not run.keyword:
-        if run.owner in _TABLE_MAPPINGS:
-            return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
-        return Verdict(NOT_A_REFERENCE, "a mapping key (`.get(...)`)")
+    if run.bracket == "(" and run.callee == "get" and run.argument == 0 and run.owner in _TABLE_MAPPINGS:
+        return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
     if run.within in _FIELD_KEYWORDS and run.bracket in ("[", "{", "("):
         return Verdict(NOT_A_REFERENCE, f"a field or attribute name (`{run.within}=...`), not a table")
     if run.keyword in _LABEL_KEYWORDS:

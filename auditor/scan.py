@@ -671,6 +671,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             pattern,
             frozenset(m.attribute for m in packs.mappings),
             laps,
+            modules,
         )
     finally:
         extractor.close()
@@ -1186,6 +1187,7 @@ def _extract_python(
     pattern: re.Pattern[str],
     mapping_attributes: frozenset[str],
     laps: Timings,
+    modules: frozenset[str],  # every dotted name a scanned module may be imported by
 ) -> _PythonFacts:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
     table keyword, or use a constant that (transitively) holds a legacy name. A file whose status is
@@ -1233,7 +1235,6 @@ def _extract_python(
     helper_functions: set[str] = set()
     wanted_receivers: set[str] = set()  # objects a sink is called on, whose type their module decides
     named = set(out.named)
-    modules_known = {name for path in by_path for name in _module_names(path)}
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     table_classes: set[str] = set()
     from auditor.python.extract import ModuleFacts  # the rounds read facts: the extractor's classes
@@ -1271,7 +1272,7 @@ def _extract_python(
         if schemas:  # a module that sets a schema is read when a parsed module imports it
             imported = _import_prefixes(new_facts)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used, named, modules_known)
+        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used, named, modules)
         round_paths = users + schemas + receivers  # parsed by the loop (not yet in the cache)
         used.update(schemas)
         used.update(receivers)
@@ -1301,7 +1302,7 @@ def _receiver_modules(
     remaining: list[str],
     used: set[str],
     named: set[str],
-    modules_known: set[str],
+    modules_known: frozenset[str],
 ) -> list[str]:
     """The modules that define the objects the parsed modules call a sink on (Flask-SQLAlchemy's `db`,
     imported), or call a method of with a legacy name (`db.count("orders")`: a helper reached through

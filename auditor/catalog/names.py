@@ -67,6 +67,13 @@ class LegacyCatalog:
         self._by_name: dict[ObjectName, LegacyObject] = {}
         for obj in objects:
             self._by_name[obj.legacy] = obj
+        # bare name -> the objects of that name, the default schema's first; the schemas that hold one
+        self._by_bare: dict[str, tuple[LegacyObject, ...]] = {}
+        for obj in sorted(
+            self._by_name.values(), key=lambda o: (o.legacy.schema != default_schema, str(o.legacy))
+        ):
+            self._by_bare[obj.legacy.name] = (*self._by_bare.get(obj.legacy.name, ()), obj)
+        self._schemas = frozenset(name.schema for name in self._by_name)
 
     @property
     def objects(self) -> tuple[LegacyObject, ...]:
@@ -87,7 +94,11 @@ class LegacyCatalog:
 
     def holds_schema(self, schema: str) -> bool:
         """Whether a legacy object lives in this (folded) schema: a relation of any other is none."""
-        return any(name.schema == schema for name in self._by_name)
+        return schema in self._schemas
+
+    def named(self, name: str) -> tuple[LegacyObject, ...]:
+        """The legacy objects of this (folded) bare name, in any schema, the default schema's first."""
+        return self._by_bare.get(name, ())
 
     @property
     def bare_names(self) -> frozenset[str]:

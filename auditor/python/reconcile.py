@@ -56,7 +56,6 @@ def reconcile_mentions(
     for finding in findings:
         if finding.legacy is not None:
             spans.setdefault(finding.path, []).append(finding)
-    by_name = _legacy_by_name(catalog)
 
     def is_legacy(schema: str | None, name: str) -> bool:
         return catalog.lookup(schema, name) is not None
@@ -98,7 +97,7 @@ def reconcile_mentions(
             verdict = verdicts[start]
             line, column = lines.position(start)
             written = source.text[start:end]
-            legacy = by_name.get(written.lower())
+            legacy = next(iter(catalog.named(written.lower())), None)
             if verdict.verdict == SQL_FRAGMENT and legacy is not None:
                 finding = _fragment(
                     source.path, line, column, written, legacy, verdict.reason, catalog.default_schema
@@ -136,14 +135,6 @@ class _Covering:
             if (span.line, span.column) <= (line, column) < (span.end_line, span.end_column):
                 return finding
         return None
-
-
-def _legacy_by_name(catalog: LegacyCatalog) -> dict[str, LegacyObject]:
-    """Bare name -> legacy object, the default schema's first when several schemas share a name."""
-    out: dict[str, LegacyObject] = {}
-    for obj in sorted(catalog.objects, key=lambda o: o.legacy.schema != catalog.default_schema):
-        out.setdefault(obj.legacy.name.lower(), obj)
-    return out
 
 
 def _fragment(

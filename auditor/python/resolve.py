@@ -732,7 +732,7 @@ class Resolver:
         legacy = self.catalog.lookup(None, name)
         if legacy is not None:
             return legacy, Confidence.HIGH
-        others = [o for o in self.catalog.objects if o.legacy.name == name]
+        others = self.catalog.named(name)
         return (others[0], Confidence.MEDIUM) if len(others) == 1 else (None, Confidence.LOW)
 
     def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
@@ -749,7 +749,7 @@ class Resolver:
                     return  # Identifier("musicbrainz", table): a relation of a schema with no legacy object
                 if dot and HOLE_PREFIX not in last:
                     name = fold_identifier(last.strip())
-                    if not any(o.legacy.name == name for o in self.catalog.objects):
+                    if not self.catalog.named(name):
                         return  # `{schema}.users`: the schema unknown, and no schema has a legacy `users`
                 whole = text.strip() == match.group(0)
                 self._unresolved(facts, site, assembly, match.start(), match.end(), whole)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -480,8 +482,9 @@ def _analyse(task: _Task) -> _Outcome:
         not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path)
     ):
         return _Outcome(task.path, record, None, uses_holder=uses)
-    result = _parse(task.path, data)
-    analyses = _module_analyses(result) if not isinstance(result, Diagnostic) else None
+    with _collected_once():
+        result = _parse(task.path, data)
+        analyses = _module_analyses(result) if not isinstance(result, Diagnostic) else None
     if not isinstance(result, Diagnostic) and not task.as_object:  # pickled once: the cache keeps the bytes
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
@@ -489,6 +492,25 @@ def _analyse(task: _Task) -> _Outcome:
         except (RecursionError, MemoryError, pickle.PicklingError):
             pass
     return _Outcome(task.path, record, result, uses_holder=uses, analyses=analyses)
+
+
+@contextlib.contextmanager
+def _collected_once() -> Iterator[None]:
+    """The cyclic garbage collector paused while one module is parsed and analysed, and one pass over
+    the young objects after. The parse builds hundreds of thousands of objects that live until the file
+    is done; the collector's automatic passes (one every 700 allocations, the older generations scanned
+    again as they grow) find nothing among them, and cost a fifth of the extraction's time. What the file
+    leaves behind in cycles (the extractor's handlers are its own bound methods) is all young: one pass
+    frees it, so memory stays as it was."""
+    if not gc.isenabled():  # paused by someone else: theirs to resume
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 def _module_analyses(facts: ModuleFacts) -> RememberedSql | None:

@@ -69,6 +69,9 @@ if TYPE_CHECKING:
     from auditor.sql.migrations import MigrationCatalog
 
 _PARALLEL_THRESHOLD = 16
+# the bytes of unparsed files the main process keeps for the holder rounds (read once, not once a round);
+# a larger tree's other files are read again by the rounds' workers
+_KEPT_BYTES = 96 << 20
 SUPPRESSION_MARK = "audit: ignore"
 SUPPRESSION_MARK_BYTES = SUPPRESSION_MARK.encode()
 
@@ -379,7 +382,7 @@ SETS_SCHEMA, COMPUTES_NAME, CLASS_NAMED_LIKE = 32, 64, 128
 class _Task:
     path: str
     full_path: str
-    data: bytes | None = None  # bytes already read (and keyed) by the main process
+    data: bytes | None = None  # bytes the first round read (keyed as ``known``), kept by the main process
     parse: bool = False  # parse whatever the pre-filter says (a holder of a legacy name is used)
     # a holder round: the constants (name -> modules they come from); the file is parsed if it uses one
     holders: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
@@ -395,6 +398,7 @@ class _Outcome:
     payload: bytes | None = None  # the facts, pickled once by the worker for the cache (``result`` None)
     uses_holder: bool = False  # a holder round's verdict
     analyses: RememberedSql | None = None  # the module's own SQL texts, analysed by the worker
+    data: bytes | None = None  # a first-round file left unparsed: its bytes, for the holder rounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +451,7 @@ def _init_worker(
     modules: frozenset[str] | None = None,
 ) -> None:
     _WORKER.update(
+        keep=_KEPT_BYTES // worker_count(0, 1 << 30),  # a share for each core
         packs=packs,
         pattern=pattern,
         max_bytes=max_bytes,
@@ -466,9 +471,12 @@ def _analyse(task: _Task) -> _Outcome:
         data, status = read
         stat_key = file_status(status)
     else:
-        data, stat_key = task.data, (-1, -1, -1, -1)  # read by the main process, which records it
+        data, stat_key = task.data, (-1, -1, -1, -1)  # read by the first round, which recorded them
     filters: _Filters = _WORKER["filters"]  # type: ignore[assignment]
-    key = content_key(task.path.encode() + b"\0" + data)
+    if task.data is not None and task.known is not None:
+        key = task.known.key
+    else:
+        key = content_key(task.path.encode() + b"\0" + data)
     if task.known is not None and task.known.key == key:  # a holder round: the pre-filter ran on these bytes
         record = FileRecord(stat_key, key, task.known.flags)
     else:
@@ -481,7 +489,12 @@ def _analyse(task: _Task) -> _Outcome:
     if not task.as_object and (
         not (task.parse or uses or filters.wanted(flags)) or cache.has(record.key, task.path)
     ):
-        return _Outcome(task.path, record, None, uses_holder=uses)
+        kept = None
+        if not (task.holders or task.parse or filters.wanted(flags)):  # the first round leaves the file
+            budget = int(_WORKER.get("keep", 0))  # type: ignore[call-overload]
+            if len(data) <= budget:
+                kept, _WORKER["keep"] = data, budget - len(data)
+        return _Outcome(task.path, record, None, uses_holder=uses, data=kept)
     with _collected_once():
         result = _parse(task.path, data)
         analyses = _module_analyses(result) if not isinstance(result, Diagnostic) else None
@@ -1216,6 +1229,7 @@ def _extract_python(
     unchanged since the last scan is not read: its content key and pre-filter verdicts are recorded."""
     out = _PythonFacts([], [], [], {})
     records: dict[str, FileRecord] = {}
+    kept = _KeptBytes()  # the bytes of files the first round read and left unparsed
     to_read: list[_Task] = []
     for file in files:
         try:
@@ -1229,7 +1243,7 @@ def _extract_python(
     if progress is not None:
         progress("parsing", 0, len(to_read))
     results: dict[str, ModuleFacts | Diagnostic] = {}
-    _collect(extractor.run(to_read), cache, records, results, out.diagnostics)
+    _collect(extractor.run(to_read), cache, records, results, out.diagnostics, kept)
     lost = [  # unchanged files whose result is no longer in the cache
         _Task(f.path, f.full_path)
         for f in files
@@ -1285,7 +1299,7 @@ def _extract_python(
         if not remaining:
             break
         users = (
-            _holder_users(remaining, holders, by_path, records, extractor, cache, results, out)
+            _holder_users(remaining, holders, by_path, records, extractor, cache, results, out, kept)
             if holders
             else []
         )
@@ -1490,6 +1504,7 @@ def _collect(
     records: dict[str, FileRecord],
     results: dict[str, ModuleFacts | Diagnostic],
     diagnostics: list[Diagnostic],
+    kept: _KeptBytes | None = None,
 ) -> None:
     for outcome in outcomes:
         if outcome.record is None:
@@ -1497,9 +1512,30 @@ def _collect(
                 diagnostics.append(outcome.result)  # type: ignore[arg-type]
             continue
         records[outcome.path] = outcome.record
+        if kept is not None and outcome.data is not None:
+            kept.add(outcome.path, outcome.data)
         if outcome.record.status[0] >= 0:
             cache.record(outcome.path, outcome.record)
         _keep(outcome, outcome.record, cache, results)
+
+
+class _KeptBytes:
+    """The bytes of unparsed files, up to ``_KEPT_BYTES`` in all: the holder rounds test them without
+    reading the files again (the bytes are those the first round keyed: its records stand for them)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.size = 0
+
+    def add(self, path: str, data: bytes) -> None:
+        if self.size + len(data) <= _KEPT_BYTES:
+            self.data[path] = data
+            self.size += len(data)
+
+    def pop(self, path: str) -> None:
+        data = self.data.pop(path, None)
+        if data is not None:
+            self.size -= len(data)
 
 
 def _keep(
@@ -1525,10 +1561,14 @@ def _holder_users(
     cache: ScanCache,
     results: dict[str, ModuleFacts | Diagnostic],
     out: _PythonFacts,
+    kept: _KeptBytes,
 ) -> list[str]:
     """The remaining files that use one of the holder constants; the workers read, test and parse them.
 
-    Which file uses which holders is remembered per holder set, so an unchanged file is not read."""
+    Which file uses which holders is remembered per holder set, so an unchanged file is not read. A file
+    whose bytes the first round kept is not read either: for a few holders the main process tests it
+    (substring searches, faster than a round trip to a worker), for many the workers do, on those bytes;
+    a user is then parsed from them."""
     signature = content_key(repr(sorted((k, sorted(v)) for k, v in holders.items())).encode())
     known: dict[str, tuple[str, bool]] = cache.stage("holders:" + signature, signature) or {}
     wanted = tuple(
@@ -1537,12 +1577,21 @@ def _holder_users(
     )
     verdicts: dict[str, tuple[str, bool]] = {}
     tasks: list[_Task] = []
+    tested = dict(wanted) if len(wanted) <= _FEW_HOLDERS else None  # tested here, not by the workers
     for path in remaining:
         record = records[path]
         verdict = known.get(path)
         lost = verdict is not None and verdict[1] and path not in results and not cache.has(record.key, path)
         if verdict is None or verdict[0] != record.key or lost:
-            tasks.append(_Task(path, by_path[path].full_path, holders=wanted, known=record))
+            data = kept.data.get(path)
+            if data is None:
+                tasks.append(_Task(path, by_path[path].full_path, holders=wanted, known=record))
+            elif tested is None:
+                tasks.append(_Task(path, by_path[path].full_path, data, holders=wanted, known=record))
+            else:
+                verdicts[path] = (record.key, _uses_holder(data, tested))
+                if verdicts[path][1]:
+                    tasks.append(_Task(path, by_path[path].full_path, data, parse=True, known=record))
         else:
             verdicts[path] = verdict
     for outcome in extractor.run(tasks):
@@ -1555,9 +1604,13 @@ def _holder_users(
             records[path] = record
             cache.record(path, record)
         _keep(outcome, record, cache, results)
-        verdicts[path] = (record.key, outcome.uses_holder)
+        if path not in verdicts:  # tested by the worker (else here, and parsed by it)
+            verdicts[path] = (record.key, outcome.uses_holder)
     cache.put_stage("holders:" + signature, signature, verdicts)
-    return [p for p in remaining if verdicts.get(p, ("", False))[1]]
+    users = [p for p in remaining if verdicts.get(p, ("", False))[1]]
+    for path in users:  # parsed now: their bytes are no longer needed
+        kept.pop(path)
+    return users
 
 
 def _holder_names(

@@ -237,3 +237,28 @@ def test_a_remembered_walk_of_another_shape_is_walked_again(project: Path) -> No
             tampered += 1
     assert tampered == 1
     assert cached() == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM orders",  # a name
+        "rows = Orders.query.all()",  # in another case
+        "reorders = preorders_total",  # inside words only: no occurrence
+        "orders_v2 and $orders and orders$",  # joined to other word characters
+        "nothing here at all",
+        "café = 'ORDERS'",  # not ASCII: the regex alone decides
+        "ſession",  # a long s: `(?i)session` matches it, lower() does not give `s`
+        "session.close()",  # ASCII, matched by a name written with a long s
+        "ORDER_LINE_ITEMS.id",
+        "",
+    ],
+)
+def test_the_quick_name_test_answers_as_the_regex_does(text: str) -> None:
+    """`names_in` skips the regex for an ASCII text that holds no name even inside a word: it must give
+    the regex's answer on every text, ASCII or not, whatever the case."""
+    from auditor.catalog.names import name_pattern, names_in
+
+    for names in (["orders"], ["order_line_items", "Orders"], ["session"], ["ſession"]):
+        pattern = name_pattern(names)
+        assert names_in(pattern, text) is (pattern.search(text) is not None), (names, text)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.catalog.names import names_in
 from auditor.core.pickles import safe_loads
 from auditor.core.source import LineIndex
 from auditor.python.mentions import statement_spans
@@ -267,7 +268,7 @@ def extract_module(
     facts = ModuleFacts(path, module_name(path))
     extractor = _Extractor(facts, source, packs, legacy_pattern, components, modules)
     extractor.visit(tree)
-    if legacy_pattern.search(source):  # the post-pass classifies its occurrences without parsing it again
+    if names_in(legacy_pattern, source):  # the post-pass classifies its occurrences without parsing it again
         facts.statement_spans = _pack_rows(statement_spans(tree, source, extractor.lines))
         facts.legacy_callees = tuple(
             sorted(

@@ -513,8 +513,8 @@ def _collected_once() -> Iterator[None]:
     the young objects after. The parse builds hundreds of thousands of objects that live until the file
     is done; the collector's automatic passes (one every 700 allocations, the older generations scanned
     again as they grow) find nothing among them, and cost a fifth of the extraction's time. What the file
-    leaves behind in cycles (the extractor's handlers are its own bound methods) is all young: one pass
-    frees it, so memory stays as it was."""
+    leaves behind in cycles (a nested function that calls itself) is all young: one pass frees it, so
+    memory stays as it was."""
     if not gc.isenabled():  # paused by someone else: theirs to resume
         yield
         return

@@ -268,6 +268,7 @@ def extract_module(
     facts = ModuleFacts(path, module_name(path))
     extractor = _Extractor(facts, source, packs, legacy_pattern, components, modules)
     extractor.visit(tree)
+    extractor.handlers = extractor.evaluators = {}  # its own bound methods: a cycle that kept the tree
     if names_in(legacy_pattern, source):  # the post-pass classifies its occurrences without parsing it again
         facts.statement_spans = _pack_rows(statement_spans(tree, source, extractor.lines))
         facts.legacy_callees = tuple(

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from auditor.core.model import (
     MIGRATION,
@@ -51,6 +49,15 @@ BLOCKER_KINDS = (PYTHON, SQL_FILE, DB_OBJECT_KIND, DRIFT, DATABASE, USAGE)
 _DATABASE_RULES = {"LR106": DRIFT, "LR104": DATABASE, "LR105": USAGE}
 
 Owners = Callable[[str], list[str]]
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def _empty_graph() -> nx.DiGraph:
+    import networkx as nx  # imported by the runs that plan: the terminal report needs none of it
+
+    return nx.DiGraph()
 
 
 def blocker_kind(finding: Finding) -> str:
@@ -161,7 +168,7 @@ class Plan:
     drop_order: tuple[str, ...]
     unresolved: tuple[Finding, ...] = ()  # LR005: table names a person must check
     owners_file: str | None = None
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph, compare=False, repr=False)
+    graph: nx.DiGraph = field(default_factory=_empty_graph, compare=False, repr=False)
     database: DatabaseEvidence | None = None  # None: static analysis only
     unanalysed: tuple[UnanalysedFile, ...] = ()  # every source file whose content was not analysed
     unresolved_accepted: bool = False  # the LR005 sites were accepted: they block nothing
@@ -202,7 +209,7 @@ class _Planner:
         self.holds: dict[str, tuple[str, ...]] = {}  # node -> unanalysed files / "LR005" that may name it
         # M -> L when legacy M (its compatibility view) is defined over legacy L: by an LR102 finding, the
         # view's dependencies, or its target being another legacy name (a rename of a renamed table)
-        self.over = nx.DiGraph()
+        self.over = _empty_graph()
         self.over.add_nodes_from(self.legacy)
         for node in self.legacy:
             for source in graph.predecessors(node):
@@ -228,6 +235,8 @@ class _Planner:
         )
         ready = [node for node in self.legacy if node not in blocked]
         # dependents first: an edge M -> L (M over L) puts M before L
+        import networkx as nx
+
         order = nx.lexicographical_topological_sort(self.over.subgraph(ready))
         unresolved = sorted(
             (f for f in result.findings if f.legacy is None and f.rule == "LR005"),
@@ -245,6 +254,8 @@ class _Planner:
         )
 
     def cyclic(self) -> set[str]:
+        import networkx as nx
+
         found: set[str] = set()
         for component in nx.strongly_connected_components(self.over):
             if len(component) > 1 or any(self.over.has_edge(n, n) for n in component):

@@ -6,6 +6,8 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
 from rich.console import Console, Group
 from rich.syntax import Syntax
 from rich.table import Table
@@ -101,6 +103,20 @@ def _render_unanalysed(result: ScanResult, console: Console) -> None:
         console.print(Text(printable(f"  {file.path}: {unanalysed_note(file)}")), highlight=False)
 
 
+_LEXERS: dict[str, Lexer] = {}
+
+
+def _lexer(name: str) -> Lexer:
+    """The lexer `Syntax` would look up by name for every frame, with the same options, made once."""
+    found = _LEXERS.get(name)
+    if found is None:
+        found = _LEXERS[name] = get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=_TAB_SIZE)
+    return found
+
+
+_TAB_SIZE = 4  # Syntax's default
+
+
 def _render_finding(
     root: str, finding: Finding, console: Console, cache: dict[str, list[str]], frames: bool
 ) -> None:
@@ -120,11 +136,13 @@ def _render_finding(
             first = max(1, span.line - 1)
             last = min(len(lines), span.line + 1)
             code = printable("\n".join(lines[first - 1 : last]))
-            lexer = "sql" if finding.path.endswith(".sql") else "python"
+            name = "sql" if finding.path.endswith(".sql") else "python"
+            if console.color_system is None:  # no colours to show: the same frame, without tokenising
+                name = "text"
             parts.append(
                 Syntax(
                     code,
-                    lexer,
+                    _lexer(name),
                     line_numbers=True,
                     start_line=first,
                     highlight_lines={span.line},

@@ -511,10 +511,10 @@ def _analyse(task: _Task) -> _Outcome:
 def _collected_once() -> Iterator[None]:
     """The cyclic garbage collector paused while one module is parsed and analysed, and one pass over
     the young objects after. The parse builds hundreds of thousands of objects that live until the file
-    is done; the collector's automatic passes (one every 700 allocations, the older generations scanned
-    again as they grow) find nothing among them, and cost a fifth of the extraction's time. What the file
-    leaves behind in cycles (a nested function that calls itself) is all young: one pass frees it, so
-    memory stays as it was."""
+    is done; the collector's automatic passes over them (the older generations scanned again as they
+    grow) find nothing, and cost about a tenth of the extraction's time even at the console script's
+    raised thresholds. What the file leaves behind in cycles (a nested function that calls itself) is all
+    young: one pass frees it, so memory stays as it was."""
     if not gc.isenabled():  # paused by someone else: theirs to resume
         yield
         return

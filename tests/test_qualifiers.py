@@ -109,11 +109,11 @@ def prepared(sql: str, index: int) -> str:
 
 _SCHEMA = """
 CREATE TABLE invoices_v2 (id int PRIMARY KEY, owner_id int, total int, flags int, issued_on date,
-                          due_on timestamptz);
+                          due_on timestamptz, lines jsonb);
 CREATE TABLE invoice_lines (invoice_id int, qty int);
 CREATE SCHEMA archive;
 CREATE TABLE archive.items (id int);
-CREATE TABLE payments (id int);
+CREATE TABLE payments (id int, meta jsonb);
 CREATE TABLE customers (invoices jsonb);
 """
 
@@ -129,7 +129,7 @@ def test_applied_rewrites_run_on_postgresql(cluster: pg.Cluster, tmp_path: Path)
         (QUALIFIERS / "reports/monthly.sql").read_text(), by_path["reports/monthly.sql"]
     )
     statements = [prepared(sql, i) for i, sql in enumerate(executed_sql(python))]
-    assert len(statements) == 9
+    assert len(statements) == 11
     cluster.createdb("qualifiers")
     # no table named invoices exists: every rewritten name and qualifier must bind to invoices_v2
     script = tmp_path / "check.sql"

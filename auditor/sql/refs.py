@@ -677,7 +677,13 @@ class _TreeRefs:
         if isinstance(with_, exp.With):
             ctes = self._ctes(with_, ctes, children)
         for arg_key, value in node.args.items():
-            if arg_key == "with_" or (isinstance(node, exp.Table) and arg_key in ("this", "db", "catalog")):
+            if arg_key == "with_" or (
+                # a table's name parts are read by `_table`; a function in FROM (`jsonb_each(t.data) AS
+                # x`) is visited: its arguments may qualify columns of the FROM items before it
+                isinstance(node, exp.Table)
+                and arg_key in ("this", "db", "catalog")
+                and not isinstance(value, exp.Func)
+            ):
                 continue
             for child in value if isinstance(value, list) else (value,):
                 if isinstance(child, exp.Expr):

@@ -1508,7 +1508,11 @@ class _Extractor:
             self.facts.sites.append(Site("postgrest-url", value, self.block, "a PostgREST URL"))
             return
         dynamic = any(not isinstance(p, Lit) for p in value)
-        if self.legacy.search(text) or (dynamic and (SQL_START.match(text) or _qualifies_by_param(value))):
+        if (
+            self.legacy.search(text)
+            or (dynamic and (SQL_START.match(text) or _qualifies_by_param(value)))
+            or (dynamic and any(self.legacy.search(t) for t in _candidate_texts(value)))
+        ):  # a legacy name in a branch's value: `f"ORDER BY {field} DESC"`, `field` "legacy.x" on one branch
             self.facts.sites.append(Site("standalone", value, self.block, "SQL text"))
 
     # --- expression evaluation -------------------------------------------------------------------
@@ -2148,6 +2152,16 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+def _candidate_texts(value: Value, depth: int = 0) -> Iterator[str]:
+    """The literal texts of the values a value's unknown parts may take (an `if`'s branches, a loop over a
+    literal list, a default), as far as the resolution expands them."""
+    for piece in value:
+        if isinstance(piece, Hole) and piece.candidates and depth < 3:
+            for candidate in piece.candidates:
+                yield literal_text(candidate)
+                yield from _candidate_texts(candidate, depth + 1)
 
 
 def _qualifies_by_param(value: Value) -> bool:

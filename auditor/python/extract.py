@@ -494,6 +494,7 @@ class _Extractor:
             ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
             ast.Call: self._call,
+            ast.Subscript: self._subscript_site,
         }
         # the value of an expression, by the class of its node (a constant is read directly)
         self.evaluators: dict[type, Callable[[Any], Value | None]] = {
@@ -938,7 +939,11 @@ class _Extractor:
             name = target.id
             if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
                 reason = f"loop variable `{name}` over `{self._code(iterable)}`"
-                self._store(name, (Hole(name, reason, self._node(target)),))
+                # a name that holds a list of strings (`for t in TABLES:`): each element is a value it may
+                # take, and the list may have grown elsewhere (not exhaustive)
+                held = self._list(iterable)
+                candidates = tuple(v for v in held if v) if held else ()
+                self._store(name, (Hole(name, reason, self._node(target), candidates=candidates),))
             else:
                 candidates = tuple(v for v in (self._eval(_unstar(e)) for e in iterable.elts) if v)
                 if candidates:
@@ -1236,6 +1241,20 @@ class _Extractor:
         func = node.func
         if func.__class__ is ast.Attribute and func.attr in _LIST_METHODS:  # type: ignore[attr-defined]
             self._collect(node, args)
+        elif (
+            func.__class__ is ast.Attribute
+            and func.attr == "get"  # type: ignore[attr-defined]
+            and args
+            and not args[0].keyword
+            and not args[0].star
+        ):
+            holder = func.value  # type: ignore[attr-defined]
+            if (
+                holder.__class__ is ast.Attribute
+                and holder.attr == "tables"
+                and self._is_metadata(holder.value)
+            ):
+                self._table_lookup(args[0].value, "MetaData.tables.get()")
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -1300,6 +1319,29 @@ class _Extractor:
             for at, keyword, value in recorded:
                 if not value:
                     self.facts.unknown_arguments.add((callee, keyword or str(at)))
+
+    def _subscript_site(self, node: ast.Subscript) -> None:
+        """`Base.metadata.tables[name]`: SQLAlchemy's tables by their names, a lookup of the table itself.
+        A name it gives is a finding; an unknown one is no LR005 (`tables` is a common dict's name too,
+        so the receiver must be a MetaData by name or by type)."""
+        self._visit_children(node)
+        holder = node.value
+        if holder.__class__ is ast.Attribute and holder.attr == "tables" and self._is_metadata(holder.value):  # type: ignore[attr-defined]
+            self._table_lookup(node.slice, "MetaData.tables[]")
+
+    def _table_lookup(self, key: ast.expr, what: str) -> None:
+        value = self._eval(key)
+        if value:
+            self.facts.sites.append(Site("table", value, self.block, what, names_only=True))
+
+    def _is_metadata(self, node: ast.expr) -> bool:
+        """`metadata`, `meta`, `Base.metadata`, or a name built by `MetaData(...)`."""
+        if node.__class__ is ast.Name and node.id in _METADATA_NAMES:  # type: ignore[attr-defined]
+            return True
+        if node.__class__ is ast.Attribute and node.attr in _METADATA_NAMES:  # type: ignore[attr-defined]
+            return True
+        held = self._type_of(node)
+        return bool(held) and held.rsplit(".", 1)[-1] == "MetaData"
 
     def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
         """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
@@ -2152,6 +2194,9 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+_METADATA_NAMES = frozenset({"metadata", "meta"})
 
 
 def _candidate_texts(value: Value, depth: int = 0) -> Iterator[str]:

@@ -699,6 +699,8 @@ class _Extractor:
         for statement in node.body:
             self.visit(statement)
         scope = self.scopes.pop()
+        if path:
+            self._implicit_constructor(node, path)
         if not path:  # in a function: it maps the table it names where it is written, as below; a mixin
             # it inherits gives it a table (the resolver looks for such heirs of a mixin nothing else maps)
             local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
@@ -741,6 +743,51 @@ class _Extractor:
             name = scope.values.get("name")
             if label and name and all(isinstance(p, Lit) for p in (*label, *name)):
                 self.facts.app_labels[literal_text(name)] = literal_text(label)
+
+    def _implicit_constructor(self, node: ast.ClassDef, path: str) -> None:
+        """A dataclass, a pydantic model or a NamedTuple without an `__init__` of its own: the constructor
+        Python writes takes its fields (by keyword for pydantic), so a field without a default holds what
+        the callers pass, as `self.field = field` in an `__init__` would."""
+        if any(
+            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__init__" for s in node.body
+        ):
+            return
+        kind = self._fields_class(node)
+        if not kind:
+            return
+        fields = [
+            s.target
+            for s in node.body
+            if isinstance(s, ast.AnnAssign)
+            and isinstance(s.target, ast.Name)
+            and "ClassVar" not in (_attr_dotted(s.annotation) or self._code(s.annotation))
+        ]
+        names = tuple(f.id for f in fields)
+        positional, keyword_only = (("self",), names) if kind == "pydantic" else (("self", *names), ())
+        self.facts.functions.setdefault(
+            f"{path}.__init__", FunctionInfo(positional, keyword_only, True, node.lineno)
+        )
+        function = f"{self.facts.module}.{path}.__init__"
+        for target in fields:
+            name = target.id
+            ordinal = self._name_node(target.lineno, self._column(target.lineno, target.col_offset), name)
+            hole = Hole(name, f"parameter `{name}` of `{node.name}`", ordinal, function=function, param=name)
+            self.facts.constants.setdefault(f"{path}.{name}", (hole,))  # a default stays the value read
+
+    def _fields_class(self, node: ast.ClassDef) -> str:
+        """ "dataclass", "pydantic" or "namedtuple" for a class whose constructor takes its fields."""
+        for decorator in node.decorator_list:
+            dotted = _attr_dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+            if dotted is not None and self._qualify(dotted) in _DATACLASS_DECORATORS:
+                return "dataclass"
+        for base in node.bases:
+            dotted = _attr_dotted(base)
+            qualified = self._qualify(dotted) if dotted is not None else ""
+            if qualified in _PYDANTIC_MODELS:
+                return "pydantic"
+            if qualified == "typing.NamedTuple":
+                return "namedtuple"
+        return ""
 
     def _default_m2m(self, call: ast.Call) -> bool:
         """A ManyToManyField whose join table Django names (no db_table, no through model)."""
@@ -2197,6 +2244,8 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
 
 
 _METADATA_NAMES = frozenset({"metadata", "meta"})
+_DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
+_PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel"})
 
 
 def _candidate_texts(value: Value, depth: int = 0) -> Iterator[str]:

@@ -578,3 +578,41 @@ def test_the_workers_analyse_the_sql_texts_the_resolution_assembles(monkeypatch:
     legacy = LegacyObject(ObjectName("public", "orders"), ObjectName("public", "orders_v2"), "name", "cli")
     resolve.Resolver([facts], LegacyCatalog([legacy])).resolve()
     assert ahead <= asked
+
+
+def test_the_rounds_parse_a_helpers_callers_not_those_of_a_module_path_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function whose parameter reaches a table position is a helper: the files that call it are parsed,
+    a forwarder among them becomes a helper too, and the name its caller passes is found at the call. A
+    parameter written before a dotted path (`"%s.management.commands.%s" % (app, name)`) is a module's
+    name, no `{table}.column`: that function is no helper, and its callers are not parsed."""
+    from auditor.python import extract
+
+    root = _project(
+        tmp_path / "p",
+        {
+            "app/__init__.py": "",
+            "app/loader.py": "from importlib import import_module\n\n\n"
+            "def load_command(app_name, name):\n"
+            '    return import_module("%s.management.commands.%s" % (app_name, name))\n\n\n'
+            "def purge(cur, table):\n"
+            '    cur.execute(f"DELETE FROM {table} WHERE {table}.expired")\n',
+            "app/commands.py": "from app.loader import load_command\n\n"
+            'COMMAND = load_command("app", "cleanup")\n',
+            "app/jobs.py": "from app.loader import purge\n\n\ndef run(cur, table):\n    purge(cur, table)\n",
+            "app/main.py": 'from app.jobs import run\n\n\ndef nightly(cur):\n    run(cur, "orders")\n',
+        },
+    )
+    parsed: list[str] = []
+    original = extract.extract_module
+
+    def noting(path: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(path)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(extract, "extract_module", noting)
+    result = scan(ScanOptions(str(root), Config(), LEGACY, jobs=1, cache_dir=None))
+    found = [(f.path, f.span.line, f.rule, f.via) for f in result.findings if f.legacy is not None]
+    assert found == [("app/main.py", 5, "LR004", ("app.jobs.run", "app.loader.purge"))]
+    assert "app/jobs.py" in parsed and "app/commands.py" not in parsed

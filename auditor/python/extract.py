@@ -2259,14 +2259,16 @@ def _candidate_texts(value: Value, depth: int = 0) -> Iterator[str]:
 
 
 def _qualifies_by_param(value: Value) -> bool:
-    """A parameter written before `.column` (`{table}.subject`): the helper may take a table name."""
+    """A parameter written before `.column` (`{table}.subject`): the helper may take a table name. A
+    parameter before a dotted path (`"%s.management.commands.%s" % (app, name)`) is a module's name."""
     return any(
         isinstance(piece, Hole) and piece.param and isinstance(after, Lit) and _COLUMN_AFTER.match(after.text)
         for piece, after in itertools.pairwise(value)
     )
 
 
-_COLUMN_AFTER = re.compile(r"\.[A-Za-z_]")
+# `.column` after a table name: one name, not the first of a dotted path (`{app}.management.commands`)
+_COLUMN_AFTER = re.compile(r"\.[A-Za-z_]\w*(?![\w.])")
 _BRACE_FIELD = re.compile(r"\{([A-Za-z_]\w*)[^{}]*\}")  # `{table}`, `{table!s}`, `{table:>10}`
 
 

@@ -701,7 +701,7 @@ class _Extractor:
         scope = self.scopes.pop()
         if path:
             self._implicit_constructor(node, path)
-        if not path:  # in a function: it maps the table it names where it is written, as below; a mixin
+        else:  # in a function: it maps the table it names where it is written, as below; a mixin
             # it inherits gives it a table (the resolver looks for such heirs of a mixin nothing else maps)
             local = ".".join([*(s.name for s in self.scopes[1:]), node.name])
             bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
@@ -1294,14 +1294,9 @@ class _Extractor:
             and args
             and not args[0].keyword
             and not args[0].star
+            and self._metadata_tables(func.value)  # type: ignore[attr-defined]
         ):
-            holder = func.value  # type: ignore[attr-defined]
-            if (
-                holder.__class__ is ast.Attribute
-                and holder.attr == "tables"
-                and self._is_metadata(holder.value)
-            ):
-                self._table_lookup(args[0].value, "MetaData.tables.get()")
+            self._table_lookup(args[0].value, "MetaData.tables.get()")
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -1372,14 +1367,17 @@ class _Extractor:
         A name it gives is a finding; an unknown one is no LR005 (`tables` is a common dict's name too,
         so the receiver must be a MetaData by name or by type)."""
         self._visit_children(node)
-        holder = node.value
-        if holder.__class__ is ast.Attribute and holder.attr == "tables" and self._is_metadata(holder.value):  # type: ignore[attr-defined]
+        if self._metadata_tables(node.value):
             self._table_lookup(node.slice, "MetaData.tables[]")
 
     def _table_lookup(self, key: ast.expr, what: str) -> None:
         value = self._eval(key)
         if value:
             self.facts.sites.append(Site("table", value, self.block, what, names_only=True))
+
+    def _metadata_tables(self, node: ast.expr) -> bool:
+        """`<a MetaData>.tables`."""
+        return node.__class__ is ast.Attribute and node.attr == "tables" and self._is_metadata(node.value)  # type: ignore[attr-defined]
 
     def _is_metadata(self, node: ast.expr) -> bool:
         """`metadata`, `meta`, `Base.metadata`, or a name built by `MetaData(...)`."""

@@ -772,7 +772,11 @@ class _Extractor:
             name = target.id
             ordinal = self._name_node(target.lineno, self._column(target.lineno, target.col_offset), name)
             hole = Hole(name, f"parameter `{name}` of `{node.name}`", ordinal, function=function, param=name)
-            self.facts.constants.setdefault(f"{path}.{name}", (hole,))  # a default stays the value read
+            if self.facts.constants.setdefault(f"{path}.{name}", (hole,)) == (hole,):  # a default stays
+                # such a class is also built where no call shows its arguments (`Model.model_validate(data)`,
+                # `dataclasses.replace(x, ...)`, `cls(...)`): the field's own LR005 is never resolved by the
+                # callers seen, only their names are findings
+                self.facts.unknown_arguments.add((function, name))
 
     def _fields_class(self, node: ast.ClassDef) -> str:
         """ "dataclass", "pydantic" or "namedtuple" for a class whose constructor takes its fields."""

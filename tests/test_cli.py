@@ -67,6 +67,33 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, config: str, message: 
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
+def test_a_rule_packs_lookup_names_the_containers_that_hold_tables(tmp_path: Path) -> None:
+    pack = '[[lookup]]\nreceiver_names = ["registry"]\nmethods = ["fetch"]\n'
+    root = write_tree(
+        tmp_path / "app",
+        {
+            "audit.toml": LEGACY + 'rule_packs = ["packs/registry.toml"]\n',
+            "packs/registry.toml": pack,
+            "jobs.py": (
+                "def run(registry, cache, name):\n"
+                '    registry["order_line_items"].truncate()\n'
+                '    registry.fetch("order_line_items").vacuum()\n'
+                '    cache["order_line_items"] = 1\n'
+                "    return registry[name]\n"
+            ),
+        },
+    )
+    found = sorted((f["line"], f["column"], f["rule"]) for f in scan_json(root)["findings"])
+    # the key of the container the pack names is the table (an unknown one unresolved); another dict's is not
+    assert found == [(2, 15, "LR004"), (3, 21, "LR004"), (5, 21, "LR005")]
+    code, out, _ = run_cli("sinks", str(root))
+    assert code == 0 and "configured table            registry[key]  [registry]" in out
+    (root / "packs" / "registry.toml").write_text(pack.replace('receiver_names = ["registry"]\n', ""))
+    code, _, err = run_cli("scan", str(root), "--no-cache")
+    assert code == 2 and err.count("\n") == 1
+    assert "a lookup needs receiver_types or receiver_names" in err
+
+
 def test_bad_flag_exits_2(tmp_path: Path) -> None:
     code, _, err = run_cli("scan", str(tmp_path), "--legacy", "no-equals-sign")
     assert code == 2 and "OLD=NEW" in err

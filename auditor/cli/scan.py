@@ -384,6 +384,13 @@ def sinks_command(path: str, config_file: str | None, legacy: tuple[str, ...], f
         }
         for sink in packs.sinks
     ]
+    for lookup in packs.lookups:  # containers of tables keyed by name: `db["orders"]`, `meta.tables.get(...)`
+        owner = (lookup.receiver_types or lookup.receiver_names)[0]
+        container = f"{owner}.{lookup.attribute}" if lookup.attribute else owner
+        origin = "built-in" if lookup.pack in builtin else "configured"
+        for call, args in [(f"{container}[key]", []), *((f"{container}.{m}", [0]) for m in lookup.methods)]:
+            entry = {"origin": origin, "pack": lookup.pack, "call": call, "args": args, "keywords": []}
+            declared.append({**entry, "kind": "table"})
     inferred = [
         {
             "origin": "inferred",
@@ -402,7 +409,8 @@ def sinks_command(path: str, config_file: str | None, legacy: tuple[str, ...], f
         return
     for entry in declared:
         where = ", ".join([*(str(a) for a in entry["args"]), *entry["keywords"]])  # type: ignore[union-attr]
-        click.echo(f"{entry['origin']:<10} {entry['kind']:<16} {entry['call']}({where})  [{entry['pack']}]")
+        shown = entry["call"] if str(entry["call"]).endswith("]") else f"{entry['call']}({where})"
+        click.echo(f"{entry['origin']:<10} {entry['kind']:<16} {shown}  [{entry['pack']}]")
     for entry in inferred:
         chain = " -> ".join([str(entry["call"]), *entry["via"]])  # type: ignore[misc]
         click.echo(

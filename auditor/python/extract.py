@@ -23,7 +23,7 @@ from auditor.catalog.names import names_in
 from auditor.core.pickles import safe_loads
 from auditor.core.source import LineIndex
 from auditor.python.mentions import statement_spans
-from auditor.python.rulepacks import MappingRule, RulePacks, Sink
+from auditor.python.rulepacks import Lookup, MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
 from auditor.python.values import (
     Formatting,
@@ -457,6 +457,11 @@ class _Extractor:
         self.legacy = legacy_pattern
         self.method_sinks = packs.method_sinks()
         self.call_sinks = packs.call_sinks()
+        self.lookups = packs.lookups
+        self.lookup_methods: dict[str, list[Lookup]] = {}
+        for lookup in packs.lookups:
+            for method in lookup.methods:
+                self.lookup_methods.setdefault(method, []).append(lookup)
         self.mappings: dict[str, list[MappingRule]] = {}
         for rule in packs.mappings:
             self.mappings.setdefault(rule.attribute, []).append(rule)
@@ -1294,13 +1299,13 @@ class _Extractor:
             self._collect(node, args)
         elif (
             func.__class__ is ast.Attribute
-            and func.attr == "get"  # type: ignore[attr-defined]
+            and func.attr in self.lookup_methods  # type: ignore[attr-defined]
             and args
             and not args[0].keyword
             and not args[0].star
-            and self._metadata_tables(func.value)  # type: ignore[attr-defined]
         ):
-            self._table_lookup(args[0].value, "MetaData.tables.get()")
+            for lookup in self.lookup_methods[func.attr]:  # type: ignore[attr-defined]
+                self._table_lookup(lookup, func.value, args[0].value, f".{func.attr}()")  # type: ignore[attr-defined]
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -1367,30 +1372,41 @@ class _Extractor:
                     self.facts.unknown_arguments.add((callee, keyword or str(at)))
 
     def _subscript_site(self, node: ast.Subscript) -> None:
-        """`Base.metadata.tables[name]`: SQLAlchemy's tables by their names, a lookup of the table itself.
-        A name it gives is a finding; an unknown one is no LR005 (`tables` is a common dict's name too,
-        so the receiver must be a MetaData by name or by type)."""
+        """`container[key]` where the rule packs say the container holds tables by name (SQLAlchemy's
+        `Base.metadata.tables[name]`, the dataset library's `db[name]`): a lookup of the table itself."""
         self._visit_children(node)
-        if self._metadata_tables(node.value):
-            self._table_lookup(node.slice, "MetaData.tables[]")
+        for lookup in self.lookups:
+            self._table_lookup(lookup, node.value, node.slice, "[]")
 
-    def _table_lookup(self, key: ast.expr, what: str) -> None:
+    def _table_lookup(self, lookup: Lookup, container: ast.expr, key: ast.expr, how: str) -> None:
+        receiver: ast.expr = container
+        if lookup.attribute:
+            if container.__class__ is not ast.Attribute or container.attr != lookup.attribute:  # type: ignore[attr-defined]
+                return
+            receiver = container.value  # type: ignore[attr-defined]
+        verdict = self._holds_tables(receiver, lookup)
+        if not verdict:
+            return
         value = self._eval(key)
         if value:
-            self.facts.sites.append(Site("table", value, self.block, what, names_only=True))
+            deferred = verdict if isinstance(verdict, str) else ""
+            what = f"{self._code(container)}{how}"
+            self.facts.sites.append(
+                Site("table", value, self.block, what, names_only=lookup.names_only, receiver=deferred,
+                     receiver_types=lookup.receiver_types if deferred else ())
+            )  # fmt: skip
 
-    def _metadata_tables(self, node: ast.expr) -> bool:
-        """`<a MetaData>.tables`."""
-        return node.__class__ is ast.Attribute and node.attr == "tables" and self._is_metadata(node.value)  # type: ignore[attr-defined]
-
-    def _is_metadata(self, node: ast.expr) -> bool:
-        """`metadata`, `meta`, `Base.metadata`, or a name built by `MetaData(...)`."""
-        if node.__class__ is ast.Name and node.id in _METADATA_NAMES:  # type: ignore[attr-defined]
+    def _holds_tables(self, receiver: ast.expr, lookup: Lookup) -> bool | str:
+        """The receiver is one the lookup names (`metadata`, `Base.metadata`), or is built by one of its
+        types (`MetaData()`, `dataset.connect()`); an imported name: that name, its type read at home."""
+        kind = receiver.__class__
+        if kind is ast.Name and receiver.id in lookup.receiver_names:  # type: ignore[attr-defined]
             return True
-        if node.__class__ is ast.Attribute and node.attr in _METADATA_NAMES:  # type: ignore[attr-defined]
+        if kind is ast.Attribute and receiver.attr in lookup.receiver_names:  # type: ignore[attr-defined]
             return True
-        held = self._type_of(node)
-        return bool(held) and held.rsplit(".", 1)[-1] == "MetaData"
+        if not lookup.receiver_types or kind not in (ast.Name, ast.Attribute, ast.Call):
+            return False
+        return self._receiver_is(receiver, lookup.receiver_types)
 
     def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
         """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
@@ -2245,7 +2261,6 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
 
 
-_METADATA_NAMES = frozenset({"metadata", "meta"})
 _DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
 _PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel"})
 

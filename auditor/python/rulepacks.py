@@ -67,12 +67,28 @@ class ModelDefault:
     style: str  # "django"
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A container of tables keyed by name: the key of `container[key]` (or the first argument of
+    `container.get(key)`) names a table. SQLAlchemy's `metadata.tables["t"]`, the dataset library's
+    `db["t"]`."""
+
+    pack: str
+    kind: str  # "table"
+    attribute: str = ""  # the container is this attribute of the receiver (`tables`), or the receiver itself
+    methods: tuple[str, ...] = ()  # the container's methods whose first argument is a key (`get`)
+    receiver_types: tuple[str, ...] = ()  # the receiver is built by / annotated as one of these
+    receiver_names: tuple[str, ...] = ()  # or it is called so (`metadata`, `Base.metadata`)
+    names_only: bool = False  # as for a sink: an unresolved key is no LR005
+
+
 @dataclass(frozen=True)
 class RulePacks:
     names: tuple[str, ...]
     sinks: tuple[Sink, ...]
     mappings: tuple[MappingRule, ...]
     model_defaults: tuple[ModelDefault, ...]
+    lookups: tuple[Lookup, ...] = ()
 
     def method_sinks(self) -> dict[str, list[Sink]]:
         table: dict[str, list[Sink]] = {}
@@ -108,6 +124,7 @@ def load_rule_packs(
     sinks: list[Sink] = []
     mappings: list[MappingRule] = []
     defaults: list[ModelDefault] = []
+    lookups: list[Lookup] = []
     for path in [*files, *extra_files]:
         data = _read_pack(path)
         name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
@@ -116,10 +133,11 @@ def load_rule_packs(
         sinks.extend(_sink(one, name, where) for entry in data.get("sink", []) for one in _each_method(entry))
         mappings.extend(_mapping(entry, name, where) for entry in data.get("mapping", []))
         defaults.extend(_default(entry, name, where) for entry in data.get("model_default", []))
+        lookups.extend(_lookup(entry, name, where) for entry in data.get("lookup", []))
     sinks.extend(
         _sink(one, "config", "config sinks") for entry in config_sinks for one in _each_method(entry)
     )
-    return RulePacks(tuple(names), tuple(sinks), tuple(mappings), tuple(defaults))
+    return RulePacks(tuple(names), tuple(sinks), tuple(mappings), tuple(defaults), tuple(lookups))
 
 
 def _read_pack(path: str) -> dict[str, Any]:
@@ -211,6 +229,36 @@ def _mapping(entry: Mapping[str, Any], pack: str, where: str) -> MappingRule:
         entry.get("abstract"),
         _strs(entry.get("base_classes", []), where),
         bool(entry.get("strings_only", False)),
+    )
+
+
+_LOOKUP_KEYS = frozenset(
+    {"kind", "attribute", "methods", "receiver_types", "receiver_names", "names_only", "doc"}
+)
+
+
+def _lookup(entry: Mapping[str, Any], pack: str, where: str) -> Lookup:
+    unknown = sorted(set(entry) - _LOOKUP_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown lookup key {unknown[0]!r}")
+    kind = entry.get("kind", "table")
+    if kind != "table":
+        raise ConfigError(f'{where}: a lookup\'s kind must be "table"')
+    attribute = entry.get("attribute", "")
+    if not isinstance(attribute, str):
+        raise ConfigError(f"{where}: a lookup's attribute must be a string")
+    types = _strs(entry.get("receiver_types", []), where)
+    names = _strs(entry.get("receiver_names", []), where)
+    if not types and not names:
+        raise ConfigError(f"{where}: a lookup needs receiver_types or receiver_names")
+    return Lookup(
+        pack,
+        kind,
+        attribute,
+        _strs(entry.get("methods", []), where),
+        types,
+        names,
+        bool(entry.get("names_only", False)),
     )
 
 

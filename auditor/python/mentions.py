@@ -89,6 +89,9 @@ _FILE_NAME = re.compile(rf"[\w./-]+\.{_FILE_EXTENSIONS}", re.IGNORECASE)
 _FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b', re.IGNORECASE)
 # `.macaroons`, `..views.journals`: a relative Python module path (SQL text never starts with a dot)
 _RELATIVE_MODULE = re.compile(r"\.+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+# `{name.attr}`, `{name.attr.attr!r:>10}`: a str.format replacement field that reads attributes (no SQL
+# writes a brace before a name)
+_FORMAT_FIELD = re.compile(r"\{[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:![rsa])?(?::[^{}]*)?\}")
 _COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
 # from the name on: `name-column`, the column in lower snake case
 _TABLE_COLUMN_KEY = re.compile(r"[A-Za-z_][\w$]*-[a-z_][a-z0-9_]*")
@@ -312,7 +315,9 @@ def _walk(
                     if subscript and last is not None and last.type == tokenize.NAME
                     else ""
                 )
-                within = previous[-2].string if len(previous) >= 2 and previous[-1].string == "=" else ""
+                within = (
+                    previous[-2].string if len(previous) >= 2 and previous[-1].string in ("=", "+=") else ""
+                )
                 brackets.append(
                     [tok.string, callee if callee.isidentifier() else "", 0, subscript, owner, within]
                 )
@@ -369,6 +374,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, _SUBSCRIPT_KEY)
     if run.bracket == "(" and run.callee == "get" and run.argument == 0 and run.owner in _TABLE_MAPPINGS:
         return Verdict(UNCLASSIFIED, f"a key of `{run.owner}`, a mapping of tables by name")
+    if run.within == "__all__" and run.bracket in ("[", "("):  # `__all__ = ["Ledger", ...]`
+        return Verdict(NOT_A_REFERENCE, "a name the module exports (`__all__`): a Python identifier")
     if run.within in _FIELD_KEYWORDS and run.bracket in ("[", "{", "("):
         return Verdict(NOT_A_REFERENCE, f"a field or attribute name (`{run.within}=...`), not a table")
     if run.keyword in _LABEL_KEYWORDS:
@@ -400,6 +407,9 @@ def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdi
     local = at - body_start
     if is_fstring and _inside_braces(body, local):
         return Verdict(NOT_A_REFERENCE, "a Python expression inside an f-string")
+    if _FORMAT_FIELD.match(body, local - 1) and _inside_braces(body, local):
+        # `"{ledger.owner.name} left"`: a str.format replacement field reads a Python attribute
+        return Verdict(NOT_A_REFERENCE, "a Python attribute read in a format field (`{name.attr}`)")
     reason = sql_word_reason(body, local)
     other = other_relation(body, local, local + length, is_legacy) if reason == REFERENCE else None
     if other is not None:

@@ -438,6 +438,9 @@ class _Scope:
     table: dict[str, Any] | None = None  # a class: TableClass fields its body sets
     declares: bool = False  # a function: a declared_attr that computes the class's table name
     local_defs: dict[str, str] = field(default_factory=dict)  # a function: nested `def` name -> qualname
+    # a function: locals that hold the database's list of table names (`names = inspector.get_table_names()`,
+    # True) or one name of it (`for t in names`, False), with the lookup rule that says so
+    catalog: dict[str, tuple[Lookup, bool]] = field(default_factory=dict)
 
 
 class _Extractor:
@@ -457,9 +460,10 @@ class _Extractor:
         self.legacy = legacy_pattern
         self.method_sinks = packs.method_sinks()
         self.call_sinks = packs.call_sinks()
-        self.lookups = packs.lookups
+        self.lookups = tuple(lookup for lookup in packs.lookups if not lookup.returned_by)
+        self.name_lists = {m: lookup for lookup in packs.lookups for m in lookup.returned_by}
         self.lookup_methods: dict[str, list[Lookup]] = {}
-        for lookup in packs.lookups:
+        for lookup in self.lookups:
             for method in lookup.methods:
                 self.lookup_methods.setdefault(method, []).append(lookup)
         self.mappings: dict[str, list[MappingRule]] = {}
@@ -501,6 +505,10 @@ class _Extractor:
             ast.Call: self._call,
             ast.Subscript: self._subscript_site,
         }
+        if self.name_lists:  # lookups in a list of table names the database returns
+            self.handlers[ast.Compare] = self._compare
+            for kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+                self.handlers[kind] = self._comprehension
         # the value of an expression, by the class of its node (a constant is read directly)
         self.evaluators: dict[type, Callable[[Any], Value | None]] = {
             ast.Name: self._name,
@@ -915,6 +923,8 @@ class _Extractor:
         self._visit_children(node)
         for target in node.targets:
             self._bind(target, node.value)
+        if self.name_lists and node.value.__class__ is ast.Call:
+            self._mark_catalog(node.targets[-1], node.value, True)
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         self._visit_children(node)
@@ -990,6 +1000,8 @@ class _Extractor:
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)
         self.visit(node.iter)
+        if self.name_lists:
+            self._mark_catalog(node.target, node.iter, False)
         target, iterable = node.target, node.iter
         if isinstance(target, ast.Name):
             name = target.id
@@ -1306,6 +1318,17 @@ class _Extractor:
         ):
             for lookup in self.lookup_methods[func.attr]:  # type: ignore[attr-defined]
                 self._table_lookup(lookup, func.value, args[0].value, f".{func.attr}()")  # type: ignore[attr-defined]
+        if (
+            func.__class__ is ast.Attribute
+            and func.attr == "startswith"  # type: ignore[attr-defined]
+            and self.name_lists
+            and args
+            and not args[0].keyword
+            and not args[0].star
+        ):
+            held = self._catalog_of(func.value)  # type: ignore[attr-defined]
+            if held is not None and not held[1]:  # `t.startswith(name)`, `t` a name the database lists
+                self._name_site(held[0], args[0].value, "a prefix of the database's table names")
         sinks = self._sinks_for(node)
         consumed: set[int] = set()
         for sink in sinks:
@@ -1407,6 +1430,64 @@ class _Extractor:
         if not lookup.receiver_types or kind not in (ast.Name, ast.Attribute, ast.Call):
             return False
         return self._receiver_is(receiver, lookup.receiver_types)
+
+    def _names_list(self, node: ast.expr) -> Lookup | None:
+        """The lookup rule under which an expression is the database's list of table names:
+        `inspector.get_table_names()` on an Inspector, or a local bound to one."""
+        if node.__class__ is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if func.__class__ is ast.Name and func.id in _COPIES and len(node.args) == 1:  # type: ignore[attr-defined]
+                return self._names_list(node.args[0])  # type: ignore[attr-defined]  # `set(names)`
+            lookup = self.name_lists.get(func.attr) if func.__class__ is ast.Attribute else None
+            return lookup if lookup is not None and self._holds_tables(func.value, lookup) else None
+        held = self._catalog_of(node)
+        return held[0] if held is not None and held[1] else None
+
+    def _catalog_of(self, node: ast.expr) -> tuple[Lookup, bool] | None:
+        if node.__class__ is not ast.Name:
+            return None
+        for scope in reversed(self.scopes):
+            if scope.kind == "function" and node.id in scope.catalog:  # type: ignore[attr-defined]
+                return scope.catalog[node.id]  # type: ignore[attr-defined]
+        return None
+
+    def _mark_catalog(self, target: ast.expr, value: ast.expr, whole: bool) -> None:
+        """`names = inspector.get_table_names()` (whole) and `for t in names` (one name of the list)."""
+        scope = self.scopes[-1]
+        if target.__class__ is not ast.Name or scope.kind != "function":
+            return
+        lookup = self._names_list(value)
+        if lookup is not None:
+            scope.catalog[target.id] = (lookup, whole)  # type: ignore[attr-defined]
+        else:
+            scope.catalog.pop(target.id, None)  # type: ignore[attr-defined]
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        for generator in node.generators:  # before the element: `any(t == name for t in names)`
+            self._mark_catalog(generator.target, generator.iter, False)
+        self._visit_children(node)
+
+    def _compare(self, node: ast.Compare) -> None:
+        """`"t" in inspector.get_table_names()`, `name not in names`, `t == name` for `t` of the list."""
+        self._visit_children(node)
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            kind = op.__class__
+            if kind is ast.In or kind is ast.NotIn:
+                lookup = self._names_list(right)
+                if lookup is not None:
+                    self._name_site(lookup, left, "looked up in the database's table names")
+            elif kind is ast.Eq or kind is ast.NotEq:
+                for one, other in ((left, right), (right, left)):
+                    held = self._catalog_of(one)
+                    if held is not None and not held[1]:
+                        self._name_site(held[0], other, "compared with the database's table names")
+            left = right
+
+    def _name_site(self, lookup: Lookup, key: ast.expr, what: str) -> None:
+        value = self._eval(key)
+        if value:
+            self.facts.sites.append(Site("table", value, self.block, what, names_only=lookup.names_only))
 
     def _foreign_keys_in(self, start: int, call: ast.Call, args: list[_Arg], sink: Sink) -> None:
         """`ForeignKey("t.id")` inside `Table(name, metadata, ...)` names `t` in the MetaData's schema."""
@@ -2261,6 +2342,8 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
 
 
+# builtins that copy a list of names into another container (`set(inspector.get_table_names())`)
+_COPIES = frozenset({"set", "frozenset", "list", "tuple", "sorted"})
 _DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
 _PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel"})
 

@@ -80,6 +80,10 @@ class Lookup:
     receiver_types: tuple[str, ...] = ()  # the receiver is built by / annotated as one of these
     receiver_names: tuple[str, ...] = ()  # or it is called so (`metadata`, `Base.metadata`)
     names_only: bool = False  # as for a sink: an unresolved key is no LR005
+    # methods of the receiver that return a list of table names (`inspector.get_table_names()`): a name
+    # looked up in that list (`"t" in names`, `name == t` or `t.startswith(name)` for each `t` of it) is
+    # a lookup of the table by name
+    returned_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,7 @@ def _mapping(entry: Mapping[str, Any], pack: str, where: str) -> MappingRule:
 
 
 _LOOKUP_KEYS = frozenset(
-    {"kind", "attribute", "methods", "receiver_types", "receiver_names", "names_only", "doc"}
+    {"kind", "attribute", "methods", "receiver_types", "receiver_names", "names_only", "returned_by", "doc"}
 )
 
 
@@ -259,6 +263,7 @@ def _lookup(entry: Mapping[str, Any], pack: str, where: str) -> Lookup:
         types,
         names,
         bool(entry.get("names_only", False)),
+        _strs(entry.get("returned_by", []), where),
     )
 
 

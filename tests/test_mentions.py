@@ -126,6 +126,11 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('headers = ["Total-Ledger"]\n', "not-a-reference", "a key or label"),
         ('api.add(View, "/api/x", endpoint="ledger")\n', "not-a-reference", "a route's endpoint name"),
         ('t = context.get("ledger")\n', "unclassified", "a string that holds the name"),
+        (
+            'lines = fields.Nested(LineSchema, many=True, attribute="ledger")\n',
+            "not-a-reference",
+            "(`attribute=`)",
+        ),
         ('__all__ = ["Ledger", "Books"]\n', "not-a-reference", "a name the module exports"),
         ('__all__ += (\n    "ledger",\n)\n', "not-a-reference", "a name the module exports"),
         ('exported = ["Ledger"]\n', "unclassified", "a string that holds the name"),

@@ -46,8 +46,11 @@ _LABEL_KEYWORDS = frozenset(
 _KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix"})
 # keyword arguments that name a web route (Flask's `endpoint=`), never a table
 _ROUTE_KEYWORDS = frozenset({"endpoint"})
-# keyword arguments that name Python attributes an ORM creates, never tables
-_ATTRIBUTE_KEYWORDS = frozenset({"related_name", "related_query_name", "back_populates", "backref"})
+# keyword arguments that name Python attributes an ORM creates or a serializer reads (marshmallow's
+# `fields.Nested(..., attribute="x")`), never tables
+_ATTRIBUTE_KEYWORDS = frozenset(
+    {"related_name", "related_query_name", "back_populates", "backref", "attribute"}
+)
 # calls whose argument at that position names a Python attribute
 _ATTRIBUTE_ARGUMENT = {
     "getattr": 1,

@@ -45,6 +45,8 @@ SQL_START = re.compile(
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 # PostgREST's REST API path (Supabase): the segment after it names a table or view (`rpc/f`: a function)
 POSTGREST_PATH = "/rest/v1/"
+# the reason of a schema read from `__table_args__` built in a way the walk does not follow (a call, a name)
+UNKNOWN_TABLE_ARGS = "table arguments built where this analysis does not follow"
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
@@ -437,6 +439,7 @@ class _Scope:
     schema: Value | None = None  # from SQLAlchemy __table_args__ = {"schema": ...}
     table: dict[str, Any] | None = None  # a class: TableClass fields its body sets
     declares: bool = False  # a function: a declared_attr that computes the class's table name
+    table_args: bool = False  # a function: a declared_attr `__table_args__`, whose return says the schema
     local_defs: dict[str, str] = field(default_factory=dict)  # a function: nested `def` name -> qualname
     # a function: locals that hold the database's list of table names (`names = inspector.get_table_names()`,
     # True) or one name of it (`for t in names`, False), with the lookup rule that says so
@@ -834,6 +837,7 @@ class _Extractor:
         ):
             scope.declares = True  # `@declared_attr def __tablename__(cls)`: each mapped subclass's own name
             self._table_fact(names_table=True, cascades=True)
+        scope.table_args = in_class and node.name == "__table_args__"
         self.facts.functions[local] = FunctionInfo(
             tuple(p.arg for p in positional),
             tuple(p.arg for p in args.kwonlyargs),
@@ -956,6 +960,8 @@ class _Extractor:
         if node.value is not None:
             if self.scopes[-1].declares:
                 self._declared_name(node.value)
+            if self.scopes[-1].table_args and len(self.scopes) >= 2:
+                self._schema_of_table_args(self.scopes[-2], node.value)
             self._standalone(node.value)
 
     def _declared_name(self, value_node: ast.expr) -> None:
@@ -1296,9 +1302,19 @@ class _Extractor:
         if name == "schema" and inner == "Meta" and len(self.scopes) >= 3:
             self.scopes[-1].schema = self._eval(value_node)
         if name == "__table_args__":
-            schema = _table_args_schema(value_node)
-            if schema is not None:
-                self.scopes[-1].schema = self._eval(schema)
+            self._schema_of_table_args(self.scopes[-1], value_node)
+
+    def _schema_of_table_args(self, scope: _Scope, value_node: ast.expr) -> None:
+        """`__table_args__ = {"schema": "s"}`, or a tuple that ends with that dict, assigned or returned by
+        a declared_attr: the class's table lives in that schema. A form not read here (a call, a name)
+        leaves the schema unknown, never the default one."""
+        if scope.kind != "class":
+            return
+        schema = _table_args_schema(value_node)
+        if schema is not None:
+            scope.schema = self._eval(schema)
+        elif not isinstance(value_node, ast.Tuple | ast.Dict):
+            scope.schema = (Hole(self._code(value_node), UNKNOWN_TABLE_ARGS, self._node(value_node)),)
 
     # --- calls -----------------------------------------------------------------------------------
 

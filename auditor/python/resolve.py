@@ -13,6 +13,7 @@ from auditor.python.extract import (
     NEUTRAL_BASES,
     POSTGREST_PATH,
     SQL_START,
+    UNKNOWN_TABLE_ARGS,
     CallSite,
     FunctionInfo,
     ModelClass,
@@ -619,6 +620,14 @@ class Resolver:
             )
             self._default_table(facts.path, legacy, self._block(owner), message, facts.class_nodes.get(local))
 
+    @staticmethod
+    def _schema_unknown(site: Site) -> bool:
+        """The class's table arguments are built where the walk does not follow: its schema is unknown
+        (a MetaData without a schema is the default one, not unknown)."""
+        return site.schema is not None and any(
+            isinstance(p, Hole) and p.reason == UNKNOWN_TABLE_ARGS for p in site.schema
+        )
+
     def _schema(self, site: Site, path: str) -> str | None:
         if site.schema is None:
             return None
@@ -776,6 +785,11 @@ class Resolver:
         confidence = Confidence.HIGH
         if legacy is None and site.kind == "postgrest-table" and not written_schema:
             legacy, confidence = self._exposed(fold_identifier(last.group(0)))  # a PostgREST helper's table
+        elif legacy is None and not written_schema and self._schema_unknown(site):
+            # `__table_args__ = make_args()`: the schema is not known, the name may be any schema's
+            others = self.catalog.named(fold_identifier(last.group(0)))
+            if others:
+                legacy, confidence = others[0], Confidence.MEDIUM if len(others) == 1 else Confidence.LOW
         if legacy is not None:
             self._report(
                 facts,

@@ -1202,6 +1202,8 @@ def _scan_names(
     while True:
         if _word(_at(tokens, i, hi)) == "LATERAL":
             return i + 1
+        if position in ("from", "join"):  # a parenthesised join tree: `JOIN (a INNER JOIN (b ...) ON ...)`
+            i = _join_tree_start(tokens, i, hi)
         found = _read_name(tokens, i, hi)
         if found is None:
             return i
@@ -1235,6 +1237,31 @@ def _scan_names(
             i += 1
             continue
         return i
+
+
+def _join_tree_start(tokens: list[Token], i: int, hi: int) -> int:
+    """The first relation of a parenthesised join tree at token ``i`` (`(a [AS x] JOIN ...`, PostgreSQL
+    puts only a joined table in parentheses); ``i`` itself when the parentheses hold anything else (a
+    subquery, `({part} UNION {part})`)."""
+    j = i
+    while j < hi and tokens[j].token_type == TokenType.L_PAREN:
+        j += 1
+    if j == i or not _is_name(_at(tokens, j, hi)) or _word(tokens[j]) in _NOT_A_RELATION:
+        return i
+    found = _read_name(tokens, j, hi)
+    if found is None:
+        return i
+    k = found[1]
+    if _word(_at(tokens, k, hi)) == "AS":
+        k += 1
+    if _is_name(_at(tokens, k, hi)) and _word(tokens[k]) not in _JOIN_WORDS:
+        k += 1  # an alias
+    return j if _word(_at(tokens, k, hi)) in _JOIN_WORDS else i
+
+
+# what may follow `FROM (`/`JOIN (` and is no relation's name: a subquery, a VALUES list
+_NOT_A_RELATION = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "LATERAL"})
+_JOIN_WORDS = frozenset({"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL"})
 
 
 def _token_ctes(text: str, tokens: list[Token], lo: int, hi: int) -> frozenset[str]:

@@ -130,8 +130,8 @@ def analyze_sql_files(
                 created = tuple(r for r in info.refs if r.table_ddl)
                 if created:  # a CREATE TABLE that also defines foreign keys still creates the table
                     analysis.script(path, text, replace(info, refs=created))
-            elif info.kind not in ("drop view", "drop table", "drop materialized view"):
-                analysis.script(path, text, info)
+            elif info.kind not in ("drop view", "drop materialized view"):  # Phase 3 itself
+                analysis.script(path, text, info)  # DROP TABLE too: it fails on the view
     final = list(replay.objects.values())
     compat_functions = analysis.compat_functions(final, True) | analysis.compat_functions(others, False)
     for obj in final:

@@ -1017,7 +1017,20 @@ class _Extractor:
                 # take, and the list may have grown elsewhere (not exhaustive)
                 held = self._list(iterable)
                 candidates = tuple(v for v in held if v) if held else ()
-                self._store(name, (Hole(name, reason, self._node(target), candidates=candidates),))
+                function, param = self._element_of_parameter(iterable)
+                self._store(
+                    name,
+                    (
+                        Hole(
+                            name,
+                            reason,
+                            self._node(target),
+                            candidates=candidates,
+                            function=function,
+                            param=param,
+                        ),
+                    ),
+                )
             else:
                 candidates = tuple(v for v in (self._eval(_unstar(e)) for e in iterable.elts) if v)
                 if candidates:
@@ -1035,6 +1048,19 @@ class _Extractor:
                     )
         for statement in (*node.body, *node.orelse):
             self.visit(statement)
+
+    def _element_of_parameter(self, iterable: ast.expr) -> tuple[str, str]:
+        """`for table in tables:` over a parameter of the enclosing function: each element is what the
+        callers put in the list they pass (the parameter `tables[]`), as a dict entry is `params[key]`."""
+        if iterable.__class__ is not ast.Name:
+            return "", ""
+        name = iterable.id  # type: ignore[attr-defined]
+        for scope in reversed(self.scopes):
+            if scope.kind == "function":
+                if name in scope.params and name not in scope.values and name not in scope.lists:
+                    return scope.qualname, f"{name}[]"
+                return "", ""
+        return "", ""
 
     def _if(self, node: ast.If) -> None:
         """In a function, a name one branch sets and the other does not (or sets otherwise) holds either
@@ -1399,6 +1425,11 @@ class _Extractor:
                     if isinstance(arg.value, ast.Dict | ast.Name):  # `helper({"table": "x"})`: each entry
                         for key, entry in self._dict_argument(arg.value).items():
                             recorded.append((at, f"{arg.keyword or ''}[{key}]", _for_summary(entry)))
+                    elif isinstance(arg.value, ast.List | ast.Tuple | ast.Set):  # `helper(["a", "b"])`
+                        recorded.extend(
+                            (at, f"{arg.keyword or ''}[]", _for_summary(self._argument(_unstar(e))))
+                            for e in arg.value.elts
+                        )
             if arg.keyword is None and not arg.star:
                 position += 1
             if index not in consumed:
@@ -1408,7 +1439,8 @@ class _Extractor:
         else:  # nothing a summary resolves: only which parameters get unknown values is kept (small)
             for at, keyword, value in recorded:
                 if not value:
-                    self.facts.unknown_arguments.add((callee, keyword or str(at)))
+                    slot = keyword if keyword and keyword[0] != "[" else f"{at}{keyword or ''}"
+                    self.facts.unknown_arguments.add((callee, slot))
 
     def _subscript_site(self, node: ast.Subscript) -> None:
         """`container[key]` where the rule packs say the container holds tables by name (SQLAlchemy's

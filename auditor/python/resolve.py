@@ -1102,7 +1102,7 @@ class Resolver:
                 changed = False
                 for _, call, target, info in calls:
                     for param in by_function.get(target, ()):
-                        inner = passes_parameter(_argument(call, info, param))
+                        inner = passes_parameter(_arguments(call, info, param)[0])
                         if inner is not None and (inner.function, inner.param) not in self.summaries:
                             below = self.summaries[(target, param)]
                             self.summaries[(inner.function, inner.param)] = _Summary(
@@ -1119,27 +1119,27 @@ class Resolver:
         for facts, call, target, info in calls:
             for key in [(target, p) for p in by_function.get(target, ())]:
                 called.add(key)
-                value = _argument(call, info, key[1])
-                if value is None:
-                    continue  # not passed: its default, analysed where it is written
-                inner = passes_parameter(value)
-                if inner is not None:
-                    needs.setdefault(key, set()).add((inner.function, inner.param))
-                    continue
-                if not value:
-                    unknown.add(key)
-                    continue
-                through = (target, *self.summaries[key].chain)
-                summary = self.summaries[key]
-                kind = "postgrest-table" if summary.any_schema else "table"
-                site = Site(kind, value, call.block, call.what, summary.schema, through)
-                for assembly in self.assemble(value, facts.path):
-                    if HOLE_PREFIX in assembly.text:
+                for value in _arguments(call, info, key[1]):
+                    if value is None:
+                        continue  # not passed: its default, analysed where it is written
+                    inner = passes_parameter(value)
+                    if inner is not None:
+                        needs.setdefault(key, set()).add((inner.function, inner.param))
+                        continue
+                    if not value:
                         unknown.add(key)
-                    else:
-                        self._match_table(facts, site, assembly)
-                        if self._names.search(assembly.text):  # not the legacy one (another schema's)
-                            self._note_ruled_out(site, assembly)
+                        continue
+                    through = (target, *self.summaries[key].chain)
+                    summary = self.summaries[key]
+                    kind = "postgrest-table" if summary.any_schema else "table"
+                    site = Site(kind, value, call.block, call.what, summary.schema, through)
+                    for assembly in self.assemble(value, facts.path):
+                        if HOLE_PREFIX in assembly.text:
+                            unknown.add(key)
+                        else:
+                            self._match_table(facts, site, assembly)
+                            if self._names.search(assembly.text):  # not the legacy one (another schema's)
+                                self._note_ruled_out(site, assembly)
         for facts in self.modules.values():
             for callee, slot in facts.unknown_arguments:
                 target = self.function(callee)  # looked up once per name (memoised)
@@ -1149,7 +1149,15 @@ class Resolver:
                 for param in by_function.get(target, ()):
                     base = param.partition("[")[0]  # an entry of a dict parameter: the dict's slot
                     position = info.params.index(base) - info.bound if base in info.params else -1
-                    if slot in (param, base, str(position), "*", "**") and (slot != "*" or position >= 0):
+                    slots = (
+                        param,
+                        base,
+                        str(position),
+                        f"{position}[]" if param.endswith("[]") else "",
+                        "*",
+                        "**",
+                    )
+                    if slot in slots and (slot != "*" or position >= 0):
                         called.add((target, param))
                         unknown.add((target, param))
         resolved = called - unknown
@@ -1495,6 +1503,34 @@ def _prefixed(prefix: Lit, assembly: Assembly) -> Assembly:
         dataclasses.replace(s, start=s.start + width, end=s.end + width) for s in assembly.segments
     )
     return Assembly(prefix.text + assembly.text, segments, assembly.approximate)
+
+
+def _arguments(call: CallSite, info: FunctionInfo, param: str) -> list[Value | None]:
+    """The values a call passes for a parameter: one, or for the elements of a list parameter
+    (`tables[]`) each element of the list the call writes out; [None] when not passed at all."""
+    if not param.endswith("[]"):
+        return [_argument(call, info, param)]
+    base = param[:-2]
+    position = info.params.index(base) - (1 if info.bound else 0) if base in info.params else -1
+    elements = [
+        value
+        for index, keyword, value in call.args
+        if keyword == param or (keyword == "[]" and index == position >= 0)
+    ]
+    if elements:
+        return elements
+    whole = _argument(call, info, base)
+    if (
+        whole
+        and len(whole) == 1
+        and isinstance(whole[0], Hole)
+        and whole[0].param
+        and "[" not in whole[0].param
+    ):
+        return [
+            (dataclasses.replace(whole[0], param=f"{whole[0].param}[]"),)
+        ]  # the caller's own list, passed on
+    return [whole and ()]  # a list not written out: unknown elements (None: not passed)
 
 
 def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:

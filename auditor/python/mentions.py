@@ -51,6 +51,9 @@ _ROUTE_KEYWORDS = frozenset({"endpoint"})
 _ATTRIBUTE_KEYWORDS = frozenset(
     {"related_name", "related_query_name", "back_populates", "backref", "attribute"}
 )
+# calls whose argument at that position (or `name=`) names a CLI command or a web blueprint: Flask's
+# `Blueprint("orders", __name__)`, click's `@click.group("orders")`, `cli.add_command(orders_cli, "orders")`
+_COMMAND_NAME_ARGUMENT = {"Blueprint": 0, "group": 0, "command": 0, "add_command": 1}
 # calls whose argument at that position names a Python attribute
 _ATTRIBUTE_ARGUMENT = {
     "getattr": 1,
@@ -385,6 +388,14 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
+    if (
+        run.bracket == "("
+        and run.callee in _COMMAND_NAME_ARGUMENT
+        and (
+            run.keyword == "name" or (_COMMAND_NAME_ARGUMENT[run.callee] == run.argument and not run.keyword)
+        )
+    ):
+        return Verdict(NOT_A_REFERENCE, f"the name of a CLI command or a web blueprint (`{run.callee}(...)`)")
     if run.bracket == "(" and _COLUMN_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
     if run.keyword in _KEY_KEYWORDS and run.bracket == "(":

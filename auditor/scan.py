@@ -1292,10 +1292,10 @@ def _extract_python(
                 diagnosed.append(path)
         out.facts.extend(new_facts)
         holders = _holder_names(new_facts, pattern, mapping_attributes)
-        for name, modules in _table_holders(new_facts, pattern, table_classes).items():
-            holders.setdefault(name, set()).update(modules)
-        for name, modules in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
-            holders.setdefault(name, set()).update(modules)
+        for name, homes in _table_holders(new_facts, pattern, table_classes).items():
+            holders.setdefault(name, set()).update(homes)
+        for name, homes in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
+            holders.setdefault(name, set()).update(homes)
         if not remaining:
             break
         users = (

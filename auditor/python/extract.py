@@ -444,6 +444,9 @@ class _Scope:
     # a function: locals that hold the database's list of table names (`names = inspector.get_table_names()`,
     # True) or one name of it (`for t in names`, False), with the lookup rule that says so
     catalog: dict[str, tuple[Lookup, bool]] = field(default_factory=dict)
+    # a class or the module: its context managers (`@contextmanager def connect(self): ... yield conn`) and
+    # the class of what each yields, for `with self.connect() as conn:`
+    managers: dict[str, str] = field(default_factory=dict)
 
 
 class _Extractor:
@@ -696,7 +699,41 @@ class _Extractor:
         return ".".join(names)
 
     def _module(self, node: ast.Module) -> None:
+        self.scopes[0].managers = self._context_managers(node.body)
         self._visit_children(node)
+
+    def _context_managers(self, body: list[ast.stmt]) -> dict[str, str]:
+        """The functions of a body decorated as context managers, and the class of the object each
+        yields: a local built by a call (`conn = Connection(...)`; `yield conn`), a call yielded as it is,
+        or the first argument of an `Iterator[...]`/`AsyncGenerator[...]` return annotation."""
+        found: dict[str, str] = {}
+        for statement in body:
+            if statement.__class__ not in (ast.FunctionDef, ast.AsyncFunctionDef) or not any(
+                (_attr_dotted(d) or "").endswith("contextmanager") for d in statement.decorator_list
+            ):
+                continue
+            held = ""
+            returns = statement.returns  # type: ignore[attr-defined]
+            if isinstance(returns, ast.Subscript):
+                first = returns.slice.elts[0] if isinstance(returns.slice, ast.Tuple) else returns.slice
+                held = _attr_dotted(first) or ""
+            if not held:
+                built: dict[str, str] = {}
+                for inner in ast.walk(statement):
+                    if isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Call):
+                        dotted = _attr_dotted(inner.value.func)
+                        for target in inner.targets:
+                            if isinstance(target, ast.Name) and dotted is not None:
+                                built[target.id] = dotted
+                    elif isinstance(inner, ast.Yield) and inner.value is not None:
+                        value = inner.value
+                        if isinstance(value, ast.Name) and value.id in built:
+                            held = built[value.id]
+                        elif isinstance(value, ast.Call):
+                            held = _attr_dotted(value.func) or ""
+            if held and held.rpartition(".")[2][:1].isupper():  # a class (CamelCase), not a factory
+                found[statement.name] = self._qualify(held)  # type: ignore[attr-defined]
+        return found
 
     def _class(self, node: ast.ClassDef) -> None:
         for child in _header(node):
@@ -710,6 +747,7 @@ class _Extractor:
             decorated = _declarative(node)
             if decorated or any(call_matches(d, b) for b in bases for d in self.declarative_bases):
                 class_scope.table = {decorated or "declarative_base": True}
+        class_scope.managers = self._context_managers(node.body)
         self.scopes.append(class_scope)
         self.model_stack.append(self._model_info(node))
         for statement in node.body:
@@ -1000,8 +1038,30 @@ class _Extractor:
                 self._store(target.id, (hole,))
             elif target is not None:
                 self.visit(target)
+                held = self._managed_type(item.context_expr)
+                if held and isinstance(target, ast.Name) and self.scopes[-1].kind == "function":
+                    self.scopes[-1].types[target.id] = held  # `with self.connect() as conn:`
         for statement in node.body:
             self.visit(statement)
+
+    def _managed_type(self, context: ast.expr) -> str:
+        """The class of what a context manager of this module yields: `self.connect()` (a method of the
+        enclosing class) or `connect()` (a function of the module)."""
+        if not isinstance(context, ast.Call):
+            return ""
+        func = context.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):
+            for scope in reversed(self.scopes):
+                if scope.kind == "class":
+                    return scope.managers.get(func.attr, "")
+            return ""
+        if isinstance(func, ast.Name):
+            return self.scopes[0].managers.get(func.id, "")
+        return ""
 
     def _for(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)

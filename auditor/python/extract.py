@@ -2041,6 +2041,16 @@ class _Extractor:
                 separator = self._eval(func.value)
                 items = args[0].value
                 collected = self._list(items)
+                if (
+                    separator is not None
+                    and isinstance(items, ast.ListComp | ast.GeneratorExp)
+                    and len(items.generators) == 1
+                ):
+                    # `", ".join("revision." + c for c in columns)`: the text of one element stands for all
+                    # (the names it writes are those of every element)
+                    element = self._eval(items.elt)
+                    if element:
+                        return element
                 if separator is not None and (
                     collected is not None or isinstance(items, (ast.List, ast.Tuple))
                 ):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from auditor.core.model import ObjectName
 from auditor.python.extract import module_name
+from auditor.python.syntax import parse_python
 from auditor.sql.dependents import function_calls
 
 _STRING_TOKENS = frozenset({tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)})
@@ -79,7 +80,7 @@ class _Blocks:
         self.module = module
         self.ranges: list[tuple[int, int, str]] = []
         try:
-            tree = ast.parse(text)
+            tree = parse_python(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         self._walk(tree, "")

@@ -25,6 +25,7 @@ from auditor.core.source import LineIndex
 from auditor.python.mentions import statement_spans
 from auditor.python.rulepacks import Lookup, MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
+from auditor.python.syntax import parse_python
 from auditor.python.values import (
     Formatting,
     Hole,
@@ -266,7 +267,7 @@ def extract_module(
     ``components``: every name a scanned module's dotted name is made of; a call whose dotted target
     starts with another name cannot reach scanned code, and its arguments are not recorded. ``modules``:
     every dotted name a scanned module may be imported by (an imported name that is one is no object)."""
-    tree = ast.parse(source, filename=path)
+    tree = parse_python(source, path)
     facts = ModuleFacts(path, module_name(path))
     extractor = _Extractor(facts, source, packs, legacy_pattern, components, modules)
     extractor.visit(tree)

@@ -19,6 +19,7 @@ from keyword import iskeyword
 from typing import Any
 
 from auditor.core.source import LineIndex
+from auditor.python.syntax import parse_python
 from auditor.sql.analyses import NAME_VALUE, REFERENCE
 from auditor.sql.mentions import (
     NOT_A_REFERENCE,
@@ -144,7 +145,7 @@ def classify_python(
     rest = pending
     if spans is None:
         try:
-            spans = statement_spans(ast.parse(text), text, lines)
+            spans = statement_spans(parse_python(text), text, lines)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             spans = None
     if spans is not None:

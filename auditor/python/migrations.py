@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from auditor.core.model import Diagnostic
 from auditor.core.source import LineIndex
+from auditor.python.syntax import parse_python
 from auditor.sql.order import migration_order
 
 ALEMBIC = "alembic"
@@ -98,7 +99,7 @@ def read_migration(path: str, text: str, configured: Sequence[str]) -> PythonMig
     if framework == DJANGO and not any(call in text for call in _SQL_WORDS):
         return PythonMigration(path, framework, "")  # models and fields only: no SQL to replay, no parse
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return PythonMigration(path, framework, "")  # the extractor reports the syntax error
     steps = frozenset()

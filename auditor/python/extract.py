@@ -69,6 +69,9 @@ class Site:
     # object, and the types it must have there for the site to count (decided across modules)
     receiver: str = ""
     receiver_types: tuple[str, ...] = ()
+    # the bind parameters passed beside the SQL: (key, the value, the values of its elements when it is a
+    # list); key "$1" for asyncpg's one-argument-each form, "1" for a sequence's first, a mapping's keys
+    binds: tuple[tuple[str, Value, tuple[Value, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1448,9 +1451,10 @@ class _Extractor:
                         self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
                         self._foreign_keys_in(inner, node, args, sink)
                     receiver = (sink.receiver, sink.receiver_types) if sink.receiver else ("", ())
+                    binds = self._binds(args, sink) if sink.params is not None or sink.params_keywords else ()
                     self.facts.sites.append(
                         Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only,
-                             receiver=receiver[0], receiver_types=receiver[1])
+                             receiver=receiver[0], receiver_types=receiver[1], binds=binds)
                     )  # fmt: skip
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
@@ -1502,6 +1506,53 @@ class _Extractor:
                 if not value:
                     slot = keyword if keyword and keyword[0] != "[" else f"{at}{keyword or ''}"
                     self.facts.unknown_arguments.add((callee, slot))
+
+    def _binds(self, args: list[_Arg], sink: Sink) -> tuple[tuple[str, Value, tuple[Value, ...]], ...]:
+        """The bind parameters a call passes beside its SQL, for the catalog lookups that read one: each
+        positional value from the sink's `params` on (asyncpg's `$1`, `$2`), and the entries of the
+        sequence or mapping written there or by keyword (`%s`, `:name`, `%(name)s`)."""
+        positional = [a.value for a in args if a.keyword is None and not a.star]
+        found: list[tuple[str, ast.expr | None, Value | None]] = []
+        container: ast.expr | None = None
+        if sink.params is not None and sink.params < len(positional):
+            container = positional[sink.params]
+            found.extend((f"${i + 1}", node, None) for i, node in enumerate(positional[sink.params :]))
+        container = next((a.value for a in args if a.keyword in sink.params_keywords), container)
+        if isinstance(container, ast.Dict):
+            found.extend(
+                (k.value, v, None)
+                for k, v in zip(container.keys, container.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            )
+        elif isinstance(container, ast.List | ast.Tuple):
+            for i, element in enumerate(container.elts):
+                if isinstance(element, ast.Starred):
+                    break
+                found.append((str(i + 1), element, None))
+        elif isinstance(container, ast.Name):
+            found.extend((key, None, entry) for key, entry in self._dict_argument(container).items())
+        binds = []
+        for key, node, known in found:
+            value = known if node is None else (self._argument(node) or self._eval(node))
+            elements = self._bind_elements(node) if node is not None else ()
+            if value or elements:
+                binds.append((key, value or (), elements))
+        return tuple(binds)
+
+    def _bind_elements(self, node: ast.expr) -> tuple[Value, ...]:
+        """The names in a list bound to `IN %s` / `= ANY(:names)`: a literal's elements, or each element
+        of a list parameter (`names`, `list(names)`) that the callers write out."""
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return tuple(v for v in (self._argument(_unstar(e)) for e in node.elts) if v)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _COPIES:
+            if len(node.args) == 1 and not node.keywords:
+                return self._bind_elements(node.args[0])
+            return ()
+        function, param = self._element_of_parameter(node)
+        if not param:
+            return ()
+        name = node.id  # type: ignore[attr-defined]
+        return ((Hole(name, f"an element of `{name}`", self._node(node), function=function, param=param),),)
 
     def _subscript_site(self, node: ast.Subscript) -> None:
         """`container[key]` where the rule packs say the container holds tables by name (SQLAlchemy's

@@ -27,6 +27,7 @@ from auditor.python.extract import (
 from auditor.python.postgrest import embedded_resources
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Piece, Ref, Value, member_name
 from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references
+from auditor.sql.binds import bind_lookups
 from auditor.sql.mentions import sql_word_reason
 from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 
@@ -658,6 +659,8 @@ class Resolver:
         dynamic = any(isinstance(s.piece, Hole) for s in assembly.segments) or any(
             v.holds_name for s in assembly.segments for v in s.via
         )
+        if site.binds:
+            self._match_binds(facts, site, assembly.text)
         for ref in analysis.refs:
             if ref.position in _NOT_BLOCKING_POSITIONS and not ref.table_ddl:
                 continue
@@ -692,6 +695,23 @@ class Resolver:
                 schema_written,
                 ref.position,
             )
+
+    def _match_binds(self, facts: ModuleFacts, site: Site, text: str) -> None:
+        """A catalog lookup whose name is a bind parameter (`WHERE table_name = %s`, `relname = ANY(:n)`):
+        the value the call binds there is a name looked up by (medium confidence, as the lookups written
+        in the SQL). A list bound to `IN`/`ANY` gives each of its elements; a helper's parameter there makes
+        the helper take table names (names only: a loop over every table's name is no LR005)."""
+        entries = {key: (value, elements) for key, value, elements in site.binds}
+        for lookup in bind_lookups(text):
+            entry = entries.get(lookup.key)
+            if entry is None:
+                continue
+            value, elements = entry
+            what = f"{site.what}, a parameter the SQL looks a table up by"
+            for one in elements if lookup.many else (value,) if value else ():
+                bound = Site("table", one, site.block, what, names_only=True, through=site.through)
+                for assembly in self.assemble(one, facts.path):
+                    self._match_table(facts, bound, assembly, cap=Confidence.MEDIUM)
 
     def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text
@@ -744,7 +764,9 @@ class Resolver:
         others = self.catalog.named(name)
         return (others[0], Confidence.MEDIUM) if len(others) == 1 else (None, Confidence.LOW)
 
-    def _match_table(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
+    def _match_table(
+        self, facts: ModuleFacts, site: Site, assembly: Assembly, cap: Confidence = Confidence.HIGH
+    ) -> None:
         text = assembly.text
         if HOLE_PREFIX in text:
             match = _HOLE.search(text)
@@ -782,14 +804,17 @@ class Resolver:
         rule = "LR003" if site.kind == "mapping" else "LR004"
         start = parts[-2].start() if written_schema else last.start()
         legacy = self.catalog.lookup(schema, fold_identifier(last.group(0)))
-        confidence = Confidence.HIGH
+        confidence = cap
         if legacy is None and site.kind == "postgrest-table" and not written_schema:
             legacy, confidence = self._exposed(fold_identifier(last.group(0)))  # a PostgREST helper's table
         elif legacy is None and not written_schema and self._schema_unknown(site):
             # `__table_args__ = make_args()`: the schema is not known, the name may be any schema's
             others = self.catalog.named(fold_identifier(last.group(0)))
             if others:
-                legacy, confidence = others[0], Confidence.MEDIUM if len(others) == 1 else Confidence.LOW
+                legacy, confidence = (
+                    others[0],
+                    min(cap, Confidence.MEDIUM if len(others) == 1 else Confidence.LOW),
+                )
         if legacy is not None:
             self._report(
                 facts,

@@ -39,6 +39,10 @@ class Sink:
     # set by the extractor on a matched sink whose receiver is a name imported from another module: that
     # name (dotted), whose type, read in its own module, decides whether the sink applies
     receiver: str = ""
+    # the bind parameters the SQL gets: the positional argument that holds them (a sequence or a mapping;
+    # a plain value there starts asyncpg's one-argument-each form), or one of these keywords
+    params: int | None = None
+    params_keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,8 @@ _SINK_KEYS = frozenset(
         "methods",
         "receiver_types",
         "names_only",
+        "params",
+        "params_keywords",
         "doc",
     }
 )
@@ -218,6 +224,8 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
         schema_position=_optional_int(entry.get("schema_position"), where),
         receiver_types=_strs(entry.get("receiver_types", []), where),
         names_only=bool(entry.get("names_only", False)),
+        params=_optional_int(entry.get("params"), where),
+        params_keywords=_strs(entry.get("params_keywords", []), where),
     )
 
 

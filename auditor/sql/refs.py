@@ -35,6 +35,8 @@ from sqlglot.tokens import Token, TokenType
 from auditor.catalog.names import fold_identifier
 from auditor.core.model import Diagnostic
 from auditor.sql.analyses import TableRef
+from auditor.sql.binds import CATALOG_COLUMNS as _CATALOG_COLUMNS
+from auditor.sql.binds import LOOKUP_FUNCTIONS as _LOOKUP_FUNCTIONS
 from auditor.sql.qualifiers import QualifierScopes
 from auditor.sql.statements import UNTERMINATED, blank_unterminated, is_terminated, split_statements
 
@@ -802,24 +804,9 @@ def _tree_position(table: exp.Table, parent: exp.Expr | None, key: str) -> str |
 # ----------------------------------------------------------------------------------------------------------
 # Catalog lookups by name
 
-# catalog columns (and trigger variables) that hold a relation's name ("name") or its schema's ("schema"):
-# information_schema, pg_class/pg_namespace, pg_tables, pg_views, pg_matviews, pg_indexes, pg_stat_*_tables
-_CATALOG_COLUMNS = {
-    "table_name": "name", "relname": "name", "tablename": "name", "viewname": "name", "matviewname": "name",
-    "event_object_table": "name", "tg_table_name": "name", "tg_relname": "name",
-    "table_schema": "schema", "schemaname": "schema", "nspname": "schema", "event_object_schema": "schema",
-    "tg_table_schema": "schema",
-}  # fmt: skip
 _Lookup = tuple[
     int, int, str
 ]  # the quoted value's first and last offsets, and what it names (see _tree_lookup)
-# functions that take a relation name (regclass or text): the index of that argument
-_LOOKUP_FUNCTIONS = {
-    "to_regclass": 0, "pg_total_relation_size": 0, "pg_relation_size": 0, "pg_table_size": 0,
-    "pg_indexes_size": 0, "pg_relation_filepath": 0, "pg_relation_filenode": 0, "pg_get_serial_sequence": 0,
-    "pg_get_viewdef": 0, "has_table_privilege": -2, "has_any_column_privilege": -2,
-    "has_column_privilege": -3,
-}  # fmt: skip
 _IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _RELATION_VALUE = re.compile(rf"(?:({_IDENTIFIER})\.)?({_IDENTIFIER})")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][\w$]*")

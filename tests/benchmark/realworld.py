@@ -52,7 +52,7 @@ class GrepLine:
 
 def grep_lines(root: Path, names: Sequence[str]) -> list[GrepLine]:
     """Every line of a .py or .sql file that `grep -rniw` finds for one of ``names``."""
-    command = ["grep", "-rniwI", "--include=*.py", "--include=*.sql"]
+    command = ["grep", "-rniwIZ", "--include=*.py", "--include=*.sql"]  # -Z: a NUL after the file name
     for name in names:
         command += ["-e", name]
     done = subprocess.run([*command, "."], cwd=root, capture_output=True, text=True, errors="replace")
@@ -60,7 +60,7 @@ def grep_lines(root: Path, names: Sequence[str]) -> list[GrepLine]:
         raise SystemExit(f"grep failed: {done.stderr.strip()}")
     out: list[GrepLine] = []
     for row in done.stdout.splitlines():
-        path, _, rest = row.partition(":")
+        path, _, rest = row.partition("\0")  # a file name may hold a colon (`rev-2021-07-06-16:37_x.py`)
         number, _, text = rest.partition(":")
         if number.isdigit():
             out.append(GrepLine(path.removeprefix("./"), int(number), text.strip()))

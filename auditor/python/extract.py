@@ -1691,6 +1691,17 @@ class _Extractor:
                     return found
             target = self.facts.imports.get(name) or f"{self.facts.module}.{name}"
             return (Ref(target, name, 0, node.lineno, self._column(node.lineno, node.col_offset) + 1),)
+        if node.__class__ is ast.Constant and node.value.__class__ is str:  # type: ignore[attr-defined]
+            text = node.value  # type: ignore[attr-defined]
+            if (
+                text
+                and (len(text) > _NAME_LENGTH or text.split() != [text])
+                and self.legacy.search(text) is None
+                and POSTGREST_PATH not in text
+            ):
+                # text that is no name (spaces, or too long) and names no legacy object: a summary keeps
+                # only that (`_for_summary`), and it is no SQL site: its pieces and positions are not needed
+                return _NOT_A_NAME
         if isinstance(node, _ARGUMENT_TYPES):
             return self._eval(node)
         return None
@@ -2276,6 +2287,7 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
 
 # a string argument that cannot be a table name (prose, SQL text): known, and kept small in the summary
 _NOT_A_NAME: Value = (Lit(" ", 0, 0, "", 0, False, False),)
+_NAME_LENGTH = 128  # longer literal text is no table name a summary checks
 
 
 def _for_summary(value: Value | None) -> Value:
@@ -2290,7 +2302,7 @@ def _for_summary(value: Value | None) -> Value:
         return ()  # partly unknown: not a name a summary can check
     if kinds == {Lit}:
         text = literal_text(value)
-        if len(text) > 128 or text.split() != [text]:  # empty, or with white space in it
+        if len(text) > _NAME_LENGTH or text.split() != [text]:  # empty, or with white space in it
             return _NOT_A_NAME
     return value
 

@@ -81,6 +81,8 @@ _KEY_METHODS = frozenset({"pop", "setdefault"})
 _TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
+# keyword arguments that take a clause of a query, as text (`group_by=["t.id"]`, `order_by="t.x DESC"`)
+_SQL_CLAUSE_KEYWORDS = frozenset({"group_by", "order_by", "where", "having", "join", "joins"})
 _SQL_FRAGMENT = (
     "a SQL fragment names the table as a column qualifier beside SQL operators or clauses; no analysed "
     "query was seen running it"
@@ -352,6 +354,13 @@ def _string_run(
         # SQL a query builder wrote: `assert "ORDER BY legacy.id DESC" in sql`)
         if whole is not None and verdict.verdict != SQL_FRAGMENT and verdict.reason != _SQL_TEXT:
             verdict = whole
+        elif (
+            verdict.reason == _SQL_SHAPED
+            and (run.keyword in _SQL_CLAUSE_KEYWORDS or run.within in _SQL_CLAUSE_KEYWORDS)
+            and _QUALIFIER_AFTER.match(tok.string, end - tok_start)
+        ):
+            # `group_by=["legacy.id"]`, `order_by="legacy.created DESC"`: a qualifier handed on as a clause
+            verdict = Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
         yield start, end, verdict
 
 

@@ -138,6 +138,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('page = db.fetch_page(q, group_by=["ledger.id"])\n', "sql-fragment", "a SQL fragment"),
         ('rows = paginate(q, order_by="ledger.created")\n', "sql-fragment", "a SQL fragment"),
         ('rows = paginate(q, label="ledger.created")\n', "not-a-reference", "text for people"),
+        ('entries = relationship("Entry", order_by="Ledger.created")\n', "unclassified", "SQL-shaped text"),
         ('rows = paginate(q, field="ledger.created")\n', "unclassified", "SQL-shaped text"),
         ('__all__ = ["Ledger", "Books"]\n', "not-a-reference", "a name the module exports"),
         ('__all__ += (\n    "ledger",\n)\n', "not-a-reference", "a name the module exports"),

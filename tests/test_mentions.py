@@ -134,6 +134,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('bp = Blueprint("ledger", __name__)\n', "not-a-reference", "the name of a CLI command"),
         ('@click.group(name="ledger", help="x")\n', "not-a-reference", "the name of a CLI command"),
         ('cli.add_command(ledger_cli, "ledger")\n', "not-a-reference", "the name of a CLI command"),
+        ('ns = Namespace("ledger", description="x")\n', "not-a-reference", "the name of a CLI command"),
         ('run.command(cli, "ledger")\n', "unclassified", "a string that holds the name"),
         ('page = db.fetch_page(q, group_by=["ledger.id"])\n', "sql-fragment", "a SQL fragment"),
         ('rows = paginate(q, order_by="ledger.created")\n', "sql-fragment", "a SQL fragment"),

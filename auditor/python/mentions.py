@@ -53,8 +53,11 @@ _ATTRIBUTE_KEYWORDS = frozenset(
     {"related_name", "related_query_name", "back_populates", "backref", "attribute"}
 )
 # calls whose argument at that position (or `name=`) names a CLI command or a web blueprint: Flask's
-# `Blueprint("orders", __name__)`, click's `@click.group("orders")`, `cli.add_command(orders_cli, "orders")`
-_COMMAND_NAME_ARGUMENT = {"Blueprint": 0, "group": 0, "command": 0, "add_command": 1}
+# `Blueprint("orders", __name__)`, flask-restx's `Namespace("orders")` / `api.namespace("orders")`, click's
+# `@click.group("orders")`, `cli.add_command(orders_cli, "orders")`
+_COMMAND_NAME_ARGUMENT = {
+    "Blueprint": 0, "Namespace": 0, "namespace": 0, "group": 0, "command": 0, "add_command": 1,
+}  # fmt: skip
 # calls whose argument at that position names a Python attribute
 _ATTRIBUTE_ARGUMENT = {
     "getattr": 1,

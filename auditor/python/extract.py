@@ -37,6 +37,7 @@ from auditor.python.values import (
     member_name,
     slots_reduce,
 )
+from auditor.sql.binds import bind_lookups
 
 SQL_START = re.compile(
     r"\A\s*(?:--[^\n]*\n\s*)*\(*\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|copy|merge|"
@@ -472,6 +473,7 @@ class _Extractor:
         self.call_sinks = packs.call_sinks()
         self.lookups = tuple(lookup for lookup in packs.lookups if not lookup.returned_by)
         self.name_lists = {m: lookup for lookup in packs.lookups for m in lookup.returned_by}
+        self.catalog_marked = False  # a local of this module holds the database's list of table names
         self.lookup_methods: dict[str, list[Lookup]] = {}
         for lookup in self.lookups:
             for method in lookup.methods:
@@ -1421,13 +1423,14 @@ class _Extractor:
             and args
             and not args[0].keyword
             and not args[0].star
+            and self._may_name_table(args[0].value)
         ):
             for lookup in self.lookup_methods[func.attr]:  # type: ignore[attr-defined]
                 self._table_lookup(lookup, func.value, args[0].value, f".{func.attr}()")  # type: ignore[attr-defined]
         if (
             func.__class__ is ast.Attribute
             and func.attr == "startswith"  # type: ignore[attr-defined]
-            and self.name_lists
+            and self.catalog_marked
             and args
             and not args[0].keyword
             and not args[0].star
@@ -1451,7 +1454,7 @@ class _Extractor:
                         self.table_calls.setdefault(id(node), []).append(len(self.facts.sites))
                         self._foreign_keys_in(inner, node, args, sink)
                     receiver = (sink.receiver, sink.receiver_types) if sink.receiver else ("", ())
-                    binds = self._binds(args, sink) if sink.params is not None or sink.params_keywords else ()
+                    binds = self._binds(args, sink) if _may_bind(sink, value) else ()
                     self.facts.sites.append(
                         Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only,
                              receiver=receiver[0], receiver_types=receiver[1], binds=binds)
@@ -1558,8 +1561,18 @@ class _Extractor:
         """`container[key]` where the rule packs say the container holds tables by name (SQLAlchemy's
         `Base.metadata.tables[name]`, the dataset library's `db[name]`): a lookup of the table itself."""
         self._visit_children(node)
-        for lookup in self.lookups:
-            self._table_lookup(lookup, node.value, node.slice, "[]")
+        if self._may_name_table(node.slice):
+            for lookup in self.lookups:
+                self._table_lookup(lookup, node.value, node.slice, "[]")
+
+    def _may_name_table(self, key: ast.expr) -> bool:
+        """A key or compared value that can make a finding: a literal only when it names a legacy object
+        (any other literal, a number or a slice, names no table there, nor an unresolved one)."""
+        kind = key.__class__
+        if kind is ast.Constant:
+            text = key.value  # type: ignore[attr-defined]
+            return text.__class__ is str and self.legacy.search(text) is not None
+        return kind is not ast.Slice and kind is not ast.Tuple
 
     def _table_lookup(self, lookup: Lookup, container: ast.expr, key: ast.expr, how: str) -> None:
         receiver: ast.expr = container
@@ -1619,6 +1632,7 @@ class _Extractor:
         lookup = self._names_list(value)
         if lookup is not None:
             scope.catalog[target.id] = (lookup, whole)  # type: ignore[attr-defined]
+            self.catalog_marked = True
         else:
             scope.catalog.pop(target.id, None)  # type: ignore[attr-defined]
 
@@ -1637,7 +1651,7 @@ class _Extractor:
                 lookup = self._names_list(right)
                 if lookup is not None:
                     self._name_site(lookup, left, "looked up in the database's table names")
-            elif kind is ast.Eq or kind is ast.NotEq:
+            elif (kind is ast.Eq or kind is ast.NotEq) and self.catalog_marked:
                 for one, other in ((left, right), (right, left)):
                     held = self._catalog_of(one)
                     if held is not None and not held[1]:
@@ -1645,6 +1659,8 @@ class _Extractor:
             left = right
 
     def _name_site(self, lookup: Lookup, key: ast.expr, what: str) -> None:
+        if not self._may_name_table(key):
+            return
         value = self._eval(key)
         if value:
             self.facts.sites.append(Site("table", value, self.block, what, names_only=lookup.names_only))
@@ -2288,6 +2304,14 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
 # a string argument that cannot be a table name (prose, SQL text): known, and kept small in the summary
 _NOT_A_NAME: Value = (Lit(" ", 0, 0, "", 0, False, False),)
 _NAME_LENGTH = 128  # longer literal text is no table name a summary checks
+
+
+def _may_bind(sink: Sink, value: Value) -> bool:
+    """The sink passes parameters and its SQL may look a relation up by one (text written elsewhere, a
+    constant or a hole, may: it is read when the statement is assembled)."""
+    if sink.params is None and not sink.params_keywords:
+        return False
+    return any(p.__class__ is not Lit for p in value) or bool(bind_lookups(literal_text(value)))
 
 
 def _for_summary(value: Value | None) -> Value:

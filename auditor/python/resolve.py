@@ -1173,7 +1173,7 @@ class Resolver:
                 info = self.functions[target][1]
                 for param in by_function.get(target, ()):
                     base = param.partition("[")[0]  # an entry of a dict parameter: the dict's slot
-                    position = info.params.index(base) - info.bound if base in info.params else -1
+                    position = _position(info, base)
                     slots = (
                         param,
                         base,
@@ -1530,13 +1530,18 @@ def _prefixed(prefix: Lit, assembly: Assembly) -> Assembly:
     return Assembly(prefix.text + assembly.text, segments, assembly.approximate)
 
 
+def _position(info: FunctionInfo, param: str) -> int:
+    """A parameter's place among a call's positional arguments (the bound `self` skipped); -1: none."""
+    return info.params.index(param) - (1 if info.bound else 0) if param in info.params else -1
+
+
 def _arguments(call: CallSite, info: FunctionInfo, param: str) -> list[Value | None]:
     """The values a call passes for a parameter: one, or for the elements of a list parameter
     (`tables[]`) each element of the list the call writes out; [None] when not passed at all."""
     if not param.endswith("[]"):
         return [_argument(call, info, param)]
     base = param[:-2]
-    position = info.params.index(base) - (1 if info.bound else 0) if base in info.params else -1
+    position = _position(info, base)
     elements = [
         value
         for index, keyword, value in call.args
@@ -1562,9 +1567,7 @@ def _argument(call: CallSite, info: FunctionInfo, param: str) -> Value | None:
     """The value a call passes for a parameter (by position, the bound `self` skipped, or by keyword);
     for an entry of a dict parameter (`params[table]`), that entry of the dict the call passes."""
     base, _, entry = param.partition("[")
-    position = -1
-    if base in info.params:
-        position = info.params.index(base) - (1 if info.bound else 0)
+    position = _position(info, base)
     unpacked = passed = False
     for index, keyword, value in call.args:
         if not entry and (keyword == param or (keyword is None and index == position >= 0)):

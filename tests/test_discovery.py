@@ -262,3 +262,34 @@ def test_the_quick_name_test_answers_as_the_regex_does(text: str) -> None:
     for names in (["orders"], ["order_line_items", "Orders"], ["session"], ["ſession"]):
         pattern = name_pattern(names)
         assert names_in(pattern, text) is (pattern.search(text) is not None), (names, text)
+
+
+@pytest.mark.parametrize(
+    ("source", "builds"),
+    [
+        ('cur.execute(f"SELECT * FROM {table}")', True),
+        ('sql = "DELETE FROM %s WHERE id = %%s" % table', True),
+        ('cur.execute("SELECT count(*) FROM " + table)', True),
+        ('q = f"{head} FROM {table}"', True),  # starts with a hole
+        ('q = "count(*) FROM %s" % t', True),  # a function call first: a piece of a select list
+        ('sql = """\n    SELECT id\n    FROM {table}\n"""', True),  # a hole on a line of a longer string
+        ('sql = ("SELECT id, "\n       "name FROM %s" % t)', True),  # continues the line before
+        ('sql = ("SELECT id, "  # the key\n       "name FROM %s" % t)', True),  # past a comment
+        ('sql = "SELECT id, " "name FROM %s" % t', True),  # two parts on one line
+        ("q = \"SELECT 'x' label FROM %s\" % t", True),  # quotes inside the SQL
+        ('x = "it\'s" + f"name from {t}"', True),  # two strings before it on the line: not read there
+        ('log.debug("reading %s from %s", name, path)', False),
+        ("raise ValueError(\"failed to locate a column from table '%s'\" % name)", False),
+        ("# the node returned from {% cycle a b %} is the same", False),
+        ('log.info(\n    "broken pipe from %s", address\n)', False),  # first on its line after `(`
+        ('client.table(name).select("*")', True),  # a client call with a non-literal name
+        ('client.table("orders").select("*")', False),
+    ],
+)
+def test_the_dynamic_sql_prefilter_reads_prose_only_where_it_is_sure(source: str, builds: bool) -> None:
+    """A table keyword before a formatting hole makes a file one that builds SQL, unless its own line shows
+    that it is in a comment or in a one-line string that starts with a word no SQL starts with (a log
+    message): then it is prose. Anything the line cannot tell is kept."""
+    from auditor.discover.prefilter import builds_dynamic_sql
+
+    assert builds_dynamic_sql(source.lower().encode()) is builds

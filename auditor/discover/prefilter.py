@@ -7,7 +7,7 @@ the few files that pass them. This is the hot path of a cold scan over a large t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 _TABLE_KEYWORDS = (b"from", b"join", b"into", b"update", b"table")
 # after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`
@@ -32,21 +32,71 @@ class NamePrefilter:
 
 
 def builds_dynamic_sql(lowered: bytes) -> bool:
-    """A table keyword followed by a formatting hole, or a client table call with a non-literal name."""
-    for keyword in _TABLE_KEYWORDS:
-        at = lowered.find(keyword)
-        while at >= 0:
-            before = lowered[at - 1 : at] if at else b" "
-            if not (before.isalnum() or before == b"_") and _DYNAMIC_TAIL.match(lowered, at + len(keyword)):
-                return True
-            at = lowered.find(keyword, at + 1)
-    for call in _CLIENT_CALLS:
-        at = lowered.find(call)
-        while at >= 0:
-            if _NON_LITERAL_ARG.match(lowered, at + len(call)):
-                return True
-            at = lowered.find(call, at + 1)
-    return False
+    """A table keyword followed by a formatting hole in text that may be SQL, or a client table call with
+    a non-literal name."""
+    holes = [
+        at
+        for keyword in _TABLE_KEYWORDS
+        for at in _occurrences(lowered, keyword)
+        if (at == 0 or lowered[at - 1] not in _WORD_BYTES) and _DYNAMIC_TAIL.match(lowered, at + len(keyword))
+    ]
+    if holes and _in_sql_text(lowered, sorted(holes)):
+        return True
+    return any(
+        _NON_LITERAL_ARG.match(lowered, at + len(call))
+        for call in _CLIENT_CALLS
+        for at in _occurrences(lowered, call)
+    )
+
+
+def _occurrences(data: bytes, needle: bytes) -> Iterator[int]:
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
+_FIRST_WORD = re.compile(rb"[ \t\r\n(]*([a-z_]+)(\(?)")
+# words a string of SQL, or a piece of one, may start with
+_SQL_WORDS = frozenset(
+    b"""select insert update delete with from join into table where and or on set values returning order
+    group having limit offset union intersect except create alter drop truncate copy merge explain analyze
+    analyse vacuum lock grant revoke comment begin commit rollback declare fetch move refresh reindex cluster
+    call do show describe pragma replace using left right inner outer cross full natural lateral as case
+    when not exists in is distinct all by asc desc nulls window partition over filter only if upsert
+    """.split()
+)
+
+
+def _in_sql_text(lowered: bytes, holes: list[int]) -> bool:
+    """Is one of the keyword-and-hole offsets outside the comments and prose strings of a Python file,
+    as far as its own line tells? A hole counts as prose only when its line is a comment, or when it lies
+    in a one-line string that starts on that line, continues no other string, and starts with a word that
+    no SQL text starts with and that is not a function call: `log.debug("reading %s from %s")`,
+    `"failed to locate a column from table '%s'"`. Anything else (a string that starts with a hole, a
+    quote or any other non-letter, one that runs over several lines or continues another) is SQL."""
+    return any(not _prose(lowered, at) for at in holes)
+
+
+def _prose(lowered: bytes, at: int) -> bool:
+    line_start = lowered.rfind(b"\n", 0, at) + 1
+    head = lowered[line_start:at]
+    if head.lstrip().startswith(b"#"):
+        return True  # a comment line
+    quote = max(head.rfind(b'"'), head.rfind(b"'"))
+    if quote < 0 or head.count(head[quote : quote + 1]) != 1 or b"#" in head[:quote]:
+        return False  # several strings (or quotes inside one) before it, or none: not read here
+    before = head[:quote].rstrip(b"rbuft").rstrip()
+    end = line_start - 1
+    while not before.lstrip(b" \t([{") and end > 0:  # first on its line: it may continue the line before
+        start = lowered.rfind(b"\n", 0, end) + 1
+        before, end = lowered[start:end].rstrip(), start - 1
+        if b"#" in before:
+            return False  # a comment may end a line between the parts of a string
+    if before[-1:] in (b'"', b"'", b"\\"):
+        return False  # it continues a string written before it (`"..." "..."`)
+    word = _FIRST_WORD.match(head, quote + 1)
+    return word is not None and not word.group(2) and word.group(1) not in _SQL_WORDS
 
 
 _METADATA_SCHEMA = re.compile(rb"metadata\([^)]*\bschema[ \t]*=")

@@ -1270,6 +1270,8 @@ def _extract_python(
     helpers: dict[str, set[str]] = {}
     helper_functions: set[str] = set()
     wanted_receivers: set[str] = set()  # objects a sink is called on, whose type their module decides
+    wanted_functions: set[str] = set()  # functions of scanned modules a legacy name is passed to
+    on_demand: set[str] = set()  # files parsed only because they define such functions
     named = set(out.named)
     diagnosed: list[str] = []  # files whose content could not be analysed (a cached diagnostic)
     table_classes: set[str] = set()
@@ -1294,7 +1296,12 @@ def _extract_python(
         holders = _holder_names(new_facts, pattern, mapping_attributes)
         for name, homes in _table_holders(new_facts, pattern, table_classes).items():
             holders.setdefault(name, set()).update(homes)
-        for name, homes in _helper_names(new_facts, out.facts, helpers, helper_functions).items():
+        # what a module parsed only for the functions a legacy name is passed to makes parsed in turn: in
+        # legacy-files mode nothing (the callers that pass legacy names are parsed already, and LR005s
+        # are looked for only near them); else, as for any module, the users of its helpers (their
+        # arguments decide its LR005s) and the modules its types and schemas come from
+        driving = new_facts if filters.dynamic else [f for f in new_facts if f.path not in on_demand]
+        for name, homes in _helper_names(driving, out.facts, helpers, helper_functions).items():
             holders.setdefault(name, set()).update(homes)
         if not remaining:
             break
@@ -1306,12 +1313,15 @@ def _extract_python(
         used = set(users)
         schemas = [p for p in remaining if p not in used and records[p].flags & SETS_SCHEMA]
         if schemas:  # a module that sets a schema is read when a parsed module imports it
-            imported = _import_prefixes(new_facts)
+            imported = _import_prefixes(driving)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        receivers = _receiver_modules(new_facts, wanted_receivers, remaining, used, named, modules)
-        round_paths = users + schemas + receivers  # parsed by the loop (not yet in the cache)
-        used.update(schemas)
+        receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, modules)
         used.update(receivers)
+        demanded = _callee_modules(new_facts, wanted_functions, remaining, used, named, modules)
+        on_demand.update(demanded)
+        round_paths = users + schemas + receivers + demanded  # parsed by the loop (not yet in the cache)
+        used.update(schemas)
+        used.update(demanded)
         remaining = [p for p in remaining if p not in used]
     out.keys = {path: record.key for path, record in records.items()}
     out.fact_paths = [f.path for f in out.facts]
@@ -1364,6 +1374,32 @@ def _receiver_modules(
                 wanted.add(target)
     modules = {w.rpartition(".")[0] for w in wanted}
     return [p for p in remaining if p not in used and _module_names(p) & modules]
+
+
+def _callee_modules(
+    new: list[ModuleFacts],
+    wanted: set[str],
+    remaining: list[str],
+    used: set[str],
+    named: set[str],
+    modules_known: frozenset[str],
+) -> list[str]:
+    """The modules that define the functions a parsed module passes a legacy name to (`count_rows(request,
+    ["orders"])`, imported from a module that names no legacy object), and those such a function passes
+    it on to, round after round: the call is resolved with the function's summary, read there."""
+    for module in new:
+        if module.path in named:
+            wanted.update(c for c in module.legacy_callees if _function_of(c, modules_known))
+    homes = {w.rpartition(".")[0] for w in wanted}
+    return [p for p in remaining if p not in used and _module_names(p) & homes]
+
+
+def _function_of(callee: str, modules_known: frozenset[str]) -> bool:
+    """A function of a scanned module by its dotted name; not a class (CamelCase), whose constructor's
+    arguments a summary does not follow."""
+    home, _, name = callee.rpartition(".")
+    first = name.lstrip("_")[:1]
+    return home in modules_known and not (first.isupper() and not name.isupper())
 
 
 def _module_names(path: str) -> set[str]:

@@ -278,6 +278,7 @@ def extract_module(
     extractor.handlers = extractor.evaluators = {}  # its own bound methods: a cycle that kept the tree
     if names_in(legacy_pattern, source):  # the post-pass classifies its occurrences without parsing it again
         facts.statement_spans = _pack_rows(statement_spans(tree, source, extractor.lines))
+        call_sinks = extractor.call_sinks
         facts.legacy_callees = tuple(
             sorted(
                 {
@@ -287,6 +288,10 @@ def extract_module(
                         isinstance(p, Lit) and legacy_pattern.search(p.text)
                         for _, _, v in call.args
                         for p in v
+                    )
+                    and not any(  # a sink of the rule packs: its arguments are read at the call
+                        call_matches(sink.call or "", call.callee)
+                        for sink in call_sinks.get(call.callee.rpartition(".")[2], ())
                     )
                 }
             )

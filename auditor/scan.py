@@ -1317,7 +1317,8 @@ def _extract_python(
             schemas = [p for p in schemas if _module_names(p) & imported]
         receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, modules)
         used.update(receivers)
-        demanded = _callee_modules(new_facts, wanted_functions, remaining, used, named, modules)
+        homes = _callee_homes(new_facts, wanted_functions, named, modules)
+        demanded = [p for p in remaining if p not in used and _module_names(p) & homes]
         on_demand.update(demanded)
         round_paths = users + schemas + receivers + demanded  # parsed by the loop (not yet in the cache)
         used.update(schemas)
@@ -1376,22 +1377,16 @@ def _receiver_modules(
     return [p for p in remaining if p not in used and _module_names(p) & modules]
 
 
-def _callee_modules(
-    new: list[ModuleFacts],
-    wanted: set[str],
-    remaining: list[str],
-    used: set[str],
-    named: set[str],
-    modules_known: frozenset[str],
-) -> list[str]:
+def _callee_homes(
+    new: list[ModuleFacts], wanted: set[str], named: set[str], known: frozenset[str]
+) -> set[str]:
     """The modules that define the functions a parsed module passes a legacy name to (`count_rows(request,
-    ["orders"])`, imported from a module that names no legacy object), and those such a function passes
-    it on to, round after round: the call is resolved with the function's summary, read there."""
+    ["orders"])`, imported from a module that names no legacy object), round after round: the call is
+    resolved with the function's summary, read there."""
     for module in new:
         if module.path in named:
-            wanted.update(c for c in module.legacy_callees if _function_of(c, modules_known))
-    homes = {w.rpartition(".")[0] for w in wanted}
-    return [p for p in remaining if p not in used and _module_names(p) & homes]
+            wanted.update(c for c in module.legacy_callees if _function_of(c, known))
+    return {w.rpartition(".")[0] for w in wanted}
 
 
 def _function_of(callee: str, modules_known: frozenset[str]) -> bool:

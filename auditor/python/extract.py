@@ -73,6 +73,7 @@ class Site:
     # the bind parameters passed beside the SQL: (key, the value, the values of its elements when it is a
     # list); key "$1" for asyncpg's one-argument-each form, "1" for a sequence's first, a mapping's keys
     binds: tuple[tuple[str, Value, tuple[Value, ...]], ...] = ()
+    prefix: str = ""  # the sink's text the SQL is the rest of (Sink.prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1462,7 +1463,8 @@ class _Extractor:
                     binds = self._binds(args, sink) if _may_bind(sink, value) else ()
                     self.facts.sites.append(
                         Site(sink.kind, value, self.block, what, schema, names_only=sink.names_only,
-                             receiver=receiver[0], receiver_types=receiver[1], binds=binds)
+                             receiver=receiver[0], receiver_types=receiver[1], binds=binds,
+                             prefix=sink.prefix)
                     )  # fmt: skip
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)

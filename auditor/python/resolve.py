@@ -647,7 +647,9 @@ class Resolver:
             # the SQL is a .sql file's text: that file is analysed, and linked to this block
             self._result.sql_files.append((facts.path, site.block, first.sql_file))
             return
-        if site.kind == "sql" and not SQL_START.match(assembly.text):
+        if site.prefix:  # the tail of a statement the sink completes (alembic_utils' definitions)
+            assembly = _prefixed(Lit(site.prefix, 0, 0, "", 0, False, False), assembly)
+        elif site.kind == "sql" and not SQL_START.match(assembly.text):
             assembly = _as_select(assembly)  # a fragment (RawSQL, .extra(where=)): an expression of a query
         analysis = table_references(assembly.text)
         if site.kind == "standalone" and not analysis.parsed and not SQL_START.match(assembly.text):

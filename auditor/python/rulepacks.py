@@ -43,6 +43,9 @@ class Sink:
     # a plain value there starts asyncpg's one-argument-each form), or one of these keywords
     params: int | None = None
     params_keywords: tuple[str, ...] = ()
+    # text the SQL is the rest of: alembic_utils' `definition=` of a function, a trigger or a policy is
+    # the tail of its CREATE statement (`CREATE TRIGGER t ` + "AFTER INSERT ON orders FOR EACH ROW ...")
+    prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,7 @@ _SINK_KEYS = frozenset(
         "names_only",
         "params",
         "params_keywords",
+        "prefix",
         "doc",
     }
 )
@@ -206,6 +210,11 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
     args = _ints(entry.get("args", [entry["arg"]] if "arg" in entry else []), where)
     keywords = _strs(entry.get("keywords", [entry["keyword"]] if "keyword" in entry else []), where)
     all_args = bool(entry.get("all_args", False))
+    prefix = entry.get("prefix", "")
+    if not isinstance(prefix, str):
+        raise ConfigError(f"{where}: a sink's prefix must be a string")
+    if prefix and kind != "sql":
+        raise ConfigError(f'{where}: only an SQL sink (kind = "sql") takes a prefix')
     if not args and not keywords and not all_args:
         raise ConfigError(f"{where}: sink {call or method!r} names no arg or keyword")
     return Sink(
@@ -226,6 +235,7 @@ def _sink(entry: Mapping[str, Any], pack: str, where: str) -> Sink:
         names_only=bool(entry.get("names_only", False)),
         params=_optional_int(entry.get("params"), where),
         params_keywords=_strs(entry.get("params_keywords", []), where),
+        prefix=prefix,
     )
 
 

@@ -81,7 +81,13 @@ _FIELD_KEYWORDS = frozenset(
 # mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
 # `get` takes a path or a name
 _KEY_METHODS = frozenset({"pop", "setdefault"})
-_TABLE_KEYWORD_BEFORE = re.compile(r"(?i)\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?[\"`]?\Z")
+_TABLE_KEYWORD_BEFORE = re.compile(
+    r"(?i)(?:\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?"
+    # the table of a trigger or a grant (`AFTER INSERT OR UPDATE ON t`, `GRANT SELECT ON t`), of a named
+    # trigger, policy, rule or index (`CREATE POLICY p ON t`)
+    r"|\b(?:insert|update|delete|truncate|select)\s+on\s+"
+    r"|\b(?:trigger|policy|rule|index)\s+\w+\s+on\s+(?:only\s+)?)(?:\w+\.)?[\"`]?\Z"
+)
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
 # keyword arguments that take a clause of a query, as text (`group_by=["t.id"]`, `order_by="t.x DESC"`)
@@ -108,6 +114,8 @@ _COMPARISONS = frozenset({"==", "!=", "in", "not", "is"})
 # from the name on: `name-column`, the column in lower snake case
 _TABLE_COLUMN_KEY = re.compile(r"[A-Za-z_][\w$]*-[a-z_][a-z0-9_]*")
 # a variable named for what it holds: a table's name (`table`, `table_name`, `tablename`, `relname`)
+# a variable named for SQL text (`sql`, `statement`, `query_sql`, `stmt`)
+_SQL_VARIABLE = re.compile(r"(?i)(?:^|_)(?:sql|stmt|statements?|query|queries)(?:_|$)")
 _TABLE_VARIABLE = re.compile(r"(?i)(?:^|_)(?:tables?|tbl|relname|tablename)(?:_?names?)?(?:_|$)")
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
@@ -128,6 +136,7 @@ class _StringRun:
     keyword: str  # `name=` right before the run
     owner: str  # `x.get(`: x; `x[`: x (the object the bracket belongs to)
     within: str  # `exclude={...}`: the keyword whose value the innermost bracket opens
+    container: str = ""  # `"x" in statement`: the name after `in`
 
 
 def classify_python(
@@ -256,6 +265,7 @@ def _walk(
     brackets: list[list[Any]] = []  # [bracket, callee, commas seen at its level]
     previous: list[tokenize.TokenInfo] = []  # the last two significant tokens
     run: _StringRun | None = None
+    held: tuple[_StringRun, tokenize.TokenInfo] | None = None  # a run before `in`, and that token
     at_line_start = True
     index = 0  # first pending occurrence not yet passed
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
@@ -293,8 +303,15 @@ def _walk(
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
             at_line_start = False
             continue
+        if held is not None and not (held[1].string == "not" and tok.string == "in"):
+            # `"x" in statement`: the name a string is looked for in, once it is read
+            held[0].container = tok.string if kind == tokenize.NAME else ""
+            yield from _string_run(lines, held[0], held[1], is_legacy)
+            held = None
         if run is not None:
-            if run.offsets:
+            if run.offsets and tok.string in ("in", "not"):
+                held = (run, tok)  # its verdict waits for the next token
+            elif run.offsets:
                 yield from _string_run(lines, run, tok, is_legacy)
             previous = [*previous, run.tokens[-1]][-3:]
             run = None
@@ -347,7 +364,11 @@ def _string_run(
     whole = _run_verdict(run, after)
     starts = lines.starts
     for index, start, end in run.offsets:
-        if whole is not None and whole.reason not in _PYTHON_VALUES:
+        if (
+            whole is not None
+            and whole.reason not in _PYTHON_VALUES
+            and not whole.reason.startswith(_LOOKED_FOR)
+        ):
             yield start, end, whole
             continue
         tok = run.tokens[index]
@@ -373,7 +394,8 @@ _SQL_TEXT = "SQL text names the table here, but no analysed database call or sin
 _COMPARED = "a value compared in Python"
 _SUBSCRIPT_KEY = "a subscript key"
 _DICT_KEY = "a dict key"
-# verdicts from where a string stands that its own text overrides when it is SQL
+_LOOKED_FOR = "a value looked for in "
+# verdicts from where a string stands that its own text overrides when it is SQL (and _LOOKED_FOR's)
 _PYTHON_VALUES = frozenset({_COMPARED, _SUBSCRIPT_KEY, _DICT_KEY})
 
 
@@ -383,6 +405,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, "a docstring or bare string statement (never executed)")
     if _TABLE_VARIABLE.search(run.compared):  # `if table_name == "x"`: a table name compared with one
         return Verdict(UNCLASSIFIED, f"a value compared with `{run.compared}`, which may hold a table name")
+    if _SQL_VARIABLE.search(run.container):  # `"x" in statement`: looked for in SQL text, as a table name
+        return Verdict(UNCLASSIFIED, f"{_LOOKED_FOR}`{run.container}`, which may hold SQL text")
     if run.before in _COMPARISONS or after.string in _COMPARISONS:
         return Verdict(NOT_A_REFERENCE, _COMPARED)
     if run.before == "case" and after.string in (":", "|", "if"):

@@ -95,8 +95,9 @@ _SCHEMA_CHANGE = re.compile(r"^[ \t]*(?:create|alter|drop)[ \t\n]", re.IGNORECAS
 
 
 def default_migration_dirs(config: Config, sql_texts: Mapping[str, str]) -> tuple[str, ...]:
-    """The configured migration directories, or every directory named `migrations` or `migration`
-    that holds .sql files (supabase/migrations, db/migrations, Flyway's db/migration, ...), and every
+    """The configured migration directories (or files), or every directory named `migrations` or
+    `migration` that holds .sql files (supabase/migrations, db/migrations, Flyway's db/migration, ...), a
+    .sql file of that name (one file of every migration, appended in order: `sql/migrations.sql`), and every
     directory of versioned schema scripts whatever its name (`sql/updates/2021-04-12-add-x.sql`): two
     or more .sql files, each named by a version or a date, most of them changing the schema (a folder of
     dated reports, which only read, is not history)."""
@@ -105,7 +106,8 @@ def default_migration_dirs(config: Config, sql_texts: Mapping[str, str]) -> tupl
     by_dir: dict[str, list[str]] = {}
     for path in sql_texts:
         by_dir.setdefault(os.path.dirname(path), []).append(path)
-    found = set()
+    # one file that holds the whole history, appended to migration after migration (`sql/migrations.sql`)
+    found = {p for p in sql_texts if os.path.splitext(os.path.basename(p))[0].lower() in MIGRATION_DIR_NAMES}
     for folder, paths in by_dir.items():
         if os.path.basename(folder) in MIGRATION_DIR_NAMES:
             found.add(folder)
@@ -318,7 +320,7 @@ def build_catalog(
     schema = config.default_schema
     sql_texts = sources.sql.texts
     migration_paths = sorted(
-        (p for p in sql_texts if any(p.startswith(d.rstrip("/") + "/") for d in sources.dirs)),
+        (p for p in sql_texts if any(p == d or p.startswith(d.rstrip("/") + "/") for d in sources.dirs)),
         key=migration_order,
     )
     history = [(p, sql_texts[p]) for p in migration_paths] + sources.python_texts

@@ -203,6 +203,33 @@ def test_migrations_in_common_directories_feed_the_catalog(tmp_path: Path) -> No
     ]
 
 
+def test_one_migrations_sql_file_is_history_replayed_in_order(tmp_path: Path) -> None:
+    """`sql/migrations.sql`, every migration appended to one file: the catalog comes from it, and its
+    statements are history, never blockers; the schema file beside it is the current schema."""
+    root = tmp_path / "svc"
+    (root / "sql").mkdir(parents=True)
+    (root / "sql" / "migrations.sql").write_text(
+        "-- migration #1\ncreate table order_line_items (id bigint primary key, qty int);\n"
+        "-- migration #2\nalter table order_line_items rename to order_line_items_v2;\n"
+        "create view order_line_items as select id, qty from order_line_items_v2;\n"
+        "-- migration #3\nupdate order_line_items set qty = 0 where qty is null;\n"
+    )
+    (root / "sql" / "schema.sql").write_text(
+        "create table order_line_items_v2 (id bigint primary key, qty int);\n"
+        "create view order_line_items as select id, qty from order_line_items_v2;\n"
+    )
+    code, out, _ = run_cli("catalog", str(root), "--format", "json")
+    assert code == 0
+    [entry] = json.loads(out)
+    assert (entry["legacy"], entry["source"]) == ("public.order_line_items", "sql/migrations.sql:5")
+    data = scan_json(root)
+    # the backfill through the view ran in the replay, before any drop: history, which blocks nothing
+    assert [(f["path"], f["line"], f["rule"]) for f in data["findings"]] == [
+        ("sql/migrations.sql", 7, "LR101")
+    ]
+    assert data["summary"]["ready_to_drop"] == ["public.order_line_items"]
+
+
 def test_sinks_lists_built_in_configured_and_inferred_helpers() -> None:
     code, out, err = run_cli("sinks", str(FIXTURES / "cases" / "table_name_helpers"), "--format", "json")
     assert code == 0, err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import gc
 import multiprocessing
 import os
@@ -1320,7 +1321,7 @@ def _extract_python(
         receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, modules)
         used.update(receivers)
         homes = _callee_homes(new_facts, wanted_functions, named, modules)
-        demanded = [p for p in remaining if p not in used and _module_names(p) & homes]
+        demanded = [p for p in remaining if p not in used and _module_names(p) & homes] if homes else []
         on_demand.update(demanded)
         round_paths = users + schemas + receivers + demanded  # parsed by the loop (not yet in the cache)
         used.update(schemas)
@@ -1385,10 +1386,11 @@ def _callee_homes(
     """The modules that define the functions a parsed module passes a legacy name to (`count_rows(request,
     ["orders"])`, imported from a module that names no legacy object), round after round: the call is
     resolved with the function's summary, read there."""
+    homes = {w.rpartition(".")[0] for w in wanted}
     for module in new:
         if module.path in named:
             wanted.update(c for c in module.legacy_callees if _function_of(c, known))
-    return {w.rpartition(".")[0] for w in wanted}
+    return {w.rpartition(".")[0] for w in wanted} - homes  # a module found before is parsed already
 
 
 def _function_of(callee: str, modules_known: frozenset[str]) -> bool:
@@ -1399,12 +1401,14 @@ def _function_of(callee: str, modules_known: frozenset[str]) -> bool:
     return home in modules_known and not (first.isupper() and not name.isupper())
 
 
-def _module_names(path: str) -> set[str]:
-    """The dotted names a file may be imported by: `base`, `app.base`, `src.app.base` for src/app/base.py."""
+@functools.lru_cache(maxsize=1 << 16)
+def _module_names(path: str) -> frozenset[str]:
+    """The dotted names a file may be imported by: `base`, `app.base`, `src.app.base` for src/app/base.py
+    (asked again for each remaining file in each round: remembered)."""
     parts = path[: -len(".py")].split("/")
     if parts[-1] == "__init__":
         parts = parts[:-1]
-    return {".".join(parts[i:]) for i in range(len(parts))}
+    return frozenset(".".join(parts[i:]) for i in range(len(parts)))
 
 
 def _rounds_inputs(records: dict[str, FileRecord], views: _RoundsViews, filters: _Filters) -> str:

@@ -81,6 +81,28 @@ _FIELD_KEYWORDS = frozenset(
 # mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
 # `get` takes a path or a name
 _KEY_METHODS = frozenset({"pop", "setdefault"})
+# the data of a web request or a validated form, read by key: `request.GET.get("x")`, `serializer.
+# validated_data.get`, `form.cleaned_data.get`; and, on a request, `request.data.get` (Flask, DRF), `.args`,
+# `.form`, `.json`, `.values`, `.headers`, `.cookies`, `.params` (a client's own `get` may take a name,
+# `payload.get(...)` tells nothing)
+_PAYLOAD_OWNERS = frozenset(
+    {
+        "GET",
+        "POST",
+        "COOKIES",
+        "META",
+        "FILES",
+        "query_params",
+        "validated_data",
+        "cleaned_data",
+        "initial_data",
+    }
+)
+_REQUEST_PARTS = frozenset(
+    {"data", "args", "form", "json", "values", "headers", "cookies", "params", "files"}
+)
+_REQUESTS = frozenset({"request", "req"})
+_PAYLOAD_METHODS = frozenset({"get", "getlist", "pop"})
 _TABLE_KEYWORD_BEFORE = re.compile(
     r"(?i)(?:\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?"
     # the table of a trigger or a grant (`AFTER INSERT OR UPDATE ON t`, `GRANT SELECT ON t`), of a named
@@ -136,6 +158,7 @@ class _StringRun:
     keyword: str  # `name=` right before the run
     owner: str  # `x.get(`: x; `x[`: x (the object the bracket belongs to)
     within: str  # `exclude={...}`: the keyword whose value the innermost bracket opens
+    parent: str  # `request.data.get(`: request (what the owner is an attribute of)
     container: str = ""  # `"x" in statement`: the name after `in`
 
 
@@ -263,7 +286,7 @@ def _walk(
 ) -> Iterator[tuple[int, int, Verdict]]:
     starts = lines.starts
     brackets: list[list[Any]] = []  # [bracket, callee, commas seen at its level]
-    previous: list[tokenize.TokenInfo] = []  # the last two significant tokens
+    previous: list[tokenize.TokenInfo] = []  # the last five significant tokens
     run: _StringRun | None = None
     held: tuple[_StringRun, tokenize.TokenInfo] | None = None  # a run before `in`, and that token
     at_line_start = True
@@ -285,8 +308,8 @@ def _walk(
             continue
         if kind == tokenize.STRING:
             if run is None:
-                bracket, callee, argument, subscript, owner, within = (
-                    brackets[-1] if brackets else ("", "", 0, False, "", "")
+                bracket, callee, argument, subscript, owner, within, parent = (
+                    brackets[-1] if brackets else ("", "", 0, False, "", "", "")
                 )
                 before = previous[-1].string if previous else ""
                 keyword = previous[-2].string if len(previous) >= 2 and before == "=" else ""
@@ -297,7 +320,7 @@ def _walk(
                 )
                 run = _StringRun(
                     [], [], at_line_start, bracket, subscript, callee, argument, before, compared, keyword,
-                    owner, within,
+                    owner, within, parent,
                 )  # fmt: skip
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
@@ -313,7 +336,7 @@ def _walk(
                 held = (run, tok)  # its verdict waits for the next token
             elif run.offsets:
                 yield from _string_run(lines, run, tok, is_legacy)
-            previous = [*previous, run.tokens[-1]][-3:]
+            previous = [*previous, run.tokens[-1]][-5:]
             run = None
         if kind == tokenize.NAME:
             for start, end in inside:
@@ -347,15 +370,19 @@ def _walk(
                 within = (
                     previous[-2].string if len(previous) >= 2 and previous[-1].string in ("=", "+=") else ""
                 )
+                # `request.data.get(`: the object the owner is an attribute of (request)
+                parent = (
+                    previous[-5].string if owner and len(previous) >= 5 and previous[-4].string == "." else ""
+                )
                 brackets.append(
-                    [tok.string, callee if callee.isidentifier() else "", 0, subscript, owner, within]
+                    [tok.string, callee if callee.isidentifier() else "", 0, subscript, owner, within, parent]
                 )
             elif tok.string in ")]}" and brackets:
                 brackets.pop()
             elif tok.string == "," and brackets:
                 brackets[-1][2] += 1
         at_line_start = kind in (tokenize.NEWLINE, tokenize.ENDMARKER)
-        previous = [*previous, tok][-3:]
+        previous = [*previous, tok][-5:]
 
 
 def _string_run(
@@ -445,6 +472,16 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and run.callee in _KEY_METHODS and run.argument == 0 and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a mapping key (`.{run.callee}(...)`)")
+    if (
+        run.bracket == "("
+        and run.callee in _PAYLOAD_METHODS
+        and (run.owner in _PAYLOAD_OWNERS or (run.owner in _REQUEST_PARTS and run.parent in _REQUESTS))
+        and run.argument == 0
+        and not run.keyword
+    ):
+        return Verdict(
+            NOT_A_REFERENCE, f"a key of request, form or model data (`{run.owner}.{run.callee}(...)`)"
+        )
     if run.keyword in _ATTRIBUTE_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):

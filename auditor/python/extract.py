@@ -236,6 +236,8 @@ def _claimed(sinks: list[Sink]) -> list[Sink]:
     """The sinks of a call, where a names-only sink (a method name other APIs share) stands aside for an
     argument that a sink of the API itself reads (PostgREST's `.table(...).select(...)` columns); not for
     one whose receiver's type is decided later, which may not apply."""
+    if len(sinks) < 2:  # none, or one: nothing stands aside
+        return sinks
     strong = [s for s in sinks if not s.names_only and not s.receiver]
     if not strong or len(strong) == len(sinks):
         return sinks
@@ -643,6 +645,18 @@ class _Extractor:
 
     def _first_leaf(self, node: ast.AST) -> tuple[int, int, int] | None:
         """(line, 0-based column, width) of the first name or string token of an expression."""
+        inner = node  # the common case first: a chain of calls, attributes and subscripts on a name
+        while True:
+            kind = inner.__class__
+            if kind is ast.Call:
+                inner = inner.func  # type: ignore[attr-defined]
+            elif kind is ast.Attribute or kind is ast.Subscript:
+                inner = inner.value  # type: ignore[attr-defined]
+            else:
+                break
+        if inner.__class__ is ast.Name:
+            line = inner.lineno  # type: ignore[attr-defined]
+            return line, self._column(line, inner.col_offset), len(inner.id)  # type: ignore[attr-defined]
         stack: list[object] = [node]
         while stack:
             current = stack.pop()

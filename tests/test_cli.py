@@ -58,6 +58,8 @@ def test_empty_catalog_exits_2_with_one_line(tmp_path: Path) -> None:
         ("legacy = {\n", "invalid TOML"),
         ('colour = "blue"\n', "unknown key 'colour'"),
         ('sinks = [{ method = "q", kind = "nope", arg = 0 }]\n' + LEGACY, "sink kind 'nope'"),
+        ('sinks = [{ method = "q", arg = 0, prefix = 3 }]\n' + LEGACY, "prefix must be a string"),
+        ('sinks = [{ method = "q", arg = 0, kind = "table", prefix = "X " }]\n' + LEGACY, "takes a prefix"),
     ],
 )
 def test_bad_config_exits_2_with_one_line(tmp_path: Path, config: str, message: str) -> None:

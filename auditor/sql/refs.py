@@ -875,7 +875,30 @@ def _tree_lookup(literal: exp.Literal) -> str | None:
 def _catalog_column(node: exp.Expr | None) -> str | None:
     while isinstance(node, exp.Cast):  # relname::text = 'x'
         node = node.this
-    return _CATALOG_COLUMNS.get(node.name.lower()) if isinstance(node, exp.Column) else None
+    if not isinstance(node, exp.Column):
+        return None
+    name = node.name.lower()
+    found = _CATALOG_COLUMNS.get(name)
+    if found is None and name in ("name", "tbl_name") and _of_sqlite_schema(node):
+        return "name"  # SQLite: `SELECT ... FROM sqlite_master WHERE type = 'table' AND name = 'x'`
+    return found
+
+
+_SQLITE_SCHEMA = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
+
+
+def _of_sqlite_schema(column: exp.Column) -> bool:
+    """A column of SQLite's schema table (`name` is too common a column to be read as a table's name in
+    any other FROM): qualified by it or by its alias, or unqualified in a query whose only FROM item it is."""
+    select = column.find_ancestor(exp.Select)
+    if select is None or select.args.get("joins"):
+        return False
+    source = select.args.get("from_") or select.args.get("from")
+    table = source.this if isinstance(source, exp.From) else None
+    if not isinstance(table, exp.Table) or table.name.lower() not in _SQLITE_SCHEMA:
+        return False
+    qualifier = column.table.lower()
+    return not qualifier or qualifier in (table.name.lower(), table.alias_or_name.lower())
 
 
 _COMPARISONS = frozenset({TokenType.EQ, TokenType.NEQ})

@@ -720,6 +720,19 @@ class _TreeRefs:
 
     def _qualifier(self, column: exp.Column) -> None:
         qualifier = column.args.get("table")
+        name = column.this
+        # SQLite reads a double-quoted word that names no column as a string: `tbl_name="orders"` in a query
+        # of sqlite_master is a lookup by name
+        if (
+            qualifier is None
+            and isinstance(name, exp.Identifier)
+            and name.args.get("quoted")
+            and "start" in name.meta
+            and _tree_lookup(column) == "name"
+            and _of_sqlite_schema(column)
+        ):
+            self.lookups.append((name.meta["start"], name.meta["end"], "name"))
+            return
         if not isinstance(qualifier, exp.Identifier) or self.scopes is None:
             return
         db = column.args.get("db")
@@ -829,9 +842,11 @@ def _lookup_refs(text: str, base: int, lookups: list[_Lookup], parsed: bool) -> 
 
 
 def _lookup_ref(text: str, base: int, start: int, end: int, compared: bool, parsed: bool) -> TableRef | None:
-    """The relation a quoted value ``text[start..end]`` (quotes included) names: compared with a catalog
-    column it is the exact name; as a regclass it is an identifier, optionally schema-qualified."""
-    if text[start : start + 1] != "'" or text[end : end + 1] != "'":
+    """The relation a quoted value ``text[start..end]`` (quotes included; double quotes only where SQLite
+    reads them as a string) names: compared with a catalog column it is the exact name; as a regclass it
+    is an identifier, optionally schema-qualified."""
+    quote = text[start : start + 1]
+    if quote not in ("'", '"') or text[end : end + 1] != quote:
         return None  # E'...', a dollar string, or positions that do not point at the value
     at = start + 1
     value = text[at:end].rstrip(" ")  # a '' pair inside a quoted body reads as ` '` (see _string_body)

@@ -22,7 +22,7 @@ from typing import Any
 from auditor.catalog.names import names_in
 from auditor.core.pickles import safe_loads
 from auditor.core.source import LineIndex
-from auditor.python.mentions import statement_spans
+from auditor.python.mentions import MESSAGE_CALLS, MESSAGE_CLASS, statement_spans
 from auditor.python.rulepacks import Lookup, MappingRule, RulePacks, Sink
 from auditor.python.strings import StringToken, scan_strings
 from auditor.python.syntax import parse_python
@@ -1490,6 +1490,9 @@ class _Extractor:
                 fallback = _attr_dotted(receiver.values[-1])
                 dotted = f"{fallback}.{func.attr}" if fallback is not None else None  # type: ignore[attr-defined]
         callee = self._callee(dotted) if dotted is not None else ""
+        # text printed, logged or raised is read by people, never run: SQL written there is no site of its own
+        last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
+        message = last in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(last) is not None
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0
         if callee == "functools.partial" and not args[0].keyword and not args[0].star:
@@ -1521,7 +1524,7 @@ class _Extractor:
                         )
             if arg.keyword is None and not arg.star:
                 position += 1
-            if index not in consumed:
+            if index not in consumed and not message:
                 self._standalone(arg.value, value)
         if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
             self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{dotted}()"))

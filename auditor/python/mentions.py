@@ -33,11 +33,11 @@ from auditor.sql.mentions import (
 )
 
 # calls whose string arguments are messages for people, never SQL
-_MESSAGE_CALLS = frozenset(
+MESSAGE_CALLS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "print", "echo",
      "secho", "gettext", "ngettext", "_", "gettext_lazy", "pgettext", "format_html", "mark_safe"}
 )  # fmt: skip
-_MESSAGE_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception|Warning)")
+MESSAGE_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception|Warning)")
 # keyword arguments that hold text for people
 _LABEL_KEYWORDS = frozenset(
     {"help", "help_text", "description", "verbose_name", "verbose_name_plural", "label", "title", "msg",
@@ -484,7 +484,7 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         )
     if run.keyword in _ATTRIBUTE_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
-    if run.bracket == "(" and (run.callee in _MESSAGE_CALLS or _MESSAGE_CLASS.fullmatch(run.callee)):
+    if run.bracket == "(" and (run.callee in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(run.callee)):
         return Verdict(NOT_A_REFERENCE, f"a log, print or exception message (`{run.callee}(...)`)")
     return None
 

@@ -32,17 +32,15 @@ class NamePrefilter:
 
 
 def builds_dynamic_sql(lowered: bytes) -> bool:
-    """A table keyword followed by a formatting hole in text that may be SQL, or a client table call with
-    a non-literal name."""
-    holes = [
-        at
+    """A table keyword followed by a formatting hole in text that may be SQL (its line does not show it to
+    be prose, see `_prose`), or a client table call with a non-literal name. Stops at the first one."""
+    return any(
+        (at == 0 or lowered[at - 1] not in _WORD_BYTES)
+        and _DYNAMIC_TAIL.match(lowered, at + len(keyword))
+        and not _prose(lowered, at)
         for keyword in _TABLE_KEYWORDS
         for at in _occurrences(lowered, keyword)
-        if (at == 0 or lowered[at - 1] not in _WORD_BYTES) and _DYNAMIC_TAIL.match(lowered, at + len(keyword))
-    ]
-    if holes and _in_sql_text(lowered, sorted(holes)):
-        return True
-    return any(
+    ) or any(
         _NON_LITERAL_ARG.match(lowered, at + len(call))
         for call in _CLIENT_CALLS
         for at in _occurrences(lowered, call)
@@ -68,17 +66,12 @@ _SQL_WORDS = frozenset(
 )
 
 
-def _in_sql_text(lowered: bytes, holes: list[int]) -> bool:
-    """Is one of the keyword-and-hole offsets outside the comments and prose strings of a Python file,
-    as far as its own line tells? A hole counts as prose only when its line is a comment, or when it lies
-    in a one-line string that starts on that line, continues no other string, and starts with a word that
-    no SQL text starts with and that is not a function call: `log.debug("reading %s from %s")`,
-    `"failed to locate a column from table '%s'"`. Anything else (a string that starts with a hole, a
-    quote or any other non-letter, one that runs over several lines or continues another) is SQL."""
-    return any(not _prose(lowered, at) for at in holes)
-
-
 def _prose(lowered: bytes, at: int) -> bool:
+    """Does the line of a keyword-and-hole offset show it to be prose? Its line is a comment, or it lies in
+    a one-line string that starts on that line, continues no other string, and starts with a word that no
+    SQL text starts with and that is not a function call: `log.debug("reading %s from %s")`, `"failed to
+    locate a column from table '%s'"`. Anything the line cannot tell (a string that starts with a hole, a
+    quote or any other non-letter, one that runs over several lines or continues another) is not."""
     line_start = lowered.rfind(b"\n", 0, at) + 1
     head = lowered[line_start:at]
     if head.lstrip().startswith(b"#"):

@@ -1492,7 +1492,7 @@ class _Extractor:
         callee = self._callee(dotted) if dotted is not None else ""
         # text printed, logged or raised is read by people, never run: SQL written there is no site of its own
         last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
-        message = last in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(last) is not None
+        message = bool(args) and (last in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(last) is not None)
         recorded: list[tuple[int, str | None, Value]] = []
         position = 0
         if callee == "functools.partial" and not args[0].keyword and not args[0].star:

@@ -48,7 +48,8 @@ from auditor.discover.cache import (
     file_status,
 )
 from auditor.discover.files import SourceFile, discover
-from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql
+from auditor.discover.languages import OtherSource, other_language_sources
+from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql, names_in_file
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
@@ -690,6 +691,11 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
     )
+    # code in other languages: its mentions of legacy names are reported, never analysed
+    other_sources, other_diagnostics, other_left_out = other_language_sources(
+        found.other, filters.names, config.max_file_bytes, cache
+    )
+    diagnostics.extend(other_diagnostics)
     # the SQL of unchanged code: no parser (here, before the workers start: they analyse new modules' SQL)
     remember_analyses(cache.stage("sql analyses", "by text"))
     # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
@@ -734,7 +740,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     laps.lap("resolve")
     mentions, unclassified = _reconcile(
         python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
-        findings, catalog, examined, cache, options.jobs,
+        findings, catalog, examined, cache, options.jobs, other_sources,
     )  # fmt: skip
     laps.lap("occurrences")
     used = analyses_used()
@@ -763,7 +769,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         database=reading.evidence if reading is not None else None,
         unanalysed=unanalysed_files(root, all_diagnostics, catalog),
         unresolved_accepted=options.accept_unresolved,
-        left_out=tuple(sorted([*found.left_out, *unread], key=lambda e: (e.path, e.reason))),
+        left_out=tuple(sorted([*found.left_out, *unread, *other_left_out], key=lambda e: (e.path, e.reason))),
         mentions=tuple(mentions),
         inferred_sinks=inferred_sinks,
     )
@@ -783,6 +789,7 @@ def _reconcile(
     examined: dict[tuple[str, int, int], str],
     cache: ScanCache,
     jobs: int,
+    other: Sequence[OtherSource] = (),
 ) -> tuple[list[Mention], list[Finding]]:
     """The post-pass over every occurrence, memoised file by file on what it reads there: the file's
     content, its findings and ruled-out occurrences, and the catalog (a warm scan neither re-reads nor
@@ -799,6 +806,8 @@ def _reconcile(
         if pattern.search(text):
             content[path] = content_key(text.encode("utf-8", "surrogatepass"))
     content.update((path, "undecodable") for path in undecodable)
+    other_by_path = {source.path: source for source in other}
+    content.update((path, source.key) for path, source in other_by_path.items())
 
     def inputs(path: str) -> str:
         parts = (catalog_key, path, content[path], path in history, by_path.get(path), ruled_out.get(path))
@@ -817,7 +826,8 @@ def _reconcile(
         else:
             stale.append(path)
     if stale:
-        from auditor.python.reconcile import reconcile_mentions  # the SQL tokenizer: only when it must run
+        # the SQL tokenizer: only when it must run
+        from auditor.python.reconcile import MentionSource, reconcile_mentions
 
         wanted = set(stale)
         named = [p for p in python.named if p in wanted and p not in undecodable]
@@ -831,6 +841,10 @@ def _reconcile(
             _extracted_spans(python, cache),
         )
         sources = [*texts, *_undecodable_sources(root, [p for p in undecodable if p in wanted])]
+        for path, source in sorted(other_by_path.items()):
+            text = source.read_text() if path in wanted else None
+            if text is not None:
+                sources.append(MentionSource(path, text, "other", language=source.language))
         relevant = [f for p in stale for f in by_path.get(p, ())]
         mentions, unclassified = _reconcile_on_cores(
             jobs, reconcile_mentions, sources, relevant, catalog, pattern, ruled_out
@@ -1048,9 +1062,6 @@ def _read_database(
     return reading
 
 
-_CHUNK = 1 << 20
-
-
 def unanalysed_files(
     root: str, diagnostics: Iterable[Diagnostic], catalog: LegacyCatalog
 ) -> tuple[UnanalysedFile, ...]:
@@ -1064,34 +1075,10 @@ def unanalysed_files(
     for diag in diagnostics:
         if diag.kind not in UNANALYSED_KINDS or diag.path in out:
             continue
-        words = _words_in_file(os.path.join(root, diag.path), exact)
+        words = names_in_file(os.path.join(root, diag.path), exact)
         names = sorted({n for w in words or () for n in by_bare.get(w, ())}, key=str)
         out[diag.path] = UnanalysedFile(diag.path, diag.kind, diag.message, tuple(names), words is None)
     return tuple(out[p] for p in sorted(out))
-
-
-def _words_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
-    """The lower-cased legacy names in a file's bytes (also as UTF-16); None when it cannot be read."""
-    found: set[str] = set()
-    tail = b""
-    try:
-        if not os.path.lexists(path):
-            return found  # deleted since it was found: nothing is left to name anything
-        if not os.path.isfile(path):
-            return None  # a directory that could not be listed: its files may name anything
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                data = tail + chunk
-                texts = [data]
-                if b"\0" in data:  # UTF-16 text without a BOM is not ASCII-compatible
-                    texts += [data.decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
-                    texts += [data[1:].decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
-                for text in texts:
-                    found.update(m.group(0).decode("utf-8", "replace").lower() for m in exact.finditer(text))
-                tail = data[-256:]
-    except OSError:
-        return None
-    return found
 
 
 _UNREAD_KINDS = frozenset({"too-large", "binary"})  # diagnostics of files that were left out unread
@@ -1870,6 +1857,18 @@ def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]
             lines = text.split("\n")
             lines_by_path[finding.path] = lines
         line = finding.span.line
-        snippet = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        snippet = _window(lines[line - 1], finding.span.column) if 0 < line <= len(lines) else ""
         out.append(replace(finding, snippet=snippet))
     return out
+
+
+_SNIPPET_WIDTH = 240  # a longer line (minified code, a generated bundle) is shown around the finding
+
+
+def _window(line: str, column: int) -> str:
+    """A finding's line as its snippet: whole when it is short, else the part around the finding."""
+    if len(line) <= _SNIPPET_WIDTH:
+        return line.strip()
+    start = max(0, column - 1 - _SNIPPET_WIDTH // 2)
+    end = start + _SNIPPET_WIDTH
+    return ("…" if start else "") + line[start:end].strip() + ("…" if end < len(line) else "")

@@ -259,8 +259,8 @@ def catalog_command(path: str, config_file: str | None, legacy: tuple[str, ...],
 @config_option
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def files_command(path: str, config_file: str | None, fmt: str) -> None:
-    """List the files a scan reads and those it leaves out, with the reason (ignored, excluded, too large,
-    binary, not a regular file)."""
+    """List the files a scan reads (code in other languages only for its mentions of legacy names) and
+    those it leaves out, with the reason (ignored, excluded, too large, binary, not a regular file)."""
     import json
 
     from auditor.core.model import LeftOut
@@ -269,23 +269,28 @@ def files_command(path: str, config_file: str | None, fmt: str) -> None:
     config = load(path, config_file)
     found = discover(path, config.exclude)
     scanned: list[str] = []
+    mentions: list[str] = []  # code in other languages: read for the legacy names it mentions
     left_out = list(found.left_out)
-    for file in found.files:
-        reason = unread_reason(file, config.max_file_bytes)
-        if reason is None:
-            scanned.append(file.path)
-        else:
-            left_out.append(LeftOut(file.path, reason))
+    for files, read in ((found.files, scanned), (found.other, mentions)):
+        for file in files:
+            reason = unread_reason(file, config.max_file_bytes)
+            if reason is None:
+                read.append(file.path)
+            else:
+                left_out.append(LeftOut(file.path, reason))
     left_out.sort(key=lambda e: (e.path, e.reason))
     if fmt == "json":
         entries = [{"path": p, "status": "scanned"} for p in scanned]
+        entries += [{"path": p, "status": "mentions"} for p in mentions]
         entries += [{"path": e.path, "status": e.reason} for e in left_out]
         document = {"git": found.git, "files": sorted(entries, key=lambda e: e["path"])}
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     source = "git's index and the work tree" if found.git else "the directory tree (.gitignore honoured)"
-    click.echo(f"{len(scanned)} file(s) scanned, {len(left_out)} left out; files from {source}")
-    for entry in sorted([(p, "scanned") for p in scanned] + [(e.path, e.reason) for e in left_out]):
+    other = f", {len(mentions)} in other languages read for their mentions" if mentions else ""
+    click.echo(f"{len(scanned)} file(s) scanned{other}, {len(left_out)} left out; files from {source}")
+    listed = [(p, "scanned") for p in scanned] + [(p, "mentions") for p in mentions]
+    for entry in sorted(listed + [(e.path, e.reason) for e in left_out]):
         click.echo(f"{entry[1]:<11} {entry[0]}")
 
 

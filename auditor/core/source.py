@@ -104,6 +104,12 @@ def read_bytes(full_path: str, rel_path: str, max_bytes: int) -> bytes | Diagnos
     return read if isinstance(read, Diagnostic) else read[0]
 
 
+def too_large(rel_path: str, max_bytes: int) -> Diagnostic:
+    return Diagnostic(
+        rel_path, None, "too-large", f"skipped: larger than {max_bytes:,} bytes (max_file_bytes)"
+    )
+
+
 def read_source(full_path: str, rel_path: str, max_bytes: int) -> tuple[bytes, os.stat_result] | Diagnostic:
     """The bytes of a regular file and the status they were read under (a FIFO or device is never
     opened for reading: it could block the scan forever)."""
@@ -115,9 +121,7 @@ def read_source(full_path: str, rel_path: str, max_bytes: int) -> tuple[bytes, o
         kind = "symlink-loop" if exc.errno == 40 else "unreadable"
         return Diagnostic(rel_path, None, kind, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
-        return Diagnostic(
-            rel_path, None, "too-large", f"skipped: larger than {max_bytes:,} bytes (max_file_bytes)"
-        )
+        return too_large(rel_path, max_bytes)
     if is_binary(data):
         return Diagnostic(rel_path, None, "binary", "skipped: binary content (NUL bytes), not source text")
     return data, status

@@ -1,4 +1,5 @@
-"""File discovery: .py and .sql files under the root, honouring .gitignore, exclude and symlinks."""
+"""File discovery: .py and .sql files under the root (and code in other languages, for its mentions of
+legacy names), honouring .gitignore, exclude and symlinks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
 from auditor.discover.cache import RACY_NS, ScanCache, file_status
+from auditor.discover.languages import OTHER_SUFFIXES
 
 if TYPE_CHECKING:
     import pathspec  # imported where rules are read: a re-scan that remembers its walk needs none
@@ -38,6 +40,8 @@ SKIPPED_DIRS = frozenset(
     }
 )
 SCANNED_SUFFIXES = (".py", ".sql")
+# listed too: code in other languages, whose mentions of legacy names are reported (see languages.py)
+LISTED_SUFFIXES = (*SCANNED_SUFFIXES, *OTHER_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +52,18 @@ class SourceFile:
 
 @dataclass
 class Discovery:
-    files: list[SourceFile]
+    files: list[SourceFile]  # .py and .sql: analysed
     diagnostics: list[Diagnostic]
     left_out: list[LeftOut] = field(default_factory=list)
     git: bool = False  # the tracked files came from git's index
+    other: list[SourceFile] = field(default_factory=list)  # code in other languages: mentions only
 
 
 _GIT_TIMEOUT = 60  # seconds: a scan never hangs on git (it blocks on a FIFO named .gitignore)
 
 
 def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = None) -> Discovery:
-    """The .py and .sql files under ``root``.
+    """The .py and .sql files under ``root``, and apart (``other``) the code in other languages.
 
     In a git work tree every tracked file is scanned: .gitignore rules apply only to untracked files, as
     for git itself. Outside git (or without a git binary) .gitignore rules apply to every file. ``exclude``
@@ -91,14 +96,17 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
     left_out.extend(LeftOut(p, "ignored") for p in ignored)
     excluded = _spec(exclude) if exclude else None
     files: list[SourceFile] = []
+    other: list[SourceFile] = []
     for path in sorted(walked):
         if excluded is not None and excluded.match_file(path):
             left_out.append(LeftOut(path, "excluded"))
         else:
-            files.append(walked[path])
-    diagnostics.extend(_name_diagnostic(f.path) for f in files if f.path != f.full_path[len(root) + 1 :])
+            (other if path.endswith(OTHER_SUFFIXES) else files).append(walked[path])
+    diagnostics.extend(
+        _name_diagnostic(f.path) for f in (*files, *other) if f.path != f.full_path[len(root) + 1 :]
+    )
     left_out.sort(key=lambda entry: entry.path)
-    return Discovery(files, diagnostics, left_out, tracked is not None)
+    return Discovery(files, diagnostics, left_out, tracked is not None, other)
 
 
 def _parents(paths: Iterable[str]) -> set[str]:
@@ -141,7 +149,8 @@ def _git_tracked(root: str) -> list[bytes] | None:
         return None
     if done.returncode != 0:
         return None
-    return [p for p in done.stdout.split(b"\0") if p.endswith((b".py", b".sql"))]
+    suffixes = tuple(s.encode() for s in LISTED_SUFFIXES)
+    return [p for p in done.stdout.split(b"\0") if p.endswith(suffixes)]
 
 
 def _tracked_file(
@@ -246,7 +255,7 @@ def _walk(
             diagnostics.append(_dir_error(rel, exc))
             continue
         if entry.is_symlink() and not is_dir and not is_file:
-            if entry.name.endswith(SCANNED_SUFFIXES) or _is_loop(entry.path):
+            if entry.name.endswith(LISTED_SUFFIXES) or _is_loop(entry.path):
                 diagnostics.append(Diagnostic(rel, None, "symlink-loop", "broken or looping symlink skipped"))
             continue
         if is_dir:
@@ -260,7 +269,7 @@ def _walk(
                     walk.statuses[entry.path] = file_status(os.stat(entry.path))
                 continue  # a virtualenv under its own name
             yield from _walk(entry.path, rel, ignores, seen_dirs, walk)
-        elif entry.name.endswith(SCANNED_SUFFIXES):
+        elif entry.name.endswith(LISTED_SUFFIXES):
             if not is_file:
                 left_out.append(LeftOut(rel, "not-a-file"))
             elif _ignored(ignores, rel, False):

@@ -6,6 +6,7 @@ the few files that pass them. This is the hot path of a cold scan over a large t
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 
@@ -29,6 +30,34 @@ class NamePrefilter:
 
     def matches(self, data: bytes, lowered: bytes) -> bool:
         return any(n in lowered for n in self.needles) and self._lowered.search(lowered) is not None
+
+
+def names_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
+    """The lower-cased legacy names in a file's bytes (also as UTF-16), read in chunks (a file too large
+    to analyse still holds the names it contains); None when it cannot be read."""
+    found: set[str] = set()
+    tail = b""
+    try:
+        if not os.path.lexists(path):
+            return found  # deleted since it was found: nothing is left to name anything
+        if not os.path.isfile(path):
+            return None  # a directory that could not be listed: its files may name anything
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                data = tail + chunk
+                texts = [data]
+                if b"\0" in data:  # UTF-16 text without a BOM is not ASCII-compatible
+                    texts += [data.decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                    texts += [data[1:].decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
+                for text in texts:
+                    found.update(m.group(0).decode("utf-8", "replace").lower() for m in exact.finditer(text))
+                tail = data[-256:]
+    except OSError:
+        return None
+    return found
+
+
+_CHUNK = 1 << 20
 
 
 def builds_dynamic_sql(lowered: bytes) -> bool:

@@ -36,9 +36,12 @@ class MentionSource:
 
     path: str
     text: str
-    kind: str  # "python", "sql", or "undecodable" (read leniently; every occurrence is unclassified)
+    # "python", "sql", "undecodable" (read leniently) or "other" (code in ``language``, which the scan does
+    # not analyse): every occurrence of the last two is unclassified
+    kind: str
     migration: bool = False  # a migration file (SQL, or Python under a migrations directory): history
     spans: list[tuple[int, int]] | None = None  # Python: its statements, from the extraction's parse
+    language: str = ""
 
 
 def reconcile_mentions(
@@ -91,6 +94,14 @@ def reconcile_mentions(
             verdicts = classify_python(source.text, uncovered, is_legacy, source.spans)
         elif source.kind == "sql":
             verdicts = classify_sql_file(source.text, uncovered, is_legacy)
+        elif source.kind == "other":
+            unread = f"it is in a {source.language} file, a language the scan does not analyse"
+            why = Verdict(UNCLASSIFIED, unread)
+            verdicts = {start: why for start, _ in uncovered}
+            if source.language in _CLIENT_LANGUAGES:  # supabase-js: `.from("orders")`, read as written
+                for start, end in uncovered:
+                    if _client_table(source.text, start, end):
+                        verdicts[start] = Verdict(SQL_FRAGMENT, _CLIENT_TABLE)
         else:
             verdicts = {start: _UNDECODABLE for start, _ in uncovered}
         for start, end in uncovered:
@@ -98,6 +109,13 @@ def reconcile_mentions(
             line, column = lines.position(start)
             written = source.text[start:end]
             legacy = next(iter(catalog.named(written.lower())), None)
+            if verdict.reason == _CLIENT_TABLE and legacy is not None:
+                finding = _client_call(source, line, column, written, legacy, catalog.default_schema)
+                mentions.append(
+                    Mention(source.path, line, column, written, FINDING, f"LR004: {finding.message}")
+                )
+                unclassified.append(finding)
+                continue
             if verdict.verdict == SQL_FRAGMENT and legacy is not None:
                 finding = _fragment(
                     source.path, line, column, written, legacy, verdict.reason, catalog.default_schema
@@ -110,7 +128,9 @@ def reconcile_mentions(
             kind = UNCLASSIFIED if verdict.verdict == SQL_FRAGMENT else verdict.verdict
             mentions.append(Mention(source.path, line, column, written, kind, verdict.reason))
             if kind == UNCLASSIFIED and legacy is not None:
-                unclassified.append(_lr006(source.path, line, column, written, legacy, verdict.reason))
+                settle = _SETTLE_OTHER if source.kind == "other" else _SETTLE
+                found_here = _lr006(source.path, line, column, written, legacy, verdict.reason, settle)
+                unclassified.append(found_here)
     mentions.sort(key=lambda m: (m.path, m.line, m.column))
     return mentions, unclassified
 
@@ -135,6 +155,53 @@ class _Covering:
             if (span.line, span.column) <= (line, column) < (span.end_line, span.end_column):
                 return finding
         return None
+
+
+# JavaScript's family, where the Supabase client (supabase-js) names a table with `.from("name")`
+_CLIENT_LANGUAGES = frozenset({"JavaScript", "TypeScript", "Vue", "Svelte", "Astro"})
+_CLIENT_TABLE = "the table of a Supabase client call"
+_CLIENT_OPEN = re.compile(r"""\.from\(\s*(["'`])\Z""")
+
+
+def _client_table(text: str, start: int, end: int) -> bool:
+    """The occurrence is the whole string literal of a `.from("name")` call (supabase-js, read as
+    written: `.from(`, a quote, the name, the same quote, then `)` or `,`)."""
+    opened = _CLIENT_OPEN.search(text, max(0, start - 40), start)
+    if opened is None:
+        return False
+    quote = opened.group(1)
+    after = text[end : end + 40].lstrip(" ")
+    return after.startswith(quote) and after[1:].lstrip().startswith((")", ","))
+
+
+def _client_call(
+    source: MentionSource, line: int, column: int, written: str, legacy: LegacyObject, default_schema: str
+) -> Finding:
+    """`supabase.from("orders")` in a web client: a reference, at medium confidence (the code is read as
+    written, not analysed)."""
+    span = Span(line, column, line, column + len(written))
+    suggestion = None
+    if legacy.target is not None:
+        replacement = rewrite_reference(written, False, legacy.target, default_schema)
+        suggestion = Suggestion(
+            span, replacement, f"Use {legacy.target} instead of the legacy view {legacy.legacy}."
+        )
+    return Finding(
+        rule="LR004",
+        path=source.path,
+        span=span,
+        legacy=legacy.legacy,
+        target=legacy.target,
+        block=f"{source.path}:<occurrence>",
+        confidence=Confidence.MEDIUM,
+        message=(
+            f"`{written}` names the legacy view `{legacy.legacy}` as the table of a Supabase client call "
+            f"(`.from()`) in a {source.language} file (read as written: the scan does not analyse "
+            f"{source.language})."
+        ),
+        snippet="",
+        suggestion=suggestion,
+    )
 
 
 def _fragment(
@@ -165,11 +232,18 @@ def _fragment(
     )
 
 
-def _lr006(path: str, line: int, column: int, written: str, legacy: LegacyObject, why: str) -> Finding:
+_SETTLE = "check it by hand, then fix it or suppress it with a reason"
+# suppression comments are read in Python and SQL only
+_SETTLE_OTHER = "check it by hand, then fix it, or record it in a baseline or exclude the file"
+
+
+def _lr006(
+    path: str, line: int, column: int, written: str, legacy: LegacyObject, why: str, settle: str = _SETTLE
+) -> Finding:
     target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
     message = (
         f"`{written}` may name the legacy view `{legacy.legacy}`{target}: {why}. No rule could classify this "
-        f"occurrence; check it by hand, then fix it or suppress it with a reason."
+        f"occurrence; {settle}."
     )
     return Finding(
         rule="LR006",

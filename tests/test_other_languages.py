@@ -1,0 +1,110 @@
+"""Code in languages the scan does not analyse (a Supabase web client, a shell script around psql): each
+occurrence of a legacy name there is an LR006 finding (LR004 for the table of a supabase-js `.from()`
+call), so such code never lets a view look unused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from tests.conftest import FIXTURES, run_cli, scan_json, write_tree
+from tests.test_changed import git
+
+CASE = FIXTURES / "cases" / "other_languages"
+LEGACY = ("--legacy", "orders=orders_v2")
+CLIENT = 'const { data } = await supabase.from("orders").select("*");\n'
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / CASE.name
+    shutil.copytree(CASE, root)
+    return root
+
+
+def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    data = scan_json(root)
+    assert data["summary"]["ready_to_drop"] == []
+    statuses = {o["legacy"]: (o["status"], o["reasons"]) for o in data["plan"]["objects"]}
+    assert statuses == {
+        "public.customer_addresses": ("blocked", ["references"]),
+        "public.order_line_items": ("blocked", ["references"]),
+    }
+    # a minified line is shown around the occurrence, not whole
+    (bundle,) = [f for f in data["findings"] if f["path"] == "web/dist/app.min.js"]
+    assert 'c.from("customer_addresses")' in bundle["snippet"] and len(bundle["snippet"]) < 260
+    (client,) = [f for f in data["findings"] if f["path"] == "web/src/lineItems.ts"]
+    assert client["rule"] == "LR004" and client["suggestion"]["replacement"] == "order_line_items_v2"
+    (url,) = [f for f in data["findings"] if f["path"] == "web/src/api.ts"]
+    assert url["rule"] == "LR006" and "exclude the file" in url["message"]
+    # excluding the code nobody analyses is the user's call, and then nothing blocks either view
+    (root / "audit.toml").write_text(
+        (root / "audit.toml").read_text() + 'exclude = ["web/", "scripts/"]\n', encoding="utf-8"
+    )
+    data = scan_json(root)
+    assert data["findings"] == []
+    assert data["summary"]["ready_to_drop"] == ["public.customer_addresses", "public.order_line_items"]
+
+
+def test_explain_says_why_an_occurrence_in_another_language_is_unclassified(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    target = str(root / "web" / "src" / "api.ts") + ":3"
+    code, out, err = run_cli("explain", target, "--root", str(root), "-j", "1")
+    assert code == 0, err
+    assert "LR006 unclassified: it is in a TypeScript file, a language the scan does not analyse" in out
+
+
+def test_a_cached_scan_sees_a_legacy_name_added_to_a_file_that_named_none(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {"app.py": "x = 1\n", "web/api.ts": "export const x = 1;\n"})
+    old = 1_600_000_000
+    os.utime(root / "web" / "api.ts", (old, old))  # not racily clean: the next scan trusts its status
+    first = run_cli("scan", str(root), "--format", "json", "-j", "1", *LEGACY)
+    assert first[0] == 0, first[2]
+    (root / "web" / "api.ts").write_text(CLIENT, encoding="utf-8")
+    os.utime(root / "web" / "api.ts", (old + 10, old + 10))
+    code, out, err = run_cli("scan", str(root), "--format", "json", "-j", "1", *LEGACY)
+    assert code == 1 and '"web/api.ts"' in out and '"LR004"' in out, err
+    again = run_cli("scan", str(root), "--format", "json", "-j", "1", *LEGACY)
+    assert again[:2] == (code, out)
+
+
+def test_a_too_large_file_in_another_language_holds_only_what_it_names(tmp_path: Path) -> None:
+    padding = "// generated\n" * 300
+    files = {
+        "app.py": "x = 1\n",
+        "audit.toml": "max_file_bytes = 2000\n",
+        "web/big.js": padding + CLIENT,
+        "web/other.js": padding,
+    }
+    root = write_tree(tmp_path / "app", files)
+    code, out, _ = run_cli("scan", str(root), "--format", "json", "-j", "1", "--no-cache", *LEGACY)
+    data = json.loads(out)
+    assert code == 1, "code nobody read names the legacy object: the scan must not pass"
+    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [("web/big.js", "too-large")]
+    assert data["plan"]["objects"][0]["unanalysed"] == ["web/big.js"]
+    assert data["summary"]["ready_to_drop"] == []
+
+
+def test_tracked_code_in_another_language_is_read_in_a_git_work_tree(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "app", {"app.py": "x = 1\n", ".gitignore": "generated/\n", "generated/client.ts": CLIENT}
+    )
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-f", ".")  # tracked although .gitignore names its folder
+    data = scan_json(root, *LEGACY)
+    assert [(f["path"], f["line"], f["column"], f["rule"]) for f in data["findings"]] == [
+        ("generated/client.ts", 1, 39, "LR004")
+    ]
+
+
+def test_files_lists_code_in_other_languages_and_what_is_left_out(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    code, out, err = run_cli("files", str(root), "--format", "json")
+    assert code == 0, err
+    status = {entry["path"]: entry["status"] for entry in json.loads(out)["files"]}
+    assert status["app/orders.py"] == "scanned"
+    assert status["web/src/lineItems.ts"] == status["scripts/backfill.sh"] == "mentions"
+    assert status["media/intro.ts"] == "binary" and "docs/schema.md" not in status
+    assert scan_json(root)["summary"]["left_out"] == {"binary": 1}

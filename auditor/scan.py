@@ -1070,12 +1070,12 @@ def unanalysed_files(
     by_bare: dict[str, list[ObjectName]] = {}
     for obj in catalog.objects:
         by_bare.setdefault(obj.legacy.name.lower(), []).append(obj.legacy)
-    exact = NamePrefilter(catalog.bare_names).exact
+    prefilter = NamePrefilter(catalog.bare_names)
     out: dict[str, UnanalysedFile] = {}
     for diag in diagnostics:
         if diag.kind not in UNANALYSED_KINDS or diag.path in out:
             continue
-        words = names_in_file(os.path.join(root, diag.path), exact)
+        words = names_in_file(os.path.join(root, diag.path), prefilter)
         names = sorted({n for w in words or () for n in by_bare.get(w, ())}, key=str)
         out[diag.path] = UnanalysedFile(diag.path, diag.kind, diag.message, tuple(names), words is None)
     return tuple(out[p] for p in sorted(out))

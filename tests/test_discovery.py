@@ -251,17 +251,48 @@ def test_a_remembered_walk_of_another_shape_is_walked_again(project: Path) -> No
         "ſession",  # a long s: `(?i)session` matches it, lower() does not give `s`
         "session.close()",  # ASCII, matched by a name written with a long s
         "ORDER_LINE_ITEMS.id",
+        "orders, ORDERS_V.x orders_v2 (orders_v) orders",  # several, of two names, one inside the other
         "",
     ],
 )
 def test_the_quick_name_test_answers_as_the_regex_does(text: str) -> None:
-    """`names_in` skips the regex for an ASCII text that holds no name even inside a word: it must give
-    the regex's answer on every text, ASCII or not, whatever the case."""
-    from auditor.catalog.names import name_pattern, names_in
+    """`names_in` skips the regex for an ASCII text that holds no name even inside a word, and
+    `name_spans` finds an ASCII text's occurrences by substring search: both must give the regex's answer
+    on every text, ASCII or not, whatever the case."""
+    from auditor.catalog.names import name_pattern, name_spans, names_in
 
-    for names in (["orders"], ["order_line_items", "Orders"], ["session"], ["ſession"]):
+    for names in (
+        ["orders"],
+        ["order_line_items", "Orders"],
+        ["session"],
+        ["ſession"],
+        ["orders", "orders_v"],
+    ):
         pattern = name_pattern(names)
         assert names_in(pattern, text) is (pattern.search(text) is not None), (names, text)
+        assert name_spans(pattern, text) == [m.span() for m in pattern.finditer(text)], (names, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"SELECT * FROM orders",
+        b"orders_id = 1; $orders; orders$; x.orders_v2",
+        b"from ORDERS join Order_Line_Items",
+        b"orders_archive orders",
+        b"caf\xc3\xa9 orders\xc3\xa9",  # a non-ASCII byte is no word character to `re` on bytes
+        b"order_line_items_v2 order_line_itemsorders",
+        b"",
+    ],
+)
+def test_the_name_prefilter_answers_as_its_exact_pattern_does(text: bytes) -> None:
+    from auditor.discover.prefilter import NamePrefilter
+
+    for names in (["orders"], ["order_line_items", "Orders"], ["orders", "orders_archive"]):
+        prefilter = NamePrefilter(names)
+        found = {m.group(0).lower().decode() for m in prefilter.exact.finditer(text)}
+        assert prefilter.matches(text, text.lower()) is bool(found), (names, text)
+        assert prefilter.found_in(text.lower()) == found, (names, text)
 
 
 @pytest.mark.parametrize(

@@ -134,3 +134,30 @@ def names_in(pattern: re.Pattern[str], text: str) -> bool:
         if not any(n in lowered for n in needles):
             return False
     return pattern.search(text) is not None
+
+
+def name_spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The (start, end) of ``pattern.finditer(text)``, for a pattern of `name_pattern`. In an ASCII text,
+    when every name is made of word characters, each name's occurrences in the lower-cased text are found
+    by substring search and kept when nothing word-like touches them: the regex's matches (two whole-word
+    matches never overlap), at C speed (the case-insensitive regex reads 16 MB/s)."""
+    needles = _NEEDLES.get(pattern.pattern)
+    if needles is None or not text.isascii() or not all(_WORD.fullmatch(n) for n in needles):
+        return [m.span() for m in pattern.finditer(text)]
+    lowered = text.lower()
+    spans: list[tuple[int, int]] = []
+    size = len(lowered)
+    for needle in needles:
+        at = lowered.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            before = at == 0 or lowered[at - 1] not in _WORD_CHARS
+            if before and (end == size or lowered[end] not in _WORD_CHARS):
+                spans.append((at, end))
+            at = lowered.find(needle, at + 1)
+    spans.sort()
+    return spans
+
+
+_WORD = re.compile(r"[\w$]+", re.ASCII)
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")

@@ -25,14 +25,19 @@ class NamePrefilter:
         self.needles = tuple(encoded)
         alternation = b"|".join(re.escape(n) for n in sorted(encoded, key=len, reverse=True)) or rb"(?!x)x"
         self.exact = re.compile(rb"(?<![\w$])(?:" + alternation + rb")(?![\w$])", re.IGNORECASE)
-        # the same test on lower-cased text without IGNORECASE, several times faster in `re`
-        self._lowered = re.compile(rb"(?<![\w$])(?:" + alternation + rb")(?![\w$])")
 
     def matches(self, data: bytes, lowered: bytes) -> bool:
-        return any(n in lowered for n in self.needles) and self._lowered.search(lowered) is not None
+        # each name's occurrences in turn (`exact`'s answer): twice as fast as `re` on the bench corpus,
+        # where names occur inside longer words
+        return any(_whole_word(lowered, n) for n in self.needles if n in lowered)
+
+    def found_in(self, lowered: bytes) -> set[str]:
+        """The names in lower-cased text, lower-cased: each name's occurrences in turn, up to the first that
+        is a whole word (a generated bundle holds thousands of `orders_id`, which the regex visits all)."""
+        return {n.decode("utf-8", "replace") for n in self.needles if _whole_word(lowered, n)}
 
 
-def names_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
+def names_in_file(path: str, names: NamePrefilter) -> set[str] | None:
     """The lower-cased legacy names in a file's bytes (also as UTF-16), read in chunks (a file too large
     to analyse still holds the names it contains); None when it cannot be read."""
     found: set[str] = set()
@@ -50,7 +55,7 @@ def names_in_file(path: str, exact: re.Pattern[bytes]) -> set[str] | None:
                     texts += [data.decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
                     texts += [data[1:].decode(c, "replace").encode() for c in ("utf-16-le", "utf-16-be")]
                 for text in texts:
-                    found.update(m.group(0).decode("utf-8", "replace").lower() for m in exact.finditer(text))
+                    found.update(names.found_in(text.lower()))
                 tail = data[-256:]
     except OSError:
         return None
@@ -172,6 +177,20 @@ def _class_named(alternation: bytes) -> re.Pattern[bytes]:
 
 
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_NAME_BYTES = _WORD_BYTES | {ord("$")}  # what may not touch a legacy name (the `exact` pattern's rule)
+
+
+def _whole_word(lowered: bytes, needle: bytes) -> bool:
+    """Does ``needle`` occur in ``lowered`` as a whole word?"""
+    at = lowered.find(needle)
+    while at >= 0:
+        end = at + len(needle)
+        if (at == 0 or lowered[at - 1] not in _NAME_BYTES) and (
+            end == len(lowered) or lowered[end] not in _NAME_BYTES
+        ):
+            return True
+        at = lowered.find(needle, at + 1)
+    return False
 
 
 def _defines(pattern: re.Pattern[bytes], lowered: bytes) -> bool:

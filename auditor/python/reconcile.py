@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from auditor.catalog.names import LegacyCatalog
+from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex
 from auditor.python.mentions import classify_python
@@ -66,7 +66,7 @@ def reconcile_mentions(
     mentions: list[Mention] = []
     unclassified: list[Finding] = []
     for source in sources:
-        found = [(m.start(), m.end()) for m in pattern.finditer(source.text)]
+        found = name_spans(pattern, source.text)
         if not found:
             continue
         lines = LineIndex(source.text)

@@ -36,7 +36,7 @@ from auditor.core.model import (
     UnanalysedFile,
     report_order,
 )
-from auditor.core.source import decode_python, decode_sql, read_bytes, read_source, utf16_text
+from auditor.core.source import decode_python, decode_sql, read_bytes, read_source, snippet_of, utf16_text
 from auditor.core.timings import Timings
 from auditor.database.connect import DatabaseError, DatabaseRequest
 from auditor.discover.cache import (
@@ -1857,18 +1857,6 @@ def _with_snippets(findings: list[Finding], root: str, sql_texts: dict[str, str]
             lines = text.split("\n")
             lines_by_path[finding.path] = lines
         line = finding.span.line
-        snippet = _window(lines[line - 1], finding.span.column) if 0 < line <= len(lines) else ""
+        snippet = snippet_of(lines[line - 1], finding.span.column) if 0 < line <= len(lines) else ""
         out.append(replace(finding, snippet=snippet))
     return out
-
-
-_SNIPPET_WIDTH = 240  # a longer line (minified code, a generated bundle) is shown around the finding
-
-
-def _window(line: str, column: int) -> str:
-    """A finding's line as its snippet: whole when it is short, else the part around the finding."""
-    if len(line) <= _SNIPPET_WIDTH:
-        return line.strip()
-    start = max(0, column - 1 - _SNIPPET_WIDTH // 2)
-    end = start + _SNIPPET_WIDTH
-    return ("…" if start else "") + line[start:end].strip() + ("…" if end < len(line) else "")

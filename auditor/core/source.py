@@ -162,3 +162,15 @@ def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
         return b"".join(chunks), status
     finally:
         os.close(fd)
+
+
+_SNIPPET_WIDTH = 240  # a longer line (minified code, a generated bundle) is shown around the finding
+
+
+def snippet_of(line: str, column: int) -> str:
+    """A finding's line as its snippet: whole when it is short, else the part around the finding."""
+    if len(line) <= _SNIPPET_WIDTH:
+        return line.strip()
+    start = max(0, column - 1 - _SNIPPET_WIDTH // 2)
+    end = start + _SNIPPET_WIDTH
+    return ("…" if start else "") + line[start:end].strip() + ("…" if end < len(line) else "")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
-from auditor.core.source import LineIndex
+from auditor.core.source import LineIndex, snippet_of
 from auditor.python.mentions import classify_python
 from auditor.sql.mentions import (
     MIGRATION_HISTORY,
@@ -104,6 +104,7 @@ def reconcile_mentions(
                         verdicts[start] = Verdict(SQL_FRAGMENT, _CLIENT_TABLE)
         else:
             verdicts = {start: _UNDECODABLE for start, _ in uncovered}
+        made = len(unclassified)
         for start, end in uncovered:
             verdict = verdicts[start]
             line, column = lines.position(start)
@@ -131,6 +132,13 @@ def reconcile_mentions(
                 settle = _SETTLE_OTHER if source.kind == "other" else _SETTLE
                 found_here = _lr006(source.path, line, column, written, legacy, verdict.reason, settle)
                 unclassified.append(found_here)
+        if source.kind == "other":  # its snippets from the text at hand (a bundle is not read again)
+            for index in range(made, len(unclassified)):
+                found_here = unclassified[index]
+                begin = lines.starts[found_here.span.line - 1]
+                end = source.text.find("\n", begin)
+                text = source.text[begin : end if end >= 0 else len(source.text)]
+                unclassified[index] = replace(found_here, snippet=snippet_of(text, found_here.span.column))
     mentions.sort(key=lambda m: (m.path, m.line, m.column))
     return mentions, unclassified
 

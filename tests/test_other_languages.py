@@ -41,7 +41,7 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert url["rule"] == "LR006" and "exclude the file" in url["message"]
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     (root / "audit.toml").write_text(
-        (root / "audit.toml").read_text() + 'exclude = ["web/", "scripts/"]\n', encoding="utf-8"
+        (root / "audit.toml").read_text() + 'exclude = ["web/", "scripts/", "reports/"]\n', encoding="utf-8"
     )
     data = scan_json(root)
     assert data["findings"] == []
@@ -53,7 +53,7 @@ def test_explain_says_why_an_occurrence_in_another_language_is_unclassified(tmp_
     target = str(root / "web" / "src" / "api.ts") + ":3"
     code, out, err = run_cli("explain", target, "--root", str(root), "-j", "1")
     assert code == 0, err
-    assert "LR006 unclassified: it is in a TypeScript file, a language the scan does not analyse" in out
+    assert "LR006 unclassified: it is in a TypeScript file, which the scan does not analyse" in out
 
 
 def test_a_cached_scan_sees_a_legacy_name_added_to_a_file_that_named_none(tmp_path: Path) -> None:

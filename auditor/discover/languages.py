@@ -53,13 +53,26 @@ LANGUAGES: dict[str, str] = {
     ".sh": "shell",
     ".bash": "shell",
     ".zsh": "shell",
+    # SQL the scan does not read as SQL: other suffixes, and templates that render to SQL
+    ".psql": "SQL (.psql)",
+    ".pgsql": "SQL (.pgsql)",
+    ".plpgsql": "SQL (.plpgsql)",
+    ".ddl": "SQL (.ddl)",
+    ".sql.j2": "SQL template",
+    ".sql.jinja": "SQL template",
+    ".sql.jinja2": "SQL template",
+    ".sql.tpl": "SQL template",
+    ".sql.tmpl": "SQL template",
+    ".sql.mustache": "SQL template",
 }
-OTHER_SUFFIXES = tuple(LANGUAGES)
+# longest first: `.sql.j2` before any shorter suffix it ends with
+OTHER_SUFFIXES = tuple(sorted(LANGUAGES, key=len, reverse=True))
 
 
 def language_of(path: str) -> str:
     """The language of a file the scan lists but does not analyse ("" for a .py or .sql file)."""
-    return LANGUAGES.get(os.path.splitext(path)[1], "")
+    lowered = path.lower()
+    return next((LANGUAGES[s] for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,7 @@ def reconcile_mentions(
         elif source.kind == "sql":
             verdicts = classify_sql_file(source.text, uncovered, is_legacy)
         elif source.kind == "other":
-            unread = f"it is in a {source.language} file, a language the scan does not analyse"
+            unread = f"it is in a {source.language} file, which the scan does not analyse"
             why = Verdict(UNCLASSIFIED, unread)
             verdicts = {start: why for start, _ in uncovered}
             if source.language in _CLIENT_LANGUAGES:  # supabase-js: `.from("orders")`, read as written

@@ -37,8 +37,13 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert 'c.from("customer_addresses")' in bundle["snippet"] and len(bundle["snippet"]) < 260
     (client,) = [f for f in data["findings"] if f["path"] == "web/src/lineItems.ts"]
     assert client["rule"] == "LR004" and client["suggestion"]["replacement"] == "order_line_items_v2"
-    (url,) = [f for f in data["findings"] if f["path"] == "web/src/api.ts"]
-    assert url["rule"] == "LR006" and "exclude the file" in url["message"]
+    held = {f["line"]: f for f in data["findings"] if f["path"] == "web/src/api.ts"}
+    assert sorted(held) == [10, 17, 18, 20] and all(f["rule"] == "LR006" for f in held.values())
+    assert "exclude the file" in held[10]["message"]
+    not_references = {
+        (m["line"], m["reason"]) for m in data["non_references"] if m["path"] == "web/src/api.ts"
+    }
+    assert (7, "a URL or file path") in not_references and (23, "prose text, not SQL") in not_references
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     (root / "audit.toml").write_text(
         (root / "audit.toml").read_text() + 'exclude = ["web/", "scripts/", "reports/"]\n', encoding="utf-8"
@@ -48,12 +53,22 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert data["summary"]["ready_to_drop"] == ["public.customer_addresses", "public.order_line_items"]
 
 
-def test_explain_says_why_an_occurrence_in_another_language_is_unclassified(tmp_path: Path) -> None:
+def test_explain_says_why_an_occurrence_in_another_language_has_its_verdict(tmp_path: Path) -> None:
     root = _copy(tmp_path)
-    target = str(root / "web" / "src" / "api.ts") + ":3"
-    code, out, err = run_cli("explain", target, "--root", str(root), "-j", "1")
-    assert code == 0, err
-    assert "LR006 unclassified: it is in a TypeScript file, which the scan does not analyse" in out
+    said = {}
+    for line in (22, 17, 4):
+        target = (
+            f"{root / 'scripts' / 'backfill.sh'}:{line}" if line == 4 else f"{root / 'web/src/api.ts'}:{line}"
+        )
+        code, out, err = run_cli("explain", target, "--root", str(root), "-j", "1")
+        assert code == 0, err
+        said[line] = out
+    assert "not a reference: a JavaScript identifier" in said[22]
+    assert (
+        "LR006 unclassified: a name called or embedded in a string (a PostgREST embedded resource)"
+        in said[17]
+    )
+    assert "LR006 unclassified: it is in a shell file, which the scan does not analyse" in said[4]
 
 
 def test_a_cached_scan_sees_a_legacy_name_added_to_a_file_that_named_none(tmp_path: Path) -> None:

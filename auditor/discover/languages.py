@@ -38,6 +38,7 @@ LANGUAGES: dict[str, str] = {
     ".svelte": "Svelte",
     ".astro": "Astro",
     ".spt": "Simplate",
+    ".prisma": "Prisma schema",
     ".ipynb": "Jupyter notebook",
     ".pyx": "Cython",
     ".rb": "Ruby",

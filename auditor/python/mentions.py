@@ -343,7 +343,7 @@ def _walk(
                 yield start, end, Verdict(NOT_A_REFERENCE, "a Python identifier")
         elif kind == _FSTRING_MIDDLE:  # Python 3.12+: the literal text of an f-string, as its own token
             for start, end in inside:
-                yield start, end, _in_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
+                yield start, end, classify_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
         elif kind == tokenize.OP:
             if tok.string in "([{":
                 last = previous[-1] if previous else None
@@ -400,7 +400,7 @@ def _string_run(
             continue
         tok = run.tokens[index]
         tok_start = starts[tok.start[0] - 1] + tok.start[1]
-        verdict = _in_string(tok.string, start - tok_start, end - start, is_legacy)
+        verdict = classify_string(tok.string, start - tok_start, end - start, is_legacy)
         # a value Python compares or looks up is not SQL, unless its own text is (a test that checks the
         # SQL a query builder wrote: `assert "ORDER BY legacy.id DESC" in sql`)
         if whole is not None and verdict.verdict != SQL_FRAGMENT and verdict.reason != _SQL_TEXT:
@@ -489,7 +489,7 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
     return None
 
 
-def _in_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdict:
+def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdict:
     """Classify one occurrence inside a string token by the text around it."""
     body_start = _body_start(token)
     is_fstring = "f" in token[:body_start].lower()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
+from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.sql.mentions import (
     MIGRATION_HISTORY,
@@ -98,10 +99,8 @@ def reconcile_mentions(
             unread = f"it is in a {source.language} file, which the scan does not analyse"
             why = Verdict(UNCLASSIFIED, unread)
             verdicts = {start: why for start, _ in uncovered}
-            if source.language in _CLIENT_LANGUAGES:  # supabase-js: `.from("orders")`, read as written
-                for start, end in uncovered:
-                    if _client_table(source.text, start, end):
-                        verdicts[start] = Verdict(SQL_FRAGMENT, _CLIENT_TABLE)
+            if source.language in _CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
+                verdicts = classify_javascript(source.text, uncovered, is_legacy)
         else:
             verdicts = {start: _UNDECODABLE for start, _ in uncovered}
         made = len(unclassified)
@@ -110,7 +109,7 @@ def reconcile_mentions(
             line, column = lines.position(start)
             written = source.text[start:end]
             legacy = next(iter(catalog.named(written.lower())), None)
-            if verdict.reason == _CLIENT_TABLE and legacy is not None:
+            if verdict.reason == CLIENT_TABLE and legacy is not None:
                 finding = _client_call(source, line, column, written, legacy, catalog.default_schema)
                 mentions.append(
                     Mention(source.path, line, column, written, FINDING, f"LR004: {finding.message}")
@@ -165,21 +164,8 @@ class _Covering:
         return None
 
 
-# JavaScript's family, where the Supabase client (supabase-js) names a table with `.from("name")`
+# JavaScript's family: its occurrences are classified by where they stand (see javascript.py)
 _CLIENT_LANGUAGES = frozenset({"JavaScript", "TypeScript", "Vue", "Svelte", "Astro"})
-_CLIENT_TABLE = "the table of a Supabase client call"
-_CLIENT_OPEN = re.compile(r"""\.from\(\s*(["'`])\Z""")
-
-
-def _client_table(text: str, start: int, end: int) -> bool:
-    """The occurrence is the whole string literal of a `.from("name")` call (supabase-js, read as
-    written: `.from(`, a quote, the name, the same quote, then `)` or `,`)."""
-    opened = _CLIENT_OPEN.search(text, max(0, start - 40), start)
-    if opened is None:
-        return False
-    quote = opened.group(1)
-    after = text[end : end + 40].lstrip(" ")
-    return after.startswith(quote) and after[1:].lstrip().startswith((")", ","))
 
 
 def _client_call(

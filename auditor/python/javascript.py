@@ -1,0 +1,109 @@
+"""The post-pass over code in JavaScript's family (JavaScript, TypeScript, Vue, Svelte, Astro), which the
+scan does not analyse: each occurrence of a legacy name gets a verdict from where it stands.
+
+A small lexer finds comments, string and template literals and identifiers. JavaScript code reaches a
+table by its name as a string (supabase-js `.from("orders")`, knex, Kysely, Drizzle's `pgTable("orders")`,
+TypeORM's `@Entity("orders")`, SQL in a template literal); a bare identifier is a variable, a property or
+a type (`orders.length`, `detail.orders.id`), and a comment is prose. So:
+
+- the whole string of a `.from(...)` call is the table of a Supabase client call (a reference);
+- a string is classified by its text as Python strings are (prose, CSS classes, a URL, SQL-shaped text),
+  except that a name followed by `(` or `!` stays unclassified (a PostgREST embedded resource,
+  `select("*, orders(*)")`);
+- a class declaration's name stays unclassified (an ORM entity's default table name);
+- any other identifier, and a comment, is not a reference, with that reason.
+
+Prisma's models name their tables in `schema.prisma`, which is listed with the other languages, so a
+`prisma.orders` identifier never leaves a view unheld.
+
+The lexer does not tell a regular expression literal from a division: a quote inside one may make the
+rest of its line read as a string (then classified by its text, never dropped as an identifier).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from auditor.python.mentions import classify_string
+from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
+
+CLIENT_TABLE = "the table of a Supabase client call"
+_CLIENT_OPEN = re.compile(r"""\.from\(\s*\Z""")
+_TOKEN = re.compile(
+    r"""(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))"""
+    r"""|(?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*(?:`|\Z))"""
+    r"""|(?P<word>[A-Za-z_$][\w$]*)""",
+    re.DOTALL,
+)
+_COMMENT = Verdict(NOT_A_REFERENCE, "a comment in JavaScript-family code")
+_IDENTIFIER = Verdict(
+    NOT_A_REFERENCE,
+    "a JavaScript identifier (a variable, a property or a type): JavaScript code names a table in a string",
+)
+_IN_EXPRESSION = Verdict(NOT_A_REFERENCE, "a JavaScript expression inside a template literal (`${...}`)")
+_CLASS = Verdict(UNCLASSIFIED, "a class name in JavaScript-family code (an ORM entity's default table name)")
+_EMBEDDED = Verdict(UNCLASSIFIED, "a name called or embedded in a string (a PostgREST embedded resource)")
+_CLASS_BEFORE = re.compile(r"\bclass\s+\Z")
+
+
+def classify_javascript(
+    text: str, occurrences: list[tuple[int, int]], is_legacy: LegacyTest
+) -> dict[int, Verdict]:
+    """A verdict for each (start, end) occurrence, keyed by start offset."""
+    tokens = [(m.start(), m.end(), m.lastgroup or "") for m in _TOKEN.finditer(text)]
+    starts = [start for start, _, _ in tokens]
+    verdicts: dict[int, Verdict] = {}
+    for start, end in occurrences:
+        index = bisect.bisect_right(starts, start) - 1
+        token = tokens[index] if index >= 0 and tokens[index][1] >= end else None
+        verdicts[start] = _verdict(text, start, end, token, is_legacy)
+    return verdicts
+
+
+def _verdict(
+    text: str, start: int, end: int, token: tuple[int, int, str] | None, is_legacy: LegacyTest
+) -> Verdict:
+    if token is None:
+        return Verdict(UNCLASSIFIED, "in JavaScript-family code the lexer did not read")
+    token_start, token_end, kind = token
+    if kind == "comment":
+        return _COMMENT
+    if kind == "word":
+        return _CLASS if _CLASS_BEFORE.search(text, max(0, token_start - 40), token_start) else _IDENTIFIER
+    literal = text[token_start:token_end]
+    local = start - token_start
+    if literal.startswith("`") and _inside_expression(literal, local):
+        return _IN_EXPRESSION
+    if (
+        local == 1
+        and end == token_end - 1
+        and _CLIENT_OPEN.search(text, max(0, token_start - 40), token_start) is not None
+    ):
+        return Verdict(UNCLASSIFIED, CLIENT_TABLE)  # the caller makes it a reference (LR004)
+    after = text[end:token_end].lstrip()
+    if after[:1] in ("(", "!"):
+        return _EMBEDDED
+    quote = literal[0]
+    body = literal[1:-1] if literal.endswith(quote) and len(literal) > 1 else literal[1:]
+    if quote == "`":  # read as a Python string of the same text (same length: offsets hold)
+        body = body.replace('"', "'")
+    return classify_string(f'"{body}"', local, end - start, is_legacy)
+
+
+def _inside_expression(literal: str, at: int) -> bool:
+    """Is offset ``at`` of a template literal inside one of its `${...}` expressions?"""
+    depth = 0
+    index = 1
+    while index < at:
+        char = literal[index]
+        if char == "\\":
+            index += 2
+            continue
+        if depth == 0 and literal.startswith("${", index):
+            depth, index = 1, index + 2
+            continue
+        if depth:
+            depth += 1 if char == "{" else -1 if char == "}" else 0
+        index += 1
+    return depth > 0

@@ -1,7 +1,8 @@
 """The post-pass over code in JavaScript's family (JavaScript, TypeScript, Vue, Svelte, Astro), which the
 scan does not analyse: each occurrence of a legacy name gets a verdict from where it stands.
 
-A small lexer finds comments, string and template literals and identifiers. JavaScript code reaches a
+A small lexer finds comments (and the HTML comments of Vue, Svelte and Astro templates), string and
+template literals and identifiers. JavaScript code reaches a
 table by its name as a string (supabase-js `.from("orders")`, knex, Kysely, Drizzle's `pgTable("orders")`,
 TypeORM's `@Entity("orders")`, SQL in a template literal); a bare identifier is a variable, a property or
 a type (`orders.length`, `detail.orders.id`), and a comment is prose. So:
@@ -31,7 +32,7 @@ from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verd
 CLIENT_TABLE = "the table of a Supabase client call"
 _CLIENT_OPEN = re.compile(r"""\.from\(\s*\Z""")
 _TOKEN = re.compile(
-    r"""(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))"""
+    r"""(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z)|<!--.*?(?:-->|\Z))"""
     r"""|(?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*(?:`|\Z))"""
     r"""|(?P<word>[A-Za-z_$][\w$]*)""",
     re.DOTALL,

@@ -23,7 +23,6 @@ rest of its line read as a string (then classified by its text, never dropped as
 
 from __future__ import annotations
 
-import bisect
 import re
 
 from auditor.python.mentions import classify_string
@@ -51,14 +50,25 @@ _CLASS_BEFORE = re.compile(r"\bclass\s+\Z")
 def classify_javascript(
     text: str, occurrences: list[tuple[int, int]], is_legacy: LegacyTest
 ) -> dict[int, Verdict]:
-    """A verdict for each (start, end) occurrence, keyed by start offset."""
-    tokens = [(m.start(), m.end(), m.lastgroup or "") for m in _TOKEN.finditer(text)]
-    starts = [start for start, _, _ in tokens]
+    """A verdict for each (start, end) occurrence, keyed by start offset. The tokens are read in one pass
+    beside the sorted occurrences, up to the last of them (a generated bundle is not held as tokens)."""
     verdicts: dict[int, Verdict] = {}
-    for start, end in occurrences:
-        index = bisect.bisect_right(starts, start) - 1
-        token = tokens[index] if index >= 0 and tokens[index][1] >= end else None
-        verdicts[start] = _verdict(text, start, end, token, is_legacy)
+    pending = sorted(occurrences)
+    index = 0
+    for match in _TOKEN.finditer(text):
+        while index < len(pending) and pending[index][0] < match.start():
+            start, end = pending[index]  # between tokens: punctuation, markup
+            verdicts[start] = _verdict(text, start, end, None, is_legacy)
+            index += 1
+        while index < len(pending) and pending[index][0] < match.end():
+            start, end = pending[index]
+            token = (match.start(), match.end(), match.lastgroup or "") if end <= match.end() else None
+            verdicts[start] = _verdict(text, start, end, token, is_legacy)
+            index += 1
+        if index == len(pending):
+            break
+    for start, end in pending[index:]:
+        verdicts[start] = _verdict(text, start, end, None, is_legacy)
     return verdicts
 
 

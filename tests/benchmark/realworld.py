@@ -78,7 +78,8 @@ def classify_lines(
     root: Path, result: ScanResult, hits: list[GrepLine], config_file: str | None
 ) -> list[dict]:
     """What the scan made of each grep hit line."""
-    scanned = {f.path for f in discover(str(root), load_config(str(root), config_file).exclude).files}
+    found = discover(str(root), load_config(str(root), config_file).exclude)
+    scanned = {f.path for f in (*found.files, *found.other)}  # code in other languages: its mentions
     findings: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
     lr006: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
     for finding in result.findings:
@@ -196,7 +197,8 @@ def occurrence_verdicts(result: ScanResult, scanned: set[str]) -> Callable[[str,
 
 def score_labels(result: ScanResult, labels: Path, root: Path, config_file: str | None) -> dict[str, Any]:
     """Recall and precision of the scan against a blind-labelled occurrence sheet."""
-    scanned = {f.path for f in discover(str(root), load_config(str(root), config_file).exclude).files}
+    found = discover(str(root), load_config(str(root), config_file).exclude)
+    scanned = {f.path for f in (*found.files, *found.other)}  # code in other languages: its mentions
     verdict_at = occurrence_verdicts(result, scanned)
     with labels.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -45,9 +45,8 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     }
     assert (7, "a URL or file path") in not_references and (23, "prose text, not SQL") in not_references
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
-    (root / "audit.toml").write_text(
-        (root / "audit.toml").read_text() + 'exclude = ["web/", "scripts/", "reports/"]\n', encoding="utf-8"
-    )
+    excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/"]\n'
+    (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []
     assert data["summary"]["ready_to_drop"] == ["public.customer_addresses", "public.order_line_items"]
@@ -123,3 +122,17 @@ def test_files_lists_code_in_other_languages_and_what_is_left_out(tmp_path: Path
     assert status["web/src/lineItems.ts"] == status["scripts/backfill.sh"] == "mentions"
     assert status["media/intro.ts"] == "binary" and "docs/schema.md" not in status
     assert scan_json(root)["summary"]["left_out"] == {"binary": 1}
+
+
+def test_a_broken_notebook_keeps_its_occurrences_unclassified(tmp_path: Path) -> None:
+    # cut short, and a carriage return that Python reads as a new line inside the cell's code
+    cell = '{"cells": [{"cell_type": "code", '
+    cell += '"source": ["rows = db.all(\\"SELECT * FROM orders\\")\\r", "p\\rint(1)'
+    files = {"app.py": "x = 1\n", "cut.ipynb": cell, "text.ipynb": "orders\n"}
+    root = write_tree(tmp_path / "app", files)
+    data = scan_json(root, *LEGACY)
+    assert sorted((f["path"], f["rule"]) for f in data["findings"]) == [
+        ("cut.ipynb", "LR006"),
+        ("text.ipynb", "LR006"),
+    ]
+    assert data["summary"]["ready_to_drop"] == []

@@ -17,6 +17,7 @@ from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span,
 from auditor.core.source import LineIndex, snippet_of
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
+from auditor.python.notebooks import NOTEBOOK, classify_notebook
 from auditor.sql.mentions import (
     MIGRATION_HISTORY,
     NOT_A_REFERENCE,
@@ -99,8 +100,13 @@ def reconcile_mentions(
             unread = f"it is in a {source.language} file, which the scan does not analyse"
             why = Verdict(UNCLASSIFIED, unread)
             verdicts = {start: why for start, _ in uncovered}
-            if source.language in _CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
-                verdicts = classify_javascript(source.text, uncovered, is_legacy)
+            try:
+                if source.language in _CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
+                    verdicts = classify_javascript(source.text, uncovered, is_legacy)
+                elif source.language == NOTEBOOK:  # the cell each is in: Markdown, an output, code
+                    verdicts = classify_notebook(source.text, uncovered, is_legacy)
+            except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
+                verdicts = {start: why for start, _ in uncovered}
         else:
             verdicts = {start: _UNDECODABLE for start, _ in uncovered}
         made = len(unclassified)

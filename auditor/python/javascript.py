@@ -45,6 +45,8 @@ _IN_EXPRESSION = Verdict(NOT_A_REFERENCE, "a JavaScript expression inside a temp
 _CLASS = Verdict(UNCLASSIFIED, "a class name in JavaScript-family code (an ORM entity's default table name)")
 _EMBEDDED = Verdict(UNCLASSIFIED, "a name called or embedded in a string (a PostgREST embedded resource)")
 _CLASS_BEFORE = re.compile(r"\bclass\s+\Z")
+# an attribute whose value is JavaScript: `:prop=`, `v-if=`, `v-model=`, `@event=`, `#slot=` (Vue)
+_BOUND_ATTRIBUTE = re.compile(r"(?:^|\s)(?::|@|#|v-)[\w.:\-\[\]]*\s*=\s*\Z")
 
 
 def classify_javascript(
@@ -86,6 +88,10 @@ def _verdict(
     local = start - token_start
     if literal.startswith("`") and _inside_expression(literal, local):
         return _IN_EXPRESSION
+    if _BOUND_ATTRIBUTE.search(text, max(0, token_start - 80), token_start) and literal[-1:] == literal[:1]:
+        # a Vue binding (`:items="items"`, `v-if="orders.length"`, `@click=...`): a JavaScript expression
+        inner = literal[1:-1]
+        return classify_javascript(inner, [(local - 1, local - 1 + end - start)], is_legacy)[local - 1]
     if (
         local == 1
         and end == token_end - 1

@@ -107,6 +107,9 @@ def reconcile_mentions(
                     verdicts = classify_notebook(source.text, uncovered, is_legacy)
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
                 verdicts = {start: why for start, _ in uncovered}
+            for start, verdict in verdicts.items():  # SQL-shaped text in code nobody analysed: unclassified
+                if verdict.verdict == SQL_FRAGMENT:
+                    verdicts[start] = Verdict(UNCLASSIFIED, verdict.reason)
         else:
             verdicts = {start: _UNDECODABLE for start, _ in uncovered}
         made = len(unclassified)

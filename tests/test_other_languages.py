@@ -136,3 +136,16 @@ def test_a_broken_notebook_keeps_its_occurrences_unclassified(tmp_path: Path) ->
         ("text.ipynb", "LR006"),
     ]
     assert data["summary"]["ready_to_drop"] == []
+
+
+def test_only_a_vue_component_reads_its_bound_attributes_as_javascript(tmp_path: Path) -> None:
+    files = {
+        "app.py": "x = 1\n",
+        "repo.ts": 'class Repo {\n  #table = "orders";\n}\n',  # a private field holds a string
+        "List.vue": '<Rows :rows="orders" :table="\'orders\'" />\n',  # a variable; a string in JavaScript
+    }
+    data = scan_json(write_tree(tmp_path / "app", files), *LEGACY)
+    assert sorted((f["path"], f["line"], f["column"], f["rule"]) for f in data["findings"]) == [
+        ("List.vue", 1, 31, "LR006"),
+        ("repo.ts", 2, 13, "LR006"),
+    ]

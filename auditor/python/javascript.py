@@ -12,6 +12,7 @@ a type (`orders.length`, `detail.orders.id`), and a comment is prose. So:
   except that a name followed by `(` or `!` stays unclassified (a PostgREST embedded resource,
   `select("*, orders(*)")`);
 - a class declaration's name stays unclassified (an ORM entity's default table name);
+- a Vue component's bound attribute (`:items="items"`, `v-if="orders.length"`) is read as JavaScript;
 - any other identifier, and a comment, is not a reference, with that reason.
 
 Prisma's models name their tables in `schema.prisma`, which is listed with the other languages, so a
@@ -45,37 +46,39 @@ _IN_EXPRESSION = Verdict(NOT_A_REFERENCE, "a JavaScript expression inside a temp
 _CLASS = Verdict(UNCLASSIFIED, "a class name in JavaScript-family code (an ORM entity's default table name)")
 _EMBEDDED = Verdict(UNCLASSIFIED, "a name called or embedded in a string (a PostgREST embedded resource)")
 _CLASS_BEFORE = re.compile(r"\bclass\s+\Z")
-# an attribute whose value is JavaScript: `:prop=`, `v-if=`, `v-model=`, `@event=`, `#slot=` (Vue)
-_BOUND_ATTRIBUTE = re.compile(r"(?:^|\s)(?::|@|#|v-)[\w.:\-\[\]]*\s*=\s*\Z")
+# a Vue attribute whose value is JavaScript: `:prop=`, `v-if=`, `v-model=`, `@event=` (in .vue files only: a
+# TypeScript class's private field, `#table = "orders"`, holds a string)
+_BOUND_ATTRIBUTE = re.compile(r"(?:^|\s)(?::|@|v-)[\w.:\-\[\]]*\s*=\s*\Z")
 
 
 def classify_javascript(
-    text: str, occurrences: list[tuple[int, int]], is_legacy: LegacyTest
+    text: str, occurrences: list[tuple[int, int]], is_legacy: LegacyTest, vue: bool = False
 ) -> dict[int, Verdict]:
-    """A verdict for each (start, end) occurrence, keyed by start offset. The tokens are read in one pass
-    beside the sorted occurrences, up to the last of them (a generated bundle is not held as tokens)."""
+    """A verdict for each (start, end) occurrence, keyed by start offset (``vue``: a Vue component, whose
+    bound attributes hold JavaScript). The tokens are read in one pass beside the sorted occurrences, up to
+    the last of them (a generated bundle is not held as tokens)."""
     verdicts: dict[int, Verdict] = {}
     pending = sorted(occurrences)
     index = 0
     for match in _TOKEN.finditer(text):
         while index < len(pending) and pending[index][0] < match.start():
             start, end = pending[index]  # between tokens: punctuation, markup
-            verdicts[start] = _verdict(text, start, end, None, is_legacy)
+            verdicts[start] = _verdict(text, start, end, None, is_legacy, vue)
             index += 1
         while index < len(pending) and pending[index][0] < match.end():
             start, end = pending[index]
             token = (match.start(), match.end(), match.lastgroup or "") if end <= match.end() else None
-            verdicts[start] = _verdict(text, start, end, token, is_legacy)
+            verdicts[start] = _verdict(text, start, end, token, is_legacy, vue)
             index += 1
         if index == len(pending):
             break
     for start, end in pending[index:]:
-        verdicts[start] = _verdict(text, start, end, None, is_legacy)
+        verdicts[start] = _verdict(text, start, end, None, is_legacy, vue)
     return verdicts
 
 
 def _verdict(
-    text: str, start: int, end: int, token: tuple[int, int, str] | None, is_legacy: LegacyTest
+    text: str, start: int, end: int, token: tuple[int, int, str] | None, is_legacy: LegacyTest, vue: bool
 ) -> Verdict:
     if token is None:
         return Verdict(UNCLASSIFIED, "in JavaScript-family code the lexer did not read")
@@ -88,7 +91,8 @@ def _verdict(
     local = start - token_start
     if literal.startswith("`") and _inside_expression(literal, local):
         return _IN_EXPRESSION
-    if _BOUND_ATTRIBUTE.search(text, max(0, token_start - 80), token_start) and literal[-1:] == literal[:1]:
+    bound = vue and _BOUND_ATTRIBUTE.search(text, max(0, token_start - 80), token_start) is not None
+    if bound and literal[-1:] == literal[:1] and len(literal) > 1:
         # a Vue binding (`:items="items"`, `v-if="orders.length"`, `@click=...`): a JavaScript expression
         inner = literal[1:-1]
         return classify_javascript(inner, [(local - 1, local - 1 + end - start)], is_legacy)[local - 1]

@@ -102,7 +102,8 @@ def reconcile_mentions(
             verdicts = {start: why for start, _ in uncovered}
             try:
                 if source.language in _CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
-                    verdicts = classify_javascript(source.text, uncovered, is_legacy)
+                    vue = source.language == "Vue"  # its bound attributes hold JavaScript
+                    verdicts = classify_javascript(source.text, uncovered, is_legacy, vue)
                 elif source.language == NOTEBOOK:  # the cell each is in: Markdown, an output, code
                     verdicts = classify_notebook(source.text, uncovered, is_legacy)
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped

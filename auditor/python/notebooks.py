@@ -20,7 +20,7 @@ from auditor.python.mentions import classify_python
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
 NOTEBOOK = "Jupyter notebook"  # the language discovery names `.ipynb` files by
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*+"|[{}\[\]:,]|[^\s{}\[\]:,"]++', re.DOTALL)  # possessive: no state kept
 _PROSE = Verdict(NOT_A_REFERENCE, "a notebook's Markdown or raw cell (prose, not code)")
 _OUTPUT = Verdict(NOT_A_REFERENCE, "a notebook's stored output (what a run printed, not code)")
 _METADATA = Verdict(NOT_A_REFERENCE, "a notebook's metadata (not code)")

@@ -43,7 +43,8 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     not_references = {
         (m["line"], m["reason"]) for m in data["non_references"] if m["path"] == "web/src/api.ts"
     }
-    assert (7, "a URL or file path") in not_references and (23, "prose text, not SQL") in not_references
+    assert (7, "a URL or file path") in not_references and (25, "prose text, not SQL") in not_references
+    assert (22, "a Supabase Storage bucket (`storage.from(...)`), not a table") in not_references
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
@@ -55,14 +56,15 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
 def test_explain_says_why_an_occurrence_in_another_language_has_its_verdict(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     said = {}
-    for line in (22, 17, 4):
+    for line in (24, 22, 17, 4):
         target = (
             f"{root / 'scripts' / 'backfill.sh'}:{line}" if line == 4 else f"{root / 'web/src/api.ts'}:{line}"
         )
         code, out, err = run_cli("explain", target, "--root", str(root), "-j", "1")
         assert code == 0, err
         said[line] = out
-    assert "not a reference: a JavaScript identifier" in said[22]
+    assert "not a reference: a JavaScript identifier" in said[24]
+    assert "not a reference: a Supabase Storage bucket" in said[22]
     assert (
         "LR006 unclassified: a name called or embedded in a string (a PostgREST embedded resource)"
         in said[17]

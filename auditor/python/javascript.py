@@ -7,7 +7,8 @@ table by its name as a string (supabase-js `.from("orders")`, knex, Kysely, Driz
 TypeORM's `@Entity("orders")`, SQL in a template literal); a bare identifier is a variable, a property or
 a type (`orders.length`, `detail.orders.id`), and a comment is prose. So:
 
-- the whole string of a `.from(...)` call is the table of a Supabase client call (a reference);
+- the whole string of a `.from(...)` call is the table of a Supabase client call (a reference), unless the
+  call is on the client's Storage (`supabase.storage.from("avatars")`: a bucket);
 - a string is classified by its text as Python strings are (prose, CSS classes, a URL, SQL-shaped text),
   except that a name followed by `(` or `!` stays unclassified (a PostgREST embedded resource,
   `select("*, orders(*)")`);
@@ -31,6 +32,8 @@ from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verd
 
 CLIENT_TABLE = "the table of a Supabase client call"
 _CLIENT_OPEN = re.compile(r"""\.from\(\s*\Z""")
+_STORAGE_OPEN = re.compile(r"""\bstorage\s*\.from\(\s*\Z""")
+_BUCKET = Verdict(NOT_A_REFERENCE, "a Supabase Storage bucket (`storage.from(...)`), not a table")
 # possessive repeats: a lazy or backtracking repeat keeps state for every character it crosses (a 441 KB
 # comment in a bundle cost 77 MB)
 _TOKEN = re.compile(
@@ -103,6 +106,8 @@ def _verdict(
         and end == token_end - 1
         and _CLIENT_OPEN.search(text, max(0, token_start - 40), token_start) is not None
     ):
+        if _STORAGE_OPEN.search(text, max(0, token_start - 60), token_start) is not None:
+            return _BUCKET  # `supabase.storage.from("avatars")`: a Storage bucket, whatever its name
         return Verdict(UNCLASSIFIED, CLIENT_TABLE)  # the caller makes it a reference (LR004)
     after = text[end:token_end].lstrip()
     if after[:1] in ("(", "!"):

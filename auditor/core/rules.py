@@ -66,7 +66,8 @@ RULES: dict[str, Rule] = {
             what="Finds a legacy name passed where a library expects a table name: Supabase/PostgREST "
             "`.table()`/`.from_()` and embedded resources in `.select()`, SQLAlchemy `table()`/`ForeignKey()`/"
             "`relationship(secondary=)`, psycopg `sql.Identifier()`, asyncpg `copy_*_table()`, pandas "
-            "`to_sql()`/`read_sql_table()`, Alembic `op.*` table arguments.",
+            "`to_sql()`/`read_sql_table()`, Alembic `op.*` table arguments; and, read as written in "
+            'JavaScript-family code (medium confidence), the table of a supabase-js `.from("name")`.',
             why=_BLOCKS,
             example='supabase.table("order_line_items").select("id, quantity").execute()',
             use_instead='supabase.table("order_line_items_v2").select("id, quantity").execute()',
@@ -93,7 +94,9 @@ RULES: dict[str, Rule] = {
             "a Python identifier, a docstring, prose, a log or exception message, a URL, a dict key, a "
             "column or alias inside SQL, migration history. Typical cases: a string that holds the bare "
             "table name and reaches no known sink, or SQL-shaped text the analyzer did not connect to a "
-            "query. Low confidence.",
+            "query. In code the scan does not analyse (JavaScript, TypeScript, Vue, notebooks, shell, Go, "
+            "Ruby, SQL templates, ...) every occurrence is LR006 unless where it stands shows otherwise (a "
+            "comment, a JavaScript identifier, a Markdown cell; see the README). Low confidence.",
             why="The analyzer must never say a view is ready to drop while the code still names it. An "
             "occurrence it cannot explain may be a reference it cannot follow, so it blocks the drop until "
             "a person has looked. `audit explain PATH:LINE` shows how each occurrence on a line was read.",

@@ -67,7 +67,9 @@ RULES: dict[str, Rule] = {
             "`.table()`/`.from_()` and embedded resources in `.select()`, SQLAlchemy `table()`/`ForeignKey()`/"
             "`relationship(secondary=)`, psycopg `sql.Identifier()`, asyncpg `copy_*_table()`, pandas "
             "`to_sql()`/`read_sql_table()`, Alembic `op.*` table arguments; and, read as written in "
-            'JavaScript-family code (medium confidence), the table of a supabase-js `.from("name")`.',
+            'JavaScript-family code (medium confidence), the table of a supabase-js `.from("name")`, of '
+            "Kysely's `.selectFrom()`/`.insertInto()`/`.updateTable()`/`.deleteFrom()`, of Drizzle's "
+            "`pgTable()` and of TypeORM's `@Entity()`.",
             why=_BLOCKS,
             example='supabase.table("order_line_items").select("id, quantity").execute()',
             use_instead='supabase.table("order_line_items_v2").select("id, quantity").execute()',

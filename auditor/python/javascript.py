@@ -7,8 +7,10 @@ table by its name as a string (supabase-js `.from("orders")`, knex, Kysely, Driz
 TypeORM's `@Entity("orders")`, SQL in a template literal); a bare identifier is a variable, a property or
 a type (`orders.length`, `detail.orders.id`), and a comment is prose. So:
 
-- the whole string of a `.from(...)` call is the table of a Supabase client call (a reference), unless the
-  call is on the client's Storage (`supabase.storage.from("avatars")`: a bucket);
+- the whole string that is the first argument of a table call is a reference: supabase-js `.from("orders")`
+  (unless on the client's Storage, `supabase.storage.from("avatars")`: a bucket), Kysely's
+  `.selectFrom()`/`.insertInto()`/`.updateTable()`/`.deleteFrom()`, Drizzle's `pgTable()`/`pgView()`,
+  TypeORM's `@Entity("orders")`;
 - a string is classified by its text as Python strings are (prose, CSS classes, a URL, SQL-shaped text),
   except that a name followed by `(` or `!` stays unclassified (a PostgREST embedded resource,
   `select("*, orders(*)")`);
@@ -30,9 +32,13 @@ import re
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
-CLIENT_TABLE = "the table of a Supabase client call"
-_CLIENT_OPEN = re.compile(r"""\.from\(\s*\Z""")
-_STORAGE_OPEN = re.compile(r"""\bstorage\s*\.from\(\s*\Z""")
+CLIENT_TABLE = "the table argument of "  # + the call, in a verdict the post-pass makes a reference (LR004)
+# calls whose first argument, a string written whole, is a table: supabase-js `.from()`, Kysely's query
+# builders, Drizzle's table and view definitions, TypeORM's `@Entity("name")`
+_TABLE_CALL = re.compile(
+    r"""(?:(?P<storage>\bstorage\s*)?\.(?P<method>from|selectFrom|insertInto|updateTable|deleteFrom|mergeInto)"""
+    r"""|(?P<function>(?<![\w$])(?:pgTable|pgView|pgMaterializedView)|@Entity))\(\s*\Z"""
+)
 _BUCKET = Verdict(NOT_A_REFERENCE, "a Supabase Storage bucket (`storage.from(...)`), not a table")
 # possessive repeats: a lazy or backtracking repeat keeps state for every character it crosses (a 441 KB
 # comment in a bundle cost 77 MB)
@@ -101,14 +107,12 @@ def _verdict(
         # a Vue binding (`:items="items"`, `v-if="orders.length"`, `@click=...`): a JavaScript expression
         inner = literal[1:-1]
         return classify_javascript(inner, [(local - 1, local - 1 + end - start)], is_legacy)[local - 1]
-    if (
-        local == 1
-        and end == token_end - 1
-        and _CLIENT_OPEN.search(text, max(0, token_start - 40), token_start) is not None
-    ):
-        if _STORAGE_OPEN.search(text, max(0, token_start - 60), token_start) is not None:
+    call = _TABLE_CALL.search(text, max(0, token_start - 60), token_start) if local == 1 else None
+    if call is not None and end == token_end - 1:  # the whole string, the call's first argument
+        if call.group("storage"):
             return _BUCKET  # `supabase.storage.from("avatars")`: a Storage bucket, whatever its name
-        return Verdict(UNCLASSIFIED, CLIENT_TABLE)  # the caller makes it a reference (LR004)
+        name = f".{call.group('method')}()" if call.group("method") else f"{call.group('function')}()"
+        return Verdict(UNCLASSIFIED, CLIENT_TABLE + f"`{name}`")  # the post-pass makes it LR004
     after = text[end:token_end].lstrip()
     if after[:1] in ("(", "!"):
         return _EMBEDDED

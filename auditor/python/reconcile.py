@@ -119,8 +119,9 @@ def reconcile_mentions(
             line, column = lines.position(start)
             written = source.text[start:end]
             legacy = next(iter(catalog.named(written.lower())), None)
-            if verdict.reason == CLIENT_TABLE and legacy is not None:
-                finding = _client_call(source, line, column, written, legacy, catalog.default_schema)
+            if verdict.reason.startswith(CLIENT_TABLE) and legacy is not None:
+                call = verdict.reason[len(CLIENT_TABLE) :]
+                finding = _client_call(source, line, column, written, legacy, catalog.default_schema, call)
                 mentions.append(
                     Mention(source.path, line, column, written, FINDING, f"LR004: {finding.message}")
                 )
@@ -179,10 +180,16 @@ _CLIENT_LANGUAGES = frozenset({"JavaScript", "TypeScript", "Vue", "Svelte", "Ast
 
 
 def _client_call(
-    source: MentionSource, line: int, column: int, written: str, legacy: LegacyObject, default_schema: str
+    source: MentionSource,
+    line: int,
+    column: int,
+    written: str,
+    legacy: LegacyObject,
+    default_schema: str,
+    call: str,
 ) -> Finding:
-    """`supabase.from("orders")` in a web client: a reference, at medium confidence (the code is read as
-    written, not analysed)."""
+    """`supabase.from("orders")` in a web client (``call``: "`.from()`"), Kysely's `.selectFrom("orders")`:
+    a reference, at medium confidence (the code is read as written, not analysed)."""
     span = Span(line, column, line, column + len(written))
     suggestion = None
     if legacy.target is not None:
@@ -199,9 +206,8 @@ def _client_call(
         block=f"{source.path}:<occurrence>",
         confidence=Confidence.MEDIUM,
         message=(
-            f"`{written}` names the legacy view `{legacy.legacy}` as the table of a Supabase client call "
-            f"(`.from()`) in a {source.language} file (read as written: the scan does not analyse "
-            f"{source.language})."
+            f"`{written}` names the legacy view `{legacy.legacy}` as the table argument of {call} in a "
+            f"{source.language} file (read as written: the scan does not analyse {source.language})."
         ),
         snippet="",
         suggestion=suggestion,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
+from typing import Any, AnyStr
 
 from auditor.core.model import LegacyObject, ObjectName
 
@@ -145,18 +146,20 @@ def name_spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
     if needles is None or not text.isascii() or not all(_WORD.fullmatch(n) for n in needles):
         return [m.span() for m in pattern.finditer(text)]
     lowered = text.lower()
-    spans: list[tuple[int, int]] = []
-    size = len(lowered)
-    for needle in needles:
-        at = lowered.find(needle)
-        while at >= 0:
-            end = at + len(needle)
-            before = at == 0 or lowered[at - 1] not in _WORD_CHARS
-            if before and (end == size or lowered[end] not in _WORD_CHARS):
-                spans.append((at, end))
-            at = lowered.find(needle, at + 1)
+    spans = [(at, at + len(n)) for n in needles for at in whole_words(lowered, n, _WORD_CHARS)]
     spans.sort()
     return spans
+
+
+def whole_words(text: AnyStr, needle: AnyStr, word: Container[Any]) -> Iterator[int]:
+    """Where ``needle`` occurs in ``text`` with nothing of ``word`` (the characters, or the byte values, a
+    name is made of) right before or after it: substring search, at C speed."""
+    size, at = len(text), text.find(needle)
+    while at >= 0:
+        end = at + len(needle)
+        if (at == 0 or text[at - 1] not in word) and (end == size or text[end] not in word):
+            yield at
+        at = text.find(needle, at + 1)
 
 
 _WORD = re.compile(r"[\w$]+", re.ASCII)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import read_source, too_large
 from auditor.discover.cache import RACY_NS, ScanCache, content_key, file_status
-from auditor.discover.prefilter import NamePrefilter
+from auditor.discover.prefilter import NamePrefilter, names_in_file
 
 if TYPE_CHECKING:
     from auditor.discover.files import SourceFile
@@ -128,7 +128,7 @@ def other_language_sources(
         read = read_source(file.full_path, file.path, max_bytes)
         if isinstance(read, Diagnostic):
             if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
-                named = _names_any(file.full_path, names)
+                named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
                 if named:
                     diagnostics.append(read)
                 with contextlib.suppress(OSError):
@@ -157,22 +157,3 @@ def _unchanged(path: str, recorded: tuple[int, int, int, int], cache: ScanCache)
     except OSError:
         return False
     return file_status(status) == recorded and status.st_mtime_ns < cache.recorded_ns - RACY_NS
-
-
-def _names_any(path: str, names: NamePrefilter) -> bool:
-    """Does a file too large to read whole name a legacy object? Read in chunks, up to the first name (an
-    unreadable one may name any)."""
-    tail = b""
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                data = tail + chunk
-                if names.matches(data, data.lower()):
-                    return True
-                tail = data[-256:]
-    except OSError:
-        return True
-    return False
-
-
-_CHUNK = 1 << 20

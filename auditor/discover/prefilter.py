@@ -10,6 +10,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 
+from auditor.catalog.names import whole_words
+
 _TABLE_KEYWORDS = (b"from", b"join", b"into", b"update", b"table")
 # after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`
 _DYNAMIC_TAIL = re.compile(rb"""[ \t\n]+["'`]?[ \t]*(?:\{|%s\b|%\(|["'][ \t]*\+)""")
@@ -182,15 +184,7 @@ _NAME_BYTES = _WORD_BYTES | {ord("$")}  # what may not touch a legacy name (the 
 
 def _whole_word(lowered: bytes, needle: bytes) -> bool:
     """Does ``needle`` occur in ``lowered`` as a whole word?"""
-    at = lowered.find(needle)
-    while at >= 0:
-        end = at + len(needle)
-        if (at == 0 or lowered[at - 1] not in _NAME_BYTES) and (
-            end == len(lowered) or lowered[end] not in _NAME_BYTES
-        ):
-            return True
-        at = lowered.find(needle, at + 1)
-    return False
+    return next(whole_words(lowered, needle, _NAME_BYTES), -1) >= 0
 
 
 def _defines(pattern: re.Pattern[bytes], lowered: bytes) -> bool:

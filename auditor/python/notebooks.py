@@ -34,7 +34,7 @@ class _Frame:
     array: bool
     key: str = ""  # an object's current key
     index: int = 0  # an array's current index
-    values: dict[str, str] = field(default_factory=dict)  # an object's string values seen so far
+    cell_type: str = ""  # a cell's type, once its key is read (nbformat writes it first)
 
 
 @dataclass
@@ -83,11 +83,11 @@ def classify_notebook(
             top.key = _decoded(token) or ""
             continue
         path = _path(stack)
-        if token.startswith('"') and not top.array:
-            top.values[top.key] = _decoded(token) or ""
+        if top.key == "cell_type" and not top.array and token.startswith('"'):
+            top.cell_type = _decoded(token) or ""  # the only value read: outputs are never decoded
         cell = _cell_index(path)
         if cell is not None and len(path) >= 3 and path[2] == "source" and token.startswith('"'):
-            kind = stack[2].values.get("cell_type", "") if len(stack) > 2 else ""
+            kind = stack[2].cell_type if len(stack) > 2 else ""
             cells.setdefault(cell, _Cell(kind)).pieces.append(match.span())
         while next_one < len(pending) and pending[next_one][0] < match.end():
             places[pending[next_one][0]] = (_part(path), cell)

@@ -190,28 +190,11 @@ def _client_call(
 ) -> Finding:
     """`supabase.from("orders")` in a web client (``call``: "`.from()`"), Kysely's `.selectFrom("orders")`:
     a reference, at medium confidence (the code is read as written, not analysed)."""
-    span = Span(line, column, line, column + len(written))
-    suggestion = None
-    if legacy.target is not None:
-        replacement = rewrite_reference(written, False, legacy.target, default_schema)
-        suggestion = Suggestion(
-            span, replacement, f"Use {legacy.target} instead of the legacy view {legacy.legacy}."
-        )
-    return Finding(
-        rule="LR004",
-        path=source.path,
-        span=span,
-        legacy=legacy.legacy,
-        target=legacy.target,
-        block=f"{source.path}:<occurrence>",
-        confidence=Confidence.MEDIUM,
-        message=(
-            f"`{written}` names the legacy view `{legacy.legacy}` as the table argument of {call} in a "
-            f"{source.language} file (read as written: the scan does not analyse {source.language})."
-        ),
-        snippet="",
-        suggestion=suggestion,
+    message = (
+        f"`{written}` names the legacy view `{legacy.legacy}` as the table argument of {call} in a "
+        f"{source.language} file (read as written: the scan does not analyse {source.language})."
     )
+    return _reference("LR004", source.path, line, column, written, legacy, default_schema, message, False)
 
 
 def _fragment(
@@ -219,24 +202,41 @@ def _fragment(
 ) -> Finding:
     """A qualifier in SQL text that no analysed query runs (a test's expected SQL, a fragment kept in a
     structure the analysis does not follow): a reference, at medium confidence."""
+    message = f"`{written}` names the legacy view `{legacy.legacy}`: {why}."
+    return _reference("LR001", path, line, column, written, legacy, default_schema, message, True)
+
+
+def _reference(
+    rule: str,
+    path: str,
+    line: int,
+    column: int,
+    written: str,
+    legacy: LegacyObject,
+    default_schema: str,
+    message: str,
+    renames: bool,
+) -> Finding:
+    """A reference the post-pass finds at one occurrence, at medium confidence, with the name's rewrite
+    (``renames``: and the columns the view renames, in its description)."""
     span = Span(line, column, line, column + len(written))
     suggestion = None
     if legacy.target is not None:
         replacement = rewrite_reference(written, False, legacy.target, default_schema)
         description = f"Use {legacy.target} instead of the legacy view {legacy.legacy}"
-        if legacy.columns:
-            renames = ", ".join(f"{old} -> {new}" for old, new in legacy.columns)
-            description += f", and rename the columns the view renames: {renames}"
+        if renames and legacy.columns:
+            columns = ", ".join(f"{old} -> {new}" for old, new in legacy.columns)
+            description += f", and rename the columns the view renames: {columns}"
         suggestion = Suggestion(span, replacement, description + ".")
     return Finding(
-        rule="LR001",
+        rule=rule,
         path=path,
         span=span,
         legacy=legacy.legacy,
         target=legacy.target,
         block=f"{path}:<occurrence>",
         confidence=Confidence.MEDIUM,
-        message=f"`{written}` names the legacy view `{legacy.legacy}`: {why}.",
+        message=message,
         snippet="",
         suggestion=suggestion,
     )

@@ -313,6 +313,11 @@ def test_the_name_prefilter_answers_as_its_exact_pattern_does(text: bytes) -> No
         ("raise ValueError(\"failed to locate a column from table '%s'\" % name)", False),
         ("# the node returned from {% cycle a b %} is the same", False),
         ('log.info(\n    "broken pipe from %s", address\n)', False),  # first on its line after `(`
+        ("raise TypeError(\"class '%s' does not inherit from '%s'\" % (a, b))", False),  # quotes inside
+        ("q = f'SELECT * FROM \"{schema}\".orders'", True),  # a hole quoted as an identifier
+        ("raise KeyError(f\"Table '{key}' is not defined\")", False),  # quoted as an SQL string: a value
+        ('q = "SELECT EXTRACT(day FROM %s)" % column', False),  # FROM inside EXTRACT(...)
+        ('yield "from %s import models" % module', False),  # Python's import, as text
         ('client.table(name).select("*")', True),  # a client call with a non-literal name
         ('client.table("orders").select("*")', False),
     ],

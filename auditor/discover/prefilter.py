@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from auditor.catalog.names import whole_words
 
 _TABLE_KEYWORDS = (b"from", b"join", b"into", b"update", b"table")
-# after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`
-_DYNAMIC_TAIL = re.compile(rb"""[ \t\n]+["'`]?[ \t]*(?:\{|%s\b|%\(|["'][ \t]*\+)""")
+# after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`;
+# the hole may be quoted as an identifier ("%s", `%s`), not as an SQL string ('%s': a value, never a table)
+_DYNAMIC_TAIL = re.compile(rb"""[ \t\n]+["`]?[ \t]*(?:\{|%s\b|%\(|["'][ \t]*\+)""")
 _CLIENT_CALLS = (b".table(", b".from_(")
 _NON_LITERAL_ARG = re.compile(rb"[ \t]*[a-z_]")
 
@@ -74,12 +75,29 @@ def builds_dynamic_sql(lowered: bytes) -> bool:
         (at == 0 or lowered[at - 1] not in _WORD_BYTES)
         and _DYNAMIC_TAIL.match(lowered, at + len(keyword))
         and not _prose(lowered, at)
+        and not (keyword == b"from" and _no_table_after_from(lowered, at))
         for keyword in _TABLE_KEYWORDS
         for at in _occurrences(lowered, keyword)
     ) or any(
         _NON_LITERAL_ARG.match(lowered, at + len(call))
         for call in _CLIENT_CALLS
         for at in _occurrences(lowered, call)
+    )
+
+
+# `FROM` inside a call's parentheses that takes no table: EXTRACT(day FROM %s), SUBSTRING(x FROM %s)
+_FROM_IN_CALL = re.compile(rb"(?:extract|substring|substr|trim|overlay)[ \t]*\([^()]*\Z")
+# Python's own import statement, written as text: "from %s import models", f"from {module} import {x}"
+_IMPORT_AFTER_HOLE = re.compile(rb"[ \t]+(?:\{[^{}\n]*\}|%s|%\([a-z_]+\)s)[ \t]+import\b")
+
+
+def _no_table_after_from(lowered: bytes, at: int) -> bool:
+    """A `from` whose hole is no table: it is inside EXTRACT(...) or SUBSTRING(...) on its line, or the
+    text is a Python import statement."""
+    line_start = lowered.rfind(b"\n", 0, at) + 1
+    return (
+        _FROM_IN_CALL.search(lowered, line_start, at) is not None
+        or _IMPORT_AFTER_HOLE.match(lowered, at + 4) is not None
     )
 
 
@@ -106,15 +124,25 @@ def _prose(lowered: bytes, at: int) -> bool:
     """Does the line of a keyword-and-hole offset show it to be prose? Its line is a comment, or it lies in
     a one-line string that starts on that line, continues no other string, and starts with a word that no
     SQL text starts with and that is not a function call: `log.debug("reading %s from %s")`, `"failed to
-    locate a column from table '%s'"`. Anything the line cannot tell (a string that starts with a hole, a
-    quote or any other non-letter, one that runs over several lines or continues another) is not."""
+    locate a column from table '%s'"`, `"class '%s' does not inherit from '%s'"` (quotes of the other kind
+    inside it). Anything the line cannot tell (a string that starts with a hole, a quote or any other
+    non-letter, one that runs over several lines or continues another) is not."""
     line_start = lowered.rfind(b"\n", 0, at) + 1
     head = lowered[line_start:at]
     if head.lstrip().startswith(b"#"):
         return True  # a comment line
-    quote = max(head.rfind(b'"'), head.rfind(b"'"))
-    if quote < 0 or head.count(head[quote : quote + 1]) != 1 or b"#" in head[:quote]:
-        return False  # several strings (or quotes inside one) before it, or none: not read here
+    # the string it is in starts at the last quote before it, or at the first when every later quote is
+    # of the other kind (then they are inside that string)
+    last = max(head.rfind(b'"'), head.rfind(b"'"))
+    first = min((q for q in (head.find(b'"'), head.find(b"'")) if q >= 0), default=-1)
+    return any(_prose_string(lowered, line_start, head, q) for q in {last, first} if q >= 0)
+
+
+def _prose_string(lowered: bytes, line_start: int, head: bytes, quote: int) -> bool:
+    """Is the string whose opening quote is at ``quote`` of ``head`` (its line up to the keyword) one that
+    the line shows to be prose?"""
+    if head.count(head[quote : quote + 1]) != 1 or b"#" in head[:quote]:
+        return False  # several strings (or quotes of its kind inside one) before it: not read here
     before = head[:quote].rstrip(b"rbuft").rstrip()
     end = line_start - 1
     while not before.lstrip(b" \t([{") and end > 0:  # first on its line: it may continue the line before

@@ -45,8 +45,15 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     }
     assert (7, "a URL or file path") in not_references and (25, "prose text, not SQL") in not_references
     assert (22, "a Supabase Storage bucket (`storage.from(...)`), not a table") in not_references
+    # Hasura's metadata tracks a table: the value is unclassified, the comment above it is not a reference
+    hasura = "hasura/metadata/databases/default/tables/public_customer_addresses.yaml"
+    (tracked,) = [f for f in data["findings"] if f["path"] == hasura]
+    assert (tracked["rule"], tracked["line"]) == ("LR006", 3) and "YAML file" in tracked["message"]
+    assert [(m["line"], m["reason"]) for m in data["non_references"] if m["path"] == hasura] == [
+        (1, "a YAML comment")
+    ]
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
-    excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/"]\n'
+    excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []

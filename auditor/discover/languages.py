@@ -1,5 +1,6 @@
 """Code in languages the scan does not analyse: a web client in TypeScript that calls Supabase's
-`.from("orders")`, a shell script around `psql`, a Ruby or Go service, a notebook.
+`.from("orders")`, a shell script around `psql`, a Ruby or Go service, a notebook; and configuration that
+names the tables a tool reads (Hasura's metadata, dbt's sources, in YAML).
 
 Such code may still read or write a legacy view, so nothing it says is dropped in silence: each file
 is tested with the name pre-filter, and every occurrence of a legacy name in one that passes gets a
@@ -54,6 +55,9 @@ LANGUAGES: dict[str, str] = {
     ".sh": "shell",
     ".bash": "shell",
     ".zsh": "shell",
+    # configuration that names the tables a tool reads: Hasura metadata, dbt sources, seed configs
+    ".yaml": "YAML",
+    ".yml": "YAML",
     # SQL the scan does not read as SQL: other suffixes, and templates that render to SQL
     ".psql": "SQL (.psql)",
     ".pgsql": "SQL (.pgsql)",

@@ -18,6 +18,7 @@ from auditor.core.source import LineIndex, snippet_of
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
+from auditor.python.yamlfiles import YAML, classify_yaml
 from auditor.sql.mentions import (
     MIGRATION_HISTORY,
     NOT_A_REFERENCE,
@@ -106,6 +107,8 @@ def reconcile_mentions(
                     verdicts = classify_javascript(source.text, uncovered, is_legacy, vue)
                 elif source.language == NOTEBOOK:  # the cell each is in: Markdown, an output, code
                     verdicts = classify_notebook(source.text, uncovered, is_legacy)
+                elif source.language == YAML:  # a comment, or a value a tool may read
+                    verdicts = classify_yaml(source.text, uncovered)
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
                 verdicts = {start: why for start, _ in uncovered}
             for start, verdict in verdicts.items():  # SQL-shaped text in code nobody analysed: unclassified

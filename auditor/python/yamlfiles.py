@@ -1,0 +1,76 @@
+"""The post-pass over YAML files, which the scan does not analyse: Hasura's metadata tracks the tables its
+GraphQL API reads (`table: {name: orders, schema: public}`), dbt's sources list the tables its models
+select from, a seed or fixture config names the tables it fills. Dropping a view such a file names breaks
+the tool that reads it, so every occurrence of a legacy name there stays unclassified (a person checks
+it), except in a comment: `#` at the start of a line or after a space, outside a quoted scalar.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, Verdict
+
+YAML = "YAML"  # the language discovery names `.yaml` and `.yml` files by
+_COMMENT = Verdict(NOT_A_REFERENCE, "a YAML comment")
+_VALUE = Verdict(
+    UNCLASSIFIED,
+    "it is in a YAML file, which the scan does not analyse (Hasura metadata, dbt sources and seed configs"
+    " name the tables a tool reads)",
+)
+
+
+def classify_yaml(text: str, spans: list[tuple[int, int]]) -> dict[int, Verdict]:
+    """A verdict for each (start, end) of a legacy name in a YAML text."""
+    out: dict[int, Verdict] = {}
+    for start, _ in spans:
+        line_start = text.rfind("\n", 0, start) + 1
+        comment = _comment_before(text[line_start:start]) and not _in_block_scalar(text, line_start)
+        out[start] = _COMMENT if comment else _VALUE
+    return out
+
+
+def _comment_before(head: str) -> bool:
+    """Does a comment start in ``head`` (a line up to an occurrence)? Quoted scalars are skipped: a `#`
+    inside 'single' or "double" quotes is text."""
+    quote = ""
+    previous = " "
+    index = 0
+    while index < len(head):
+        char = head[index]
+        if quote:
+            if char == quote:
+                if quote == "'" and head[index + 1 : index + 2] == "'":  # '' is a quote inside '...'
+                    index += 1
+                else:
+                    quote = ""
+            elif char == "\\" and quote == '"':
+                index += 1
+        elif char in "'\"" and previous in " \t:-[{,":
+            quote = char
+        elif char == "#" and previous in " \t":
+            return True
+        previous = char
+        index += 1
+    return False
+
+
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#.*)?\Z")
+
+
+def _in_block_scalar(text: str, line_start: int) -> bool:
+    """Is the line at ``line_start`` part of a block scalar (`sql: |`, `description: >-`)? Its parent, the
+    nearest line above it that is indented less, ends with a block indicator; a `#` in such a line is
+    text (SQL's `#>>` operator, a count), never a comment."""
+    line_end = text.find("\n", line_start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    indent = len(line) - len(line.lstrip(" "))
+    end = line_start - 1
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        above = text[start:end]
+        stripped = above.lstrip(" ")
+        if stripped.strip() and len(above) - len(stripped) < indent:
+            return _BLOCK_HEADER.search(above.rstrip()) is not None
+        end = start - 1
+    return False

@@ -52,8 +52,14 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert [(m["line"], m["reason"]) for m in data["non_references"] if m["path"] == hasura] == [
         (1, "a YAML comment")
     ]
+    # dbt's sources: the table is unclassified, its description is prose
+    sources = {(f["line"], f["rule"]) for f in data["findings"] if f["path"] == "dbt/models/sources.yml"}
+    assert sources == {(7, "LR006")}
+    assert [
+        (m["line"], m["reason"]) for m in data["non_references"] if m["path"] == "dbt/models/sources.yml"
+    ] == [(8, "prose text, not SQL")]
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
-    excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/"]\n'
+    excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/", "dbt/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []

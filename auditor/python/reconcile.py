@@ -108,7 +108,7 @@ def reconcile_mentions(
                 elif source.language == NOTEBOOK:  # the cell each is in: Markdown, an output, code
                     verdicts = classify_notebook(source.text, uncovered, is_legacy)
                 elif source.language == YAML:  # a comment, or a value a tool may read
-                    verdicts = classify_yaml(source.text, uncovered)
+                    verdicts = classify_yaml(source.text, uncovered, is_legacy)
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
                 verdicts = {start: why for start, _ in uncovered}
             for start, verdict in verdicts.items():  # SQL-shaped text in code nobody analysed: unclassified

@@ -1,15 +1,18 @@
 """The post-pass over YAML files, which the scan does not analyse: Hasura's metadata tracks the tables its
 GraphQL API reads (`table: {name: orders, schema: public}`), dbt's sources list the tables its models
 select from, a seed or fixture config names the tables it fills. Dropping a view such a file names breaks
-the tool that reads it, so every occurrence of a legacy name there stays unclassified (a person checks
-it), except in a comment: `#` at the start of a line or after a space, outside a quoted scalar.
+the tool that reads it, so an occurrence of a legacy name there stays unclassified (a person checks it),
+except in a comment (`#` at the start of a line or after a space, outside a quoted scalar) and in a
+one-line value that its text shows to be no table name (prose such as a `description:`, a URL), read as a
+string is in Python.
 """
 
 from __future__ import annotations
 
 import re
 
-from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, Verdict
+from auditor.python.mentions import classify_string
+from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
 YAML = "YAML"  # the language discovery names `.yaml` and `.yml` files by
 _COMMENT = Verdict(NOT_A_REFERENCE, "a YAML comment")
@@ -20,14 +23,48 @@ _VALUE = Verdict(
 )
 
 
-def classify_yaml(text: str, spans: list[tuple[int, int]]) -> dict[int, Verdict]:
+def classify_yaml(text: str, spans: list[tuple[int, int]], is_legacy: LegacyTest) -> dict[int, Verdict]:
     """A verdict for each (start, end) of a legacy name in a YAML text."""
     out: dict[int, Verdict] = {}
-    for start, _ in spans:
+    for start, end in spans:
         line_start = text.rfind("\n", 0, start) + 1
-        comment = _comment_before(text[line_start:start]) and not _in_block_scalar(text, line_start)
-        out[start] = _COMMENT if comment else _VALUE
+        if _in_block_scalar(text, line_start):
+            out[start] = _VALUE  # a block scalar's text: SQL, prose or a name, never YAML structure
+        elif _comment_before(text[line_start:start]):
+            out[start] = _COMMENT
+        else:
+            out[start] = _plain_value(text, line_start, start, end, is_legacy)
     return out
+
+
+# `key: value` or `- value` (a flow collection's `[`, `{` or a second key is not one value: not read)
+_VALUE_START = re.compile(r"[ \t]*(?:-[ \t]+)*(?:[^\s#'\"{}\[\]][^:#{}\[\]]*:[ \t]+)?")
+
+
+_KEY = re.compile(r":(?:[ \t]|\Z)")
+
+
+def _plain_value(text: str, line_start: int, start: int, end: int, is_legacy: LegacyTest) -> Verdict:
+    """The verdict of an occurrence in a one-line scalar (`description: Star ratings help search`): its
+    text read as a Python string's would be; what that reading calls no reference (prose, a URL, a file
+    name) is none here either. Anything else stays unclassified."""
+    line_end = text.find("\n", start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    head = _VALUE_START.match(line)
+    begin = head.end() if head is not None else 0
+    value = line[begin:].rstrip()
+    comment = value.find(" #")
+    if comment >= 0:
+        value = value[:comment].rstrip()
+    if _KEY.search(value) is not None:
+        return _VALUE  # a mapping key (`orders:`): a seed or replication config keys tables by name
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value, begin = value[1:-1], begin + 1
+    local = start - line_start - begin
+    if not 0 <= local <= len(value) - (end - start) or value[:1] in ("|", ">", "&", "*", "!"):
+        return _VALUE
+    verdict = classify_string(f'"{value}"', local + 1, end - start, is_legacy)
+    return verdict if verdict.verdict == NOT_A_REFERENCE else _VALUE
 
 
 def _comment_before(head: str) -> bool:

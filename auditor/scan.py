@@ -752,7 +752,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     findings = _with_snippets(findings, root, sql_texts)
     findings = _computed_column_rewrites(findings, catalog, root, sql_texts)
     suppression_files = sorted(
-        {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t} | set(python.suppressions)
+        {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t}
+        | set(python.suppressions)
+        | {s.path for s in other_sources if SUPPRESSION_MARK in (s.read_text() or "")}
     )
     findings.sort(key=report_order)
     laps.lap("snippets")

@@ -223,3 +223,37 @@ def test_mark_after_another_comment_counts() -> None:
     [suppression] = python_suppressions("f.py", "x = 1  # noqa: E501  # audit: ignore[LR005] checked\n")
     assert suppression.codes == ("LR005",) and suppression.reason == "checked"
     assert python_suppressions("f.py", "x = 1  # we do not use audit: ignore here\n") == []
+
+
+def test_code_in_other_languages_is_suppressed_by_its_own_comments(tmp_path: Path) -> None:
+    """A finding in a file the scan lists without analysing is silenced by a comment written the way that
+    language writes one; the same mark inside a string silences nothing."""
+    root = codebase(
+        tmp_path,
+        {
+            "web/api.ts": 'const a = await supabase.from("order_line_items").select("*");\n'
+            'const b = "order_line_items"; // audit: ignore[LR006] a cache key, not the table\n'
+            'const c = "order_line_items"; /* audit: ignore[LR006] a route name */\n'
+            'const d = "order_line_items", note = "// audit: ignore[LR006] inside a string";\n',
+            "scripts/load.sh": 'psql -c "select * from order_line_items"  # audit: ignore[LR006] one-off\n'
+            'echo "order_line_items # audit: ignore[LR006] quoted"\n',
+            "hasura/tables.yaml": "table:\n"
+            "  name: order_line_items  # audit: ignore[LR006] tracked until June\n",
+            "reports/cleanup.psql": "delete from order_line_items;  -- audit: ignore[LR006] run by hand\n",
+            "web/bad.ts": 'const e = "order_line_items"; // audit: ignore[LR006]\n',
+        },
+    )
+    _, report = scan(root)
+    assert sorted(found(report)) == [
+        ("scripts/load.sh", 2, "LR006"),
+        ("web/api.ts", 1, "LR004"),
+        ("web/api.ts", 4, "LR006"),
+        ("web/bad.ts", 1, "LR006"),
+        ("web/bad.ts", 1, "LR900"),
+    ]
+    assert report["suppressed"] == 5
+    (bad,) = [f for f in report["findings"] if f["rule"] == "LR900"]
+    assert "gives no reason" in bad["message"]
+    # the advice of an unsuppressed finding there names the suppression comment
+    (left,) = [f for f in report["findings"] if f["path"] == "web/api.ts" and f["rule"] == "LR006"]
+    assert "suppress it with a reason" in left["message"]

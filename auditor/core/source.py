@@ -150,8 +150,10 @@ def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
             raise NotRegularFileError(f"{path}: not a regular file")
         chunks = []
         remaining = limit if limit >= 0 else status.st_size + 1
+        # os.read allocates what it is asked for: a generous limit (1 TiB) must not become the buffer's size
+        size = max(status.st_size + 1, 1 << 16)
         while True:
-            chunk = os.read(fd, max(remaining, 1 << 16) if limit < 0 else remaining)
+            chunk = os.read(fd, size if limit < 0 else min(remaining, size))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -70,6 +70,17 @@ LANGUAGES: dict[str, str] = {
     ".sql.tmpl": "SQL template",
     ".sql.mustache": "SQL template",
 }
+# how a suppression comment (`audit: ignore[LR006] reason`) is written in each language: "//" (`//` line
+# and `/* */` block comments, and HTML comments in components), "#" (a `#` that starts a word, outside
+# quotes), "--" (SQL's); a notebook and a simplate have none the scan reads
+COMMENT_STYLES: dict[str, str] = {
+    **dict.fromkeys(
+        ("JavaScript", "TypeScript", "Vue", "Svelte", "Astro", "Prisma schema", "Go", "Java", "Kotlin"), "//"
+    ),
+    **dict.fromkeys(("Scala", "PHP", "C#", "Rust"), "//"),
+    **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython"), "#"),
+    **{language: "--" for language in LANGUAGES.values() if language.startswith("SQL")},
+}
 # longest first: `.sql.j2` before any shorter suffix it ends with
 OTHER_SUFFIXES = tuple(sorted(LANGUAGES, key=len, reverse=True))
 

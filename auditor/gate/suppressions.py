@@ -1,4 +1,5 @@
-"""Suppression comments: ``# audit: ignore[LR001] reason`` (Python), ``-- audit: ignore[LR101] reason`` (SQL).
+"""Suppression comments: ``# audit: ignore[LR001] reason`` (Python), ``-- audit: ignore[LR101] reason`` (SQL),
+``// audit: ignore[LR006] reason`` (JavaScript and the other languages the scan lists without analysing).
 
 A suppression silences the findings of the codes it names on its own line. It must name at least one
 known rule code and give a reason; one that does not, or that silences nothing, is reported as an
@@ -7,7 +8,10 @@ LR900 finding and silences nothing itself. Only real comments count: a Python co
 
 In Python a comment on the last line of a multi-line string also covers the string's other lines, so
 a triple-quoted query is suppressed by a comment after its closing quotes. In SQL the body of a
-dollar-quoted function is scanned as SQL, so a comment inside a PL/pgSQL body counts too.
+dollar-quoted function is scanned as SQL, so a comment inside a PL/pgSQL body counts too. In the other
+languages a comment is found by its language's comment style (`discover/languages.py`): `//` and `/* */`
+outside strings (JavaScript's lexer), a `#` that starts a word outside quotes (shell, Ruby, YAML), or
+SQL's `--`; a notebook and a simplate have none the scan reads.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 from auditor.core.model import Confidence, Diagnostic, Finding, Span
 from auditor.core.rules import RULES
 from auditor.core.source import decode_python, decode_sql, read_bytes
+from auditor.discover.languages import COMMENT_STYLES, language_of
+from auditor.python.javascript import javascript_comments
 
 INVALID_SUPPRESSION = "LR900"
 SUPPRESSION_BLOCK = "<suppression>"
@@ -29,6 +35,8 @@ _MAX_BYTES = 1 << 30
 # the mark at the start of a comment, or of a later comment part (`# audit: ignore[...]`)
 _PYTHON_MARK = re.compile(r"#\s*audit: ignore(?![\w-])(?P<rest>.*)\Z", re.DOTALL)
 _SQL_MARK = re.compile(r"--\s*audit: ignore(?![\w-])(?P<rest>.*)\Z", re.DOTALL)
+# in another language's comment: after its opening (`//`, `/*`, `<!--`, `#`, `--`)
+_OTHER_MARK = re.compile(r"(?://|/\*|<!--|#|--)\s*audit: ignore(?![\w-])(?P<rest>[^\n]*)")
 _CODES = re.compile(r"\[(?P<codes>[^\]]*)\](?P<reason>.*)\Z", re.DOTALL)
 
 
@@ -65,6 +73,8 @@ def load_suppressions(root: str, paths: Iterable[str]) -> tuple[list[Suppression
     diagnostics: list[Diagnostic] = []
     for path in sorted(set(paths)):
         language = _LANGUAGES.get(os.path.splitext(path)[1].lower())
+        if language is None and language_of(path) in COMMENT_STYLES:
+            language = (decode_sql, other_suppressions)
         if language is None:
             continue
         decode, parse = language
@@ -122,6 +132,59 @@ def sql_suppressions(path: str, text: str) -> list[Suppression]:
         span = Span(line, column, line, column + len(comment))
         found.append(_suppression(path, span, frozenset({line}), match.group("rest"), _line(lines, line)))
     return found
+
+
+def other_suppressions(path: str, text: str) -> list[Suppression]:
+    """Suppression comments of a file in a language the scan lists without analysing, by its comment style."""
+    style = COMMENT_STYLES.get(language_of(path))
+    if style == "//":
+        comments = javascript_comments(text)
+    elif style == "#":
+        comments = hash_comments(text)
+    elif style == "--":
+        comments = sql_comments(text)
+    else:
+        return []
+    lines = text.split("\n")
+    found = []
+    for offset, comment in comments:
+        match = _OTHER_MARK.search(comment)
+        if match is None:
+            continue
+        at = offset + match.start()
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        rest = match.group("rest").rstrip()
+        for closing in ("*/", "-->"):  # a block comment's end is no part of the reason
+            rest = rest.removesuffix(closing).rstrip()
+        span = Span(line, column, line, column + len(match.group().rstrip()))
+        found.append(_suppression(path, span, frozenset({line}), rest, _line(lines, line)))
+    return found
+
+
+def hash_comments(text: str) -> list[tuple[int, str]]:
+    """`#` comments (shell, Ruby, Elixir, YAML) as (offset, text): a `#` at a line's start or after a space
+    or a tab, outside the single- and double-quoted strings of its line."""
+    comments: list[tuple[int, str]] = []
+    start = 0
+    for line in text.split("\n"):
+        quote, previous, index = "", " ", 0
+        while index < len(line):
+            char = line[index]
+            if quote:
+                if char == "\\" and quote == '"':
+                    index += 1
+                elif char == quote:
+                    quote = ""
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and previous in " \t":
+                comments.append((start + index, line[index:].rstrip()))
+                break
+            previous = char
+            index += 1
+        start += len(line) + 1
+    return comments
 
 
 def sql_comments(text: str) -> list[tuple[int, str]]:

@@ -49,6 +49,14 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _COMMENT = Verdict(NOT_A_REFERENCE, "a comment in JavaScript-family code")
+
+
+def javascript_comments(text: str) -> list[tuple[int, str]]:
+    """The comments of JavaScript-family code (and of languages that write theirs the same way: Go, Java,
+    Rust, ...) as (offset, text): `//` to the end of the line, `/* */` and HTML comments whole."""
+    return [(m.start(), m.group()) for m in _TOKEN.finditer(text) if m.lastgroup == "comment"]
+
+
 _IDENTIFIER = Verdict(
     NOT_A_REFERENCE,
     "a JavaScript identifier (a variable, a property or a type): JavaScript code names a table in a string",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
+from auditor.discover.languages import COMMENT_STYLES
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
@@ -72,6 +73,7 @@ def reconcile_mentions(
         found = name_spans(pattern, source.text)
         if not found:
             continue
+        commented = source.language in COMMENT_STYLES  # its findings can be suppressed by a comment
         lines = LineIndex(source.text)
         covering = _Covering(spans.get(source.path, []))
         uncovered: list[tuple[int, int]] = []
@@ -142,7 +144,7 @@ def reconcile_mentions(
             kind = UNCLASSIFIED if verdict.verdict == SQL_FRAGMENT else verdict.verdict
             mentions.append(Mention(source.path, line, column, written, kind, verdict.reason))
             if kind == UNCLASSIFIED and legacy is not None:
-                settle = _SETTLE_OTHER if source.kind == "other" else _SETTLE
+                settle = _SETTLE_OTHER if source.kind == "other" and not commented else _SETTLE
                 found_here = _lr006(source.path, line, column, written, legacy, verdict.reason, settle)
                 unclassified.append(found_here)
         if source.kind == "other":  # its snippets from the text at hand (a bundle is not read again)
@@ -246,7 +248,7 @@ def _reference(
 
 
 _SETTLE = "check it by hand, then fix it or suppress it with a reason"
-# suppression comments are read in Python and SQL only
+# a language with no suppression comment the scan reads (a notebook, a simplate)
 _SETTLE_OTHER = "check it by hand, then fix it, or record it in a baseline or exclude the file"
 
 

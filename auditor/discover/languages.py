@@ -1,6 +1,7 @@
 """Code in languages the scan does not analyse: a web client in TypeScript that calls Supabase's
-`.from("orders")`, a shell script around `psql`, a Ruby or Go service, a notebook; and configuration that
-names the tables a tool reads (Hasura's metadata, dbt's sources, in YAML).
+`.from("orders")`, a shell script around `psql`, a Ruby or Go service, a notebook, an HTML page's scripts;
+configuration that names the tables a tool reads (Hasura's metadata, dbt's sources, in YAML); and
+documentation, whose mentions are read by people (each gets its verdict: recall is grep's).
 
 Such code may still read or write a legacy view, so nothing it says is dropped in silence: each file
 is tested with the name pre-filter, and every occurrence of a legacy name in one that passes gets a
@@ -55,6 +56,14 @@ LANGUAGES: dict[str, str] = {
     ".sh": "shell",
     ".bash": "shell",
     ".zsh": "shell",
+    # pages a browser runs the scripts of, and documentation (prose: its mentions are no references)
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".md": "Markdown",
+    ".markdown": "Markdown",
+    ".rst": "reStructuredText",
+    ".adoc": "AsciiDoc",
+    ".txt": "plain text",
     # configuration that names the tables a tool reads: Hasura metadata, dbt sources, seed configs
     ".yaml": "YAML",
     ".yml": "YAML",
@@ -70,14 +79,14 @@ LANGUAGES: dict[str, str] = {
     ".sql.tmpl": "SQL template",
     ".sql.mustache": "SQL template",
 }
+# prose: every mention in it is read by people, never run
+DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain text"})
 # how a suppression comment (`audit: ignore[LR006] reason`) is written in each language: "//" (`//` line
 # and `/* */` block comments, and HTML comments in components), "#" (a `#` that starts a word, outside
 # quotes), "--" (SQL's); a notebook and a simplate have none the scan reads
 COMMENT_STYLES: dict[str, str] = {
-    **dict.fromkeys(
-        ("JavaScript", "TypeScript", "Vue", "Svelte", "Astro", "Prisma schema", "Go", "Java", "Kotlin"), "//"
-    ),
-    **dict.fromkeys(("Scala", "PHP", "C#", "Rust"), "//"),
+    **dict.fromkeys(("JavaScript", "TypeScript", "Vue", "Svelte", "Astro", "HTML", "Prisma schema"), "//"),
+    **dict.fromkeys(("Go", "Java", "Kotlin", "Scala", "PHP", "C#", "Rust"), "//"),
     **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython"), "#"),
     **{language: "--" for language in LANGUAGES.values() if language.startswith("SQL")},
 }
@@ -142,7 +151,9 @@ def other_language_sources(
             continue
         read = read_source(file.full_path, file.path, max_bytes)
         if isinstance(read, Diagnostic):
-            if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
+            if read.kind == "too-large" and language in DOCUMENTATION:  # prose holds nothing: left out
+                left_out.append(LeftOut(file.path, "too-large"))
+            elif read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
                 named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
                 if named:
                     diagnostics.append(read)

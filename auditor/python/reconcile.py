@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
-from auditor.discover.languages import COMMENT_STYLES
+from auditor.discover.languages import COMMENT_STYLES, DOCUMENTATION
+from auditor.python.htmlpages import HTML, classify_html, prose_verdict
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
@@ -111,6 +112,10 @@ def reconcile_mentions(
                     verdicts = classify_notebook(source.text, uncovered, is_legacy)
                 elif source.language == YAML:  # a comment, or a value a tool may read
                     verdicts = classify_yaml(source.text, uncovered, is_legacy)
+                elif source.language == HTML:  # its scripts are JavaScript, the rest is read by people
+                    verdicts = classify_html(source.text, uncovered, is_legacy)
+                elif source.language in DOCUMENTATION:
+                    verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
                 verdicts = {start: why for start, _ in uncovered}
             for start, verdict in verdicts.items():  # SQL-shaped text in code nobody analysed: unclassified

@@ -67,6 +67,21 @@ LANGUAGES: dict[str, str] = {
     # configuration that names the tables a tool reads: Hasura metadata, dbt sources, seed configs
     ".yaml": "YAML",
     ".yml": "YAML",
+    # configuration: a job's or a tool's settings may name the tables it reads
+    ".toml": "TOML",
+    ".ini": "INI",
+    ".cfg": "INI",
+    ".conf": "configuration",
+    ".env": "dotenv",
+    "Makefile": "Makefile",  # file names (the walk compares them as written, `language_of` in lower case)
+    "makefile": "Makefile",
+    ".mk": "Makefile",
+    "Dockerfile": "Dockerfile",
+    "dockerfile": "Dockerfile",
+    "Procfile": "Procfile",
+    "procfile": "Procfile",
+    "Justfile": "Justfile",
+    "justfile": "Justfile",
     # SQL the scan does not read as SQL: other suffixes, and templates that render to SQL
     ".psql": "SQL (.psql)",
     ".pgsql": "SQL (.pgsql)",
@@ -79,6 +94,10 @@ LANGUAGES: dict[str, str] = {
     ".sql.tmpl": "SQL template",
     ".sql.mustache": "SQL template",
 }
+# configuration read as such: a comment is no reference, anything else is unclassified
+CONFIGURATION = frozenset(
+    {"TOML", "INI", "configuration", "dotenv", "Makefile", "Dockerfile", "Procfile", "Justfile"}
+)
 # prose: every mention in it is read by people, never run
 DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain text"})
 # how a suppression comment (`audit: ignore[LR006] reason`) is written in each language: "//" (`//` line
@@ -87,7 +106,7 @@ DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain te
 COMMENT_STYLES: dict[str, str] = {
     **dict.fromkeys(("JavaScript", "TypeScript", "Vue", "Svelte", "Astro", "HTML", "Prisma schema"), "//"),
     **dict.fromkeys(("Go", "Java", "Kotlin", "Scala", "PHP", "C#", "Rust"), "//"),
-    **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython"), "#"),
+    **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython", *CONFIGURATION), "#"),
     **{language: "--" for language in LANGUAGES.values() if language.startswith("SQL")},
 }
 # longest first: `.sql.j2` before any shorter suffix it ends with

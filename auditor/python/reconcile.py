@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
-from auditor.discover.languages import COMMENT_STYLES, DOCUMENTATION
+from auditor.discover.languages import COMMENT_STYLES, CONFIGURATION, DOCUMENTATION
+from auditor.python.configfiles import classify_config, own_configuration
 from auditor.python.htmlpages import HTML, classify_html, prose_verdict
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
@@ -116,6 +117,10 @@ def reconcile_mentions(
                     verdicts = classify_html(source.text, uncovered, is_legacy)
                 elif source.language in DOCUMENTATION:
                     verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
+                elif source.language in CONFIGURATION:
+                    verdicts = classify_config(source.text, uncovered, why, is_legacy)
+                # the auditor's own settings (audit.toml, [tool.audit], `--legacy OLD=NEW` in a CI job)
+                verdicts.update(own_configuration(source.path, source.text, uncovered))
             except Exception:  # a reading that fails leaves every occurrence unclassified, never dropped
                 verdicts = {start: why for start, _ in uncovered}
             for start, verdict in verdicts.items():  # SQL-shaped text in code nobody analysed: unclassified

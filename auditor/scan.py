@@ -12,10 +12,10 @@ import pickle
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from auditor.catalog.config import Config, ConfigError
 from auditor.catalog.names import LegacyCatalog, name_pattern, parse_declared_name, parse_object_name
@@ -48,7 +48,7 @@ from auditor.discover.cache import (
     file_status,
 )
 from auditor.discover.files import SourceFile, discover
-from auditor.discover.languages import OtherSource, other_language_sources
+from auditor.discover.languages import OtherSource, other_files, read_others
 from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql, names_in_file
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from auditor.sql.migrations import MigrationCatalog
 
 _PARALLEL_THRESHOLD = 16
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 # the bytes of unparsed files the main process keeps for the holder rounds (read once, not once a round);
 # a larger tree's other files are read again by the rounds' workers
 _KEPT_BYTES = 96 << 20
@@ -625,6 +627,33 @@ class _Extractor:
             )
         return self.pool
 
+    def begin(
+        self, work: Callable[[list[_Item]], list[_Result]], items: list[_Item]
+    ) -> list[Future[list[_Result]]]:
+        """Start ``work`` on chunks of ``items`` on the pool, ahead of what is submitted after (no future
+        when there are few items, or one core: `end` runs the work then)."""
+        jobs = worker_count(self.jobs, 1 << 30)
+        if jobs <= 1 or len(items) < _PARALLEL_THRESHOLD:
+            return []
+        pool = self._pool(jobs)
+        size = max(_PARALLEL_THRESHOLD, len(items) // (jobs * 8))
+        return [pool.submit(work, items[at : at + size]) for at in range(0, len(items), size)]
+
+    def end(
+        self,
+        started: list[Future[list[_Result]]],
+        work: Callable[[list[_Item]], list[_Result]],
+        items: list[_Item],
+    ) -> list[_Result]:
+        """What `begin` started, or the work done here (a crashed worker: here, again)."""
+        if not started:
+            return work(items)
+        try:
+            return [result for future in started for result in future.result()]
+        except BrokenProcessPool:
+            self.close()
+            return work(items)
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
@@ -691,11 +720,6 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
     )
-    # code in other languages: its mentions of legacy names are reported, never analysed
-    other_sources, other_diagnostics, other_left_out = other_language_sources(
-        found.other, filters.names, config.max_file_bytes, cache
-    )
-    diagnostics.extend(other_diagnostics)
     # the SQL of unchanged code: no parser (here, before the workers start: they analyse new modules' SQL)
     remember_analyses(cache.stage("sql analyses", "by text"))
     # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
@@ -705,7 +729,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     extractor = _Extractor(
         options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components, modules)
     )
+    # code in other languages: its mentions of legacy names are reported, never analysed; the files to read
+    # are read and tested on the workers ahead of the Python modules (nothing needs them before the post-pass)
+    others = other_files(found.other, filters.names, config.max_file_bytes, cache)
+    read_them = functools.partial(read_others, names=filters.names, max_bytes=config.max_file_bytes)
     try:
+        started = extractor.begin(read_them, others.to_read)
         python = _extract_python(
             py_files,
             extractor,
@@ -717,8 +746,13 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             laps,
             modules,
         )
+        other_reads = extractor.end(started, read_them, others.to_read)
     finally:
         extractor.close()
+    other_sources, other_diagnostics, other_left_out = others.finish(
+        other_reads, config.max_file_bytes, cache
+    )
+    diagnostics.extend(other_diagnostics)
     laps.lap("python: holder rounds")  # and the workers' CPU time: they end here
     diagnostics.extend(python.diagnostics)
     findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)

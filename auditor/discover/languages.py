@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
@@ -141,58 +141,111 @@ _TOO_LARGE = "too-large"  # remembered for a file too large to read whole that n
 _BINARY = "binary"  # remembered for binary content
 
 
+@dataclass(frozen=True, slots=True)
+class OtherRead:
+    """What reading one file in another language found: ``verdict`` is the content key of a file that names
+    a legacy object ("" for one that names none), or _TOO_LARGE / _BINARY; ``diagnostic`` one to report."""
+
+    path: str
+    status: tuple[int, int, int, int] | None  # None: not recorded (the next scan reads the file again)
+    verdict: str
+    text: str | None = None  # the text of a file that names a legacy object
+    diagnostic: Diagnostic | None = None
+
+
+def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes: int) -> OtherRead:
+    """Read one file in another language and test it with the name pre-filter (on any core)."""
+    read = read_source(file.full_path, file.path, max_bytes)
+    if not isinstance(read, Diagnostic):
+        data, read_status = read
+        key = content_key(data) if names.matches(data, data.lower()) else ""
+        text = data.decode("utf-8", "replace") if key else None
+        return OtherRead(file.path, file_status(read_status), key, text)
+    status: tuple[int, int, int, int] | None = None
+    with contextlib.suppress(OSError):
+        status = file_status(os.stat(file.full_path))
+    if read.kind == "too-large" and language in DOCUMENTATION:  # prose holds nothing: left out
+        return OtherRead(file.path, None, _TOO_LARGE)
+    if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
+        named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
+        return OtherRead(file.path, status, _TOO_LARGE if named else "", diagnostic=read if named else None)
+    if read.kind == "binary":
+        return OtherRead(file.path, status, _BINARY)
+    return OtherRead(file.path, None, "", diagnostic=read)
+
+
+@dataclass
+class OtherFiles:
+    """The files in other languages of a scan: those whose status the last scan recorded (not read again)
+    and those to read (`read_other`, on the workers when there are many)."""
+
+    inputs: str
+    known: dict[str, OtherRead]
+    to_read: list[tuple[SourceFile, str]]  # with its language
+    files: dict[str, SourceFile] = field(default_factory=dict)
+
+    def finish(
+        self, reads: Sequence[OtherRead], max_bytes: int, cache: ScanCache
+    ) -> tuple[list[OtherSource], list[Diagnostic], list[LeftOut]]:
+        """The files that name a legacy object, the diagnostics of those that could not be read (an
+        unreadable one, and one too large to read whole that holds a legacy name: both unanalysed, they hold
+        what they may name), and those left out (binary content under such a suffix, an MPEG transport
+        stream named `.ts`, is no code; documentation too large to read). What each file's status was read
+        with is remembered: an unchanged file's verdict stands at the next scan."""
+        by_path = {f.path: (f, language) for f, language in self.to_read}
+        seen: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        sources: list[OtherSource] = []
+        diagnostics: list[Diagnostic] = []
+        left_out: list[LeftOut] = []
+        for read in [*self.known.values(), *reads]:
+            file, language = by_path.get(read.path) or (self.files[read.path], language_of(read.path))
+            if read.status is not None:
+                seen[read.path] = (read.status, read.verdict)
+            if read.diagnostic is not None:
+                diagnostics.append(read.diagnostic)
+            elif read.verdict == _TOO_LARGE and read.path in self.known:
+                diagnostics.append(too_large(read.path, max_bytes))
+            elif read.verdict == _TOO_LARGE:
+                left_out.append(LeftOut(read.path, "too-large"))  # documentation: no diagnostic, no hold
+            elif read.verdict == _BINARY:
+                left_out.append(LeftOut(read.path, "binary"))
+            elif read.verdict:
+                sources.append(OtherSource(read.path, file.full_path, language, read.verdict, read.text))
+        sources.sort(key=lambda source: source.path)
+        cache.put_stage("other languages", self.inputs, seen)
+        return sources, diagnostics, left_out
+
+
+def other_files(
+    files: Sequence[SourceFile], names: NamePrefilter, max_bytes: int, cache: ScanCache
+) -> OtherFiles:
+    """Which files in other languages must be read: a file whose status is as the last scan recorded it is
+    not read again (what it named then, its content key or "" for nothing, stands)."""
+    inputs = repr((names.exact.pattern, max_bytes))
+    known: dict[str, tuple[tuple[int, int, int, int], str]] = cache.stage("other languages", inputs) or {}
+    plan = OtherFiles(inputs, {}, [], {f.path: f for f in files})
+    for file in files:
+        remembered = known.get(file.path)
+        if remembered is not None and _unchanged(file.full_path, remembered[0], cache):
+            plan.known[file.path] = OtherRead(file.path, remembered[0], remembered[1])
+        else:
+            plan.to_read.append((file, language_of(file.path)))
+    return plan
+
+
+def read_others(
+    files: Sequence[tuple[SourceFile, str]], names: NamePrefilter, max_bytes: int
+) -> list[OtherRead]:
+    """`read_other` for each (file, language): one task of a worker."""
+    return [read_other(file, language, names, max_bytes) for file, language in files]
+
+
 def other_language_sources(
     files: Sequence[SourceFile], names: NamePrefilter, max_bytes: int, cache: ScanCache
 ) -> tuple[list[OtherSource], list[Diagnostic], list[LeftOut]]:
-    """The files in other languages that name a legacy object, and the diagnostics of those that could not
-    be read: an unreadable one, and one too large to read whole that holds a legacy name (both unanalysed:
-    they hold what they may name), and those left out: binary content under such a suffix (an MPEG
-    transport stream named `.ts`) is no code. A file whose status is as the last scan recorded it is not
-    read again: what it named then (its content key, "" for nothing) stands."""
-    inputs = repr((names.exact.pattern, max_bytes))
-    known: dict[str, tuple[tuple[int, int, int, int], str]] = cache.stage("other languages", inputs) or {}
-    seen: dict[str, tuple[tuple[int, int, int, int], str]] = {}
-    sources: list[OtherSource] = []
-    diagnostics: list[Diagnostic] = []
-    left_out: list[LeftOut] = []
-    for file in files:
-        language = language_of(file.path)
-        remembered = known.get(file.path)
-        if remembered is not None and _unchanged(file.full_path, remembered[0], cache):
-            seen[file.path] = remembered
-            verdict = remembered[1]
-            if verdict == _TOO_LARGE:
-                diagnostics.append(too_large(file.path, max_bytes))
-            elif verdict == _BINARY:
-                left_out.append(LeftOut(file.path, "binary"))
-            elif verdict:
-                sources.append(OtherSource(file.path, file.full_path, language, verdict, None))
-            continue
-        read = read_source(file.full_path, file.path, max_bytes)
-        if isinstance(read, Diagnostic):
-            if read.kind == "too-large" and language in DOCUMENTATION:  # prose holds nothing: left out
-                left_out.append(LeftOut(file.path, "too-large"))
-            elif read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
-                named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
-                if named:
-                    diagnostics.append(read)
-                with contextlib.suppress(OSError):
-                    seen[file.path] = (file_status(os.stat(file.full_path)), _TOO_LARGE if named else "")
-            elif read.kind == "binary":
-                left_out.append(LeftOut(file.path, "binary"))
-                with contextlib.suppress(OSError):
-                    seen[file.path] = (file_status(os.stat(file.full_path)), _BINARY)
-            else:
-                diagnostics.append(read)
-            continue
-        data, status = read
-        key = content_key(data) if names.matches(data, data.lower()) else ""
-        seen[file.path] = (file_status(status), key)
-        if key:
-            text = data.decode("utf-8", "replace")
-            sources.append(OtherSource(file.path, file.full_path, language, key, text))
-    cache.put_stage("other languages", inputs, seen)
-    return sources, diagnostics, left_out
+    """The files in other languages that name a legacy object, read on this core (see `OtherFiles`)."""
+    plan = other_files(files, names, max_bytes, cache)
+    return plan.finish(read_others(plan.to_read, names, max_bytes), max_bytes, cache)
 
 
 def _unchanged(path: str, recorded: tuple[int, int, int, int], cache: ScanCache) -> bool:

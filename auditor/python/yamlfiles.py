@@ -26,7 +26,11 @@ _VALUE = Verdict(
 def classify_yaml(text: str, spans: list[tuple[int, int]], is_legacy: LegacyTest) -> dict[int, Verdict]:
     """A verdict for each (start, end) of a legacy name in a YAML text."""
     out: dict[int, Verdict] = {}
+    api = _API_SPEC.search(text) is not None
     for start, end in spans:
+        if api:  # an HTTP API's description: its schemas' names and enum values are the API's words
+            out[start] = _API
+            continue
         line_start = text.rfind("\n", 0, start) + 1
         if _in_block_scalar(text, line_start):
             out[start] = _VALUE  # a block scalar's text: SQL, prose or a name, never YAML structure
@@ -37,6 +41,12 @@ def classify_yaml(text: str, spans: list[tuple[int, int]], is_legacy: LegacyTest
     return out
 
 
+# an OpenAPI or Swagger document: a top-level `openapi:` or `swagger:` key
+_API_SPEC = re.compile(r"^(?:openapi|swagger)[ \t]*:", re.MULTILINE)
+_API = Verdict(
+    NOT_A_REFERENCE,
+    "an OpenAPI document (an HTTP API's schema and field names, not the tables behind it)",
+)
 # `key: value` or `- value` (a flow collection's `[`, `{` or a second key is not one value: not read)
 _VALUE_START = re.compile(r"[ \t]*(?:-[ \t]+)*(?:[^\s#'\"{}\[\]][^:#{}\[\]]*:[ \t]+)?")
 

@@ -55,6 +55,10 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert [(m["line"], m["reason"]) for m in data["non_references"] if m["path"] == hasura] == [
         (1, "a YAML comment")
     ]
+    # a script without a suffix is read in the language of its #! line
+    script = [(f["line"], f["rule"]) for f in data["findings"] if f["path"] == "bin/backfill"]
+    assert script == [(7, "LR006")] and "a Python script file" not in str(data["findings"])
+    assert ("bin/backfill", 2) in {(m["path"], m["line"]) for m in data["non_references"]}  # its docstring
     # an OpenAPI document names the HTTP API's fields, not the tables behind it
     api = [(m["line"], m["reason"][:22]) for m in data["non_references"] if m["path"] == "web/openapi.yaml"]
     assert api == [(14, "an OpenAPI document (a")]
@@ -85,7 +89,7 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     } <= {(m["path"], m["line"], m["reason"]) for m in data["non_references"]}
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/", "dbt/",'
-    excluded += ' "config/", "Makefile"]\n'
+    excluded += ' "config/", "Makefile", "bin/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []

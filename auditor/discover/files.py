@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
 from auditor.discover.cache import RACY_NS, ScanCache, file_status
-from auditor.discover.languages import OTHER_SUFFIXES
+from auditor.discover.languages import OTHER_SUFFIXES, unsuffixed
 
 if TYPE_CHECKING:
     import pathspec  # imported where rules are read: a re-scan that remembers its walk needs none
@@ -101,7 +101,7 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
         if excluded is not None and excluded.match_file(path):
             left_out.append(LeftOut(path, "excluded"))
         else:
-            (other if path.endswith(OTHER_SUFFIXES) else files).append(walked[path])
+            (files if path.endswith(SCANNED_SUFFIXES) else other).append(walked[path])
     diagnostics.extend(
         _name_diagnostic(f.path) for f in (*files, *other) if f.path != f.full_path[len(root) + 1 :]
     )
@@ -150,7 +150,11 @@ def _git_tracked(root: str) -> list[bytes] | None:
     if done.returncode != 0:
         return None
     suffixes = tuple(s.encode() for s in LISTED_SUFFIXES)
-    return [p for p in done.stdout.split(b"\0") if p.endswith(suffixes)]
+    return [
+        p
+        for p in done.stdout.split(b"\0")
+        if p and (p.endswith(suffixes) or b"." not in p.rsplit(b"/", 1)[-1])
+    ]
 
 
 def _tracked_file(
@@ -269,7 +273,7 @@ def _walk(
                     walk.statuses[entry.path] = file_status(os.stat(entry.path))
                 continue  # a virtualenv under its own name
             yield from _walk(entry.path, rel, ignores, seen_dirs, walk)
-        elif entry.name.endswith(LISTED_SUFFIXES):
+        elif entry.name.endswith(LISTED_SUFFIXES) or (is_file and unsuffixed(entry.name)):
             if not is_file:
                 left_out.append(LeftOut(rel, "not-a-file"))
             elif _ignored(ignores, rel, False):

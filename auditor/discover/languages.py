@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from auditor.discover.prefilter import NamePrefilter, names_in_file
 if TYPE_CHECKING:
     from auditor.discover.files import SourceFile
 
+PYTHON_SCRIPT = "Python script"  # a script whose `#!` line names Python, read as a `.py` file's text is
 # suffix -> the language's name, as messages say it
 LANGUAGES: dict[str, str] = {
     ".js": "JavaScript",
@@ -67,6 +69,11 @@ LANGUAGES: dict[str, str] = {
     # configuration that names the tables a tool reads: Hasura metadata, dbt sources, seed configs
     ".yaml": "YAML",
     ".yml": "YAML",
+    # CI pipelines and build scripts in Groovy (a Jenkinsfile's `sh "psql ..."` steps)
+    "Jenkinsfile": "Groovy",
+    "jenkinsfile": "Groovy",
+    ".groovy": "Groovy",
+    ".gradle": "Groovy",
     # configuration: a job's or a tool's settings may name the tables it reads
     ".toml": "TOML",
     ".ini": "INI",
@@ -105,18 +112,82 @@ DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain te
 # quotes), "--" (SQL's); a notebook and a simplate have none the scan reads
 COMMENT_STYLES: dict[str, str] = {
     **dict.fromkeys(("JavaScript", "TypeScript", "Vue", "Svelte", "Astro", "HTML", "Prisma schema"), "//"),
-    **dict.fromkeys(("Go", "Java", "Kotlin", "Scala", "PHP", "C#", "Rust"), "//"),
-    **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython", *CONFIGURATION), "#"),
+    **dict.fromkeys(("Go", "Java", "Kotlin", "Scala", "Groovy", "PHP", "C#", "Rust"), "//"),
+    **dict.fromkeys(("Ruby", "Elixir", "shell", "YAML", "Cython", PYTHON_SCRIPT, "script"), "#"),
+    **dict.fromkeys(CONFIGURATION, "#"),
     **{language: "--" for language in LANGUAGES.values() if language.startswith("SQL")},
 }
 # longest first: `.sql.j2` before any shorter suffix it ends with
 OTHER_SUFFIXES = tuple(sorted(LANGUAGES, key=len, reverse=True))
 
 
-def language_of(path: str) -> str:
-    """The language of a file the scan lists but does not analyse ("" for a .py or .sql file)."""
+def language_of(path: str, full_path: str | None = None) -> str:
+    """The language of a file the scan lists but does not analyse ("" for a .py or .sql file). A file
+    whose name has no suffix (`bin/run`, `scripts/backfill`) is a script in the language its `#!` line
+    names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it."""
     lowered = path.lower()
-    return next((LANGUAGES[s] for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
+    found = next((LANGUAGES[s] for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
+    if found or full_path is None or not unsuffixed(path):
+        return found
+    try:
+        with open(full_path, "rb") as handle:
+            head = handle.read(_SHEBANG_BYTES)
+    except OSError:
+        return "script"  # read again later; an unreadable file gets its diagnostic there
+    return script_language(head, path)
+
+
+def unsuffixed(path: str) -> bool:
+    """A file name without a suffix (and not a dotfile): a script or text, whose content says which."""
+    return "." not in path.rsplit("/", 1)[-1]
+
+
+def script_language(head: bytes, path: str = "") -> str:
+    """The language a file's `#!` line names ("script" for an interpreter not known here); without one,
+    plain text for the names prose goes by (LICENSE, AUTHORS, CODEOWNERS), else "script": a file without a
+    suffix may be code whose language nothing says (unclassified, never prose by default)."""
+    match = _SHEBANG.match(head)
+    if match is None:
+        return "plain text" if path.rsplit("/", 1)[-1].lower() in _PROSE_NAMES else "script"
+    return _INTERPRETERS.get(match.group(1).decode("ascii", "replace"), "script")
+
+
+_PROSE_NAMES = frozenset(
+    [
+        "license",
+        "licence",
+        "copying",
+        "authors",
+        "contributors",
+        "maintainers",
+        "owners",
+        "codeowners",
+        "notice",
+        "readme",
+        "changes",
+        "changelog",
+        "history",
+        "news",
+        "version",
+        "manifest",
+        "todo",
+        "thanks",
+        "credits",
+    ]
+)
+
+
+_SHEBANG_BYTES = 256
+# `#!/usr/bin/env python3`, `#!/bin/bash -e`, `#!/usr/bin/env -S node --flag`: the interpreter's name
+_SHEBANG = re.compile(rb"#![ \t]*(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*)?([A-Za-z]+)")
+_INTERPRETERS = {
+    **dict.fromkeys(("python", "pypy"), PYTHON_SCRIPT),
+    **dict.fromkeys(("sh", "bash", "zsh", "dash", "ksh", "ash"), "shell"),
+    **dict.fromkeys(("node", "deno", "bun"), "JavaScript"),
+    "ruby": "Ruby",
+    "php": "PHP",
+    "elixir": "Elixir",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +269,10 @@ class OtherFiles:
         diagnostics: list[Diagnostic] = []
         left_out: list[LeftOut] = []
         for read in [*self.known.values(), *reads]:
-            file, language = by_path.get(read.path) or (self.files[read.path], language_of(read.path))
+            file = self.files[read.path]
+            language = (
+                by_path[read.path][1] if read.path in by_path else language_of(read.path, file.full_path)
+            )
             if read.status is not None:
                 seen[read.path] = (read.status, read.verdict)
             if read.diagnostic is not None:
@@ -229,7 +303,7 @@ def other_files(
         if remembered is not None and _unchanged(file.full_path, remembered[0], cache):
             plan.known[file.path] = OtherRead(file.path, remembered[0], remembered[1])
         else:
-            plan.to_read.append((file, language_of(file.path)))
+            plan.to_read.append((file, language_of(file.path, file.full_path)))
     return plan
 
 

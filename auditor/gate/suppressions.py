@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from auditor.core.model import Confidence, Diagnostic, Finding, Span
 from auditor.core.rules import RULES
 from auditor.core.source import decode_python, decode_sql, read_bytes
-from auditor.discover.languages import COMMENT_STYLES, language_of
+from auditor.discover.languages import COMMENT_STYLES, language_of, script_language
 from auditor.python.javascript import javascript_comments
 
 INVALID_SUPPRESSION = "LR900"
@@ -73,7 +73,7 @@ def load_suppressions(root: str, paths: Iterable[str]) -> tuple[list[Suppression
     diagnostics: list[Diagnostic] = []
     for path in sorted(set(paths)):
         language = _LANGUAGES.get(os.path.splitext(path)[1].lower())
-        if language is None and language_of(path) in COMMENT_STYLES:
+        if language is None and language_of(path, os.path.join(root, path)) in COMMENT_STYLES:
             language = (decode_sql, other_suppressions)
         if language is None:
             continue
@@ -136,7 +136,8 @@ def sql_suppressions(path: str, text: str) -> list[Suppression]:
 
 def other_suppressions(path: str, text: str) -> list[Suppression]:
     """Suppression comments of a file in a language the scan lists without analysing, by its comment style."""
-    style = COMMENT_STYLES.get(language_of(path))
+    language = language_of(path) or script_language(text[:256].encode("utf-8", "replace"), path)
+    style = COMMENT_STYLES.get(language)
     if style == "//":
         comments = javascript_comments(text)
     elif style == "#":

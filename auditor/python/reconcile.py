@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
-from auditor.discover.languages import COMMENT_STYLES, CONFIGURATION, DOCUMENTATION
+from auditor.discover.languages import COMMENT_STYLES, CONFIGURATION, DOCUMENTATION, PYTHON_SCRIPT
 from auditor.python.configfiles import classify_config, own_configuration
 from auditor.python.htmlpages import HTML, classify_html, prose_verdict
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
@@ -115,6 +115,8 @@ def reconcile_mentions(
                     verdicts = classify_yaml(source.text, uncovered, is_legacy)
                 elif source.language == HTML:  # its scripts are JavaScript, the rest is read by people
                     verdicts = classify_html(source.text, uncovered, is_legacy)
+                elif source.language == PYTHON_SCRIPT:  # a script without `.py`: read as Python's text
+                    verdicts = classify_python(source.text, uncovered, is_legacy)
                 elif source.language in DOCUMENTATION:
                     verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
                 elif source.language in CONFIGURATION:

@@ -55,6 +55,10 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert [(m["line"], m["reason"]) for m in data["non_references"] if m["path"] == hasura] == [
         (1, "a YAML comment")
     ]
+    # JSON settings (a Debezium connector): the table it streams is unclassified, its description is prose
+    cdc = [(f["line"], f["rule"]) for f in data["findings"] if f["path"] == "connect/orders-cdc.json"]
+    assert cdc == [(5, "LR006")]
+    assert ("connect/orders-cdc.json", 7) in {(m["path"], m["line"]) for m in data["non_references"]}
     # a script without a suffix is read in the language of its #! line
     script = [(f["line"], f["rule"]) for f in data["findings"] if f["path"] == "bin/backfill"]
     assert script == [(7, "LR006")] and "a Python script file" not in str(data["findings"])
@@ -89,7 +93,7 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     } <= {(m["path"], m["line"], m["reason"]) for m in data["non_references"]}
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/", "dbt/",'
-    excluded += ' "config/", "Makefile", "bin/"]\n'
+    excluded += ' "config/", "Makefile", "bin/", "connect/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []
@@ -194,3 +198,19 @@ def test_only_a_vue_component_reads_its_bound_attributes_as_javascript(tmp_path:
         ("List.vue", 1, 31, "LR006"),
         ("repo.ts", 2, 13, "LR006"),
     ]
+
+
+def test_the_auditors_own_reports_and_baseline_in_the_tree_are_not_references(tmp_path: Path) -> None:
+    """A baseline and reports written into the scanned tree name every legacy view: they are the auditor's
+    own output, never references (else each scan would block on the last one's report)."""
+    root = _copy(tmp_path)
+    before = scan_json(root)
+    for form, name in (("json", "audit-report.json"), ("html", "audit-report.html")):
+        code, _, err = run_cli("scan", str(root), "--format", form, "-o", str(root / name), "-j", "1")
+        assert code == 1, err
+    code, _, err = run_cli("baseline", str(root))
+    assert code == 0, err
+    after = scan_json(root)
+    assert after["findings"] == before["findings"]
+    own = {m["path"] for m in after["non_references"] if m["reason"].startswith("the auditor's own output")}
+    assert own == {"audit-report.json", "audit-report.html", ".audit-baseline.json"}

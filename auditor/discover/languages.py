@@ -75,6 +75,7 @@ LANGUAGES: dict[str, str] = {
     ".groovy": "Groovy",
     ".gradle": "Groovy",
     # configuration: a job's or a tool's settings may name the tables it reads
+    ".json": "JSON",
     ".toml": "TOML",
     ".ini": "INI",
     ".cfg": "INI",

@@ -17,16 +17,21 @@ from auditor.sql.mentions import NOT_A_REFERENCE, LegacyTest, Verdict
 
 _OWN = Verdict(NOT_A_REFERENCE, "the auditor's own configuration (a legacy name it is told to look for)")
 _COMMENT = Verdict(NOT_A_REFERENCE, "a comment in a configuration file")
+_OUTPUT = Verdict(NOT_A_REFERENCE, "the auditor's own output (a baseline or a report of a scan)")
+# the head of what the auditor writes: a JSON report or baseline names the tool, an HTML report says so
+_OWN_OUTPUT = re.compile(r'"tool"\s*:\s*\{\s*"name"\s*:\s*"auditor"|<title>Phase 3 plan</title>')
 # `--legacy orders=orders_v2`, `--legacy=public.orders=...`, quoted or not: the old name, up to its `=`
 _LEGACY_OPTION = re.compile(r"--legacy(?:[ \t]+|=)[\"']?(?:[\w$]+\.)?\Z")
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*(?P<name>[^\]]+?)[ \t]*\]", re.MULTILINE)
 
 
 def own_configuration(path: str, text: str, spans: list[tuple[int, int]]) -> dict[int, Verdict]:
-    """The occurrences that are the auditor's own settings, keyed by start offset."""
+    """The occurrences that are the auditor's own settings or output, keyed by start offset."""
     name = path.rsplit("/", 1)[-1].lower()
     if name == "audit.toml":
         return {start: _OWN for start, _ in spans}
+    if _OWN_OUTPUT.search(text, 0, 2048) is not None:  # a baseline, a JSON or HTML report written here
+        return {start: _OUTPUT for start, _ in spans}
     sections = _audit_tables(text) if name == "pyproject.toml" else []
     out: dict[int, Verdict] = {}
     for start, end in spans:
@@ -84,3 +89,34 @@ def _value_around(line: str, at: int, length: int) -> tuple[str, int]:
         begin = equals + 1 + (len(line) - equals - 1 - len(line[equals + 1 :].lstrip()))
         return line[begin:].rstrip(), at - begin
     return "", 0
+
+
+_OPENAPI_JSON = re.compile(r'"(?:openapi|swagger)"\s*:')
+OPENAPI_DOCUMENT = Verdict(
+    NOT_A_REFERENCE,
+    "an OpenAPI document (an HTTP API's schema and field names, not the tables behind it)",
+)
+
+
+def classify_json(
+    text: str, spans: list[tuple[int, int]], unread: Verdict, is_legacy: LegacyTest
+) -> dict[int, Verdict]:
+    """A mention in JSON (Hasura's or Debezium's settings, a seed file, a catalog of tables to sync): in an
+    OpenAPI document, or in a string whose text shows it to be no table name (a path, prose), it is not a
+    reference; anything else is ``unread`` (a key too: a config may key its tables by name)."""
+    if _OPENAPI_JSON.search(text, 0, 4096) is not None:
+        return {start: OPENAPI_DOCUMENT for start, _ in spans}
+    out: dict[int, Verdict] = {}
+    for start, end in spans:
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        at = start - line_start
+        opening = line.rfind('"', 0, at)
+        closing = line.find('"', at + end - start)
+        verdict = None
+        if opening >= 0 and closing >= 0 and line.count('"', 0, opening) % 2 == 0:
+            value = line[opening + 1 : closing]
+            verdict = classify_string(f'"{value}"', at - opening, end - start, is_legacy)
+        out[start] = verdict if verdict is not None and verdict.verdict == NOT_A_REFERENCE else unread
+    return out

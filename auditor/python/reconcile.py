@@ -16,7 +16,7 @@ from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
 from auditor.discover.languages import COMMENT_STYLES, CONFIGURATION, DOCUMENTATION, PYTHON_SCRIPT
-from auditor.python.configfiles import classify_config, own_configuration
+from auditor.python.configfiles import classify_config, classify_json, own_configuration
 from auditor.python.htmlpages import HTML, classify_html, prose_verdict
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
@@ -119,6 +119,8 @@ def reconcile_mentions(
                     verdicts = classify_python(source.text, uncovered, is_legacy)
                 elif source.language in DOCUMENTATION:
                     verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
+                elif source.language == "JSON":  # a string's text, or an API's description
+                    verdicts = classify_json(source.text, uncovered, why, is_legacy)
                 elif source.language in CONFIGURATION:
                     verdicts = classify_config(source.text, uncovered, why, is_legacy)
                 # the auditor's own settings (audit.toml, [tool.audit], `--legacy OLD=NEW` in a CI job)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from auditor.python.configfiles import OPENAPI_DOCUMENT
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
@@ -29,7 +30,7 @@ def classify_yaml(text: str, spans: list[tuple[int, int]], is_legacy: LegacyTest
     api = _API_SPEC.search(text) is not None
     for start, end in spans:
         if api:  # an HTTP API's description: its schemas' names and enum values are the API's words
-            out[start] = _API
+            out[start] = OPENAPI_DOCUMENT
             continue
         line_start = text.rfind("\n", 0, start) + 1
         if _in_block_scalar(text, line_start):
@@ -43,10 +44,6 @@ def classify_yaml(text: str, spans: list[tuple[int, int]], is_legacy: LegacyTest
 
 # an OpenAPI or Swagger document: a top-level `openapi:` or `swagger:` key
 _API_SPEC = re.compile(r"^(?:openapi|swagger)[ \t]*:", re.MULTILINE)
-_API = Verdict(
-    NOT_A_REFERENCE,
-    "an OpenAPI document (an HTTP API's schema and field names, not the tables behind it)",
-)
 # `key: value` or `- value` (a flow collection's `[`, `{` or a second key is not one value: not read)
 _VALUE_START = re.compile(r"[ \t]*(?:-[ \t]+)*(?:[^\s#'\"{}\[\]][^:#{}\[\]]*:[ \t]+)?")
 

@@ -205,7 +205,7 @@ def test_the_auditors_own_reports_and_baseline_in_the_tree_are_not_references(tm
     own output, never references (else each scan would block on the last one's report)."""
     root = _copy(tmp_path)
     before = scan_json(root)
-    for form, name in (("json", "audit-report.json"), ("html", "audit-report.html")):
+    for form, name in (("json", "audit-report.json"), ("html", "audit-report.html"), ("gitlab", "gl.json")):
         code, _, err = run_cli("scan", str(root), "--format", form, "-o", str(root / name), "-j", "1")
         assert code == 1, err
     code, _, err = run_cli("baseline", str(root))
@@ -213,4 +213,4 @@ def test_the_auditors_own_reports_and_baseline_in_the_tree_are_not_references(tm
     after = scan_json(root)
     assert after["findings"] == before["findings"]
     own = {m["path"] for m in after["non_references"] if m["reason"].startswith("the auditor's own output")}
-    assert own == {"audit-report.json", "audit-report.html", ".audit-baseline.json"}
+    assert own == {"audit-report.json", "audit-report.html", "gl.json", ".audit-baseline.json"}

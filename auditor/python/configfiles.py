@@ -19,7 +19,10 @@ _OWN = Verdict(NOT_A_REFERENCE, "the auditor's own configuration (a legacy name 
 _COMMENT = Verdict(NOT_A_REFERENCE, "a comment in a configuration file")
 _OUTPUT = Verdict(NOT_A_REFERENCE, "the auditor's own output (a baseline or a report of a scan)")
 # the head of what the auditor writes: a JSON report or baseline names the tool, an HTML report says so
-_OWN_OUTPUT = re.compile(r'"tool"\s*:\s*\{\s*"name"\s*:\s*"auditor"|<title>Phase 3 plan</title>')
+# (a GitLab code-quality report: its issues' check names are the auditor's rule codes)
+_OWN_OUTPUT = re.compile(
+    r'"tool"\s*:\s*\{\s*"name"\s*:\s*"auditor"|<title>Phase 3 plan</title>|"check_name"\s*:\s*"LR\d{3}"'
+)
 # `--legacy orders=orders_v2`, `--legacy=public.orders=...`, quoted or not: the old name, up to its `=`
 _LEGACY_OPTION = re.compile(r"--legacy(?:[ \t]+|=)[\"']?(?:[\w$]+\.)?\Z")
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*(?P<name>[^\]]+?)[ \t]*\]", re.MULTILINE)

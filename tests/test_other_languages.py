@@ -55,6 +55,11 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     assert [(m["line"], m["reason"]) for m in data["non_references"] if m["path"] == hasura] == [
         (1, "a YAML comment")
     ]
+    # styles and translated messages are never code; an example of a file is read as that file
+    never = {(m["path"], m["reason"].split(" (")[0]) for m in data["non_references"]}
+    assert {("web/src/styles.css", "a stylesheet"), ("locale/fr.po", "a translation catalog")} <= never
+    made_here = {(f["path"], f["line"], f["rule"]) for f in data["findings"]}
+    assert ("config/.env.example", 2, "LR006") in made_here
     # JSON settings (a Debezium connector): the table it streams is unclassified, its description is prose
     cdc = [(f["line"], f["rule"]) for f in data["findings"] if f["path"] == "connect/orders-cdc.json"]
     assert cdc == [(5, "LR006")]

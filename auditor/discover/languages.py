@@ -27,6 +27,7 @@ from auditor.discover.prefilter import NamePrefilter, names_in_file
 if TYPE_CHECKING:
     from auditor.discover.files import SourceFile
 
+TEMPLATE = "template"  # a template or an example of a file of another kind, named by its inner suffix
 PYTHON_SCRIPT = "Python script"  # a script whose `#!` line names Python, read as a `.py` file's text is
 # suffix -> the language's name, as messages say it
 LANGUAGES: dict[str, str] = {
@@ -74,6 +75,27 @@ LANGUAGES: dict[str, str] = {
     "jenkinsfile": "Groovy",
     ".groovy": "Groovy",
     ".gradle": "Groovy",
+    # what is never code: styles, and the messages a translation catalog shows people
+    ".css": "stylesheet",
+    ".scss": "stylesheet",
+    ".sass": "stylesheet",
+    ".less": "stylesheet",
+    ".svg": "image",
+    ".po": "translation catalog",
+    ".pot": "translation catalog",
+    # data and definitions a tool may load: XML (a MyBatis mapper's SQL, a Hibernate mapping's table), a
+    # database dump (restored, it writes the tables it names), Nix
+    ".xml": "XML",
+    ".dump": "database dump",
+    ".pg_dump": "database dump",
+    ".nix": "Nix",
+    # a template or an example of another file (`.env.example`, `settings.ini.tpl`): read as that file
+    ".example": TEMPLATE,
+    ".sample": TEMPLATE,
+    ".dist": TEMPLATE,
+    ".tpl": TEMPLATE,
+    ".template": TEMPLATE,
+    ".tmpl": TEMPLATE,
     # configuration: a job's or a tool's settings may name the tables it reads
     ".json": "JSON",
     ".toml": "TOML",
@@ -106,6 +128,12 @@ LANGUAGES: dict[str, str] = {
 CONFIGURATION = frozenset(
     {"TOML", "INI", "configuration", "dotenv", "Makefile", "Dockerfile", "Procfile", "Justfile"}
 )
+# never code, whatever it names: each mention is a non-reference with this reason
+NOT_CODE = {
+    "stylesheet": "a stylesheet (styles a browser reads, never run against a database)",
+    "translation catalog": "a translation catalog (messages shown to people)",
+    "image": "an image (SVG markup a browser draws)",
+}
 # prose: every mention in it is read by people, never run
 DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain text"})
 # how a suppression comment (`audit: ignore[LR006] reason`) is written in each language: "//" (`//` line
@@ -127,7 +155,15 @@ def language_of(path: str, full_path: str | None = None) -> str:
     whose name has no suffix (`bin/run`, `scripts/backfill`) is a script in the language its `#!` line
     names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it."""
     lowered = path.lower()
-    found = next((LANGUAGES[s] for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
+    suffix = next((s for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
+    found = LANGUAGES[suffix] if suffix else ""
+    if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.in` Python
+        inner = path[: -len(suffix)]
+        if inner.lower().endswith(".py"):
+            return PYTHON_SCRIPT
+        if inner.lower().endswith(".sql"):
+            return "SQL template"
+        return (language_of(inner) or TEMPLATE) if not unsuffixed(inner) else TEMPLATE
     if found or full_path is None or not unsuffixed(path):
         return found
     try:
@@ -236,7 +272,7 @@ def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes:
     status: tuple[int, int, int, int] | None = None
     with contextlib.suppress(OSError):
         status = file_status(os.stat(file.full_path))
-    if read.kind == "too-large" and language in DOCUMENTATION:  # prose holds nothing: left out
+    if read.kind == "too-large" and (language in DOCUMENTATION or language in NOT_CODE):  # holds nothing
         return OtherRead(file.path, None, _TOO_LARGE)
     if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
         named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any

@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 from auditor.catalog.names import LegacyCatalog, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
-from auditor.discover.languages import COMMENT_STYLES, CONFIGURATION, DOCUMENTATION, PYTHON_SCRIPT
+from auditor.discover.languages import (
+    COMMENT_STYLES,
+    CONFIGURATION,
+    DOCUMENTATION,
+    NOT_CODE,
+    PYTHON_SCRIPT,
+)
 from auditor.python.configfiles import classify_config, classify_json, own_configuration
 from auditor.python.htmlpages import HTML, classify_html, prose_verdict
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
@@ -117,6 +123,8 @@ def reconcile_mentions(
                     verdicts = classify_html(source.text, uncovered, is_legacy)
                 elif source.language == PYTHON_SCRIPT:  # a script without `.py`: read as Python's text
                     verdicts = classify_python(source.text, uncovered, is_legacy)
+                elif source.language in NOT_CODE:  # styles, translated messages
+                    verdicts = dict.fromkeys((s for s, _ in uncovered), NOT_A_REFERENCE_OF[source.language])
                 elif source.language in DOCUMENTATION:
                     verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
                 elif source.language == "JSON":  # a string's text, or an API's description
@@ -261,6 +269,7 @@ def _reference(
     )
 
 
+NOT_A_REFERENCE_OF = {language: Verdict(NOT_A_REFERENCE, why) for language, why in NOT_CODE.items()}
 _SETTLE = "check it by hand, then fix it or suppress it with a reason"
 # a language with no suppression comment the scan reads (a notebook, a simplate)
 _SETTLE_OTHER = "check it by hand, then fix it, or record it in a baseline or exclude the file"

@@ -2,13 +2,14 @@
 
 Usage: python tests/benchmark/realworld.py APP_DIR --legacy NAME=NAME_V2 [--legacy ...] [--config FILE]
                                            [--show all|unexplained|lr006] [--time K] [--json FILE]
-                                           [--labels LABELS.csv]
+                                           [--labels LABELS.csv] [--every-file]
 
-For each legacy name, every line `grep -rniw NAME` finds in the .py and .sql files of APP_DIR is listed
-with what the scan made of it: a finding (rule), LR006 (unclassified, with the reason), a non-reference
-(with the reason), "not scanned" (excluded by the config or .gitignore), or UNEXPLAINED. A correct scan
-has no UNEXPLAINED line. `--time K` also runs K cold scans in-process and reports the median time of
-the whole scan and of the post-pass that reconciles occurrences with findings.
+For each legacy name, every line `grep -rniw NAME` finds in the .py and .sql files of APP_DIR (with
+`--every-file`, in any text file) is listed with what the scan made of it: a finding (rule), LR006
+(unclassified, with the reason), a non-reference (with the reason), "not scanned" (excluded by the config
+or .gitignore, with the folder), UNLISTED (a kind of file the scan does not list), or UNEXPLAINED. A
+correct scan has no UNEXPLAINED line. `--time K` also runs K cold scans in-process and reports the median
+time of the whole scan and of the post-pass that reconciles occurrences with findings.
 
 `--labels` scores the scan against a blind-labelled sheet (made with `occurrences.py` and filled by a
 person who never saw the engine's output; the committed sheets are in `tests/benchmark/labels/`): each
@@ -38,7 +39,7 @@ from typing import Any
 
 from auditor.catalog.config import load_config
 from auditor.core.model import ScanResult
-from auditor.discover.files import discover
+from auditor.discover.files import SKIPPED_DIRS, discover
 
 SOURCE_SUFFIXES = (".py", ".sql")
 
@@ -50,9 +51,12 @@ class GrepLine:
     text: str
 
 
-def grep_lines(root: Path, names: Sequence[str]) -> list[GrepLine]:
-    """Every line of a .py or .sql file that `grep -rniw` finds for one of ``names``."""
-    command = ["grep", "-rniwIZ", "--include=*.py", "--include=*.sql"]  # -Z: a NUL after the file name
+def grep_lines(root: Path, names: Sequence[str], every_file: bool = False) -> list[GrepLine]:
+    """Every line of a .py or .sql file (``every_file``: of any text file) that `grep -rniw` finds for one
+    of ``names``."""
+    command = ["grep", "-rniwIZ", "--exclude-dir=.git"]  # -Z: a NUL after the file name; -I: text files
+    if not every_file:
+        command += ["--include=*.py", "--include=*.sql"]
     for name in names:
         command += ["-e", name]
     done = subprocess.run([*command, "."], cwd=root, capture_output=True, text=True, errors="replace")
@@ -80,6 +84,7 @@ def classify_lines(
     """What the scan made of each grep hit line."""
     found = discover(str(root), load_config(str(root), config_file).exclude)
     scanned = {f.path for f in (*found.files, *found.other)}  # code in other languages: its mentions
+    left_out = {entry.path: entry.reason for entry in found.left_out}
     findings: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
     lr006: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
     for finding in result.findings:
@@ -105,14 +110,30 @@ def classify_lines(
             verdict, detail = "LR006", "; ".join(lr006[key])
         elif key in reasons:
             verdict, detail = "not a reference", "; ".join(dict.fromkeys(reasons[key]))
+        elif hit.path not in scanned and _left_out(hit.path, left_out):
+            verdict, detail = "not scanned", _left_out(hit.path, left_out)
         elif hit.path not in scanned:
-            verdict, detail = "not scanned", "excluded by the config or .gitignore"
+            verdict, detail = "UNLISTED", "a kind of file the scan does not list"
         else:
             verdict, detail = "UNEXPLAINED", ""
         rows.append(
             {"path": hit.path, "line": hit.line, "verdict": verdict, "detail": detail, "text": hit.text}
         )
     return rows
+
+
+def _left_out(path: str, left_out: dict[str, str]) -> str:
+    """Why discovery left a file out (an ignored or excluded folder covers the files under it, a folder the
+    walk skips such as .audit_cache or node_modules), or ""."""
+    parts = path.split("/")
+    skipped = next((part for part in parts[:-1] if part in SKIPPED_DIRS), None)
+    if skipped is not None:
+        return f"a folder the scan skips ({skipped})"
+    for depth in range(len(parts), 0, -1):
+        prefix = "/".join(parts[:depth]) + ("/" if depth < len(parts) else "")
+        if prefix in left_out:
+            return f"{left_out[prefix]} ({prefix})"
+    return ""
 
 
 def time_scans(root: Path, legacy: list[tuple[str, str]], config_file: str | None, repeat: int) -> dict:
@@ -276,20 +297,28 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--time", type=int, default=0, metavar="K", help="also time K cold scans")
     parser.add_argument("--json", type=Path, help="write every classified line to this file")
     parser.add_argument("--labels", type=Path, help="score the scan against this blind-labelled sheet")
+    parser.add_argument(
+        "--every-file", action="store_true", help="cross-check every text file grep reads, not only .py/.sql"
+    )
     args = parser.parse_args(argv)
     root = args.app.resolve()
     legacy = parse_legacy(args.legacy)
     names = [old.rsplit(".", 1)[-1] for old, _ in legacy]
     result = run_scan(root, legacy, args.config_file)
-    rows = classify_lines(root, result, grep_lines(root, names), args.config_file)
+    rows = classify_lines(root, result, grep_lines(root, names, args.every_file), args.config_file)
     by_rule = collections.Counter(f.rule for f in result.findings)
     verdicts = collections.Counter(row["verdict"] for row in rows)
     print(f"{root.name}: {result.files_scanned} files scanned; legacy: {', '.join(names)}")
     print(f"findings: {len(result.findings)} ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))})")
     print(
-        f"grep -rniw hit lines (.py/.sql): {len(rows)}; " + ", ".join(f"{v} {n}" for v, n in verdicts.items())
+        f"grep -rniw hit lines ({'every text file' if args.every_file else '.py/.sql'}): {len(rows)}; "
+        + ", ".join(f"{v} {n}" for v, n in verdicts.items())
     )
-    shown = {"all": None, "unexplained": {"UNEXPLAINED"}, "lr006": {"UNEXPLAINED", "LR006"}}[args.show]
+    shown = {
+        "all": None,
+        "unexplained": {"UNEXPLAINED", "UNLISTED"},
+        "lr006": {"UNEXPLAINED", "UNLISTED", "LR006"},
+    }[args.show]
     for row in rows:
         if shown is None or row["verdict"] in shown:
             detail = f" ({row['detail']})" if row["detail"] else ""

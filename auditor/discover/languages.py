@@ -146,6 +146,8 @@ COMMENT_STYLES: dict[str, str] = {
     **dict.fromkeys(CONFIGURATION, "#"),
     **{language: "--" for language in LANGUAGES.values() if language.startswith("SQL")},
 }
+# the keys that are file names, not suffixes (`Makefile`, `GNUmakefile`), in lower case
+_NAME_KEYS = tuple(key for key in LANGUAGES if not key.startswith(".") and key == key.lower())
 # longest first: `.sql.j2` before any shorter suffix it ends with
 OTHER_SUFFIXES = tuple(sorted(LANGUAGES, key=len, reverse=True))
 
@@ -154,8 +156,7 @@ def language_of(path: str, full_path: str | None = None) -> str:
     """The language of a file the scan lists but does not analyse ("" for a .py or .sql file). A file
     whose name has no suffix (`bin/run`, `scripts/backfill`) is a script in the language its `#!` line
     names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it."""
-    lowered = path.lower()
-    suffix = next((s for s in OTHER_SUFFIXES if lowered.endswith(s)), "")
+    suffix = _suffix_of(path.rsplit("/", 1)[-1].lower())
     found = LANGUAGES[suffix] if suffix else ""
     if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.in` Python
         inner = path[: -len(suffix)]
@@ -172,6 +173,17 @@ def language_of(path: str, full_path: str | None = None) -> str:
     except OSError:
         return "script"  # read again later; an unreadable file gets its diagnostic there
     return script_language(head, path)
+
+
+def _suffix_of(name: str) -> str:
+    """The longest key of LANGUAGES a lower-cased file name ends with ("" for none): dict lookups of the
+    name's suffixes from its first dot on (a warm scan asks this of every listed file), then file names."""
+    at = name.find(".")
+    while at >= 0:
+        if name[at:] in LANGUAGES:
+            return name[at:]
+        at = name.find(".", at + 1)
+    return next((key for key in _NAME_KEYS if name.endswith(key)), "")
 
 
 def unsuffixed(path: str) -> bool:

@@ -158,7 +158,7 @@ def language_of(path: str, full_path: str | None = None) -> str:
     names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it."""
     suffix = _suffix_of(path.rsplit("/", 1)[-1].lower())
     found = LANGUAGES[suffix] if suffix else ""
-    if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.in` Python
+    if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.tpl` Python
         inner = path[: -len(suffix)]
         if inner.lower().endswith(".py"):
             return PYTHON_SCRIPT

@@ -83,15 +83,24 @@ def _value_around(line: str, at: int, length: int) -> tuple[str, int]:
     """The value an occurrence at ``at`` of ``line`` is in, and its offset there: the quoted string around
     it, else the text after the line's first `=` (\"\" when it is in neither)."""
     for quote in ('"', "'"):
-        opening = line.rfind(quote, 0, at)
-        closing = line.find(quote, at + length)
-        if opening >= 0 and closing >= 0 and line.count(quote, 0, opening) % 2 == 0:
-            return line[opening + 1 : closing], at - opening - 1
+        quoted = _quoted_around(line, at, length, quote)
+        if quoted is not None:
+            return quoted
     equals = line.find("=")
     if 0 <= equals < at:
-        begin = equals + 1 + (len(line) - equals - 1 - len(line[equals + 1 :].lstrip()))
+        begin = len(line) - len(line[equals + 1 :].lstrip())
         return line[begin:].rstrip(), at - begin
     return "", 0
+
+
+def _quoted_around(line: str, at: int, length: int, quote: str) -> tuple[str, int] | None:
+    """The ``quote``-delimited string of ``line`` around an occurrence, and its offset there (an even
+    number of quotes before the opening one: it opens a string)."""
+    opening = line.rfind(quote, 0, at)
+    closing = line.find(quote, at + length)
+    if opening >= 0 and closing >= 0 and line.count(quote, 0, opening) % 2 == 0:
+        return line[opening + 1 : closing], at - opening - 1
+    return None
 
 
 _OPENAPI_JSON = re.compile(r'"(?:openapi|swagger)"\s*:')
@@ -114,12 +123,10 @@ def classify_json(
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", start)
         line = text[line_start : line_end if line_end >= 0 else len(text)]
-        at = start - line_start
-        opening = line.rfind('"', 0, at)
-        closing = line.find('"', at + end - start)
+        quoted = _quoted_around(line, start - line_start, end - start, '"')
         verdict = None
-        if opening >= 0 and closing >= 0 and line.count('"', 0, opening) % 2 == 0:
-            value = line[opening + 1 : closing]
-            verdict = classify_string(f'"{value}"', at - opening, end - start, is_legacy)
+        if quoted is not None:
+            value, local = quoted
+            verdict = classify_string(f'"{value}"', local + 1, end - start, is_legacy)
         out[start] = verdict if verdict is not None and verdict.verdict == NOT_A_REFERENCE else unread
     return out

@@ -49,7 +49,14 @@ from auditor.discover.cache import (
 )
 from auditor.discover.files import SourceFile, discover
 from auditor.discover.languages import OtherSource, other_files, read_others
-from auditor.discover.prefilter import ModelClassPrefilter, NamePrefilter, builds_dynamic_sql, names_in_file
+from auditor.discover.prefilter import (
+    SUPPRESSION_MARK,
+    SUPPRESSION_MARK_BYTES,
+    ModelClassPrefilter,
+    NamePrefilter,
+    builds_dynamic_sql,
+    names_in_file,
+)
 from auditor.python.migrations import PythonMigration, application_order, could_be_migration, read_migration
 from auditor.python.rulepacks import RulePacks, load_rule_packs
 from auditor.python.values import Hole, Lit
@@ -76,8 +83,6 @@ _Result = TypeVar("_Result")
 # the bytes of unparsed files the main process keeps for the holder rounds (read once, not once a round);
 # a larger tree's other files are read again by the rounds' workers
 _KEPT_BYTES = 96 << 20
-SUPPRESSION_MARK = "audit: ignore"
-SUPPRESSION_MARK_BYTES = SUPPRESSION_MARK.encode()
 
 
 @dataclass(frozen=True)
@@ -788,7 +793,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     suppression_files = sorted(
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t}
         | set(python.suppressions)
-        | {s.path for s in other_sources if SUPPRESSION_MARK in (s.read_text() or "")}
+        | {s.path for s in other_sources if s.marked}
     )
     findings.sort(key=report_order)
     laps.lap("snippets")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import read_source, too_large
 from auditor.discover.cache import RACY_NS, ScanCache, content_key, file_status
-from auditor.discover.prefilter import NamePrefilter, names_in_file
+from auditor.discover.prefilter import SUPPRESSION_MARK_BYTES, NamePrefilter, names_in_file
 
 if TYPE_CHECKING:
     from auditor.discover.files import SourceFile
@@ -248,6 +248,7 @@ class OtherSource:
     language: str
     key: str  # its content key
     text: str | None  # decoded leniently; None when unchanged since the last scan (see `read_text`)
+    marked: bool = False  # its text holds a suppression comment's mark (`audit: ignore`)
 
     def read_text(self) -> str | None:
         """The text (read again for an unchanged file, when its mentions must be classified anew)."""
@@ -269,8 +270,14 @@ class OtherRead:
     path: str
     status: tuple[int, int, int, int] | None  # None: not recorded (the next scan reads the file again)
     verdict: str
+    language: str
+    marked: bool = False  # the text holds `audit: ignore` (its suppressions are read after the scan)
     text: str | None = None  # the text of a file that names a legacy object
     diagnostic: Diagnostic | None = None
+
+    def remembered(self) -> tuple[tuple[int, int, int, int], str, str, bool] | None:
+        """What the cache keeps of it (None: nothing, the next scan reads the file again)."""
+        return None if self.status is None else (self.status, self.verdict, self.language, self.marked)
 
 
 def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes: int) -> OtherRead:
@@ -280,18 +287,20 @@ def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes:
         data, read_status = read
         key = content_key(data) if names.matches(data, data.lower()) else ""
         text = data.decode("utf-8", "replace") if key else None
-        return OtherRead(file.path, file_status(read_status), key, text)
+        marked = bool(key) and SUPPRESSION_MARK_BYTES in data
+        return OtherRead(file.path, file_status(read_status), key, language, marked, text)
     status: tuple[int, int, int, int] | None = None
     with contextlib.suppress(OSError):
         status = file_status(os.stat(file.full_path))
     if read.kind == "too-large" and (language in DOCUMENTATION or language in NOT_CODE):  # holds nothing
-        return OtherRead(file.path, None, _TOO_LARGE)
+        return OtherRead(file.path, None, _TOO_LARGE, language)
     if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
         named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
-        return OtherRead(file.path, status, _TOO_LARGE if named else "", diagnostic=read if named else None)
+        verdict = _TOO_LARGE if named else ""
+        return OtherRead(file.path, status, verdict, language, diagnostic=read if named else None)
     if read.kind == "binary":
-        return OtherRead(file.path, status, _BINARY)
-    return OtherRead(file.path, None, "", diagnostic=read)
+        return OtherRead(file.path, status, _BINARY, language)
+    return OtherRead(file.path, None, "", language, diagnostic=read)
 
 
 @dataclass
@@ -312,18 +321,14 @@ class OtherFiles:
         what they may name), and those left out (binary content under such a suffix, an MPEG transport
         stream named `.ts`, is no code; documentation too large to read). What each file's status was read
         with is remembered: an unchanged file's verdict stands at the next scan."""
-        by_path = {f.path: (f, language) for f, language in self.to_read}
-        seen: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        seen: dict[str, tuple[tuple[int, int, int, int], str, str, bool]] = {}
         sources: list[OtherSource] = []
         diagnostics: list[Diagnostic] = []
         left_out: list[LeftOut] = []
         for read in [*self.known.values(), *reads]:
-            file = self.files[read.path]
-            language = (
-                by_path[read.path][1] if read.path in by_path else language_of(read.path, file.full_path)
-            )
-            if read.status is not None:
-                seen[read.path] = (read.status, read.verdict)
+            remembered = read.remembered()
+            if remembered is not None:
+                seen[read.path] = remembered
             if read.diagnostic is not None:
                 diagnostics.append(read.diagnostic)
             elif read.verdict == _TOO_LARGE and read.path in self.known:
@@ -333,7 +338,10 @@ class OtherFiles:
             elif read.verdict == _BINARY:
                 left_out.append(LeftOut(read.path, "binary"))
             elif read.verdict:
-                sources.append(OtherSource(read.path, file.full_path, language, read.verdict, read.text))
+                full_path = self.files[read.path].full_path
+                sources.append(
+                    OtherSource(read.path, full_path, read.language, read.verdict, read.text, read.marked)
+                )
         sources.sort(key=lambda source: source.path)
         cache.put_stage("other languages", self.inputs, seen)
         return sources, diagnostics, left_out
@@ -343,14 +351,17 @@ def other_files(
     files: Sequence[SourceFile], names: NamePrefilter, max_bytes: int, cache: ScanCache
 ) -> OtherFiles:
     """Which files in other languages must be read: a file whose status is as the last scan recorded it is
-    not read again (what it named then, its content key or "" for nothing, stands)."""
-    inputs = repr((names.exact.pattern, max_bytes))
-    known: dict[str, tuple[tuple[int, int, int, int], str]] = cache.stage("other languages", inputs) or {}
+    not read again (what it named then, its content key or "" for nothing, its language and whether it holds
+    a suppression comment stand: a warm scan neither reads it nor its `#!` line)."""
+    inputs = repr((names.exact.pattern, max_bytes, "language, marked"))
+    known: dict[str, tuple[tuple[int, int, int, int], str, str, bool]] = (
+        cache.stage("other languages", inputs) or {}
+    )
     plan = OtherFiles(inputs, {}, [], {f.path: f for f in files})
     for file in files:
         remembered = known.get(file.path)
         if remembered is not None and _unchanged(file.full_path, remembered[0], cache):
-            plan.known[file.path] = OtherRead(file.path, remembered[0], remembered[1])
+            plan.known[file.path] = OtherRead(file.path, *remembered)
         else:
             plan.to_read.append((file, language_of(file.path, file.full_path)))
     return plan

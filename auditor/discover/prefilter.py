@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 
 from auditor.catalog.names import whole_words
 
+SUPPRESSION_MARK = "audit: ignore"  # a suppression comment's mark, in any language
+SUPPRESSION_MARK_BYTES = SUPPRESSION_MARK.encode()
 _TABLE_KEYWORDS = (b"from", b"join", b"into", b"update", b"table")
 # after a table keyword inside a string: an f-string hole, a %-format, or the end of the literal before `+`;
 # the hole may be quoted as an identifier ("%s", `%s`), not as an SQL string ('%s': a value, never a table)

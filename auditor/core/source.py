@@ -166,6 +166,13 @@ def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
         os.close(fd)
 
 
+def line_around(text: str, offset: int) -> tuple[int, str]:
+    """The start offset and the text (without its newline) of the line that holds ``offset``."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return start, text[start : end if end >= 0 else len(text)]
+
+
 _SNIPPET_WIDTH = 240  # a longer line (minified code, a generated bundle) is shown around the finding
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from auditor.core.source import line_around
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, LegacyTest, Verdict
 
@@ -65,9 +66,7 @@ def classify_config(
     (the quoted string it is in, else what follows the line's `=`); any other occurrence is ``unread``."""
     out: dict[int, Verdict] = {}
     for start, end in spans:
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        line_start, line = line_around(text, start)
         at = start - line_start
         head = line[:at]
         if head.lstrip()[:1] in ("#", ";") or (" #" in head and head.count('"') % 2 == 0):
@@ -120,9 +119,7 @@ def classify_json(
         return {start: OPENAPI_DOCUMENT for start, _ in spans}
     out: dict[int, Verdict] = {}
     for start, end in spans:
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        line_start, line = line_around(text, start)
         quoted = _quoted_around(line, start - line_start, end - start, '"')
         verdict = None
         if quoted is not None:

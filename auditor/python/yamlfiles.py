@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from auditor.core.source import line_around
 from auditor.python.configfiles import OPENAPI_DOCUMENT
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
@@ -55,8 +56,7 @@ def _plain_value(text: str, line_start: int, start: int, end: int, is_legacy: Le
     """The verdict of an occurrence in a one-line scalar (`description: Star ratings help search`): its
     text read as a Python string's would be; what that reading calls no reference (prose, a URL, a file
     name) is none here either. Anything else stays unclassified."""
-    line_end = text.find("\n", start)
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    line = line_around(text, start)[1]
     head = _VALUE_START.match(line)
     begin = head.end() if head is not None else 0
     value = line[begin:].rstrip()

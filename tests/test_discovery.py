@@ -83,8 +83,9 @@ def test_summary_counts_left_out_files_and_verbose_lists_them(project: Path) -> 
     code, out, _ = run_cli("files", str(project))
     assert code == 0
     assert out.splitlines() == [
-        "1 file(s) scanned, 1 in other languages read for their mentions, 4 left out; files from the "
+        "1 file(s) scanned, 2 other file(s) read for their mentions, 4 left out; files from the "
         "directory tree (.gitignore honoured)",
+        "mentions    .gitignore",  # every file grep reads is listed: a list of paths, never code
         "scanned     app.py",
         "mentions    audit.toml",  # the auditor's own settings: their mentions are not references
         "too-large   big.py",

@@ -98,7 +98,7 @@ def test_other_languages_block_a_view_the_python_code_no_longer_uses(tmp_path: P
     } <= {(m["path"], m["line"], m["reason"]) for m in data["non_references"]}
     # excluding the code nobody analyses is the user's call, and then nothing blocks either view
     excluded = 'exclude = ["web/", "scripts/", "reports/", "analysis/", "server/", "hasura/", "dbt/",'
-    excluded += ' "config/", "Makefile", "bin/", "connect/"]\n'
+    excluded += ' "config/", "Makefile", "bin/", "connect/", "queries/", "data/"]\n'
     (root / "audit.toml").write_text((root / "audit.toml").read_text() + excluded, encoding="utf-8")
     data = scan_json(root)
     assert data["findings"] == []
@@ -145,13 +145,19 @@ def test_a_too_large_file_in_another_language_holds_only_what_it_names(tmp_path:
         "audit.toml": "max_file_bytes = 2000\n",
         "web/big.js": padding + CLIENT,
         "web/other.js": padding,
+        # documentation too large to read holds nothing; plain text may be SQL a script runs (psql -f)
+        "docs/big.md": "Prose.\n" * 300 + "The orders table.\n",
+        "sql/big.txt": "-- generated\n" * 300 + "SELECT * FROM orders;\n",
     }
     root = write_tree(tmp_path / "app", files)
     code, out, _ = run_cli("scan", str(root), "--format", "json", "-j", "1", "--no-cache", *LEGACY)
     data = json.loads(out)
     assert code == 1, "code nobody read names the legacy object: the scan must not pass"
-    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [("web/big.js", "too-large")]
-    assert data["plan"]["objects"][0]["unanalysed"] == ["web/big.js"]
+    assert [(d["path"], d["kind"]) for d in data["diagnostics"]] == [
+        ("sql/big.txt", "too-large"),
+        ("web/big.js", "too-large"),
+    ]
+    assert data["plan"]["objects"][0]["unanalysed"] == ["sql/big.txt", "web/big.js"]
     assert data["summary"]["ready_to_drop"] == []
 
 
@@ -219,3 +225,47 @@ def test_the_auditors_own_reports_and_baseline_in_the_tree_are_not_references(tm
     assert after["findings"] == before["findings"]
     own = {m["path"] for m in after["non_references"] if m["reason"].startswith("the auditor's own output")}
     assert own == {"audit-report.json", "audit-report.html", "gl.json", ".audit-baseline.json"}
+
+
+def test_every_text_file_is_listed_whatever_its_kind(tmp_path: Path) -> None:
+    # what `grep -rniwI orders` reads, the scan reads: files of kinds it knows nothing of hold LR006, binary
+    # content (by its suffix, or by NUL bytes under a suffix of no known kind) is what grep -I skips
+    files = {
+        "app.py": "x = 1\n",
+        "seed/tables.csv": "table,rows\norders,120\n",
+        "tools/report.pl": 'my $n = $dbh->selectrow_array("SELECT count(*) FROM orders");\n',
+        "poetry.lock": '[[package]]\nname = "orders"\n',
+        ".gitignore": "exports/orders/\n",
+        "queries/totals.txt": "Totals, for psql -f.\n\nSELECT sum(total)\n  FROM orders;\n",
+        "docs/NOTES.txt": "The orders table moves to orders_v2; select from it after the release.\n",
+        # reStructuredText under .txt (Django's docs): its SQL is an indented example in a literal block
+        "docs/guide.txt": "Count them::\n\n    SELECT count(*) FROM orders;\n\nSELECT FROM orders is slow.\n",
+        # `${` opens an interpolation: the name before it is a whole word, as for grep -w (`orders$` is not)
+        "web/Badge.tsx": "const label = `Orders${count}`;\nconst orders$ = stream();\n",
+    }
+    root = write_tree(tmp_path / "app", files)
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0orders\0")
+    (root / "blob.bin2").write_bytes(b"\0\0\0orders\0")
+    data = scan_json(root, *LEGACY)
+    assert sorted((f["path"], f["line"], f["rule"]) for f in data["findings"]) == [
+        ("queries/totals.txt", 4, "LR006"),
+        ("seed/tables.csv", 2, "LR006"),
+        ("tools/report.pl", 1, "LR006"),
+        ("web/Badge.tsx", 1, "LR006"),  # a template literal that may name the table
+    ]
+    reasons = {(m["path"], m["line"]): m["reason"] for m in data["non_references"]}
+    assert reasons[("poetry.lock", 2)].startswith("a lock file")
+    assert ("web/Badge.tsx", 2) not in reasons  # `orders$`: a JavaScript name, not the word
+    assert reasons[(".gitignore", 1)].startswith("a list of path patterns")
+    assert reasons[("docs/NOTES.txt", 1)].startswith("documentation (plain text)")
+    assert reasons[("docs/guide.txt", 3)] == reasons[("docs/guide.txt", 5)] == reasons[("docs/NOTES.txt", 1)]
+    assert "left_out" not in data["summary"] or "binary" not in data["summary"]["left_out"]
+    seed = next(f for f in data["findings"] if f["path"] == "seed/tables.csv")
+    assert "it is in a .csv file" in seed["message"]
+    # in a git work tree, the tracked files of every kind are read the same way
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-f", ".")
+    tracked = scan_json(root, *LEGACY)
+    assert [(f["path"], f["line"]) for f in tracked["findings"]] == [
+        (f["path"], f["line"]) for f in data["findings"]
+    ]

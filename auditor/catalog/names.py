@@ -113,7 +113,8 @@ def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
     # longest first so that alternation prefers whole names; sorted so the pattern (a cache key) is stable
     ordered = sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n))
     alternation = "|".join(ordered) or r"(?!x)x"
-    pattern = re.compile(rf"(?<![\w$])(?:{alternation})(?![\w$])", re.IGNORECASE)
+    # `$` is part of a name (JavaScript's `orders$`), except where `${` opens an interpolation after it
+    pattern = re.compile(rf"(?<![\w$])(?:{alternation})(?!\w|\$(?!\{{))", re.IGNORECASE)
     needles = tuple(sorted({n.lower() for n in names}))
     if all(n.isascii() for n in needles):  # else only the pattern can tell (Unicode case folding)
         _NEEDLES.setdefault(pattern.pattern, needles)
@@ -157,9 +158,15 @@ def whole_words(text: AnyStr, needle: AnyStr, word: Container[Any]) -> Iterator[
     size, at = len(text), text.find(needle)
     while at >= 0:
         end = at + len(needle)
-        if (at == 0 or text[at - 1] not in word) and (end == size or text[end] not in word):
+        if (at == 0 or text[at - 1] not in word) and (
+            end == size or text[end] not in word or text[end : end + 2] in _INTERPOLATION
+        ):
             yield at
         at = text.find(needle, at + 1)
+
+
+# `orders${n}` in a template literal: the name ends where the interpolation starts (as for grep -w)
+_INTERPOLATION = ("${", b"${")
 
 
 _WORD = re.compile(r"[\w$]+", re.ASCII)

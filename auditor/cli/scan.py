@@ -287,7 +287,7 @@ def files_command(path: str, config_file: str | None, fmt: str) -> None:
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     source = "git's index and the work tree" if found.git else "the directory tree (.gitignore honoured)"
-    other = f", {len(mentions)} in other languages read for their mentions" if mentions else ""
+    other = f", {len(mentions)} other file(s) read for their mentions" if mentions else ""
     click.echo(f"{len(scanned)} file(s) scanned{other}, {len(left_out)} left out; files from {source}")
     listed = [(p, "scanned") for p in scanned] + [(p, "mentions") for p in mentions]
     for entry in sorted(listed + [(e.path, e.reason) for e in left_out]):

@@ -97,8 +97,9 @@ RULES: dict[str, Rule] = {
             "column or alias inside SQL, migration history. Typical cases: a string that holds the bare "
             "table name and reaches no known sink, or SQL-shaped text the analyzer did not connect to a "
             "query. In code the scan does not analyse (JavaScript, TypeScript, Vue, notebooks, shell, Go, "
-            "Ruby, SQL templates, YAML such as Hasura metadata, ...) every occurrence is LR006 unless where it "
-            "stands shows otherwise (a comment, a JavaScript identifier, a Markdown cell; see the README). "
+            "Ruby, SQL templates, YAML such as Hasura metadata, files of unknown kinds such as a CSV, ...) "
+            "every occurrence is LR006 unless where it stands shows otherwise (a comment, a JavaScript "
+            "identifier, a Markdown cell; see the README). "
             "Low confidence.",
             why="The analyzer must never say a view is ready to drop while the code still names it. An "
             "occurrence it cannot explain may be a reference it cannot follow, so it blocks the drop until "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
 from auditor.discover.cache import RACY_NS, ScanCache, file_status
-from auditor.discover.languages import OTHER_SUFFIXES, unsuffixed
+from auditor.discover.languages import BINARY_SUFFIXES, listed
 
 if TYPE_CHECKING:
     import pathspec  # imported where rules are read: a re-scan that remembers its walk needs none
@@ -40,8 +40,8 @@ SKIPPED_DIRS = frozenset(
     }
 )
 SCANNED_SUFFIXES = (".py", ".sql")
-# listed too: code in other languages, whose mentions of legacy names are reported (see languages.py)
-LISTED_SUFFIXES = (*SCANNED_SUFFIXES, *OTHER_SUFFIXES)
+# listed too: every other file but binary ones (code in other languages, configuration, documentation,
+# files of unknown kinds), whose mentions of legacy names are reported (see languages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +149,8 @@ def _git_tracked(root: str) -> list[bytes] | None:
         return None
     if done.returncode != 0:
         return None
-    suffixes = tuple(s.encode() for s in LISTED_SUFFIXES)
-    return [
-        p
-        for p in done.stdout.split(b"\0")
-        if p and (p.endswith(suffixes) or b"." not in p.rsplit(b"/", 1)[-1])
-    ]
+    binary = tuple(s.encode() for s in BINARY_SUFFIXES)
+    return [p for p in done.stdout.split(b"\0") if p and not p.lower().endswith(binary)]
 
 
 def _tracked_file(
@@ -259,7 +255,7 @@ def _walk(
             diagnostics.append(_dir_error(rel, exc))
             continue
         if entry.is_symlink() and not is_dir and not is_file:
-            if entry.name.endswith(LISTED_SUFFIXES) or _is_loop(entry.path):
+            if listed(entry.name) or _is_loop(entry.path):
                 diagnostics.append(Diagnostic(rel, None, "symlink-loop", "broken or looping symlink skipped"))
             continue
         if is_dir:
@@ -273,7 +269,7 @@ def _walk(
                     walk.statuses[entry.path] = file_status(os.stat(entry.path))
                 continue  # a virtualenv under its own name
             yield from _walk(entry.path, rel, ignores, seen_dirs, walk)
-        elif entry.name.endswith(LISTED_SUFFIXES) or (is_file and unsuffixed(entry.name)):
+        elif listed(entry.name):
             if not is_file:
                 left_out.append(LeftOut(rel, "not-a-file"))
             elif _ignored(ignores, rel, False):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
-from auditor.core.source import read_source, too_large
+from auditor.core.source import BINARY_SNIFF_BYTES, is_binary, read_regular, read_source, too_large
 from auditor.discover.cache import RACY_NS, ScanCache, content_key, file_status
 from auditor.discover.prefilter import SUPPRESSION_MARK_BYTES, NamePrefilter, names_in_file
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from auditor.discover.files import SourceFile
 
 TEMPLATE = "template"  # a template or an example of a file of another kind, named by its inner suffix
+PLAIN_TEXT = "plain text"  # documentation; also what a file without a suffix named like LICENSE is
 PYTHON_SCRIPT = "Python script"  # a script whose `#!` line names Python, read as a `.py` file's text is
 # suffix -> the language's name, as messages say it
 LANGUAGES: dict[str, str] = {
@@ -39,6 +40,7 @@ LANGUAGES: dict[str, str] = {
     ".tsx": "TypeScript",
     ".mts": "TypeScript",
     ".cts": "TypeScript",
+    ".gs": "JavaScript",  # Google Apps Script
     ".vue": "Vue",
     ".svelte": "Svelte",
     ".astro": "Astro",
@@ -54,6 +56,7 @@ LANGUAGES: dict[str, str] = {
     ".php": "PHP",
     ".cs": "C#",
     ".rs": "Rust",
+    ".pxd": "Cython",
     ".ex": "Elixir",
     ".exs": "Elixir",
     ".sh": "shell",
@@ -64,9 +67,11 @@ LANGUAGES: dict[str, str] = {
     ".htm": "HTML",
     ".md": "Markdown",
     ".markdown": "Markdown",
+    ".mdx": "Markdown",  # Markdown with JSX components (documentation sites)
+    ".apib": "Markdown",  # API Blueprint: an HTTP API's documentation, written in Markdown
     ".rst": "reStructuredText",
     ".adoc": "AsciiDoc",
-    ".txt": "plain text",
+    ".txt": PLAIN_TEXT,
     # configuration that names the tables a tool reads: Hasura metadata, dbt sources, seed configs
     ".yaml": "YAML",
     ".yml": "YAML",
@@ -96,6 +101,18 @@ LANGUAGES: dict[str, str] = {
     ".tpl": TEMPLATE,
     ".template": TEMPLATE,
     ".tmpl": TEMPLATE,
+    ".mako": TEMPLATE,  # Alembic's `script.py.mako`
+    ".j2": TEMPLATE,
+    ".jinja": TEMPLATE,
+    ".jinja2": TEMPLATE,
+    # Python nobody runs as a module: type stubs, and Django's `startapp` templates (`models.py-tpl`)
+    ".pyi": PYTHON_SCRIPT,
+    ".py-tpl": PYTHON_SCRIPT,
+    # lists of path patterns and of package versions: never code
+    ".gitignore": "list of ignored paths",
+    ".dockerignore": "list of ignored paths",
+    ".gitattributes": "list of ignored paths",
+    ".lock": "lock file",
     # configuration: a job's or a tool's settings may name the tables it reads
     ".json": "JSON",
     ".toml": "TOML",
@@ -133,9 +150,22 @@ NOT_CODE = {
     "stylesheet": "a stylesheet (styles a browser reads, never run against a database)",
     "translation catalog": "a translation catalog (messages shown to people)",
     "image": "an image (SVG markup a browser draws)",
+    "list of ignored paths": "a list of path patterns (a .gitignore-like file)",
+    "lock file": "a lock file (the packages and versions an installer pins)",
 }
+# content that is never text (images, fonts, archives, compiled code, media, office documents, columnar
+# data): not listed, as `grep -I` does not read it; any other file is listed, of a known kind or not
+BINARY_SUFFIXES = (
+    *(".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico", ".icns", ".avif", ".heic"),
+    *(".psd", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".lzma"),
+    *(".zst", ".7z", ".rar", ".tar", ".whl", ".egg", ".jar", ".war", ".pyc", ".pyo", ".so", ".dll"),
+    *(".dylib", ".exe", ".o", ".a", ".class", ".wasm", ".mo", ".mp3", ".mp4", ".m4a", ".wav", ".ogg"),
+    *(".flac", ".mov", ".avi", ".webm", ".mkv", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt"),
+    *(".pptx", ".odt", ".ods", ".parquet", ".feather", ".avro", ".orc", ".npy", ".npz", ".h5", ".hdf5"),
+    *(".pkl", ".pickle", ".mmdb", ".dbf", ".shp", ".shx", ".sqlite", ".sqlite3", ".db", ".ds_store"),
+)
 # prose: every mention in it is read by people, never run
-DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", "plain text"})
+DOCUMENTATION = frozenset({"Markdown", "reStructuredText", "AsciiDoc", PLAIN_TEXT})
 # how a suppression comment (`audit: ignore[LR006] reason`) is written in each language: "//" (`//` line
 # and `/* */` block comments, and HTML comments in components), "#" (a `#` that starts a word, outside
 # quotes), "--" (SQL's); a notebook and a simplate have none the scan reads
@@ -148,16 +178,18 @@ COMMENT_STYLES: dict[str, str] = {
 }
 # the keys that are file names, not suffixes (`Makefile`, `GNUmakefile`), in lower case
 _NAME_KEYS = tuple(key for key in LANGUAGES if not key.startswith(".") and key == key.lower())
-# longest first: `.sql.j2` before any shorter suffix it ends with
-OTHER_SUFFIXES = tuple(sorted(LANGUAGES, key=len, reverse=True))
 
 
 def language_of(path: str, full_path: str | None = None) -> str:
     """The language of a file the scan lists but does not analyse ("" for a .py or .sql file). A file
     whose name has no suffix (`bin/run`, `scripts/backfill`) is a script in the language its `#!` line
-    names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it."""
-    suffix = _suffix_of(path.rsplit("/", 1)[-1].lower())
+    names, or plain text (a LICENSE, a CODEOWNERS file) when it has none; ``full_path`` is read for it.
+    A file of no kind known here is named by its suffix (`.csv`, `.lua`: see `unknown_kind`)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    suffix = _suffix_of(name)
     found = LANGUAGES[suffix] if suffix else ""
+    if not found and not unsuffixed(name) and not name.endswith((".py", ".sql")):
+        return name[name.rfind(".") :]  # `data.csv` -> `.csv`, `.prettierrc` -> itself
     if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.tpl` Python
         inner = path[: -len(suffix)]
         if inner.lower().endswith(".py"):
@@ -186,6 +218,16 @@ def _suffix_of(name: str) -> str:
     return next((key for key in _NAME_KEYS if name.endswith(key)), "")
 
 
+def unknown_kind(language: str) -> bool:
+    """A file of no kind known here (`language_of` gave its suffix): each mention in it is unclassified."""
+    return language.startswith(".")
+
+
+def listed(name: str) -> bool:
+    """Whether discovery lists a file of this name: any but those whose suffix says binary content."""
+    return not name.lower().endswith(BINARY_SUFFIXES)
+
+
 def unsuffixed(path: str) -> bool:
     """A file name without a suffix (and not a dotfile): a script or text, whose content says which."""
     return "." not in path.rsplit("/", 1)[-1]
@@ -197,7 +239,7 @@ def script_language(head: bytes, path: str = "") -> str:
     suffix may be code whose language nothing says (unclassified, never prose by default)."""
     match = _SHEBANG.match(head)
     if match is None:
-        return "plain text" if path.rsplit("/", 1)[-1].lower() in _PROSE_NAMES else "script"
+        return PLAIN_TEXT if path.rsplit("/", 1)[-1].lower() in _PROSE_NAMES else "script"
     return _INTERPRETERS.get(match.group(1).decode("ascii", "replace"), "script")
 
 
@@ -281,7 +323,11 @@ class OtherRead:
 
 
 def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes: int) -> OtherRead:
-    """Read one file in another language and test it with the name pre-filter (on any core)."""
+    """Read one file in another language and test it with the name pre-filter (on any core). A file of
+    no known kind whose head is binary (`grep -I` reads no such file) names nothing, and is not read whole."""
+    if unknown_kind(language) and _binary_head(file.full_path):
+        with contextlib.suppress(OSError):
+            return OtherRead(file.path, file_status(os.stat(file.full_path)), "", language)
     read = read_source(file.full_path, file.path, max_bytes)
     if not isinstance(read, Diagnostic):
         data, read_status = read
@@ -292,7 +338,12 @@ def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes:
     status: tuple[int, int, int, int] | None = None
     with contextlib.suppress(OSError):
         status = file_status(os.stat(file.full_path))
-    if read.kind == "too-large" and (language in DOCUMENTATION or language in NOT_CODE):  # holds nothing
+    # prose and what is never code hold nothing; plain text may hold SQL a script runs (see htmlpages.py)
+    if (
+        read.kind == "too-large"
+        and (language in DOCUMENTATION or language in NOT_CODE)
+        and language != PLAIN_TEXT
+    ):
         return OtherRead(file.path, None, _TOO_LARGE, language)
     if read.kind == "too-large":  # unanalysed, and holding what it names (when it names any)
         named = names_in_file(file.full_path, names) != set()  # None: unreadable, may name any
@@ -301,6 +352,13 @@ def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes:
     if read.kind == "binary":
         return OtherRead(file.path, status, _BINARY, language)
     return OtherRead(file.path, None, "", language, diagnostic=read)
+
+
+def _binary_head(path: str) -> bool:
+    try:
+        return is_binary(read_regular(path, BINARY_SNIFF_BYTES)[0])  # never opens a FIFO for reading
+    except OSError:
+        return False  # read (and diagnosed) as any file is
 
 
 @dataclass

@@ -23,7 +23,7 @@ from auditor.discover.languages import (
     PYTHON_SCRIPT,
 )
 from auditor.python.configfiles import classify_config, classify_json, own_configuration
-from auditor.python.htmlpages import HTML, classify_html, prose_verdict
+from auditor.python.htmlpages import HTML, classify_documentation, classify_html
 from auditor.python.javascript import CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
@@ -125,8 +125,8 @@ def reconcile_mentions(
                     verdicts = classify_python(source.text, uncovered, is_legacy)
                 elif source.language in NOT_CODE:  # styles, translated messages
                     verdicts = dict.fromkeys((s for s, _ in uncovered), NOT_A_REFERENCE_OF[source.language])
-                elif source.language in DOCUMENTATION:
-                    verdicts = dict.fromkeys((s for s, _ in uncovered), prose_verdict(source.language))
+                elif source.language in DOCUMENTATION:  # prose, or a plain-text file of SQL statements
+                    verdicts = classify_documentation(source.language, source.text, uncovered, is_legacy)
                 elif source.language == "JSON":  # a string's text, or an API's description
                     verdicts = classify_json(source.text, uncovered, why, is_legacy)
                 elif source.language in CONFIGURATION:

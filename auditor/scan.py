@@ -54,6 +54,7 @@ from auditor.discover.prefilter import (
     SUPPRESSION_MARK_BYTES,
     ModelClassPrefilter,
     NamePrefilter,
+    SinkCallPrefilter,
     builds_dynamic_sql,
     names_in_file,
 )
@@ -417,6 +418,8 @@ class _Filters:
     names: NamePrefilter
     models: ModelClassPrefilter
     dynamic: bool  # look for dynamic SQL everywhere (LR005), not only in files naming a legacy object
+    # calls of the sinks a team declared, with a non-literal argument
+    declared: SinkCallPrefilter = field(default_factory=lambda: SinkCallPrefilter(()))
 
     def flags(self, path: str, data: bytes) -> int:
         data = _as_utf8(data)  # the byte-level pre-filters read UTF-16 text as UTF-8
@@ -431,8 +434,10 @@ class _Filters:
             or b'.sql"' in lowered
             or b".sql'" in lowered
             or b"/rest/v1/" in lowered
+            or self.declared.matches(lowered)
         ):
-            # dynamic SQL, SQL read from a .sql file (linked to that file's findings), a PostgREST URL
+            # dynamic SQL, SQL read from a .sql file (linked to that file's findings), a PostgREST URL, a
+            # declared sink given a value that is not a literal
             flags |= BUILDS_SQL
         if self.models.matches(path, lowered):
             flags |= MAY_DEFINE_MODEL
@@ -724,6 +729,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         NamePrefilter(scan_catalog.bare_names),
         ModelClassPrefilter(scan_catalog.bare_names),
         config.unresolved == "everywhere",
+        SinkCallPrefilter(packs.declared_calls()),
     )
     # the SQL of unchanged code: no parser (here, before the workers start: they analyse new modules' SQL)
     remember_analyses(cache.stage("sql analyses", "by text"))

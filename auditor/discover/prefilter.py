@@ -87,6 +87,32 @@ def builds_dynamic_sql(lowered: bytes) -> bool:
     )
 
 
+class SinkCallPrefilter:
+    """Calls of declared sinks (the config's `[[sinks]]`, a team's own rule packs) whose SQL or table
+    argument is not written as a literal: a name, an attribute, a call. The file is parsed wherever else it
+    stands, so that an unresolved value is an LR005 (a helper a team declared is where its names go)."""
+
+    def __init__(self, calls: Iterable[tuple[str, bool, tuple[int, ...], tuple[str, ...]]]) -> None:
+        # (needle, a method: any receiver before it, the argument's pattern after the needle)
+        self.calls: list[tuple[bytes, bool, re.Pattern[bytes]]] = []
+        for name, method, positions, keywords in calls:
+            needle = (("." if method else "") + name.lower() + "(").encode()
+            forms = [rb"(?:[^,]*?,){%d}" % position for position in positions]  # the commas before it
+            forms += [rb"[^)]*?\b" + re.escape(k.lower().encode()) + rb"[ \t]*=" for k in keywords]
+            if forms:
+                argument = rb"(?:" + b"|".join(forms) + rb")[ \t\r\n]*\*{0,2}[a-z_]"
+                self.calls.append((needle, method, re.compile(argument)))
+
+    def matches(self, lowered: bytes) -> bool:
+        for needle, method, argument in self.calls:
+            for at in _occurrences(lowered, needle):
+                if (method or at == 0 or lowered[at - 1] not in _WORD_BYTES) and argument.match(
+                    lowered, at + len(needle)
+                ):
+                    return True
+        return False
+
+
 # `FROM` inside a call's parentheses that takes no table: EXTRACT(day FROM %s), SUBSTRING(x FROM %s)
 _FROM_IN_CALL = re.compile(rb"(?:extract|substring|substr|trim|overlay)[ \t]*\([^()]*\Z")
 # Python's own import statement, written as text: "from %s import models", f"from {module} import {x}"

@@ -100,6 +100,15 @@ class RulePacks:
     mappings: tuple[MappingRule, ...]
     model_defaults: tuple[ModelDefault, ...]
     lookups: tuple[Lookup, ...] = ()
+    declared: tuple[str, ...] = ()  # the packs a team wrote: its config's sinks ("config"), its own files
+
+    def declared_calls(self) -> list[tuple[str, bool, tuple[int, ...], tuple[str, ...]]]:
+        """The calls of the sinks a team declared: (name, a method, argument positions, keywords)."""
+        return [
+            (sink.method or (sink.call or "").rsplit(".", 1)[-1], bool(sink.method), sink.args, sink.keywords)
+            for sink in self.sinks
+            if sink.pack in self.declared and not sink.names_only and (sink.method or sink.call)
+        ]
 
     def method_sinks(self) -> dict[str, list[Sink]]:
         table: dict[str, list[Sink]] = {}
@@ -136,10 +145,13 @@ def load_rule_packs(
     mappings: list[MappingRule] = []
     defaults: list[ModelDefault] = []
     lookups: list[Lookup] = []
+    declared = ["config"]
     for path in [*files, *extra_files]:
         data = _read_pack(path)
         name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
         names.append(name)
+        if path in extra_files:
+            declared.append(name)
         where = f"rule pack {path}"
         sinks.extend(_sink(one, name, where) for entry in data.get("sink", []) for one in _each_method(entry))
         mappings.extend(_mapping(entry, name, where) for entry in data.get("mapping", []))
@@ -148,7 +160,9 @@ def load_rule_packs(
     sinks.extend(
         _sink(one, "config", "config sinks") for entry in config_sinks for one in _each_method(entry)
     )
-    return RulePacks(tuple(names), tuple(sinks), tuple(mappings), tuple(defaults), tuple(lookups))
+    return RulePacks(
+        tuple(names), tuple(sinks), tuple(mappings), tuple(defaults), tuple(lookups), tuple(declared)
+    )
 
 
 def _read_pack(path: str) -> dict[str, Any]:

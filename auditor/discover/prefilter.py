@@ -90,7 +90,8 @@ def builds_dynamic_sql(lowered: bytes) -> bool:
 class SinkCallPrefilter:
     """Calls of declared sinks (the config's `[[sinks]]`, a team's own rule packs) whose SQL or table
     argument is not written as a literal: a name, an attribute, a call. The file is parsed wherever else it
-    stands, so that an unresolved value is an LR005 (a helper a team declared is where its names go)."""
+    stands, so that an unresolved value is an LR005 (a helper a team declared is where its names go). A
+    function imported under another name (`from acme_db import insert_row as put`) is looked for by both."""
 
     def __init__(self, calls: Iterable[tuple[str, bool, tuple[int, ...], tuple[str, ...]]]) -> None:
         # (needle, a method: any receiver before it, the argument's pattern after the needle)
@@ -105,12 +106,21 @@ class SinkCallPrefilter:
 
     def matches(self, lowered: bytes) -> bool:
         for needle, method, argument in self.calls:
-            for at in _occurrences(lowered, needle):
-                if (method or at == 0 or lowered[at - 1] not in _WORD_BYTES) and argument.match(
-                    lowered, at + len(needle)
-                ):
-                    return True
+            needles = [needle]
+            if not method and needle[:-1] + b" as " in lowered:  # `import name as alias`: `alias(` too
+                needles += [
+                    m.group(1) + b"(" for m in _ALIAS.finditer(lowered) if m.group(0).startswith(needle[:-1])
+                ]
+            for called in needles:
+                for at in _occurrences(lowered, called):
+                    if (method or at == 0 or lowered[at - 1] not in _WORD_BYTES) and argument.match(
+                        lowered, at + len(called)
+                    ):
+                        return True
         return False
+
+
+_ALIAS = re.compile(rb"\b[a-z_][a-z0-9_]*[ \t]+as[ \t]+([a-z_][a-z0-9_]*)")
 
 
 # `FROM` inside a call's parentheses that takes no table: EXTRACT(day FROM %s), SUBSTRING(x FROM %s)

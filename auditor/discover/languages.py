@@ -324,10 +324,11 @@ class OtherRead:
 
 def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes: int) -> OtherRead:
     """Read one file in another language and test it with the name pre-filter (on any core). A file of
-    no known kind whose head is binary (`grep -I` reads no such file) names nothing, and is not read whole."""
+    no known kind whose head is binary (`grep -I` reads no such file) is left out as binary without being
+    read whole."""
     if unknown_kind(language) and _binary_head(file.full_path):
         with contextlib.suppress(OSError):
-            return OtherRead(file.path, file_status(os.stat(file.full_path)), "", language)
+            return OtherRead(file.path, file_status(os.stat(file.full_path)), _BINARY, language)
     read = read_source(file.full_path, file.path, max_bytes)
     if not isinstance(read, Diagnostic):
         data, read_status = read

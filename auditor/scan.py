@@ -745,7 +745,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     # code in other languages: its mentions of legacy names are reported, never analysed; the files to read
     # are read and tested on the workers ahead of the Python modules (nothing needs them before the post-pass)
     others = other_files(found.other, filters.names, config.max_file_bytes, cache)
-    read_them = functools.partial(read_others, names=filters.names, max_bytes=config.max_file_bytes)
+    read_them = functools.partial(
+        read_others, names=filters.names, max_bytes=config.max_file_bytes, calls=_client_table_calls
+    )
     try:
         started = extractor.begin(read_them, others.to_read)
         python = _extract_python(
@@ -762,7 +764,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         other_reads = extractor.end(started, read_them, others.to_read)
     finally:
         extractor.close()
-    other_sources, other_diagnostics, other_left_out = others.finish(
+    other_sources, other_diagnostics, other_left_out, client_calls = others.finish(
         other_reads, config.max_file_bytes, cache
     )
     diagnostics.extend(other_diagnostics)
@@ -776,6 +778,12 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         )
     findings = _in_context(findings, list(sql_result.findings), sources.python)
     findings = _run_by_python(findings, sql_runs, sql_texts)
+    if filters.dynamic and client_calls:  # a web client's table call whose table is no string: LR005
+        from auditor.python.javascript import unresolved_client_tables
+
+        findings.extend(
+            f for r in client_calls for f in unresolved_client_tables(r.path, r.language, r.dynamic)
+        )
     diagnostics.extend(sql_result.diagnostics)
     if reading is not None:
         findings.extend(reading.findings(sql_result.db_objects))
@@ -802,6 +810,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         {p for p, t in sql_texts.items() if SUPPRESSION_MARK in t}
         | set(python.suppressions)
         | {s.path for s in other_sources if s.marked}
+        | {r.path for r in client_calls if r.marked}
     )
     findings.sort(key=report_order)
     laps.lap("snippets")
@@ -822,6 +831,14 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
         mentions=tuple(mentions),
         inferred_sinks=inferred_sinks,
     )
+
+
+def _client_table_calls(language: str, data: bytes) -> tuple[tuple[int, int, str, str], ...]:
+    """A web client's table calls whose table is not a string (on the worker that reads the file; the
+    JavaScript reader is imported by the scans that read such files, not by a warm one)."""
+    from auditor.python.javascript import client_table_calls
+
+    return client_table_calls(language, data)
 
 
 def _reconcile(

@@ -79,7 +79,8 @@ RULES: dict[str, Rule] = {
             name="unresolved-dynamic-table-name",
             summary="Table name that cannot be resolved statically",
             what="Reports a table position whose name is computed at run time from a value the analyzer "
-            "cannot resolve (a function parameter, a call result, user input).",
+            "cannot resolve (a function parameter, a call result, user input); in a web client, a "
+            "supabase-js `.from()` or Kysely call whose table is not a string.",
             why="The analyzer cannot prove that the value is not a legacy name. It says so instead of "
             "staying silent; a person must check the values that reach this place before Phase 3.",
             example='def count_rows(table: str) -> int:\n    return cur.execute(f"SELECT count(*) FROM {table}")',

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -314,18 +314,30 @@ class OtherRead:
     verdict: str
     language: str
     marked: bool = False  # the text holds `audit: ignore` (its suppressions are read after the scan)
+    # the table calls of a client whose table is not a literal (line, column, call, argument): LR005
+    dynamic: tuple[tuple[int, int, str, str], ...] = ()
     text: str | None = None  # the text of a file that names a legacy object
     diagnostic: Diagnostic | None = None
 
-    def remembered(self) -> tuple[tuple[int, int, int, int], str, str, bool] | None:
+    def remembered(self) -> _Remembered | None:
         """What the cache keeps of it (None: nothing, the next scan reads the file again)."""
-        return None if self.status is None else (self.status, self.verdict, self.language, self.marked)
+        if self.status is None:
+            return None
+        return (self.status, self.verdict, self.language, self.marked, self.dynamic)
 
 
-def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes: int) -> OtherRead:
-    """Read one file in another language and test it with the name pre-filter (on any core). A file of
-    no known kind whose head is binary (`grep -I` reads no such file) is left out as binary without being
-    read whole."""
+# what the cache keeps of a file in another language: its status, verdict, language, mark, dynamic calls
+_Remembered = tuple[tuple[int, int, int, int], str, str, bool, tuple[tuple[int, int, str, str], ...]]
+# reads a file's bytes for table calls whose table is not a literal (by language; see `read_other`)
+DynamicCalls = Callable[[str, bytes], tuple[tuple[int, int, str, str], ...]]
+
+
+def read_other(
+    file: SourceFile, language: str, names: NamePrefilter, max_bytes: int, calls: DynamicCalls | None = None
+) -> OtherRead:
+    """Read one file in another language and test it with the name pre-filter (on any core); ``calls``
+    finds its table calls whose table is not a literal. A file of no known kind whose head is binary
+    (`grep -I` reads no such file) is left out as binary without being read whole."""
     if unknown_kind(language) and _binary_head(file.full_path):
         with contextlib.suppress(OSError):
             return OtherRead(file.path, file_status(os.stat(file.full_path)), _BINARY, language)
@@ -334,8 +346,9 @@ def read_other(file: SourceFile, language: str, names: NamePrefilter, max_bytes:
         data, read_status = read
         key = content_key(data) if names.matches(data, data.lower()) else ""
         text = data.decode("utf-8", "replace") if key else None
-        marked = bool(key) and SUPPRESSION_MARK_BYTES in data
-        return OtherRead(file.path, file_status(read_status), key, language, marked, text)
+        dynamic = calls(language, data) if calls is not None else ()
+        marked = bool(key or dynamic) and SUPPRESSION_MARK_BYTES in data
+        return OtherRead(file.path, file_status(read_status), key, language, marked, dynamic, text)
     status: tuple[int, int, int, int] | None = None
     with contextlib.suppress(OSError):
         status = file_status(os.stat(file.full_path))
@@ -374,13 +387,15 @@ class OtherFiles:
 
     def finish(
         self, reads: Sequence[OtherRead], max_bytes: int, cache: ScanCache
-    ) -> tuple[list[OtherSource], list[Diagnostic], list[LeftOut]]:
+    ) -> tuple[list[OtherSource], list[Diagnostic], list[LeftOut], list[OtherRead]]:
         """The files that name a legacy object, the diagnostics of those that could not be read (an
         unreadable one, and one too large to read whole that holds a legacy name: both unanalysed, they hold
         what they may name), and those left out (binary content under such a suffix, an MPEG transport
-        stream named `.ts`, is no code; documentation too large to read). What each file's status was read
-        with is remembered: an unchanged file's verdict stands at the next scan."""
-        seen: dict[str, tuple[tuple[int, int, int, int], str, str, bool]] = {}
+        stream named `.ts`, is no code; documentation too large to read), and the reads of the files whose
+        table calls take a table that is not a literal. What each file's status was read with is
+        remembered: an unchanged file's verdict stands at the next scan."""
+        seen: dict[str, _Remembered] = {}
+        dynamic: list[OtherRead] = []
         sources: list[OtherSource] = []
         diagnostics: list[Diagnostic] = []
         left_out: list[LeftOut] = []
@@ -388,6 +403,8 @@ class OtherFiles:
             remembered = read.remembered()
             if remembered is not None:
                 seen[read.path] = remembered
+            if read.dynamic:
+                dynamic.append(read)
             if read.diagnostic is not None:
                 diagnostics.append(read.diagnostic)
             elif read.verdict == _TOO_LARGE and read.path in self.known:
@@ -402,8 +419,9 @@ class OtherFiles:
                     OtherSource(read.path, full_path, read.language, read.verdict, read.text, read.marked)
                 )
         sources.sort(key=lambda source: source.path)
+        dynamic.sort(key=lambda read: read.path)
         cache.put_stage("other languages", self.inputs, seen)
-        return sources, diagnostics, left_out
+        return sources, diagnostics, left_out, dynamic
 
 
 def other_files(
@@ -412,10 +430,8 @@ def other_files(
     """Which files in other languages must be read: a file whose status is as the last scan recorded it is
     not read again (what it named then, its content key or "" for nothing, its language and whether it holds
     a suppression comment stand: a warm scan neither reads it nor its `#!` line)."""
-    inputs = repr((names.exact.pattern, max_bytes, "language, marked"))
-    known: dict[str, tuple[tuple[int, int, int, int], str, str, bool]] = (
-        cache.stage("other languages", inputs) or {}
-    )
+    inputs = repr((names.exact.pattern, max_bytes, "language, marked, dynamic"))
+    known: dict[str, _Remembered] = cache.stage("other languages", inputs) or {}
     plan = OtherFiles(inputs, {}, [], {f.path: f for f in files})
     for file in files:
         remembered = known.get(file.path)
@@ -427,18 +443,13 @@ def other_files(
 
 
 def read_others(
-    files: Sequence[tuple[SourceFile, str]], names: NamePrefilter, max_bytes: int
+    files: Sequence[tuple[SourceFile, str]],
+    names: NamePrefilter,
+    max_bytes: int,
+    calls: DynamicCalls | None = None,
 ) -> list[OtherRead]:
     """`read_other` for each (file, language): one task of a worker."""
-    return [read_other(file, language, names, max_bytes) for file, language in files]
-
-
-def other_language_sources(
-    files: Sequence[SourceFile], names: NamePrefilter, max_bytes: int, cache: ScanCache
-) -> tuple[list[OtherSource], list[Diagnostic], list[LeftOut]]:
-    """The files in other languages that name a legacy object, read on this core (see `OtherFiles`)."""
-    plan = other_files(files, names, max_bytes, cache)
-    return plan.finish(read_others(plan.to_read, names, max_bytes), max_bytes, cache)
+    return [read_other(file, language, names, max_bytes, calls) for file, language in files]
 
 
 def _unchanged(path: str, recorded: tuple[int, int, int, int], cache: ScanCache) -> bool:

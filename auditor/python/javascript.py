@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from auditor.core.model import Confidence, Finding, Span
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
@@ -129,6 +130,99 @@ def _verdict(
     if quote == "`":  # read as a Python string of the same text (same length: offsets hold)
         body = body.replace('"', "'")
     return classify_string(f'"{body}"', local, end - start, is_legacy)
+
+
+CLIENT_LANGUAGES = frozenset({"JavaScript", "TypeScript", "Vue", "Svelte", "Astro"})
+
+
+def client_table_calls(language: str, data: bytes) -> tuple[tuple[int, int, str, str], ...]:
+    """`dynamic_table_calls` of a file in the JavaScript family (none for any other language)."""
+    return dynamic_table_calls(data) if language in CLIENT_LANGUAGES else ()
+
+
+def unresolved_client_tables(
+    path: str, language: str, calls: tuple[tuple[int, int, str, str], ...]
+) -> list[Finding]:
+    """An LR005 for each table call of a web client whose table is not written as a string: nobody follows
+    JavaScript's values, so the table may be a legacy view (low confidence, as for Python)."""
+    return [
+        Finding(
+            rule="LR005",
+            path=path,
+            span=Span(line, column, line, column + len(argument)),
+            legacy=None,
+            target=None,
+            block=f"{path}:<occurrence>",
+            confidence=Confidence.LOW,
+            message=f"table name in {call} comes from `{argument}` in a {language} file, whose values the "
+            "scan does not follow; the analyzer cannot prove it is not a legacy name.",
+            snippet="",
+        )
+        for line, column, call, argument in calls
+    ]
+
+
+def dynamic_table_calls(data: bytes) -> tuple[tuple[int, int, str, str], ...]:
+    """The table calls whose table is not written as a string: `supabase.from(table)`, Kysely's
+    `.selectFrom(name)`, a template literal with a hole (`.from(`${prefix}_rows`)`), as (line, column, the
+    call, the argument's text), 1-based. Not: a call on a class (`Array.from(x)`), on `this`, on the
+    client's Storage (a bucket), in a comment or a string, nor on a minified line (a library's own code)."""
+    if not any(needle in data for needle in _CALL_NEEDLES):
+        return ()
+    text = data.decode("utf-8", "replace")
+    if len(text) > _MINIFIED_LINE * (text.count("\n") + 1):
+        return ()  # a bundle: its sources are scanned, its vendored clients would only add noise
+    found: list[tuple[int, int, str, str]] = []
+    previous: re.Match[str] | None = None
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "word" and match.group() in _TABLE_METHODS:
+            call = _dynamic_call(text, match, previous)
+            if call is not None:
+                found.append(call)
+        previous = match
+    return tuple(found)
+
+
+def _dynamic_call(
+    text: str, method: re.Match[str], previous: re.Match[str] | None
+) -> tuple[int, int, str, str] | None:
+    """The table call at ``method`` (a word token of _TABLE_METHODS) when its table is not a string."""
+    between = "".join(text[previous.end() if previous else 0 : method.start()].split())
+    # a client is an object (`supabase`, `db`): `Array.from(x)`, `Fragment.from(x)` are a class's factories,
+    # `this.from(x)` a library's own method, `storage.from(x)` a Storage bucket; of a call's result,
+    # supabase-js's `.schema("sales").from(t)` (not `moment().from(date)`)
+    if between == ".":
+        receiver = previous.group() if previous is not None and previous.lastgroup == "word" else ""
+        if not receiver[:1].islower() or receiver in ("this", "storage"):
+            return None
+    elif not between.endswith(").") or not _SCHEMA_CALL.search(
+        text, max(0, method.start() - 200), method.start()
+    ):
+        return None
+    argument = _ARGUMENT.match(text, method.end())
+    if argument is None:
+        return None
+    value, at = argument.group("value"), argument.start("value")
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    if (line_end if line_end >= 0 else len(text)) - line_start > _MINIFIED_LINE:
+        return None  # a minified line: a library's own code
+    if value.startswith("`") and "${" not in value:
+        return None  # a template literal without a hole is a string
+    line = text.count("\n", 0, at) + 1
+    return line, at - line_start + 1, f"`.{method.group()}()`", value.splitlines()[0][:80]
+
+
+_SCHEMA_CALL = re.compile(r"\.\s*schema\s*\((?:[^()]|\([^()]*\))*\)\s*\.\s*\Z")
+_TABLE_METHODS = frozenset({"from", "selectFrom", "insertInto", "updateTable", "deleteFrom", "mergeInto"})
+_CALL_NEEDLES = (b".from(", b".from<", b"From(", b"From<", b"Into(", b"Into<", b"updateTable")
+# the first argument, when it is a name, a property, or a template literal (a string or a number is not);
+# TypeScript may give the call a type argument first (`.from<Row>(table)`)
+_ARGUMENT = re.compile(
+    r"(?:\s*<[^<>()]*(?:<[^<>()]*>[^<>()]*)*>)?"
+    r"\(\s*(?P<value>[A-Za-z_$][\w$]*(?:\s*(?:\?\.|\.)\s*[A-Za-z_$][\w$]*)*|`(?:[^`\\]|\\.)*+`)"
+)
+_MINIFIED_LINE = 500  # characters in a line (or per line, on average): generated code
 
 
 def _inside_expression(literal: str, at: int) -> bool:

@@ -24,7 +24,7 @@ from auditor.discover.languages import (
 )
 from auditor.python.configfiles import classify_config, classify_json, own_configuration
 from auditor.python.htmlpages import HTML, classify_documentation, classify_html
-from auditor.python.javascript import CLIENT_TABLE, classify_javascript
+from auditor.python.javascript import CLIENT_LANGUAGES, CLIENT_TABLE, classify_javascript
 from auditor.python.mentions import classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
 from auditor.python.yamlfiles import YAML, classify_yaml
@@ -112,7 +112,7 @@ def reconcile_mentions(
             why = Verdict(UNCLASSIFIED, unread)
             verdicts = {start: why for start, _ in uncovered}
             try:
-                if source.language in _CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
+                if source.language in CLIENT_LANGUAGES:  # where each stands: a string, a comment, a name
                     vue = source.language == "Vue"  # its bound attributes hold JavaScript
                     verdicts = classify_javascript(source.text, uncovered, is_legacy, vue)
                 elif source.language == NOTEBOOK:  # the cell each is in: Markdown, an output, code
@@ -203,9 +203,6 @@ class _Covering:
 
 
 # JavaScript's family: its occurrences are classified by where they stand (see javascript.py)
-_CLIENT_LANGUAGES = frozenset({"JavaScript", "TypeScript", "Vue", "Svelte", "Astro"})
-
-
 def _client_call(
     source: MentionSource,
     line: int,

@@ -838,7 +838,10 @@ def _client_table_calls(language: str, data: bytes) -> tuple[tuple[int, int, str
     JavaScript reader is imported by the scans that read such files, not by a warm one)."""
     from auditor.python.javascript import client_table_calls
 
-    return client_table_calls(language, data)
+    try:
+        return client_table_calls(language, data)
+    except Exception:  # a reading that fails costs this file's LR005s, never the scan (its mentions stand)
+        return ()
 
 
 def _reconcile(

@@ -109,9 +109,9 @@ LANGUAGES: dict[str, str] = {
     ".pyi": PYTHON_SCRIPT,
     ".py-tpl": PYTHON_SCRIPT,
     # lists of path patterns and of package versions: never code
-    ".gitignore": "list of ignored paths",
-    ".dockerignore": "list of ignored paths",
-    ".gitattributes": "list of ignored paths",
+    ".gitignore": "list of path patterns",
+    ".dockerignore": "list of path patterns",
+    ".gitattributes": "list of path patterns",
     ".lock": "lock file",
     # configuration: a job's or a tool's settings may name the tables it reads
     ".json": "JSON",
@@ -150,7 +150,7 @@ NOT_CODE = {
     "stylesheet": "a stylesheet (styles a browser reads, never run against a database)",
     "translation catalog": "a translation catalog (messages shown to people)",
     "image": "an image (SVG markup a browser draws)",
-    "list of ignored paths": "a list of path patterns (a .gitignore-like file)",
+    "list of path patterns": "a list of path patterns (a .gitignore-like file)",
     "lock file": "a lock file (the packages and versions an installer pins)",
 }
 # content that is never text (images, fonts, archives, compiled code, media, office documents, columnar

@@ -1,5 +1,5 @@
-"""File discovery: .py and .sql files under the root (and code in other languages, for its mentions of
-legacy names), honouring .gitignore, exclude and symlinks."""
+"""File discovery: .py and .sql files under the root (and every other file but binary ones, for its mentions
+of legacy names), honouring .gitignore, exclude and symlinks."""
 
 from __future__ import annotations
 
@@ -56,14 +56,14 @@ class Discovery:
     diagnostics: list[Diagnostic]
     left_out: list[LeftOut] = field(default_factory=list)
     git: bool = False  # the tracked files came from git's index
-    other: list[SourceFile] = field(default_factory=list)  # code in other languages: mentions only
+    other: list[SourceFile] = field(default_factory=list)  # every other file but binary ones: mentions only
 
 
 _GIT_TIMEOUT = 60  # seconds: a scan never hangs on git (it blocks on a FIFO named .gitignore)
 
 
 def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = None) -> Discovery:
-    """The .py and .sql files under ``root``, and apart (``other``) the code in other languages.
+    """The .py and .sql files under ``root``, and apart (``other``) every other file but binary ones.
 
     In a git work tree every tracked file is scanned: .gitignore rules apply only to untracked files, as
     for git itself. Outside git (or without a git binary) .gitignore rules apply to every file. ``exclude``

@@ -105,6 +105,15 @@ LANGUAGES: dict[str, str] = {
     ".j2": TEMPLATE,
     ".jinja": TEMPLATE,
     ".jinja2": TEMPLATE,
+    # other template engines: `show.html.erb`, `page.html.hbs` are read as HTML
+    ".erb": TEMPLATE,
+    ".ejs": TEMPLATE,
+    ".hbs": TEMPLATE,
+    ".handlebars": TEMPLATE,
+    ".mustache": TEMPLATE,
+    ".njk": TEMPLATE,
+    ".twig": TEMPLATE,
+    ".liquid": TEMPLATE,
     # Python nobody runs as a module: type stubs, and Django's `startapp` templates (`models.py-tpl`)
     ".pyi": PYTHON_SCRIPT,
     ".py-tpl": PYTHON_SCRIPT,
@@ -189,7 +198,8 @@ def language_of(path: str, full_path: str | None = None) -> str:
     suffix = _suffix_of(name)
     found = LANGUAGES[suffix] if suffix else ""
     if not found and not unsuffixed(name) and not name.endswith((".py", ".sql")):
-        return name[name.rfind(".") :]  # `data.csv` -> `.csv`, `.prettierrc` -> itself
+        suffix = name[name.rfind(".") :]  # `data.csv` -> `.csv`, `.prettierrc` -> itself
+        return "HTML" if suffix.startswith((".html", ".htm")) else suffix  # `.html-fragment`, `.htmlx`
     if found == TEMPLATE:  # `.env.example` is dotenv, `query.sql.tpl` an SQL template, `x.py.tpl` Python
         inner = path[: -len(suffix)]
         if inner.lower().endswith(".py"):

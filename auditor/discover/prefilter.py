@@ -98,8 +98,9 @@ class SinkCallPrefilter:
         self.calls: list[tuple[bytes, bool, re.Pattern[bytes]]] = []
         for name, method, positions, keywords in calls:
             needle = (("." if method else "") + name.lower() + "(").encode()
-            forms = [rb"(?:[^,]*?,){%d}" % position for position in positions]  # the commas before it
-            forms += [rb"[^)]*?\b" + re.escape(k.lower().encode()) + rb"[ \t]*=" for k in keywords]
+            # the commas before it, or its keyword; bounded, so that a file of such calls stays linear
+            forms = [rb"(?:[^,]{0,200}?,){%d}" % position for position in positions]
+            forms += [rb"[^)]{0,400}?\b" + re.escape(k.lower().encode()) + rb"[ \t]*=" for k in keywords]
             if forms:
                 argument = rb"(?:" + b"|".join(forms) + rb")[ \t\r\n]*\*{0,2}[a-z_]"
                 self.calls.append((needle, method, re.compile(argument)))

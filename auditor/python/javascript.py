@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 
 from auditor.core.model import Confidence, Finding, Span
+from auditor.core.source import LineIndex
 from auditor.python.mentions import classify_string
 from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verdict
 
@@ -174,9 +175,10 @@ def dynamic_table_calls(data: bytes) -> tuple[tuple[int, int, str, str], ...]:
         return ()  # a bundle: its sources are scanned, its vendored clients would only add noise
     found: list[tuple[int, int, str, str]] = []
     previous: re.Match[str] | None = None
+    lines = LineIndex(text)  # positions by bisection: a generated file may hold 100,000 calls
     for match in _TOKEN.finditer(text):
         if match.lastgroup == "word" and match.group() in _TABLE_METHODS:
-            call = _dynamic_call(text, match, previous)
+            call = _dynamic_call(text, lines, match, previous)
             if call is not None:
                 found.append(call)
         previous = match
@@ -184,7 +186,7 @@ def dynamic_table_calls(data: bytes) -> tuple[tuple[int, int, str, str], ...]:
 
 
 def _dynamic_call(
-    text: str, method: re.Match[str], previous: re.Match[str] | None
+    text: str, lines: LineIndex, method: re.Match[str], previous: re.Match[str] | None
 ) -> tuple[int, int, str, str] | None:
     """The table call at ``method`` (a word token of _TABLE_METHODS) when its table is not a string."""
     between = "".join(text[previous.end() if previous else 0 : method.start()].split())
@@ -203,14 +205,14 @@ def _dynamic_call(
     if argument is None:
         return None
     value, at = argument.group("value"), argument.start("value")
-    line_start = text.rfind("\n", 0, at) + 1
-    line_end = text.find("\n", at)
-    if (line_end if line_end >= 0 else len(text)) - line_start > _MINIFIED_LINE:
+    line, column = lines.position(at)
+    starts = lines.starts
+    line_end = starts[line] - 1 if line < len(starts) else len(text)
+    if line_end - starts[line - 1] > _MINIFIED_LINE:
         return None  # a minified line: a library's own code
     if value.startswith("`") and "${" not in value:
         return None  # a template literal without a hole is a string
-    line = text.count("\n", 0, at) + 1
-    return line, at - line_start + 1, f"`.{method.group()}()`", value.splitlines()[0][:80]
+    return line, column, f"`.{method.group()}()`", value.splitlines()[0][:80]
 
 
 _SCHEMA_CALL = re.compile(r"\.\s*schema\s*\((?:[^()]|\([^()]*\))*\)\s*\.\s*\Z")
@@ -219,7 +221,7 @@ _CALL_NEEDLES = (b".from(", b".from<", b"From(", b"From<", b"Into(", b"Into<", b
 # the first argument, when it is a name, a property, or a template literal (a string or a number is not);
 # TypeScript may give the call a type argument first (`.from<Row>(table)`)
 _ARGUMENT = re.compile(
-    r"(?:\s*<[^<>()]*(?:<[^<>()]*>[^<>()]*)*>)?"
+    r"(?:\s*<[^<>()]{0,200}(?:<[^<>()]{0,200}>[^<>()]{0,200}){0,8}>)?"
     r"\(\s*(?P<value>[A-Za-z_$][\w$]*(?:\s*(?:\?\.|\.)\s*[A-Za-z_$][\w$]*)*|`(?:[^`\\]|\\.)*+`)"
 )
 _MINIFIED_LINE = 500  # characters in a line: generated code

@@ -9,7 +9,9 @@ Cases (each generated into a temporary scan root, scanned with `--format json`, 
 - ``chain``: one .sql file whose query is a ``||`` chain of N terms (the SQL walker recursed once per
   term and died with RecursionError at about 1,000);
 - ``renames``: a migration that creates N views over the legacy view and renames each (every rename
-  looked at every view: quadratic in the migration replay and in the catalog).
+  looked at every view: quadratic in the migration replay and in the catalog);
+- ``clients``: one TypeScript file with N `supabase.from(table)` calls whose table is a variable (each is an
+  LR005; counting the lines before each call made it quadratic: 300 s for 200,000).
 
 ``--source DIR`` runs the `auditor` package found in DIR (another checkout: the figures before a fix).
 Standard library only; it prints one line per case: seconds, peak memory, findings.
@@ -44,12 +46,22 @@ def renames_sql(count: int) -> str:
                    f"ALTER VIEW public.v{i} RENAME TO w{i};\n" for i in range(count))  # fmt: skip
 
 
+def clients_ts(count: int) -> str:
+    return "".join(
+        f"export const rows{i} = (t: string) => supabase.from(t).select();\n" for i in range(count)
+    )
+
+
+# where each case's file goes in its scan root
+_FILES = {"renames": "supabase/migrations/queries.sql", "clients": "web/rows.ts"}
+
+
 def run_case(name: str, sql: str, source: Path) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="audit-hostile-") as tmp:
         root = Path(tmp) / "root"
-        folder = root / ("supabase/migrations" if name.startswith("renames") else "db")
-        folder.mkdir(parents=True)
-        (folder / "queries.sql").write_text(sql, encoding="utf-8")
+        file = root / _FILES.get(name.split("=")[0], "db/queries.sql")
+        file.parent.mkdir(parents=True)
+        file.write_text(sql, encoding="utf-8")
         command = [sys.executable, "-m", "auditor", "scan", str(root), "--legacy", "orders=orders_v2",
                    "--no-cache", "--jobs", "1", "--format", "json"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(source)}
@@ -77,11 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="5000,10000,20000", help="statement counts (comma-separated)")
     parser.add_argument("--chain", type=int, default=1000, help="terms of the `||` chain")
     parser.add_argument("--renames", default="2000,4000", help="views renamed in one migration")
+    parser.add_argument("--clients", default="50000,100000", help="client calls in one TypeScript file")
     parser.add_argument("--source", type=Path, default=REPO_ROOT, help="the checkout whose auditor to run")
     args = parser.parse_args(argv)
     cases = [(f"statements={n}", statements_sql(int(n))) for n in args.sizes.split(",") if n]
     cases.append((f"chain={args.chain}", chain_sql(args.chain)))
     cases += [(f"renames={n}", renames_sql(int(n))) for n in args.renames.split(",") if n]
+    cases += [(f"clients={n}", clients_ts(int(n))) for n in args.clients.split(",") if n]
     print(f"auditor from {args.source}; peak memory is the largest child process so far")
     for name, sql in cases:
         result = run_case(name, sql, args.source)

@@ -1656,7 +1656,8 @@ def _holder_users(
     out: _PythonFacts,
     kept: _KeptBytes,
 ) -> list[str]:
-    """The remaining files that use one of the holder constants; the workers read, test and parse them.
+    """The remaining files that use one of the holder constants; the workers parse them (and read and test
+    those whose bytes were not kept).
 
     Which file uses which holders is remembered per holder set, so an unchanged file is not read. A file
     whose bytes the first round kept is not read either: the main process tests them (measured on the bench

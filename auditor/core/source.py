@@ -136,6 +136,12 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF_BYTES] and not data.startswith(_WIDE_BOMS)
 
 
+def starts_binary(path: str) -> bool:
+    """Does the regular file at ``path`` start with binary content (`is_binary` of its head)? Reads only the
+    head, never opens a FIFO for reading; raises OSError (NotRegularFileError for anything but a file)."""
+    return is_binary(read_regular(path, BINARY_SNIFF_BYTES)[0])
+
+
 class NotRegularFileError(OSError):
     pass
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
-from auditor.core.source import BINARY_SNIFF_BYTES, is_binary
+from auditor.core.source import starts_binary
 from auditor.discover.cache import RACY_NS, ScanCache, file_status
 from auditor.discover.languages import BINARY_SUFFIXES, listed
 
@@ -334,7 +334,6 @@ def unread_reason(file: SourceFile, max_bytes: int) -> str | None:
     try:
         if os.stat(file.full_path).st_size > max_bytes:
             return "too-large"
-        with open(file.full_path, "rb") as handle:
-            return "binary" if is_binary(handle.read(BINARY_SNIFF_BYTES)) else None
+        return "binary" if starts_binary(file.full_path) else None
     except OSError:
         return None  # the scan reports it as unreadable

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
-from auditor.core.source import BINARY_SNIFF_BYTES, is_binary, read_regular, read_source, too_large
+from auditor.core.source import read_source, starts_binary, too_large
 from auditor.discover.cache import RACY_NS, ScanCache, content_key, file_status
 from auditor.discover.prefilter import SUPPRESSION_MARK_BYTES, NamePrefilter, names_in_file
 
@@ -380,7 +380,7 @@ def read_other(
 
 def _binary_head(path: str) -> bool:
     try:
-        return is_binary(read_regular(path, BINARY_SNIFF_BYTES)[0])  # never opens a FIFO for reading
+        return starts_binary(path)
     except OSError:
         return False  # read (and diagnosed) as any file is
 

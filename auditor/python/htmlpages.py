@@ -56,7 +56,7 @@ def classify_documentation(
     if first is None:
         return dict.fromkeys((start for start, _ in occurrences), prose_verdict(language))
     # the prose above the first statement (a title, how to run it) is blanked: the SQL is read from there
-    sql = re.sub(r"[^\n]", " ", text[: first.start()]) + text[first.start() :]
+    sql = _BLANK.sub(" ", text[: first.start()]) + text[first.start() :]
     verdicts = classify_sql_file(sql, [o for o in occurrences if o[0] >= first.start()], is_legacy)
     verdicts.update((start, prose_verdict(language)) for start, _ in occurrences if start < first.start())
     for start, verdict in verdicts.items():

@@ -37,8 +37,10 @@ from auditor.sql.mentions import NOT_A_REFERENCE, UNCLASSIFIED, LegacyTest, Verd
 CLIENT_TABLE = "the table argument of "  # + the call, in a verdict the post-pass makes a reference (LR004)
 # calls whose first argument, a string written whole, is a table: supabase-js `.from()`, Kysely's query
 # builders, Drizzle's table and view definitions, TypeORM's `@Entity("name")`
+# the query builders' methods whose first argument is the table: supabase-js, Kysely
+_TABLE_METHODS = ("from", "selectFrom", "insertInto", "updateTable", "deleteFrom", "mergeInto")
 _TABLE_CALL = re.compile(
-    r"""(?:(?P<storage>\bstorage\s*)?\.(?P<method>from|selectFrom|insertInto|updateTable|deleteFrom|mergeInto)"""
+    rf"""(?:(?P<storage>\bstorage\s*)?\.(?P<method>{"|".join(_TABLE_METHODS)})"""
     r"""|(?P<function>(?<![\w$])(?:pgTable|pgView|pgMaterializedView)|@Entity))\(\s*\Z"""
 )
 _BUCKET = Verdict(NOT_A_REFERENCE, "a Supabase Storage bucket (`storage.from(...)`), not a table")
@@ -216,7 +218,6 @@ def _dynamic_call(
 
 
 _SCHEMA_CALL = re.compile(r"\.\s*schema\s*\((?:[^()]|\([^()]*\))*\)\s*\.\s*\Z")
-_TABLE_METHODS = frozenset({"from", "selectFrom", "insertInto", "updateTable", "deleteFrom", "mergeInto"})
 _CALL_NEEDLES = (b".from(", b".from<", b"From(", b"From<", b"Into(", b"Into<", b"updateTable")
 # the first argument, when it is a name, a property, or a template literal (a string or a number is not);
 # TypeScript may give the call a type argument first (`.from<Row>(table)`)

@@ -216,6 +216,32 @@ def test_a_broken_symlink_mended_outside_the_tree_is_seen(project: Path, tmp_pat
     assert cached() == ["app.py:1 LR001", "linked.py:1 LR001"]
 
 
+@pytest.mark.parametrize("in_git", [False, True])
+def test_links_inside_the_tree_are_read_once_at_their_own_path(project: Path, in_git: bool) -> None:
+    """A packaging folder that links `src/` (walked first: `packaging` sorts before `src`), a file linked
+    under another name, a link to a folder that holds it, and a link into a folder .gitignore names:
+    each file is read once, where it lies; the links are listed as left out; the ignored folder's file is
+    read through its link (nothing else reads it)."""
+    (project / "src" / "shop").mkdir(parents=True)
+    (project / "src" / "shop" / "queries.py").write_text(CONFIG_PY, encoding="utf-8")
+    (project / "packaging" / "shop").mkdir(parents=True)
+    (project / "packaging" / "shop" / "src").symlink_to("../../src", target_is_directory=True)
+    (project / "packaging" / "shop" / "loop").symlink_to("..", target_is_directory=True)
+    (project / "alias.py").symlink_to("app.py")
+    (project / "vendor").mkdir()
+    (project / "vendor" / "report.py").write_text(CONFIG_PY, encoding="utf-8")
+    (project / ".gitignore").write_text("config.py\nsettings_local.py\n.audit_cache/\nvendor/\n")
+    (project / "reports").symlink_to("vendor", target_is_directory=True)
+    if in_git:
+        git(project, "init", "-q", "-b", "main")
+        git(project, "add", ".")
+    data = scan_json(project)
+    assert lines(data) == ["app.py:1 LR001", "reports/report.py:1 LR001", "src/shop/queries.py:1 LR001"]
+    linked = sorted(e["path"] for e in data["left_out"] if e["reason"] == "linked")
+    assert linked == ["alias.py", "packaging/shop/src/"]
+    assert [d["path"] for d in data["diagnostics"] if d["kind"] == "symlink-loop"] == ["packaging/shop/loop"]
+
+
 def test_a_remembered_walk_of_another_shape_is_walked_again(project: Path) -> None:
     """A remembered walk that is not the shape the scan writes (a damaged or foreign cache whose digest
     still holds) is never trusted: the tree is walked again, the findings are those of a fresh scan."""

@@ -144,8 +144,9 @@ class LeftOut:
     reason: str  # one of LEFT_OUT_REASONS
 
 
-# ignored: by .gitignore (untracked files only in a git work tree); excluded: by `exclude` in the config
-LEFT_OUT_REASONS = ("ignored", "excluded", "too-large", "binary", "not-a-file")
+# ignored: by .gitignore (untracked files only in a git work tree); excluded: by `exclude` in the config;
+# linked: a symlink to a file or folder inside the tree, which the scan reads at its own path
+LEFT_OUT_REASONS = ("ignored", "excluded", "too-large", "binary", "not-a-file", "linked")
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
         walk = _Walk(time.time_ns())
         if memo is not None and memo.directory is not None:  # written by every scan: never walked
             walk.skip = os.path.normpath(memo.directory)
-        walk.files = list(_walk(root, "", [], set(), walk))
+        walk.files = list(_walk_tree(root, walk))
         if memo is not None and not walk.diagnostics:
             # a broken symlink or an unreadable folder may be mended outside the tree, which changes no
             # status the walk recorded: such a walk is never reused
@@ -87,7 +87,10 @@ def discover(root: str, exclude: Sequence[str] = (), memo: ScanCache | None = No
     walked = {file.path: file for file in walk.files}
     tracked = _git_tracked(root)
     if tracked is not None:
+        linked = {entry.path.rstrip("/") for entry in left_out if entry.reason == "linked"}
         for raw in tracked:
+            if os.fsdecode(raw) in linked:
+                continue  # a tracked link to what the scan reads at its own path
             file = _tracked_file(root, raw, diagnostics, left_out)
             if file is not None:
                 walked.setdefault(file.path, file)
@@ -184,6 +187,8 @@ class _Walk:
     # every directory listed (or skipped as a virtualenv) and every .gitignore read -> its status
     statuses: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     skip: str = ""  # the scan cache's own directory
+    # links to folders and files inside the tree, followed after the walk: (full path, path, .gitignores)
+    links: list[tuple[str, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = field(default_factory=list)
 
     def state(self) -> tuple[object, ...]:
         """Plain values only (the cache's unpickler admits no discovery class)."""
@@ -219,12 +224,52 @@ def _remembered_walk(root: str, memo: ScanCache) -> _Walk | None:
     return walk
 
 
+def _walk_tree(root: str, walk: _Walk) -> Iterator[SourceFile]:
+    """Every file under ``root``, each at its own path. A symlink to a folder or file inside the tree is
+    followed after the walk, and only to what the walk did not reach (a folder under an ignored one, say):
+    else every file under it would be scanned twice, and reported at the link's path rather than where it
+    lies (a packaging folder that links `src/`; grep -r, ripgrep and git do not follow such links)."""
+    seen_dirs: set[tuple[int, int]] = set()
+    real_root = os.path.realpath(root)
+    found: set[str] = set()
+    for file in _walk(root, "", [], seen_dirs, walk, real_root):
+        found.add(file.path)
+        yield file
+    while walk.links:
+        full, rel, ignores = walk.links.pop(0)
+        target = os.path.realpath(full)
+        try:
+            status = os.stat(full)
+        except OSError as exc:
+            walk.diagnostics.append(_dir_error(rel, exc))
+            continue
+        if not stat.S_ISDIR(status.st_mode):
+            if os.path.relpath(target, real_root).replace(os.sep, "/") in found:
+                walk.left_out.append(LeftOut(rel, "linked"))
+            else:
+                found.add(rel)
+                yield SourceFile(rel, full)
+        elif (status.st_dev, status.st_ino) not in seen_dirs:
+            for file in _walk(full, rel, ignores, seen_dirs, walk, real_root):
+                found.add(file.path)
+                yield file
+        elif _within(os.path.realpath(os.path.dirname(full)), target):
+            walk.diagnostics.append(Diagnostic(rel, None, "symlink-loop", "a link to a folder that holds it"))
+        else:
+            walk.left_out.append(LeftOut(rel + "/", "linked"))
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _walk(
     full_dir: str,
     rel_dir: str,
     ignores: list[tuple[str, pathspec.GitIgnoreSpec]],
     seen_dirs: set[tuple[int, int]],
     walk: _Walk,
+    root: str,  # its real path: links that lead under it are followed after the walk
 ) -> Iterator[SourceFile]:
     diagnostics, ignored, left_out = walk.diagnostics, walk.ignored, walk.left_out
     try:
@@ -264,16 +309,21 @@ def _walk(
             if _ignored(ignores, rel, True):
                 ignored.append(rel + "/")
                 continue
+            if entry.is_symlink() and _within(os.path.realpath(entry.path), root):
+                walk.links.append((entry.path, rel, ignores))  # followed after the walk, if at all
+                continue
             if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 with contextlib.suppress(OSError):  # no longer one when its listing changes
                     walk.statuses[entry.path] = file_status(os.stat(entry.path))
                 continue  # a virtualenv under its own name
-            yield from _walk(entry.path, rel, ignores, seen_dirs, walk)
+            yield from _walk(entry.path, rel, ignores, seen_dirs, walk, root)
         elif listed(entry.name):
             if not is_file:
                 left_out.append(LeftOut(rel, "not-a-file"))
             elif _ignored(ignores, rel, False):
                 ignored.append(rel)
+            elif entry.is_symlink() and _within(os.path.realpath(entry.path), root):
+                walk.links.append((entry.path, rel, ignores))  # read here only when the walk did not
             else:
                 yield SourceFile(rel, entry.path)
 

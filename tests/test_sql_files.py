@@ -199,7 +199,7 @@ SELECT * FROM "order_line_items" oli JOIN order_line_items_v2 v ON v.id = oli.id
 
 
 def test_non_migration_fallback_is_medium_confidence() -> None:
-    job = "INSERT INTO order_line_items (order_id, qty) SELECT id, 1 FROM {{ staging_table }};\n"
+    job = "INSERT INTO order_line_items (order_id, qty) SELECT id, 1 FROM ${staging_table};\n"
     (finding,) = [f for f in run([("jobs/backfill.sql", job)]).findings if f.path == "jobs/backfill.sql"]
     assert (finding.rule, finding.span, finding.confidence) == (
         "LR101",
@@ -281,5 +281,5 @@ def test_renamed_and_dropped_objects_follow_the_history() -> None:
 
 
 def test_unknown_statement_kind_is_a_diagnostic_only() -> None:
-    result = run([("db/odd.sql", "select 1;\n{{ include 'x' }};\n")])
+    result = run([("db/odd.sql", "select 1;\n{ include x };\n")])
     assert [(d.path, d.line, d.kind) for d in result.diagnostics] == [("db/odd.sql", 2, "sql-parse")]

@@ -31,6 +31,9 @@ from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
+# a script's GRANT, REVOKE or COMMENT ON fails once the view is gone (in the file that defines the view,
+# they go with it; in a migration they are history)
+_ON_OBJECT = frozenset({"grant", "comment"})
 # a qualifier adds no dependency: its statement names the same table in a FROM item
 _NOT_DEPENDENCY = frozenset({"create", "drop", "qualifier"})
 _DEFINING = {
@@ -123,6 +126,12 @@ def analyze_sql_files(
         infos = analysis.statements(path, text)
         analysis.diagnose(path, text, infos)
         analysis.unparsed(path, text, infos, history=False)
+        defines = frozenset(  # the views this file defines or drops: grants and comments on them go with them
+            (r.schema, r.name)
+            for info in infos
+            for r in info.refs
+            if r.position in ("create", "drop") and not r.table_ddl
+        )
         for info in infos:
             defined = _definitions(path, text, info, (0, info.start), catalog.default_schema)
             if defined:
@@ -131,7 +140,7 @@ def analyze_sql_files(
                 if created:  # a CREATE TABLE that also defines foreign keys still creates the table
                     analysis.script(path, text, replace(info, refs=created))
             elif info.kind not in ("drop view", "drop materialized view"):  # Phase 3 itself
-                analysis.script(path, text, info)  # DROP TABLE too: it fails on the view
+                analysis.script(path, text, info, defines=defines)  # DROP TABLE too: it fails on the view
     final = list(replay.objects.values())
     compat_functions = analysis.compat_functions(final, True) | analysis.compat_functions(others, False)
     for obj in final:
@@ -216,12 +225,23 @@ class _Analysis:
         return self.catalog.lookup(ref.schema or ref.implied_schema, ref.name)
 
     def script(
-        self, path: str, text: str, info: StatementInfo, migration: tuple[int, int] | None = None
+        self,
+        path: str,
+        text: str,
+        info: StatementInfo,
+        migration: tuple[int, int] | None = None,
+        defines: frozenset[tuple[str | None, str]] = frozenset(),
     ) -> None:
         """A plain statement: each legacy name in a table position is LR101. In a migration (``migration``
-        is its place in the history) it is history, reported only once the name is the view."""
+        is its place in the history) it is history, reported only once the name is the view. A script's
+        GRANT or COMMENT ON the view is one too, unless the file defines or drops the view (``defines``)."""
         for ref in info.refs:
-            legacy = self.legacy(ref) if ref.position not in _NOT_QUERY or ref.table_ddl else None
+            on_object = ref.position in _ON_OBJECT and migration is None
+            if on_object and (ref.schema, ref.name) in defines:
+                continue
+            legacy = (
+                self.legacy(ref) if ref.position not in _NOT_QUERY or ref.table_ddl or on_object else None
+            )
             if legacy is None:
                 continue
             point = self.points.get(legacy.legacy)
@@ -231,6 +251,12 @@ class _Analysis:
             message = f"This statement uses the legacy view `{legacy.legacy}`{target}."
             if ref.position == "lookup":
                 message = f"This statement looks up the legacy view `{legacy.legacy}` {_BY_NAME}{target}."
+            elif on_object:
+                verb = "grants or revokes privileges on" if ref.position == "grant" else "comments on"
+                message = (
+                    f"This statement {verb} the legacy view `{legacy.legacy}`: it fails once the view is "
+                    f"dropped{target}."
+                )
             if ref.table_ddl:
                 verb = {"create": "creates", "drop": "drops"}.get(ref.position, "alters")
                 message = (
@@ -270,7 +296,9 @@ class _Analysis:
         depends: list[ObjectName] = []
         blocking: list[tuple[TableRef, LegacyObject]] = []
         for ref in obj.refs:
-            if ref.position in _NOT_DEPENDENCY:
+            # a qualifier is no dependency of its own (its statement reads the table in a FROM item), but it
+            # breaks with the view as that FROM item does: reported at its place
+            if ref.position in _NOT_DEPENDENCY and ref.position != "qualifier":
                 continue
             name = resolve_name((ref.schema, ref.name), schema)
             legacy = self.catalog.get(name)
@@ -283,7 +311,7 @@ class _Analysis:
                 elif point is None and _table_only(obj, ref, name):
                     # a view cannot carry it, so history made it on the table, which the rename took along
                     name, legacy = legacy.target or name, None
-            if name not in depends:
+            if name not in depends and ref.position != "qualifier":
                 depends.append(name)
             # a compat view over another legacy view still blocks it; the rest of the compat layer does not
             if legacy is not None and (not compat or obj.kind == "view"):

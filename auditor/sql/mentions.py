@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from auditor.catalog.names import fold_identifier
 from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references, word_roles
 from auditor.sql.statements import copy_data_ranges, quoted_ranges
+from auditor.sql.templates import masked, template_reason, template_spans
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
 _SCHEMA_BEFORE = re.compile(r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*"?\Z')
@@ -43,9 +44,16 @@ class Verdict:
 def classify_sql_file(
     text: str, occurrences: Iterable[tuple[int, int]], is_legacy: LegacyTest
 ) -> dict[int, Verdict]:
-    """A verdict for each (start, end) occurrence in a .sql file, keyed by start offset."""
+    """A verdict for each (start, end) occurrence in a .sql file, keyed by start offset (a template's
+    tags: see sql/templates.py)."""
     out: dict[int, Verdict] = {}
+    tags = template_spans(text)
+    original, text = text, masked(text)
     for start, end in occurrences:
+        in_tag = template_reason(original, tags, start, end) if tags else None
+        if in_tag is not None:
+            out[start] = Verdict(NOT_A_REFERENCE if in_tag[0] else UNCLASSIFIED, in_tag[1])
+            continue
         reason = sql_word_reason(text, start)
         other = other_relation(text, start, end, is_legacy) if reason == REFERENCE else None
         if other is not None:
@@ -64,9 +72,19 @@ def classify_sql_file(
 def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> str | None:
     """Why a name in a table position is not a use of the legacy view: the statement defines or drops
     it, or it is another relation (another schema, a quoted name in another case); None when it is."""
-    for ref in table_references(text).refs:
-        if ref.name_start <= start < ref.end and ref.position in ("create", "drop") and not ref.table_ddl:
+    refs = table_references(text).refs
+    for ref in refs:
+        if not ref.name_start <= start < ref.end:
+            continue
+        if ref.position in ("create", "drop") and not ref.table_ddl:
             return "SQL that defines or drops the view itself (CREATE/DROP), not a use of the view"
+        if ref.position in ("grant", "comment") and any(
+            other.position in ("create", "drop")
+            and not other.table_ddl
+            and (other.schema, other.name) == (ref.schema, ref.name)
+            for other in refs
+        ):
+            return "a grant or comment on the view in the file that defines or drops it (they go with it)"
     match = _SCHEMA_BEFORE.search(text, 0, start)
     schema = fold_identifier(match.group(1)) if match is not None else None
     quoted = text[start - 1 : start] == '"' and text[end : end + 1] == '"'

@@ -39,6 +39,7 @@ from auditor.sql.binds import CATALOG_COLUMNS as _CATALOG_COLUMNS
 from auditor.sql.binds import LOOKUP_FUNCTIONS as _LOOKUP_FUNCTIONS
 from auditor.sql.qualifiers import QualifierScopes
 from auditor.sql.statements import UNTERMINATED, blank_unterminated, is_terminated, split_statements
+from auditor.sql.templates import masked
 
 QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
 
@@ -84,7 +85,7 @@ def analyze_sql(sql: str) -> list[StatementInfo]:
 def analyze_file(path: str, text: str) -> tuple[list[StatementInfo], Diagnostic | None]:
     """The statements of one .sql file; a file the analysis fails on is a diagnostic, not the scan's end."""
     try:
-        return analyze_sql(text), None
+        return analyze_sql(masked(text)), None  # a template's tags masked, offsets kept
     except Exception as exc:  # a bug or a limit (recursion, memory) on one hostile file
         return [], Diagnostic(path, None, "parse-error", f"could not analyse the file: {type(exc).__name__}")
 

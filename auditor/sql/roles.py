@@ -3,6 +3,8 @@ an alias, a CTE, a schema). Asked through sql/analyses.py, which remembers the r
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from auditor.sql.analyses import REFERENCE
@@ -20,6 +22,9 @@ _STATEMENTS = (
     exp.Drop,
     exp.Alter,
     exp.Copy,
+    exp.Grant,
+    exp.Revoke,
+    exp.Comment,
 )
 
 
@@ -27,17 +32,45 @@ def parse_word_roles(sql: str) -> dict[int, str]:
     """Offset of the first character of each identifier's name -> its role (REFERENCE or a reason)."""
     roles: dict[int, str] = {}
     for statement in split_statements(sql):
-        tree = parse_statement(statement.text)
-        if not isinstance(tree, _STATEMENTS):
-            continue  # a bare word or expression parses as a column: only whole statements tell roles
-        scopes = QualifierScopes(tree)
-        for ident in tree.find_all(exp.Identifier):
-            start = ident.meta.get("start")
-            if start is None:
-                continue
-            quoted = statement.text[start : start + 1] == '"'
-            roles[statement.start + start + quoted] = _role(ident, scopes)
+        for base, text in _sql_parts(statement.text):
+            tree = parse_statement(text)
+            if not isinstance(tree, _STATEMENTS):
+                continue  # a bare word or expression parses as a column: only whole statements tell roles
+            scopes = QualifierScopes(tree)
+            for ident in tree.find_all(exp.Identifier):
+                start = ident.meta.get("start")
+                if start is None:
+                    continue
+                quoted = text[start : start + 1] == '"'
+                roles[statement.start + base + start + quoted] = _role(ident, scopes)
     return roles
+
+
+# PL/pgSQL control words before the SQL statement of a routine body's line (`BEGIN SELECT ...`,
+# `IF found THEN UPDATE ...`, `FOR r IN SELECT ... LOOP`, `RETURN QUERY SELECT ...`)
+_CONTROL = re.compile(
+    r"\A(?:\s*(?:<<\w+>>|begin\b|else\b|loop\b|return\s+query\b|for\s+\w+(?:\s*,\s*\w+)*\s+in\b"
+    r"|(?:if|elsif|elseif|when|while)\b[^;]*?\bthen\b|exception\s+when\b[^;]*?\bthen\b))+",
+    re.IGNORECASE,
+)
+_SQL_START = re.compile(r"\s*(?:select|insert|update|delete|with|merge)\b", re.IGNORECASE)
+_LOOP = re.compile(r"\bloop\b", re.IGNORECASE)
+
+
+def _sql_parts(text: str) -> list[tuple[int, str]]:
+    """The statement itself, or, when it opens with PL/pgSQL control words, the SQL after them (and the
+    SQL after a FOR ... IN query's LOOP), each with its offset in ``text``."""
+    lead = _CONTROL.match(text)
+    if lead is None or not _SQL_START.match(text, lead.end()):
+        return [(0, text)]
+    start = lead.end()
+    loop = _LOOP.search(text, start) if _LOOP.search(lead.group(0)) is None else None
+    if loop is None or not text[: lead.end()].lower().lstrip().startswith(("for", "<<")):
+        return [(start, text[start:])]
+    parts = [(start, text[start : loop.start()])]
+    if _SQL_START.match(text, loop.end()):
+        parts.append((loop.end(), text[loop.end() :]))
+    return parts
 
 
 def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
@@ -61,4 +94,6 @@ def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
         return "an output column alias"
     if isinstance(parent, exp.ColumnDef):
         return "a column definition"
+    if isinstance(parent, exp.Schema):
+        return "a column name"  # INSERT INTO t (a, b): the column list
     return f"a name that is not a table ({type(parent).__name__.lower()})"

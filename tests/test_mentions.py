@@ -128,6 +128,8 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('assert "ORDER BY ledger.id DESC" in sql\n', "sql-fragment", "a SQL fragment"),
         ('orders = {"new": "ledger.created DESC"}\n', "sql-fragment", "a SQL fragment"),
         ('note = "ledger.json = the export"\n', "unclassified", "SQL-shaped text"),
+        # a column named like a file extension, read with a JSON operator: SQL, not a file name
+        ('or_where.extend(["ledger.json->>%s IS NULL"])\n', "sql-fragment", "a SQL fragment"),
         ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
         ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
         ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),

@@ -125,8 +125,9 @@ _FILE_EXTENSIONS = (
     r"pdf|zip|gz|bz2|xz|zst|tgz|tar|xlsx?|parquet|avro|feather|arrow|pickle|pkl|db|sqlite3?|py|sql|mp3|mp4|wav)"
 )
 _FILE_NAME = re.compile(rf"[\w./-]+\.{_FILE_EXTENSIONS}", re.IGNORECASE)
-# a qualifier's column that is a file extension (`journals.json`): a file name, not SQL
-_FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b', re.IGNORECASE)
+# a qualifier's column that is a file extension (`journals.json`): a file name, not SQL, unless an SQL
+# operator follows it (`instance.json->>%s`: a column named `json`)
+_FILE_SUFFIX = re.compile(rf'"?\s*\.\s*{_FILE_EXTENSIONS}\b(?!\s*(?:->|::|#>|@>|<@|\?[|&]))', re.IGNORECASE)
 # `.macaroons`, `..views.journals`: a relative Python module path (SQL text never starts with a dot)
 _RELATIVE_MODULE = re.compile(r"\.+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 # `{name.attr}`, `{name.attr.attr!r:>10}`: a str.format replacement field that reads attributes (no SQL

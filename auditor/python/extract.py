@@ -49,6 +49,8 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 POSTGREST_PATH = "/rest/v1/"
 # the reason of a schema read from `__table_args__` built in a way the walk does not follow (a call, a name)
 UNKNOWN_TABLE_ARGS = "table arguments built where this analysis does not follow"
+# a bind entry that stands for the whole parameters container, a parameter of the enclosing function
+FORWARDED_BINDS = "*"
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
@@ -1557,7 +1559,13 @@ class _Extractor:
                     break
                 found.append((str(i + 1), element, None))
         elif isinstance(container, ast.Name):
-            found.extend((key, None, entry) for key, entry in self._dict_argument(container).items())
+            entries = self._dict_argument(container)
+            found.extend((key, None, entry) for key, entry in entries.items())
+            forwarded = self._eval(container) if not entries else None
+            if forwarded and len(forwarded) == 1 and forwarded[0].__class__ is Hole and forwarded[0].param:  # type: ignore[union-attr]
+                # a wrapper's own parameter (`def query(sql, args): cur.execute(sql, args)`): its callers
+                # say what is bound (see resolve.py `_forwarded_binds`)
+                found.append((FORWARDED_BINDS, None, forwarded))
         binds = []
         for key, node, known in found:
             value = known if node is None else (self._argument(node) or self._eval(node))
@@ -1738,6 +1746,7 @@ class _Extractor:
                 and (len(text) > _NAME_LENGTH or text.split() != [text])
                 and self.legacy.search(text) is None
                 and POSTGREST_PATH not in text
+                and not (_BIND_MARK.search(text) and bind_lookups(text))
             ):
                 # text that is no name (spaces, or too long) and names no legacy object: a summary keeps
                 # only that (`_for_summary`), and it is no SQL site: its pieces and positions are not needed
@@ -2351,8 +2360,13 @@ def _for_summary(value: Value | None) -> Value:
     if kinds == {Lit}:
         text = literal_text(value)
         if len(text) > _NAME_LENGTH or text.split() != [text]:  # empty, or with white space in it
-            return _NOT_A_NAME
+            # SQL that looks a table up by a bind parameter is kept: a wrapper that passes it on to a sink
+            # with the call's parameters makes them table names (resolve.py `_forwarded_binds`)
+            return value if _BIND_MARK.search(text) and bind_lookups(text) else _NOT_A_NAME
     return value
+
+
+_BIND_MARK = re.compile(r"%s|%\(|\$\d|:[A-Za-z_]|\?")  # a bind parameter, as the drivers write them
 
 
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
 from auditor.python.extract import (
+    FORWARDED_BINDS,
     NEUTRAL_BASES,
     POSTGREST_PATH,
     SQL_START,
@@ -433,6 +434,7 @@ class Resolver:
             # that SQL says which (a table position there has an LR005 of its own); elsewhere, maybe a table
             if not self._composed_into_sql(args[0], args[2], args[3]):
                 self._unresolved(*args, deferred=True)
+        self._forwarded_binds()
         self._helpers()
         self._app_labels = {
             name: label for facts in self.modules.values() for name, label in facts.app_labels.items()
@@ -714,6 +716,50 @@ class Resolver:
                 bound = Site("table", one, site.block, what, names_only=True, through=site.through)
                 for assembly in self.assemble(one, facts.path):
                     self._match_table(facts, bound, assembly, cap=Confidence.MEDIUM)
+
+    def _forwarded_binds(self) -> None:
+        """Wrappers that pass both their SQL and their parameters on to a sink (`def execute_scalar(conn,
+        sql, args): cur.execute(sql, args)`): at each call of one, the parameters the call passes are bound
+        to the SQL it passes, so a catalog lookup there (`WHERE tablename = %s`, `(table,)`) reads the
+        bound value as a table name, as at a sink itself (a caller's own parameter makes it a helper)."""
+        wrappers: dict[str, tuple[str, str, str]] = {}
+        for facts in self.modules.values():
+            for site in facts.sites:
+                sql = site.value[0] if site.kind == "sql" and len(site.value) == 1 else None
+                if not (isinstance(sql, Hole) and sql.param and site.binds):
+                    continue
+                for key, value, _ in site.binds:
+                    container = value[0] if key == FORWARDED_BINDS and len(value) == 1 else None
+                    if isinstance(container, Hole) and container.param and container.function == sql.function:
+                        wrappers[sql.function] = (sql.param, container.param, site.what)
+        if not wrappers:
+            return
+        for facts in self.modules.values():
+            if not any(self.function(callee) in wrappers for callee in facts.callees()):
+                continue
+            for call in facts.calls:
+                target = self.function(call.callee)
+                if target not in wrappers:
+                    continue
+                sql_param, params_param, what = wrappers[target]
+                info = self.functions[target][1]
+                sql = _argument(call, info, sql_param)
+                if not sql:
+                    continue
+                elements = [v for v in _arguments(call, info, f"{params_param}[]") if v]
+                binds = tuple(
+                    (key, value, ()) for i, value in enumerate(elements) for key in (str(i + 1), f"${i + 1}")
+                ) + tuple(
+                    (key[len(params_param) + 1 : -1], value, ())
+                    for _, key, value in call.args
+                    if key and key.startswith(params_param + "[") and value
+                )
+                if not binds:
+                    continue
+                site = Site("sql", sql, call.block, f"{call.what} (its SQL and parameters go to {what})")
+                site = dataclasses.replace(site, binds=binds)
+                for assembly in self.assemble(sql, facts.path):
+                    self._match_binds(facts, site, assembly.text)
 
     def _match_qualifiers(self, facts: ModuleFacts, site: Site, assembly: Assembly) -> None:
         text = assembly.text

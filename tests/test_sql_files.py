@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor.catalog.names import LegacyCatalog
 from auditor.core.model import Confidence, LegacyObject, ObjectName, Span, Suggestion
 from auditor.sql.files import SqlFilesResult, analyze_sql_files
 from auditor.sql.migrations import catalog_from_migrations
+from tests.conftest import scan_json, write_tree
 
 ITEMS = ObjectName("public", "order_line_items")
 ITEMS_V2 = ObjectName("public", "order_line_items_v2")
@@ -283,3 +286,28 @@ def test_renamed_and_dropped_objects_follow_the_history() -> None:
 def test_unknown_statement_kind_is_a_diagnostic_only() -> None:
     result = run([("db/odd.sql", "select 1;\n{ include x };\n")])
     assert [(d.path, d.line, d.kind) for d in result.diagnostics] == [("db/odd.sql", 2, "sql-parse")]
+
+
+def test_a_relations_row_type_in_a_routine_is_a_use(tmp_path: Path) -> None:
+    """`RETURNS legacy` and a variable of type `legacy` use the relation's row type: the function breaks
+    when the view is dropped, so the name is never "a type, not a table" (a person checks it: LR006)."""
+    schema = (
+        "CREATE FUNCTION next_item() RETURNS order_line_items AS $$\n"
+        "DECLARE found_item order_line_items;\n"
+        "BEGIN\n"
+        "  SELECT * INTO found_item FROM order_line_items_v2 LIMIT 1;\n"
+        "  RETURN found_item;\n"
+        "END;\n"
+        "$$ LANGUAGE plpgsql;\n"
+    )
+    root = write_tree(
+        tmp_path / "app",
+        {
+            "audit.toml": 'legacy = { "order_line_items" = "order_line_items_v2" }\n',
+            "db/functions.sql": schema,
+        },
+    )
+    data = scan_json(root)
+    found = sorted((f["line"], f["rule"]) for f in data["findings"] if f["path"] == "db/functions.sql")
+    assert found == [(1, "LR006"), (2, "LR006")]
+    assert not [m for m in data["non_references"] if m["path"] == "db/functions.sql"]

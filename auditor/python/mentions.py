@@ -501,8 +501,10 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
     if _FORMAT_FIELD.match(body, local - 1) and _inside_braces(body, local):
         # `"{ledger.owner.name} left"`: a str.format replacement field reads a Python attribute
         return Verdict(NOT_A_REFERENCE, "a Python attribute read in a format field (`{name.attr}`)")
-    reason = sql_word_reason(body, local)
-    other = other_relation(body, local, local + length, is_legacy) if reason == REFERENCE else None
+    # an escaped quote (`\"name\"`) is a quote to SQL: the backslash is blanked, offsets kept
+    sql = body.replace('\\"', ' "').replace("\\'", " '") if "r" not in token[:body_start].lower() else body
+    reason = sql_word_reason(sql, local)
+    other = other_relation(sql, local, local + length, is_legacy) if reason == REFERENCE else None
     if other is not None:
         return Verdict(NOT_A_REFERENCE, f"in SQL text: {other}")
     if reason == REFERENCE:

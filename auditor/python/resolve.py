@@ -1466,7 +1466,8 @@ class Resolver:
 # Clause markers of a statement; prose that merely starts with "Update ..." has one at most.
 _SQL_CLAUSES = re.compile(
     r"\b(?:select|from|where|set|into|values|join|returning|group\s+by|order\s+by|update|delete|insert|"
-    r"create|alter|drop|table|view|function|trigger|policy|grant|revoke|merge|using)\b|\btruncate\b()",
+    r"create|alter|drop|table|view|function|trigger|policy|grant|revoke|merge|using)\b"
+    r"|\b(truncate|comment\s+on\s+(?:materialized\s+view|table|view|column))\b|(::\s*regclass)\b",
     re.IGNORECASE,
 )
 
@@ -1539,7 +1540,8 @@ def _looks_like_sql(text: str) -> bool:
         return False
     markers: set[str] = set()
     for match in _SQL_CLAUSES.finditer(text):
-        if match.group(1) is not None:  # TRUNCATE is a whole statement on its own
+        if match.group(1) is not None or match.group(2) is not None:
+            # TRUNCATE, COMMENT ON TABLE: whole statements on their own; a `::regclass` cast is SQL's alone
             return True
         markers.add(" ".join(match.group(0).lower().split()))
         if len(markers) >= 2:

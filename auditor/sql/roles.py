@@ -94,6 +94,10 @@ def _role(ident: exp.Identifier, scopes: QualifierScopes) -> str:
         return "an output column alias"
     if isinstance(parent, exp.ColumnDef):
         return "a column definition"
+    if isinstance(parent, exp.DataType):
+        # a relation's row type (`RETURNS SETOF legacy`, `r legacy;`): a type of that name is the relation's,
+        # as PostgreSQL gives every table and view one (a type of its own may not take a relation's name)
+        return REFERENCE
     if isinstance(parent, exp.Schema):
         return "a column name"  # INSERT INTO t (a, b): the column list
     return f"a name that is not a table ({type(parent).__name__.lower()})"

@@ -1442,10 +1442,15 @@ def _callee_homes(
     """The modules that define the functions a parsed module passes a legacy name to (`count_rows(request,
     ["orders"])`, imported from a module that names no legacy object), round after round: the call is
     resolved with the function's summary, read there."""
+    from auditor.python.extract import FIXTURE_CALLEE  # the rounds read facts: the extractor is loaded
+
     homes = {w.rpartition(".")[0] for w in wanted}
     for module in new:
         if module.path in named:
             wanted.update(c for c in module.legacy_callees if _function_of(c, known))
+            if any(c.startswith(FIXTURE_CALLEE) for c in module.legacy_callees):
+                # a test passes a legacy name to what a pytest fixture returns: the conftest files define it
+                wanted.update(f"{m}.fixture" for m in known if m.rpartition(".")[2] == "conftest")
     return {w.rpartition(".")[0] for w in wanted} - homes  # a module found before is parsed already
 
 

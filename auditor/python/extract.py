@@ -51,6 +51,8 @@ POSTGREST_PATH = "/rest/v1/"
 UNKNOWN_TABLE_ARGS = "table arguments built where this analysis does not follow"
 # a bind entry that stands for the whole parameters container, a parameter of the enclosing function
 FORWARDED_BINDS = "*"
+# the callee of a call of a parameter (`table_factory("orders")` in a test): the fixture of that name, if any
+FIXTURE_CALLEE = "pytest fixture "
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
@@ -159,6 +161,8 @@ class ModuleFacts:
     # the targets of the calls that pass a legacy name, kept apart from the packed call records: the rounds
     # read it to find the objects whose module must be parsed (see scan._receiver_modules)
     legacy_callees: tuple[str, ...] = ()
+    # pytest fixtures that hand a function to the tests: fixture name -> that function's dotted name
+    fixtures: dict[str, str] = field(default_factory=dict)
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -946,6 +950,12 @@ class _Extractor:
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+        fixture = _fixture_name(node)
+        if fixture is not None:
+            returned = _returned_function(node)
+            if returned is not None:  # `return mk_table`, `yield helper`: the tests call that function
+                target = scope.local_defs.get(returned) or self._qualify(returned)
+                self.facts.fixtures[fixture] = target
 
     def _model_info(self, node: ast.ClassDef) -> dict[str, object] | None:
         if not self.model_bases:
@@ -1501,7 +1511,12 @@ class _Extractor:
             bound = _attr_dotted(args[0].value)  # the function it binds arguments of
             callee, position = (self._callee(bound) if bound is not None else ""), -1
             consumed.add(0)
-        if callee and self.components is not None and callee.partition(".")[0] not in self.components:
+        if (
+            callee
+            and self.components is not None
+            and callee.partition(".")[0] not in self.components
+            and not callee.startswith(FIXTURE_CALLEE)
+        ):
             # no scanned module has that name: never a helper of the scanned code, so its arguments are
             # not kept; it is noted as called with unknown values, which stays safe should such a module
             # be added later (this file's facts are reused then)
@@ -1769,6 +1784,9 @@ class _Extractor:
                 continue
             if root in scope.types and rest:
                 return f"{scope.types[root]}.{rest}"
+            if root in scope.params and not rest and root not in scope.values:
+                # a parameter called as a function: a pytest fixture that hands one to the test, by name
+                return FIXTURE_CALLEE + root
             if root in scope.params or root in scope.values:
                 return ""  # an object of unknown type
             if root in scope.local_defs:
@@ -2345,6 +2363,32 @@ def _may_bind(sink: Sink, value: Value) -> bool:
     if sink.params is None and not sink.params_keywords:
         return False
     return any(p.__class__ is not Lit for p in value) or bool(bind_lookups(literal_text(value)))
+
+
+def _fixture_name(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The name a pytest fixture is requested by (`@pytest.fixture`, `@fixture(name="db")`), or None."""
+    for decorator in node.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        dotted = _attr_dotted(call.func if call is not None else decorator)
+        if dotted is None or dotted.rpartition(".")[2] != "fixture":
+            continue
+        for keyword in call.keywords if call is not None else ():
+            if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
+        return node.name
+    return None
+
+
+def _returned_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The name a fixture's body returns or yields last (`return mk_table`), when it is a plain name."""
+    found = None
+    for statement in node.body:
+        value = statement.value if isinstance(statement, ast.Return | ast.Expr) else None
+        if isinstance(value, ast.Yield | ast.YieldFrom):
+            value = value.value
+        if isinstance(value, ast.Name):
+            found = value.id
+    return found
 
 
 def _for_summary(value: Value | None) -> Value:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
 from auditor.python.extract import (
+    FIXTURE_CALLEE,
     FORWARDED_BINDS,
     NEUTRAL_BASES,
     POSTGREST_PATH,
@@ -1296,6 +1297,14 @@ class Resolver:
         return self._function(target, depth)
 
     def _function(self, target: str, depth: int) -> str | None:
+        if target.startswith(FIXTURE_CALLEE):  # a test calls what a pytest fixture of that name returns
+            found = {
+                facts.fixtures[target[len(FIXTURE_CALLEE) :]]
+                for facts in self.modules.values()
+                if target[len(FIXTURE_CALLEE) :] in facts.fixtures
+            }
+            # fixtures of one name in several conftest files that return different functions: unknown
+            return self.function(found.pop(), depth + 1) if len(found) == 1 else None
         if target + ".__init__" in self.functions:
             return target + ".__init__"
         if depth > _MAX_DEPTH:

@@ -51,7 +51,8 @@ POSTGREST_PATH = "/rest/v1/"
 UNKNOWN_TABLE_ARGS = "table arguments built where this analysis does not follow"
 # a bind entry that stands for the whole parameters container, a parameter of the enclosing function
 FORWARDED_BINDS = "*"
-# the callee of a call of a parameter (`table_factory("orders")` in a test): the fixture of that name, if any
+# the callee of a call of a parameter (`table_factory("orders")` in a test), followed by "<module> <name>":
+# the fixture of that name, as pytest finds it from that module
 FIXTURE_CALLEE = "pytest fixture "
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
@@ -1786,7 +1787,7 @@ class _Extractor:
                 return f"{scope.types[root]}.{rest}"
             if root in scope.params and not rest and root not in scope.values:
                 # a parameter called as a function: a pytest fixture that hands one to the test, by name
-                return FIXTURE_CALLEE + root
+                return f"{FIXTURE_CALLEE}{self.facts.module} {root}"
             if root in scope.params or root in scope.values:
                 return ""  # an object of unknown type
             if root in scope.local_defs:

@@ -1296,15 +1296,21 @@ class Resolver:
             return self._function_targets[target]
         return self._function(target, depth)
 
+    def _fixture(self, caller: str, name: str, depth: int) -> str | None:
+        """The function a pytest fixture hands to the tests of module ``caller``, found as pytest finds the
+        fixture: the module's own, then the nearest conftest up its package path; else the one fixture of
+        that name in the scanned tree (several that return different functions: unknown)."""
+        parts = caller.split(".")
+        for module in [caller, *(".".join([*parts[:i], "conftest"]) for i in range(len(parts) - 1, -1, -1))]:
+            facts = self.modules.get(module)
+            if facts is not None and name in facts.fixtures:
+                return self.function(facts.fixtures[name], depth + 1)
+        found = {facts.fixtures[name] for facts in self.modules.values() if name in facts.fixtures}
+        return self.function(found.pop(), depth + 1) if len(found) == 1 else None
+
     def _function(self, target: str, depth: int) -> str | None:
         if target.startswith(FIXTURE_CALLEE):  # a test calls what a pytest fixture of that name returns
-            found = {
-                facts.fixtures[target[len(FIXTURE_CALLEE) :]]
-                for facts in self.modules.values()
-                if target[len(FIXTURE_CALLEE) :] in facts.fixtures
-            }
-            # fixtures of one name in several conftest files that return different functions: unknown
-            return self.function(found.pop(), depth + 1) if len(found) == 1 else None
+            return self._fixture(*target[len(FIXTURE_CALLEE) :].rpartition(" ")[::2], depth)
         if target + ".__init__" in self.functions:
             return target + ".__init__"
         if depth > _MAX_DEPTH:

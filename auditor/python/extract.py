@@ -1690,7 +1690,8 @@ class _Extractor:
         self._visit_children(node)
 
     def _compare(self, node: ast.Compare) -> None:
-        """`"t" in inspector.get_table_names()`, `name not in names`, `t == name` for `t` of the list."""
+        """`"t" in inspector.get_table_names()`, `"t" in metadata.tables`, `name not in names`, `t == name`
+        for `t` of the list."""
         self._visit_children(node)
         left = node.left
         for op, right in zip(node.ops, node.comparators, strict=True):
@@ -1699,6 +1700,11 @@ class _Extractor:
                 lookup = self._names_list(right)
                 if lookup is not None:
                     self._name_site(lookup, left, "looked up in the database's table names")
+                elif right.__class__ is ast.Attribute and self._may_name_table(left):
+                    # `"t" in metadata.tables`: the container that holds tables by name, asked for one
+                    for lookup in self.lookups:
+                        if lookup.attribute:
+                            self._table_lookup(lookup, right, left, " (in)")
             elif (kind is ast.Eq or kind is ast.NotEq) and self.catalog_marked:
                 for one, other in ((left, right), (right, left)):
                     held = self._catalog_of(one)

@@ -1975,6 +1975,21 @@ class _Extractor:
                     exhaustive=len(candidates) == 2,
                 ),
             )
+        if isinstance(node, ast.BoolOp):
+            # `configured or "SELECT ..."`: the value is one of the operands (a fallback, a default)
+            operands = [self._eval(value) for value in node.values]
+            candidates = tuple(v for v in operands if v)
+            if not candidates:
+                return None
+            return (
+                Hole(
+                    self._code(node),
+                    "one of the operands of `or`/`and`",
+                    self._node(node),
+                    candidates=candidates,
+                    exhaustive=len(candidates) == len(operands),
+                ),
+            )
         if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             return None
         return (Hole(self._code(node), "computed value", self._node(node)),)

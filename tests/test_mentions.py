@@ -130,6 +130,10 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('note = "ledger.json = the export"\n', "unclassified", "SQL-shaped text"),
         # a column named like a file extension, read with a JSON operator: SQL, not a file name
         ('or_where.extend(["ledger.json->>%s IS NULL"])\n', "sql-fragment", "a SQL fragment"),
+        # the words prose shares with SQL count in capitals, as SQL writes them
+        ('clause = f"ledger.id NOT IN ({marks})"\n', "sql-fragment", "a SQL fragment"),
+        ('clause = "ledger.closed_at IS NULL"\n', "sql-fragment", "a SQL fragment"),
+        ('note = "ledger.notes in (appendix) is null"\n', "unclassified", "SQL-shaped text"),
         ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
         ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
         ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),

@@ -24,6 +24,7 @@ from auditor.sql.analyses import NAME_VALUE, REFERENCE
 from auditor.sql.mentions import (
     NOT_A_REFERENCE,
     SQL_BESIDE_QUALIFIER,
+    SQL_CAPITALS_BESIDE_QUALIFIER,
     SQL_FRAGMENT,
     UNCLASSIFIED,
     LegacyTest,
@@ -523,7 +524,11 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
         return dotted
     if _RELATIVE_MODULE.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a relative Python module path, not SQL")
-    if _QUALIFIER_AFTER.match(after) and not _FILE_SUFFIX.match(after) and SQL_BESIDE_QUALIFIER.search(body):
+    if (
+        _QUALIFIER_AFTER.match(after)
+        and not _FILE_SUFFIX.match(after)
+        and (SQL_BESIDE_QUALIFIER.search(body) or SQL_CAPITALS_BESIDE_QUALIFIER.search(body))
+    ):
         return Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
     if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)

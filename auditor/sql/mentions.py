@@ -30,6 +30,9 @@ SQL_BESIDE_QUALIFIER = re.compile(
     r"(?:order|group|partition)\s+by)\b)",
     re.IGNORECASE,
 )
+# the words prose shares with SQL count when written as SQL is, in capitals: `t.id NOT IN (...)`,
+# `t.deleted_at IS NULL`, `t.day BETWEEN %s AND %s`
+SQL_CAPITALS_BESIDE_QUALIFIER = re.compile(r"\bIS(?:\s+NOT)?\s+NULL\b|\b(?:NOT\s+)?IN\s*\(|\bBETWEEN\b")
 MIGRATION_HISTORY = "migration history: replayed by the migrations, never a blocker on its own"
 
 

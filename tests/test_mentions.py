@@ -134,6 +134,9 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('clause = f"ledger.id NOT IN ({marks})"\n', "sql-fragment", "a SQL fragment"),
         ('clause = "ledger.closed_at IS NULL"\n', "sql-fragment", "a SQL fragment"),
         ('note = "ledger.notes in (appendix) is null"\n', "unclassified", "SQL-shaped text"),
+        # a JSON key in SQL (`->>`, `->`, `?`): never a relation; the same value compared is one
+        ("sql = \"SELECT info->>'ledger' FROM docs\"\n", "not-a-reference", "a JSON key"),
+        ("sql = \"SELECT id FROM docs WHERE kind = 'ledger'\"\n", "unclassified", "exactly the name"),
         ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
         ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
         ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),

@@ -98,6 +98,10 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
     return f"names `{written}`, another relation than the legacy view (schema or quoted case differ)"
 
 
+# a JSON operator right before a quoted value: `info->>'word'`, `data -> 'orders'`, `doc ? 'orders'`
+_JSON_OPERATOR_BEFORE = re.compile(r"(?:->>?|#>>?|\?[|&]?)\s*\Z")
+
+
 def sql_word_reason(sql: str, offset: int) -> str | None:
     """For the word starting at ``offset`` of ``sql``: REFERENCE, the reason it is not a reference
     (a comment, a quoted value, a column, an alias, a CTE...), or None when the text does not tell."""
@@ -111,6 +115,8 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             if kind == "comment":
                 return "a SQL comment"
             value = sql[start + 1 : end - 1].strip()
+            if kind == "string" and _JSON_OPERATOR_BEFORE.search(sql, max(0, start - 8), start):
+                return "a JSON key (after `->`, `->>`, `#>` or `?`), not a relation"
             # 'legacy' or 'public.legacy' as a whole value no lookup rule took: it may still name the table
             return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
         if start > offset:

@@ -1444,22 +1444,26 @@ def _callee_homes(
     resolved with the function's summary, read there."""
     from auditor.python.extract import FIXTURE_CALLEE  # the rounds read facts: the extractor is loaded
 
-    homes = {w.rpartition(".")[0] for w in wanted}
+    homes = {_home_of(w, known) for w in wanted}
     for module in new:
         if module.path in named:
-            wanted.update(c for c in module.legacy_callees if _function_of(c, known))
+            wanted.update(c for c in module.legacy_callees if _home_of(c, known))
             if any(c.startswith(FIXTURE_CALLEE) for c in module.legacy_callees):
                 # a test passes a legacy name to what a pytest fixture returns: the conftest files define it
                 wanted.update(f"{m}.fixture" for m in known if m.rpartition(".")[2] == "conftest")
-    return {w.rpartition(".")[0] for w in wanted} - homes  # a module found before is parsed already
+    return {_home_of(w, known) for w in wanted} - homes  # a module found before is parsed already
 
 
-def _function_of(callee: str, modules_known: frozenset[str]) -> bool:
-    """A function of a scanned module by its dotted name; not a class (CamelCase), whose constructor's
-    arguments a summary does not follow."""
-    home, _, name = callee.rpartition(".")
-    first = name.lstrip("_")[:1]
-    return home in modules_known and not (first.isupper() and not name.isupper())
+def _home_of(callee: str, modules_known: frozenset[str]) -> str:
+    """The scanned module a dotted callee is defined in: a function (`app.db.count_rows`), a class whose
+    constructor takes the name (`app.base.Repository`), or a class's method (`app.base.Repository.__init__`,
+    a `super().__init__(...)` call); "" when no scanned module has it."""
+    home = callee.rpartition(".")[0]
+    if home in modules_known:
+        return home
+    outer, _, cls = home.rpartition(".")
+    first = cls.lstrip("_")[:1]
+    return outer if outer in modules_known and first.isupper() else ""
 
 
 @functools.lru_cache(maxsize=1 << 16)

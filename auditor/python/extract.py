@@ -775,7 +775,9 @@ class _Extractor:
         class_scope = _Scope("class", node.name)
         if not any(s.kind == "function" for s in self.scopes):
             path = ".".join([*(s.name for s in self.scopes[1:]), node.name])
-            bases = tuple(self._qualify(b) for b in map(_attr_dotted, node.bases) if b is not None)
+            # a generic base (`Repository[Order]`, `Generic[T]`) is its class
+            unsubscripted = (b.value if b.__class__ is ast.Subscript else b for b in node.bases)  # type: ignore[attr-defined]
+            bases = tuple(self._qualify(b) for b in map(_attr_dotted, unsubscripted) if b is not None)
             self.facts.classes[path] = bases
             decorated = _declarative(node)
             if decorated or any(call_matches(d, b) for b in bases for d in self.declarative_bases):
@@ -1503,6 +1505,8 @@ class _Extractor:
                 fallback = _attr_dotted(receiver.values[-1])
                 dotted = f"{fallback}.{func.attr}" if fallback is not None else None  # type: ignore[attr-defined]
         callee = self._callee(dotted) if dotted is not None else ""
+        if dotted is None and args and func.__class__ is ast.Attribute:
+            callee = self._super_callee(func)  # type: ignore[arg-type]
         # text printed, logged or raised is read by people, never run: SQL written there is no site of its own
         last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
         message = bool(args) and (last in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(last) is not None)
@@ -1545,7 +1549,8 @@ class _Extractor:
             if index not in consumed and not message:
                 self._standalone(arg.value, value)
         if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
-            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{dotted}()"))
+            label = dotted if dotted is not None else self._code(func)
+            self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{label}()"))
         else:  # nothing a summary resolves: only which parameters get unknown values is kept (small)
             for at, keyword, value in recorded:
                 if not value:
@@ -2311,6 +2316,21 @@ class _Extractor:
                     Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", self._code(node), self._node(node)),
                 )
         return (Hole(self._code(node), "computed value", self._node(node)),)
+
+    def _super_callee(self, func: ast.Attribute) -> str:
+        """`super().__init__(...)` in a method: the method of the class's first base (the next in its MRO
+        for single inheritance), so that a base that keeps a table name for its methods learns it from
+        its subclasses' constructors; "" for anything else."""
+        receiver = func.value
+        if not (
+            receiver.__class__ is ast.Call
+            and receiver.func.__class__ is ast.Name  # type: ignore[attr-defined]
+            and receiver.func.id == "super"  # type: ignore[attr-defined]
+        ):
+            return ""
+        owner = self._enclosing_class()
+        bases = self.facts.classes.get(owner, ()) if owner else ()
+        return f"{bases[0]}.{func.attr}" if bases else ""
 
     def _enclosing_class(self) -> str:
         names: list[str] = []

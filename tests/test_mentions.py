@@ -140,6 +140,8 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('t = Table("books", meta, Column("ledger", Text))\n', "not-a-reference", "a column name"),
         ('owner = models.ForeignKey(User, db_column="ledger")\n', "not-a-reference", "a column name"),
         ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),
+        ('limit = RateLimit(key_suffix="ledger")\n', "not-a-reference", "a key (`key_suffix=`)"),
+        ('router = APIRouter(prefix="/x", tags=["ledger"])\n', "not-a-reference", "a label of an API"),
         ('ORDER = {"when": "-ledger-created_at"}\n', "unclassified", "a `table-column` pair"),
         ('ORDER = {"when": "ledger-runtime"}\n', "unclassified", "a `table-column` pair"),
         ('@users.command("cleanup-ledger")\n', "not-a-reference", "the name of a CLI command"),

@@ -45,7 +45,10 @@ _LABEL_KEYWORDS = frozenset(
      "message", "summary", "doc", "name_plural", "brief", "usage", "epilog"}
 )  # fmt: skip
 # keyword arguments that hold a key (of a cache, a page, a mapping), never a table
-_KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix"})
+_KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix", "key_suffix"})
+# keyword arguments whose list labels an API's operations for its documentation (FastAPI's `APIRouter(
+# tags=["orders"])`, `@router.get(..., tags=[...])`): labels for people, never tables
+_TAG_KEYWORDS = frozenset({"tags"})
 # keyword arguments that name a web route (Flask's `endpoint=`), never a table
 _ROUTE_KEYWORDS = frozenset({"endpoint"})
 # keyword arguments that name Python attributes an ORM creates or a serializer reads (marshmallow's
@@ -454,6 +457,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a field or attribute name (`{run.within}=...`), not a table")
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
+    if run.within in _TAG_KEYWORDS and run.bracket in ("[", "("):
+        return Verdict(NOT_A_REFERENCE, f"a label of an API's operations (`{run.within}=[...]`), not a table")
     if run.bracket == "(" and _ATTRIBUTE_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.callee}(...)`), not a table")
     if (

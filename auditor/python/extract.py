@@ -1596,14 +1596,18 @@ class _Extractor:
         return tuple(binds)
 
     def _bind_elements(self, node: ast.expr) -> tuple[Value, ...]:
-        """The names in a list bound to `IN %s` / `= ANY(:names)`: a literal's elements, or each element
-        of a list parameter (`names`, `list(names)`) that the callers write out."""
+        """The names in a list bound to `IN %s` / `= ANY(:names)`: a literal's elements, those of a local
+        list written out before, or each element of a list parameter (`names`, `list(names)`) that the
+        callers write out."""
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             return tuple(v for v in (self._argument(_unstar(e)) for e in node.elts) if v)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _COPIES:
             if len(node.args) == 1 and not node.keywords:
                 return self._bind_elements(node.args[0])
             return ()
+        held = self._list(node)  # a local list written out before (`tables = ["a", "b"]`)
+        if held:
+            return tuple(v for v in held if v and v[0].__class__ is Lit)
         function, param = self._element_of_parameter(node)
         if not param:
             return ()

@@ -543,6 +543,12 @@ class Resolver:
             found = facts.constants.get(f"{local}.metadata.schema")
             if found is not None:
                 return found
+            held = facts.constants.get(f"{local}.metadata")
+            if held is not None and len(held) == 1 and isinstance(held[0], Ref):
+                # `metadata = metadata_obj`: the schema of the MetaData that name holds
+                target = f"{held[0].target}.schema"
+                if self.lookup(target) is not None:
+                    return (Ref(target, held[0].label, 0),)
             for base in facts.classes[local]:
                 target = f"{base}.metadata.schema"
                 if self.class_target(base) is None and self.lookup(target) is not None:

@@ -142,6 +142,10 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('@cache.memoize(engine="memcache", key="ledger")\n', "not-a-reference", "a key (`key=`)"),
         ('limit = RateLimit(key_suffix="ledger")\n', "not-a-reference", "a key (`key_suffix=`)"),
         ('router = APIRouter(prefix="/x", tags=["ledger"])\n', "not-a-reference", "a label of an API"),
+        # Django: a QuerySet's field arguments, and an admin's or serializer's lists of fields
+        ('qs = Site.objects.select_related("owner", "ledger")\n', "not-a-reference", "a model field"),
+        ('cache_fields = ["ledger", "zone"]\n', "not-a-reference", "a field name"),
+        ('rows = Entry.objects.order_by("ledger.created DESC")\n', "sql-fragment", "a SQL fragment"),
         ('ORDER = {"when": "-ledger-created_at"}\n', "unclassified", "a `table-column` pair"),
         ('ORDER = {"when": "ledger-runtime"}\n', "unclassified", "a `table-column` pair"),
         ('@users.command("cleanup-ledger")\n', "not-a-reference", "the name of a CLI command"),

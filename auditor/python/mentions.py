@@ -82,6 +82,14 @@ _TABLE_MAPPINGS = frozenset({"tables"})
 _FIELD_KEYWORDS = frozenset(
     {"exclude", "include", "fields", "only", "load_only", "dump_only", "read_only_fields"}
 )
+# Django QuerySet methods whose arguments name a model's fields or relations, never tables
+# (`Site.objects.select_related("country")`, `.only("name")`, `.order_by("-created")`)
+_FIELD_METHODS = frozenset(
+    {"select_related", "prefetch_related", "only", "defer", "values", "values_list", "order_by"}
+)
+# attributes of a Django admin or serializer class that list field names (`list_display = [...]`,
+# `search_fields`, `cache_fields`: any name ending in `_fields`)
+_FIELD_LISTS = frozenset({"list_display", "list_filter", "list_select_related", "ordering"})
 # mapping methods whose first argument is a key (`payload.pop("x")`); `.get` is left out: many clients'
 # `get` takes a path or a name
 _KEY_METHODS = frozenset({"pop", "setdefault"})
@@ -399,7 +407,7 @@ def _string_run(
         if (
             whole is not None
             and whole.reason not in _PYTHON_VALUES
-            and not whole.reason.startswith(_LOOKED_FOR)
+            and not whole.reason.startswith(_OVERRIDDEN_BY_SQL)
         ):
             yield start, end, whole
             continue
@@ -427,8 +435,12 @@ _COMPARED = "a value compared in Python"
 _SUBSCRIPT_KEY = "a subscript key"
 _DICT_KEY = "a dict key"
 _LOOKED_FOR = "a value looked for in "
-# verdicts from where a string stands that its own text overrides when it is SQL (and _LOOKED_FOR's)
+# verdicts from where a string stands that its own text overrides when it is SQL (and those that start
+# with one of _OVERRIDDEN_BY_SQL: `.order_by("ledger.created DESC")` is a SQL fragment, not a field)
 _PYTHON_VALUES = frozenset({_COMPARED, _SUBSCRIPT_KEY, _DICT_KEY})
+_FIELD_METHOD_ARGUMENT = "a model field or relation"
+_FIELD_LIST_ENTRY = "a field name (`"
+_OVERRIDDEN_BY_SQL = (_LOOKED_FOR, _FIELD_METHOD_ARGUMENT, _FIELD_LIST_ENTRY)
 
 
 def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
@@ -455,6 +467,10 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, "a name the module exports (`__all__`): a Python identifier")
     if run.within in _FIELD_KEYWORDS and run.bracket in ("[", "{", "("):
         return Verdict(NOT_A_REFERENCE, f"a field or attribute name (`{run.within}=...`), not a table")
+    if (run.within in _FIELD_LISTS or (run.within or "").endswith("_fields")) and run.bracket in ("[", "("):
+        return Verdict(NOT_A_REFERENCE, f"{_FIELD_LIST_ENTRY}{run.within} = [...]`), not a table")
+    if run.bracket == "(" and run.callee in _FIELD_METHODS and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, f"{_FIELD_METHOD_ARGUMENT} (`.{run.callee}(...)`), not a table")
     if run.keyword in _LABEL_KEYWORDS:
         return Verdict(NOT_A_REFERENCE, f"text for people (`{run.keyword}=`)")
     if run.within in _TAG_KEYWORDS and run.bracket in ("[", "("):

@@ -1777,7 +1777,7 @@ class _Extractor:
                 and (len(text) > _NAME_LENGTH or text.split() != [text])
                 and self.legacy.search(text) is None
                 and POSTGREST_PATH not in text
-                and not (_BIND_MARK.search(text) and bind_lookups(text))
+                and not _looks_up_by_bind(text)
             ):
                 # text that is no name (spaces, or too long) and names no legacy object: a summary keeps
                 # only that (`_for_summary`), and it is no SQL site: its pieces and positions are not needed
@@ -1973,35 +1973,26 @@ class _Extractor:
         if evaluate is not None:
             return evaluate(node)
         if isinstance(node, ast.IfExp):
-            body, orelse = self._eval(node.body), self._eval(node.orelse)
-            candidates = tuple(v for v in (body, orelse) if v)
-            return (
-                Hole(
-                    self._code(node),
-                    "conditional expression",
-                    self._node(node),
-                    candidates=candidates,
-                    exhaustive=len(candidates) == 2,
-                ),
+            return self._one_of(node, "conditional expression", [node.body, node.orelse]) or (
+                Hole(self._code(node), "conditional expression", self._node(node)),
             )
         if isinstance(node, ast.BoolOp):
             # `configured or "SELECT ..."`: the value is one of the operands (a fallback, a default)
-            operands = [self._eval(value) for value in node.values]
-            candidates = tuple(v for v in operands if v)
-            if not candidates:
-                return None
-            return (
-                Hole(
-                    self._code(node),
-                    "one of the operands of `or`/`and`",
-                    self._node(node),
-                    candidates=candidates,
-                    exhaustive=len(candidates) == len(operands),
-                ),
-            )
+            return self._one_of(node, "one of the operands of `or`/`and`", node.values)
         if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             return None
         return (Hole(self._code(node), "computed value", self._node(node)),)
+
+    def _one_of(self, node: ast.expr, reason: str, choices: list[ast.expr]) -> Value | None:
+        """A value that is one of ``choices``' (a conditional expression's branches, `or`/`and`'s
+        operands): a hole with the string ones as candidates, exhaustive when every choice is one; None
+        when none is a string."""
+        values = [self._eval(choice) for choice in choices]
+        candidates = tuple(v for v in values if v)
+        if not candidates:
+            return None
+        hole = Hole(self._code(node), reason, self._node(node), candidates=candidates)
+        return (dataclasses.replace(hole, exhaustive=len(candidates) == len(values)),)
 
     def _strings(self, node: ast.Constant | ast.JoinedStr) -> Value:
         """The pieces of a string expression, token by token: literal text with its exact source, and
@@ -2452,11 +2443,17 @@ def _for_summary(value: Value | None) -> Value:
         if len(text) > _NAME_LENGTH or text.split() != [text]:  # empty, or with white space in it
             # SQL that looks a table up by a bind parameter is kept: a wrapper that passes it on to a sink
             # with the call's parameters makes them table names (resolve.py `_forwarded_binds`)
-            return value if _BIND_MARK.search(text) and bind_lookups(text) else _NOT_A_NAME
+            return value if _looks_up_by_bind(text) else _NOT_A_NAME
     return value
 
 
 _BIND_MARK = re.compile(r"%s|%\(|\$\d|:[A-Za-z_]|\?")  # a bind parameter, as the drivers write them
+
+
+def _looks_up_by_bind(text: str) -> bool:
+    """Literal SQL that looks a table up by a bind parameter (`WHERE tablename = %s`): kept whole in a
+    call's summary, for the wrappers that pass it on with their parameters."""
+    return _BIND_MARK.search(text) is not None and bool(bind_lookups(text))
 
 
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)

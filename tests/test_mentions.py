@@ -190,6 +190,20 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('q = "SELECT ledger FROM books"\n', "not-a-reference", "in SQL text: a column name"),
         ('q = "SELECT * FROM archive.ledger"\n', "not-a-reference", "another relation"),
         ("def f(:\n    'ledger'\n", "unclassified", "could not be tokenized"),
+        (
+            'fields = [F("a", "Account name"), F("b", "Ledger"), F("c", "Opened on")]\n',
+            "not-a-reference",
+            "a label: other calls of `F(...)`",
+        ),
+        (
+            'fields = [F("a", "Ledger"), F("c", "SELECT 1 FROM t"), F("d", "a b")]\n',
+            "unclassified",
+            "a string",
+        ),
+        ('raise ExportError([{"loc": "ledger"}])\n', "not-a-reference", "data of a log, print or exception"),
+        ('summary = summarize({"loc": "ledger"})\n', "unclassified", "a string that holds the name"),
+        ('out = os.path.join(root, "ledger")\n', "not-a-reference", "a file path component (`path.join"),
+        ('out = Path(root, "ledger")\n', "not-a-reference", "a file path component (`Path"),
     ],
 )
 def test_python_occurrences_are_classified_by_their_tokens(source: str, verdict: str, reason: str) -> None:

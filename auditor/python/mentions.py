@@ -173,6 +173,7 @@ class _StringRun:
     within: str  # `exclude={...}`: the keyword whose value the innermost bracket opens
     parent: str  # `request.data.get(`: request (what the owner is an attribute of)
     container: str = ""  # `"x" in statement`: the name after `in`
+    message: str = ""  # the message call whose argument holds the run in a list, tuple or dict display
 
 
 def classify_python(
@@ -304,6 +305,10 @@ def _walk(
     held: tuple[_StringRun, tokenize.TokenInfo] | None = None  # a run before `in`, and that token
     at_line_start = True
     index = 0  # first pending occurrence not yet passed
+    # a call's positional argument that receives text for people elsewhere in the text read: how many
+    # such strings each (callee, position) gets, and the bare names there whose verdict waits for the count
+    prose: dict[tuple[str, int], int] = {}
+    deferred: list[tuple[tuple[str, int], int, int, Verdict]] = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         lo = starts[tok.start[0] - 1] + tok.start[1]
         hi = starts[tok.end[0] - 1] + tok.end[1]
@@ -333,7 +338,7 @@ def _walk(
                 )
                 run = _StringRun(
                     [], [], at_line_start, bracket, subscript, callee, argument, before, compared, keyword,
-                    owner, within, parent,
+                    owner, within, parent, message=_message_around(brackets),
                 )  # fmt: skip
             run.tokens.append(tok)
             run.offsets.extend((len(run.tokens) - 1, s, e) for s, e in inside)
@@ -342,13 +347,16 @@ def _walk(
         if held is not None and not (held[1].string == "not" and tok.string == "in"):
             # `"x" in statement`: the name a string is looked for in, once it is read
             held[0].container = tok.string if kind == tokenize.NAME else ""
-            yield from _string_run(lines, held[0], held[1], is_legacy)
+            yield from _labelled(_string_run(lines, held[0], held[1], is_legacy), held[0], deferred)
             held = None
         if run is not None:
+            column = _argument_column(run)
+            if column is not None and _is_prose(run):
+                prose[column] = prose.get(column, 0) + 1
             if run.offsets and tok.string in ("in", "not"):
                 held = (run, tok)  # its verdict waits for the next token
             elif run.offsets:
-                yield from _string_run(lines, run, tok, is_legacy)
+                yield from _labelled(_string_run(lines, run, tok, is_legacy), run, deferred)
             previous = [*previous, run.tokens[-1]][-5:]
             run = None
         if kind == tokenize.NAME:
@@ -396,6 +404,59 @@ def _walk(
                 brackets[-1][2] += 1
         at_line_start = kind in (tokenize.NEWLINE, tokenize.ENDMARKER)
         previous = [*previous, tok][-5:]
+    for column, start, end, verdict in deferred:
+        if prose.get(column, 0) >= _LABEL_SIBLINGS:
+            callee, position = column
+            verdict = Verdict(
+                NOT_A_REFERENCE,
+                f"a label: other calls of `{callee}(...)` pass text for people at argument {position + 1}",
+            )
+        yield start, end, verdict
+
+
+# `ReportField("country_name", "Country")` beside `ReportField("site_name", "Site name")`: a position
+# where the same call receives prose at least this often holds labels (a table name has no spaces)
+_LABEL_SIBLINGS = 2
+_SQL_WORDS = re.compile(r"(?i)\b(?:select|from|join|into|update|insert|delete|where|table|values)\b")
+
+
+def _message_around(brackets: list[list[Any]]) -> str:
+    """The log, print or exception call whose argument is the list, tuple or dict display that holds a
+    string (`ValidationError([{"loc": "x"}])`); "" when a call or a subscript comes first (what a call
+    inside a message computes runs)."""
+    for bracket, callee, _, subscript, *_ in reversed(brackets[:-1] if brackets else []):
+        if bracket == "(" and callee:
+            return callee if callee in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(callee) else ""
+        if subscript:
+            return ""
+    return ""
+
+
+def _argument_column(run: _StringRun) -> tuple[str, int] | None:
+    """(callee, position) of a run that is a whole positional argument of a named call."""
+    if run.bracket != "(" or not run.callee or run.keyword or run.before not in ("(", ","):
+        return None
+    return run.callee, run.argument
+
+
+def _is_prose(run: _StringRun) -> bool:
+    """Text for people: words with spaces between them, none of them an SQL keyword."""
+    text = " ".join(tok.string for tok in run.tokens)
+    return len(text.split()) >= 2 and _SQL_WORDS.search(text) is None and "{" not in text
+
+
+def _labelled(
+    verdicts: Iterator[tuple[int, int, Verdict]],
+    run: _StringRun,
+    deferred: list[tuple[tuple[str, int], int, int, Verdict]],
+) -> Iterator[tuple[int, int, Verdict]]:
+    """The run's verdicts; a bare name in a call's argument that nothing classified waits (see `_walk`)."""
+    column = _argument_column(run)
+    for start, end, verdict in verdicts:
+        if column is not None and verdict.reason == _BARE_NAME:
+            deferred.append((column, start, end, verdict))
+        else:
+            yield start, end, verdict
 
 
 def _string_run(
@@ -427,6 +488,9 @@ def _string_run(
             # `group_by=["legacy.id"]`, `order_by="legacy.created DESC"`: a qualifier handed on as a clause
             # (`order_by="Ledger.created"` in SQLAlchemy's relationship() names a class: it stays LR006)
             verdict = Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
+        elif verdict.reason == _BARE_NAME and run.bracket == "(" and not run.keyword and _is_path_call(run):
+            called = f"{run.owner}.{run.callee}" if run.callee == "join" else run.callee
+            verdict = Verdict(NOT_A_REFERENCE, f"a file path component (`{called}(...)`), not a table")
         yield start, end, verdict
 
 
@@ -509,7 +573,20 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a Python attribute name (`{run.keyword}=`), not a table")
     if run.bracket == "(" and (run.callee in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(run.callee)):
         return Verdict(NOT_A_REFERENCE, f"a log, print or exception message (`{run.callee}(...)`)")
+    if run.message and run.bracket in ("[", "{", "(") and not (run.bracket == "(" and run.callee):
+        return Verdict(NOT_A_REFERENCE, f"data of a log, print or exception message (`{run.message}(...)`)")
     return None
+
+
+# calls whose positional arguments are the components of a file path
+_PATH_BUILDERS = frozenset({"joinpath", "Path", "PurePath", "PosixPath", "PurePosixPath", "WindowsPath"})
+
+
+def _is_path_call(run: _StringRun) -> bool:
+    """`os.path.join(root, "x")`, `posixpath.join(...)`, `Path(root, "x")`, `root.joinpath("x")`."""
+    if run.callee == "join":
+        return run.owner in ("path", "posixpath", "ntpath")
+    return run.callee in _PATH_BUILDERS
 
 
 def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdict:
@@ -560,7 +637,10 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
         return Verdict(UNCLASSIFIED, "a `table-column` pair (a sort or filter key) that may name the table")
     if before[-1:] in (":", "-", "@", "#", "=") or after[:1] in (":", "-", "@", "#"):
         return Verdict(NOT_A_REFERENCE, "a key or label, not SQL")
-    return Verdict(UNCLASSIFIED, "a string that holds the name but reaches no analysed SQL or table argument")
+    return Verdict(UNCLASSIFIED, _BARE_NAME)
+
+
+_BARE_NAME = "a string that holds the name but reaches no analysed SQL or table argument"
 
 
 def _dotted_name(body: str, before: str, name: str, is_legacy: LegacyTest) -> Verdict | None:

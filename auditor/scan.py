@@ -616,7 +616,9 @@ class _Extractor:
             if self.initializer is not None:
                 self.initializer(*self.args)
             return [self.work(task) for task in tasks]
-        chunk = max(1, len(tasks) // (jobs * 8))
+        # small chunks: files in path order differ widely in cost (a package's tests parse, its docs do
+        # not), and with eight chunks a core one worker took last left the other idle for seconds
+        chunk = max(1, len(tasks) // (jobs * 32))
         try:
             return list(self._pool(jobs).map(self.work, tasks, chunksize=chunk))
         except BrokenProcessPool:

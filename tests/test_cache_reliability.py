@@ -228,6 +228,35 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
     assert again.findings == first.findings
 
 
+def test_a_racily_clean_file_is_read_again_once(tmp_path: Path) -> None:
+    # written just before the first scan (a fresh checkout): its status may not show a later edit, so the
+    # next scan reads it again; that scan records it anew, and the scans after it no longer read it
+    root = _project(tmp_path / "p")
+    recent = time.time() - 1
+    for path in root.rglob("*.py"):
+        os.utime(path, (recent, recent))
+    first = _scan(root)
+    time.sleep(1.5)  # the second scan starts over two seconds after the files were written
+    reads: list[str] = []
+    real = scan_module.read_source
+
+    def counting(full_path: str, rel_path: str, max_bytes: int) -> object:
+        reads.append(rel_path)
+        return real(full_path, rel_path, max_bytes)
+
+    scan_module.read_source = counting  # type: ignore[assignment]
+    try:
+        second = _scan(root)
+        read_by_second = sorted(reads)
+        reads.clear()
+        third = _scan(root)
+    finally:
+        scan_module.read_source = real
+    assert read_by_second == ["app/other.py", "app/queries.py"]
+    assert reads == []
+    assert first.findings == second.findings == third.findings
+
+
 def _fixture_scan(root: Path, cache_dir: str | None) -> ScanResult:
     from auditor.catalog.config import load_config
 

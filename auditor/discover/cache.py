@@ -186,7 +186,12 @@ class ScanCache:
         if record is None or record.status != file_status(status):
             return None
         if status.st_mtime_ns >= self.recorded_ns - RACY_NS:
-            return None  # modified too close to the recording scan: the status may not show a change
+            # modified too close to the recording scan: the status may not show a change. The file is read
+            # again now, and the records are saved with this scan's time even when nothing changed: else
+            # an unchanged racily clean file would be read by every scan after (a tree checked out or
+            # copied just before its first scan)
+            self.dirty = True
+            return None
         return record
 
     def record(self, path: str, record: FileRecord) -> None:

@@ -228,13 +228,19 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
     assert again.findings == first.findings
 
 
-def test_a_racily_clean_file_is_read_again_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("fresh", "read_again"), [(".py", ["app/other.py", "app/queries.py"]), (".js", ["web/load.js"])]
+)
+def test_a_racily_clean_file_is_read_again_once(tmp_path: Path, fresh: str, read_again: list[str]) -> None:
     # written just before the first scan (a fresh checkout): its status may not show a later edit, so the
-    # next scan reads it again; that scan records it anew, and the scans after it no longer read it
-    root = _project(tmp_path / "p")
+    # next scan reads it again; that scan records it anew, and the scans after it no longer read it (a
+    # Python module and a file in another language alike)
+    client = "export const load = (db) => db.from('orders').select('id')\n"
+    root = _project(tmp_path / "p", {"app/queries.py": QUERY, "app/other.py": OTHER, "web/load.js": client})
     recent = time.time() - 1
-    for path in root.rglob("*.py"):
-        os.utime(path, (recent, recent))
+    for path in root.rglob("*.*"):  # the Python modules or the client code fresh, the others old
+        stamp = recent if path.suffix == fresh else recent - 60
+        os.utime(path, (stamp, stamp))
     first = _scan(root)
     time.sleep(1.5)  # the second scan starts over two seconds after the files were written
     reads: list[str] = []
@@ -244,15 +250,17 @@ def test_a_racily_clean_file_is_read_again_once(tmp_path: Path) -> None:
         reads.append(rel_path)
         return real(full_path, rel_path, max_bytes)
 
-    scan_module.read_source = counting  # type: ignore[assignment]
+    from auditor.discover import languages
+
+    scan_module.read_source = languages.read_source = counting  # type: ignore[assignment]
     try:
         second = _scan(root)
         read_by_second = sorted(reads)
         reads.clear()
         third = _scan(root)
     finally:
-        scan_module.read_source = real
-    assert read_by_second == ["app/other.py", "app/queries.py"]
+        scan_module.read_source = languages.read_source = real
+    assert read_by_second == read_again
     assert reads == []
     assert first.findings == second.findings == third.findings
 

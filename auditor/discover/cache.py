@@ -183,16 +183,19 @@ class ScanCache:
     def unchanged(self, path: str, status: os.stat_result) -> FileRecord | None:
         """The record of a file whose status is as recorded and was not racily clean when recorded."""
         record = self.files.get(path)
-        if record is None or record.status != file_status(status):
-            return None
-        if status.st_mtime_ns >= self.recorded_ns - RACY_NS:
-            # modified too close to the recording scan: the status may not show a change. The file is read
-            # again now, and the records are saved with this scan's time even when nothing changed: else
-            # an unchanged racily clean file would be read by every scan after (a tree checked out or
-            # copied just before its first scan)
-            self.dirty = True
+        if record is None or record.status != file_status(status) or not self.settled(status):
             return None
         return record
+
+    def settled(self, status: os.stat_result) -> bool:
+        """The file was not modified too close to the recording scan (else its status may not show a
+        change). One that was is read again now, and the records are saved with this scan's time even when
+        nothing changed: else an unchanged racily clean file would be read by every scan after (a tree
+        checked out or copied just before its first scan)."""
+        if status.st_mtime_ns < self.recorded_ns - RACY_NS:
+            return True
+        self.dirty = True
+        return False
 
     def record(self, path: str, record: FileRecord) -> None:
         if self.files.get(path) != record:

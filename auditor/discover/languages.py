@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from auditor.core.model import Diagnostic, LeftOut
 from auditor.core.source import read_source, starts_binary, too_large
-from auditor.discover.cache import RACY_NS, ScanCache, content_key, file_status
+from auditor.discover.cache import ScanCache, content_key, file_status
 from auditor.discover.prefilter import SUPPRESSION_MARK_BYTES, NamePrefilter, names_in_file
 
 if TYPE_CHECKING:
@@ -468,4 +468,4 @@ def _unchanged(path: str, recorded: tuple[int, int, int, int], cache: ScanCache)
         status = os.stat(path)
     except OSError:
         return False
-    return file_status(status) == recorded and status.st_mtime_ns < cache.recorded_ns - RACY_NS
+    return file_status(status) == recorded and cache.settled(status)

@@ -98,6 +98,10 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
     return f"names `{written}`, another relation than the legacy view (schema or quoted case differ)"
 
 
+# a quoted value that is itself a statement (a string literal's text, from its first character)
+_STATEMENT_TEXT = re.compile(
+    r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop)\s", re.IGNORECASE
+)
 # a JSON operator right before a quoted value: `info->>'word'`, `data -> 'orders'`, `doc ? 'orders'`
 _JSON_OPERATOR_BEFORE = re.compile(r"(?:->>?|#>>?|\?[|&]?)\s*\Z")
 
@@ -117,6 +121,11 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             value = sql[start + 1 : end - 1].strip()
             if kind == "string" and _JSON_OPERATOR_BEFORE.search(sql, max(0, start - 8), start):
                 return "a JSON key (after `->`, `->>`, `#>` or `?`), not a relation"
+            if kind == "string" and sql[start] == "'" and _STATEMENT_TEXT.match(sql, start + 1, end - 1):
+                # a statement written as a string: run by `EXECUTE`, dblink or a test function
+                # (pgTAP's `results_eq('SELECT ... FROM t', ...)`); a doubled quote is one quote inside
+                inner = sql[start + 1 : end - 1].replace("''", "' ")
+                return sql_word_reason(inner, offset - start - 1)
             # 'legacy' or 'public.legacy' as a whole value no lookup rule took: it may still name the table
             return NAME_VALUE if _NAME_ONLY.fullmatch(value) else "a quoted value inside SQL, not a name"
         if start > offset:

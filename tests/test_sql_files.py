@@ -311,3 +311,22 @@ def test_a_relations_row_type_in_a_routine_is_a_use(tmp_path: Path) -> None:
     found = sorted((f["line"], f["rule"]) for f in data["findings"] if f["path"] == "db/functions.sql")
     assert found == [(1, "LR006"), (2, "LR006")]
     assert not [m for m in data["non_references"] if m["path"] == "db/functions.sql"]
+
+
+def test_an_unqualified_name_is_the_system_catalogs_first(tmp_path: Path) -> None:
+    # PostgreSQL looks a name up in pg_catalog before the search path: unqualified `pg_namespace` is the
+    # system catalog's, in a script, in a statement written as a string that pgTAP runs, and in Python
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "report.sql": "SELECT oid FROM pg_namespace WHERE nspname = 'app';\n"
+            "SELECT oid FROM public.pg_namespace;\n"
+            "SELECT results_eq('SELECT count(*) FROM pg_namespace', ARRAY[1::bigint]);\n",
+            "schemas.py": 'def schemas(cur):\n    cur.execute("SELECT nspname FROM pg_namespace")\n',
+        },
+    )
+    data = scan_json(root, "--legacy", "pg_catalog.pg_namespace=pg_catalog.pg_namespace_v2")
+    found = {(f["path"], f["line"], f["rule"]) for f in data["findings"]}
+    assert found == {("report.sql", 1, "LR101"), ("report.sql", 3, "LR006"), ("schemas.py", 2, "LR001")}
+    other = [m for m in data["non_references"] if (m["path"], m["line"]) == ("report.sql", 2)]
+    assert other and "another relation" in other[0]["reason"]

@@ -90,7 +90,13 @@ class LegacyCatalog:
         return self._by_name.get(name)
 
     def lookup(self, schema: str | None, name: str) -> LegacyObject | None:
-        """Find the legacy object for an already-folded (schema, name); no schema means the default."""
+        """Find the legacy object for an already-folded (schema, name); no schema means the default, after
+        `pg_catalog` (PostgreSQL looks a name up there before the search path: `pg_attribute` is always the
+        system catalog's)."""
+        if schema is None and "pg_catalog" in self._schemas:
+            found = self._by_name.get(ObjectName("pg_catalog", name))
+            if found is not None:
+                return found
         return self._by_name.get(ObjectName(schema or self.default_schema, name))
 
     def holds_schema(self, schema: str) -> bool:

@@ -79,7 +79,8 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
     for ref in refs:
         if not ref.name_start <= start < ref.end:
             continue
-        if ref.position in ("create", "drop") and not ref.table_ddl:
+        if ref.position in ("create", "drop") and not ref.table_ddl and not _in_routine_body(text, start):
+            # (a DROP or CREATE a function's body runs is code of its own, run each time it is called)
             return "SQL that defines or drops the view itself (CREATE/DROP), not a use of the view"
         if ref.position in ("grant", "comment") and any(
             other.position in ("create", "drop")
@@ -102,6 +103,11 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
 _STATEMENT_TEXT = re.compile(
     r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop)\s", re.IGNORECASE
 )
+def _in_routine_body(text: str, offset: int) -> bool:
+    """Is ``offset`` inside a dollar-quoted body (`$$ ... $$`: a function's or a DO block's)?"""
+    return any(kind == "body" and start <= offset < end for kind, start, end in quoted_ranges(text))
+
+
 # a JSON operator right before a quoted value: `info->>'word'`, `data -> 'orders'`, `doc ? 'orders'`
 _JSON_OPERATOR_BEFORE = re.compile(r"(?:->>?|#>>?|\?[|&]?)\s*\Z")
 

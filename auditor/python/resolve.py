@@ -684,13 +684,26 @@ class Resolver:
                 continue
             schema_written = ref.schema is not None
             schema = ref.schema or ref.implied_schema
-            if schema is not None and HOLE_PREFIX in schema:
-                schema = None  # an unknown schema may well be the default one
-            legacy = self.catalog.lookup(schema, ref.name)
+            unknown_schema = schema is not None and HOLE_PREFIX in schema
+            legacy = self.catalog.lookup(None if unknown_schema else schema, ref.name)
+            cap, note = Confidence.HIGH, ""
+            if legacy is None and (unknown_schema or schema is None):
+                # `{schema}.t` may be any schema's t; an unqualified t goes through the search path, which
+                # may hold the schema of a legacy t: the one of that name (low when several, or unqualified)
+                others = self.catalog.named(ref.name)
+                if others:
+                    legacy = others[0]
+                    cap = Confidence.MEDIUM if unknown_schema and len(others) == 1 else Confidence.LOW
+                    note = (
+                        f"; the schema is not known here and may be `{legacy.legacy.schema}`"
+                        if unknown_schema
+                        else f"; unqualified, it is the legacy view when the search path holds "
+                        f"`{legacy.legacy.schema}`"
+                    )
             if legacy is None:
                 continue
-            confidence = Confidence.HIGH if ref.certain else Confidence.MEDIUM
-            if assembly.approximate or (ref.schema is not None and HOLE_PREFIX in ref.schema):
+            confidence = min(cap, Confidence.HIGH if ref.certain else Confidence.MEDIUM)
+            if assembly.approximate or unknown_schema:
                 confidence = min(confidence, Confidence.MEDIUM)
             rule = "LR002" if dynamic else "LR001"
             self._report(
@@ -705,6 +718,7 @@ class Resolver:
                 confidence,
                 schema_written,
                 ref.position,
+                note,
             )
 
     def _match_binds(self, facts: ModuleFacts, site: Site, text: str) -> None:
@@ -974,6 +988,7 @@ class Resolver:
         confidence: Confidence,
         schema_written: bool,
         position: str = "",
+        note: str = "",
     ) -> None:
         quoted = assembly.text[name_start : name_start + 1] == '"'
         segment = self._segment_at(assembly, name_start + quoted)
@@ -996,8 +1011,8 @@ class Resolver:
             elif site.through:
                 message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
-                note = _POSITION_NOTES.get(position, "")
-                message = f"{names}{note} in {_site_kind(site)} ({site.what})"
+                where = _POSITION_NOTES.get(position, "")
+                message = f"{names}{where} in {_site_kind(site)} ({site.what}){note}"
             suggestion = self._suggest(
                 assembly, segment, ref_start, name_end, legacy, schema_written, position
             )

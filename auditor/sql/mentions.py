@@ -103,6 +103,8 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
 _STATEMENT_TEXT = re.compile(
     r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop)\s", re.IGNORECASE
 )
+
+
 def _in_routine_body(text: str, offset: int) -> bool:
     """Is ``offset`` inside a dollar-quoted body (`$$ ... $$`: a function's or a DO block's)?"""
     return any(kind == "body" and start <= offset < end for kind, start, end in quoted_ranges(text))

@@ -73,7 +73,9 @@ def reconcile_mentions(
             spans.setdefault(finding.path, []).append(finding)
 
     def is_legacy(schema: str | None, name: str) -> bool:
-        return catalog.lookup(schema, name) is not None
+        # an unqualified name goes through the search path, which may hold the schema of a legacy view of
+        # that name: not another relation for certain
+        return catalog.lookup(schema, name) is not None or (schema is None and bool(catalog.named(name)))
 
     mentions: list[Mention] = []
     unclassified: list[Finding] = []

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from auditor.catalog.names import LegacyCatalog, name_pattern
+from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import (
     MIGRATION,
     Confidence,
@@ -132,15 +132,18 @@ def analyze_sql_files(
             for r in info.refs
             if r.position in ("create", "drop") and not r.table_ddl
         )
+        search_path: tuple[str, ...] = ()  # as the script's own `SET search_path` leaves it
         for info in infos:
+            search_path = _search_path(text[info.start : info.end]) or search_path
             defined = _definitions(path, text, info, (0, info.start), catalog.default_schema)
             if defined:
                 others.extend(defined)
                 created = tuple(r for r in info.refs if r.table_ddl)
                 if created:  # a CREATE TABLE that also defines foreign keys still creates the table
-                    analysis.script(path, text, replace(info, refs=created))
+                    analysis.script(path, text, replace(info, refs=created), search_path=search_path)
             elif info.kind not in ("drop view", "drop materialized view"):  # Phase 3 itself
-                analysis.script(path, text, info, defines=defines)  # DROP TABLE too: it fails on the view
+                # DROP TABLE too: it fails on the view
+                analysis.script(path, text, info, defines=defines, search_path=search_path)
     final = list(replay.objects.values())
     compat_functions = analysis.compat_functions(final, True) | analysis.compat_functions(others, False)
     for obj in final:
@@ -159,6 +162,20 @@ def analyze_sql_files(
 
 
 _CALLABLE = frozenset({"view", "materialized view", "function", "procedure"})  # what code can use by name
+
+# `SET search_path TO billing, public`, `SET LOCAL search_path = "billing"` (a statement of its own)
+_SET_SEARCH_PATH = re.compile(
+    r"\A\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:to|=)\s*(?P<schemas>[^;]+?)\s*;?\s*\Z",
+    re.IGNORECASE,
+)
+
+
+def _search_path(statement: str) -> tuple[str, ...]:
+    """The schemas a `SET search_path` statement lists, folded; () for any other statement."""
+    found = _SET_SEARCH_PATH.match(statement)
+    if found is None:
+        return ()
+    return tuple(fold_identifier(part.strip().strip("'")) for part in found.group("schemas").split(","))
 
 
 class _Analysis:
@@ -221,7 +238,14 @@ class _Analysis:
                     self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
                 )
 
-    def legacy(self, ref: TableRef) -> LegacyObject | None:
+    def legacy(self, ref: TableRef, search_path: tuple[str, ...] = ()) -> LegacyObject | None:
+        """The legacy object a reference names: an unqualified name in the first schema of the search
+        path the script set that holds a legacy object of that name, else the default schema's."""
+        if ref.schema is None and ref.implied_schema is None:
+            for schema in search_path:
+                found = self.catalog.lookup(schema, ref.name)
+                if found is not None:
+                    return found
         return self.catalog.lookup(ref.schema or ref.implied_schema, ref.name)
 
     def script(
@@ -231,6 +255,7 @@ class _Analysis:
         info: StatementInfo,
         migration: tuple[int, int] | None = None,
         defines: frozenset[tuple[str | None, str]] = frozenset(),
+        search_path: tuple[str, ...] = (),
     ) -> None:
         """A plain statement: each legacy name in a table position is LR101. In a migration (``migration``
         is its place in the history) it is history, reported only once the name is the view. A script's
@@ -240,7 +265,9 @@ class _Analysis:
             if on_object and (ref.schema, ref.name) in defines:
                 continue
             legacy = (
-                self.legacy(ref) if ref.position not in _NOT_QUERY or ref.table_ddl or on_object else None
+                self.legacy(ref, search_path)
+                if ref.position not in _NOT_QUERY or ref.table_ddl or on_object
+                else None
             )
             if legacy is None:
                 continue

@@ -164,6 +164,8 @@ class ModuleFacts:
     legacy_callees: tuple[str, ...] = ()
     # pytest fixtures that hand a function to the tests: fixture name -> that function's dotted name
     fixtures: dict[str, str] = field(default_factory=dict)
+    # the schemas SQLAlchemy's `schema_translate_map={...}` replaces at run time (its keys' values)
+    translated_schemas: list[Value] = field(default_factory=list)
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -1298,6 +1300,9 @@ class _Extractor:
         for scope in reversed(self.scopes):
             if scope.kind == "function" and (root in scope.values or root in scope.params):
                 return scope.values.get(dotted + suffix)
+        inner = self.scopes[-1]
+        if inner.kind == "class" and dotted + suffix in inner.values:  # a MetaData built in the class body
+            return inner.values[dotted + suffix]
         return (Ref(self._qualify(dotted) + suffix, dotted, self._node(node)),)
 
     def _standalone_rows(self, elements: list[ast.expr], depth: int = 0) -> None:
@@ -1504,6 +1509,12 @@ class _Extractor:
                     )  # fmt: skip
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
+        for arg in args:
+            if arg.keyword == "schema_translate_map" and isinstance(arg.value, ast.Dict):
+                # `execution_options(schema_translate_map={PLACEHOLDER: schema})`: tables of that schema
+                # live in whichever schema the engine is given
+                translated = (self._eval(k) for k in arg.value.keys if k is not None)
+                self.facts.translated_schemas.extend(v for v in translated if v)
         dotted = _attr_dotted(node.func) if args else None
         if dotted is None and args and func.__class__ is ast.Attribute:
             # `(conn or db).fetch_page(...)`: the call on the fallback object, the one a default provides

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -630,13 +631,36 @@ class Resolver:
             )
             self._default_table(facts.path, legacy, self._block(owner), message, facts.class_nodes.get(local))
 
-    @staticmethod
-    def _schema_unknown(site: Site) -> bool:
-        """The class's table arguments are built where the walk does not follow: its schema is unknown
-        (a MetaData without a schema is the default one, not unknown)."""
-        return site.schema is not None and any(
-            isinstance(p, Hole) and p.reason == UNKNOWN_TABLE_ARGS for p in site.schema
-        )
+    def _schema_unknown(self, site: Site, path: str) -> bool:
+        """The class's table arguments are built where the walk does not follow, or its schema is one that
+        SQLAlchemy's `schema_translate_map` replaces at run time: its schema is unknown (a MetaData without
+        a schema is the default one, not unknown)."""
+        if site.schema is None:
+            return False
+        if any(isinstance(p, Hole) and p.reason == UNKNOWN_TABLE_ARGS for p in site.schema):
+            return True
+        texts, constants = self._translated
+        if not (texts or constants):
+            return False
+        # the same constant (`MetaData(schema=PLACEHOLDER)`, `{PLACEHOLDER: schema}`), whether or not its
+        # module was read, or the same text
+        if len(site.schema) == 1 and isinstance(site.schema[0], Ref) and site.schema[0].target in constants:
+            return True
+        return self._schema(site, path) in texts
+
+    @functools.cached_property
+    def _translated(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The schemas the scanned code's `schema_translate_map` replaces: their texts, as far as they are
+        known, and the constants that hold them."""
+        texts, constants = set(), set()
+        for facts in self.modules.values():
+            for value in facts.translated_schemas:
+                if len(value) == 1 and isinstance(value[0], Ref):
+                    constants.add(value[0].target)
+                for assembly in self.assemble(value, facts.path):
+                    if HOLE_PREFIX not in assembly.text and assembly.text.strip():
+                        texts.add(fold_identifier(assembly.text.strip()))
+        return frozenset(texts), frozenset(constants)
 
     def _schema(self, site: Site, path: str) -> str | None:
         if site.schema is None:
@@ -876,7 +900,7 @@ class Resolver:
         confidence = cap
         if legacy is None and site.kind == "postgrest-table" and not written_schema:
             legacy, confidence = self._exposed(fold_identifier(last.group(0)))  # a PostgREST helper's table
-        elif legacy is None and not written_schema and self._schema_unknown(site):
+        elif legacy is None and not written_schema and self._schema_unknown(site, facts.path):
             # `__table_args__ = make_args()`: the schema is not known, the name may be any schema's
             others = self.catalog.named(fold_identifier(last.group(0)))
             if others:

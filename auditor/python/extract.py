@@ -1119,7 +1119,18 @@ class _Extractor:
         if self.name_lists:
             self._mark_catalog(node.target, node.iter, False)
         target, iterable = node.target, node.iter
-        if isinstance(target, ast.Name):
+        keys, items = self._dict_keys(iterable)
+        if items and isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
+            target = target.elts[0]  # `for table, config in CONFIG.items()`: the key
+        elif items:
+            keys = None
+        if keys is not None and isinstance(target, ast.Name):
+            # a loop over a dict's keys: each literal key is a value the name may take (the dict may have
+            # grown elsewhere: not exhaustive)
+            name = target.id
+            reason = f"loop variable `{name}` over the keys of `{self._code(iterable)}`"
+            self._store(name, (Hole(name, reason, self._node(target), candidates=tuple(keys)),))
+        elif isinstance(target, ast.Name):
             name = target.id
             if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
                 reason = f"loop variable `{name}` over `{self._code(iterable)}`"
@@ -1323,6 +1334,23 @@ class _Extractor:
             out.append(value)
         return out
 
+    def _dict_keys(self, node: ast.expr) -> tuple[list[Value] | None, bool]:
+        """The literal keys of the dict a loop iterates (`CONFIG`, `CONFIG.keys()`, `CONFIG.items()`, the
+        last one marked), in the nearest scope that binds its name; None when it is no such dict."""
+        items = False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args:
+            if node.func.attr not in ("keys", "items"):
+                return None, False
+            items, node = node.func.attr == "items", node.func.value
+        if not isinstance(node, ast.Name):
+            return None, False
+        for scope in reversed(self.scopes):
+            if node.id + _KEYS in scope.lists:
+                return scope.lists[node.id + _KEYS], items
+            if node.id in scope.values or node.id in scope.params or node.id in scope.lists:
+                return None, False
+        return None, False
+
     def _list(self, node: ast.expr) -> list[Value] | None:
         """The fragments collected so far in the list a name holds, in the nearest scope that binds it."""
         if not isinstance(node, ast.Name):
@@ -1382,10 +1410,14 @@ class _Extractor:
             self.facts.constants.setdefault(f"{owner}.{target.attr}", self._eval(value_node))  # type: ignore[arg-type]
 
     def _bind_dict(self, name: str, node: ast.Dict) -> None:
+        keys: list[Value] = []  # the literal keys, for a loop over the dict (`for table in CONFIG:`)
+        self.scopes[-1].lists[name + _KEYS] = keys
         for key_node, value_node in zip(node.keys, node.values, strict=True):
             if key_node is None:
                 continue
             key = self._eval(key_node)
+            if key and all(isinstance(p, Lit) for p in key):
+                keys.append(key)
             value = self._eval(value_node)
             if key and value and all(isinstance(p, Lit) for p in key):
                 self._store(f"{name}[{literal_text(key)}]", value)
@@ -2476,6 +2508,7 @@ def _looks_up_by_bind(text: str) -> bool:
 
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
 _LIST_METHODS = ("append", "extend", "insert")  # the calls that add fragments to a list
+_KEYS = "{}"  # a dict's name with this suffix, in a scope's lists: its literal keys (no name ends so)
 
 
 def _holds_strings(node: ast.Dict) -> bool:

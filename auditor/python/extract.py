@@ -1130,6 +1130,25 @@ class _Extractor:
             name = target.id
             reason = f"loop variable `{name}` over the keys of `{self._code(iterable)}`"
             self._store(name, (Hole(name, reason, self._node(target), candidates=tuple(keys)),))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            rows = _literal_rows(target, iterable)
+            if rows is not None:
+                # `for table, column in [("a", "id"), ("b", "ref_id")]`: each name takes the values written
+                # at its place in the rows
+                for at, element in enumerate(target.elts):
+                    name = element.id  # type: ignore[attr-defined]
+                    candidates = tuple(v for v in (self._eval(row[at]) for row in rows) if v)
+                    exhaustive = len(candidates) == len(rows)
+                    node_id = self._node(element)
+                    hole = Hole(
+                        name, f"loop variable `{name}`", node_id, candidates=candidates, exhaustive=exhaustive
+                    )
+                    self._store(name, (hole,))
+            else:
+                # `for table, days in pairs:`: each name unpacked is an unknown element of the iterable
+                for element in _unpacked_names(target):
+                    reason = f"loop variable `{element.id}` unpacked from `{self._code(iterable)}`"
+                    self._store(element.id, (Hole(element.id, reason, self._node(element)),))
         elif isinstance(target, ast.Name):
             name = target.id
             if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
@@ -2507,6 +2526,35 @@ def _looks_up_by_bind(text: str) -> bool:
 
 
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
+
+
+def _literal_rows(target: ast.Tuple | ast.List, iterable: ast.expr) -> list[list[ast.expr]] | None:
+    """The rows of a list, tuple or set written out, each a tuple or list as long as the target of plain
+    names (`for a, b in [(x, y), ...]`); None when the loop is not of that shape."""
+    if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)) or not iterable.elts:
+        return None
+    if not all(isinstance(e, ast.Name) for e in target.elts):
+        return None
+    rows = []
+    for row in iterable.elts:
+        if not isinstance(row, (ast.Tuple, ast.List)) or len(row.elts) != len(target.elts):
+            return None
+        if any(isinstance(e, ast.Starred) for e in row.elts):
+            return None
+        rows.append(row.elts)
+    return rows
+
+
+def _unpacked_names(target: ast.Tuple | ast.List) -> Iterator[ast.Name]:
+    """The names a tuple or list target binds, nested ones and `*rest` included."""
+    for element in target.elts:
+        element = _unstar(element)
+        if isinstance(element, ast.Name):
+            yield element
+        elif isinstance(element, (ast.Tuple, ast.List)):
+            yield from _unpacked_names(element)
+
+
 _LIST_METHODS = ("append", "extend", "insert")  # the calls that add fragments to a list
 _KEYS = "{}"  # a dict's name with this suffix, in a scope's lists: its literal keys (no name ends so)
 

@@ -204,6 +204,8 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('summary = summarize({"loc": "ledger"})\n', "unclassified", "a string that holds the name"),
         ('out = os.path.join(root, "ledger")\n', "not-a-reference", "a file path component (`path.join"),
         ('out = Path(root, "ledger")\n', "not-a-reference", "a file path component (`Path"),
+        ('prompt = "Empty for a new ledger. Use it to enrich the rest of it"\n', "not-a-reference", "prose"),
+        ('clause = "ledger. total > 0 AND ledger. id = %s"\n', "sql-fragment", "a SQL fragment"),
     ],
 )
 def test_python_occurrences_are_classified_by_their_tokens(source: str, verdict: str, reason: str) -> None:

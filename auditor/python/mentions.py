@@ -123,6 +123,7 @@ _TABLE_KEYWORD_BEFORE = re.compile(
     r"|\b(?:trigger|policy|rule|index)\s+\w+\s+on\s+(?:only\s+)?)(?:\w+\.)?[\"`]?\Z"
 )
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
+_SENTENCE_END = re.compile(r"\.\s+[A-Z][a-z]")  # a full stop, a space, a capitalised word
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
 # keyword arguments that take a clause of a query, as text (`group_by=["t.id"]`, `order_by="t.x DESC"`)
 _SQL_CLAUSE_KEYWORDS = frozenset({"group_by", "order_by", "where", "having", "join", "joins"})
@@ -622,13 +623,15 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
         return dotted
     if _RELATIVE_MODULE.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a relative Python module path, not SQL")
+    # `for new users. Use it ...`: a sentence ends there, no column follows
+    qualified = _QUALIFIER_AFTER.match(after) is not None and _SENTENCE_END.match(after) is None
     if (
-        _QUALIFIER_AFTER.match(after)
+        qualified
         and not _FILE_SUFFIX.match(after)
         and (SQL_BESIDE_QUALIFIER.search(body) or SQL_CAPITALS_BESIDE_QUALIFIER.search(body))
     ):
         return Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
-    if _QUALIFIER_AFTER.match(after) or _TABLE_KEYWORD_BEFORE.search(before):
+    if qualified or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")

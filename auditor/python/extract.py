@@ -1363,21 +1363,20 @@ class _Extractor:
             items, node = node.func.attr == "items", node.func.value
         if not isinstance(node, ast.Name):
             return None, False
-        for scope in reversed(self.scopes):
-            if node.id + _KEYS in scope.lists:
-                return scope.lists[node.id + _KEYS], items
-            if node.id in scope.values or node.id in scope.params or node.id in scope.lists:
-                return None, False
-        return None, False
+        keys = self._held(node.id, node.id + _KEYS)
+        return keys, items if keys is not None else False
 
     def _list(self, node: ast.expr) -> list[Value] | None:
         """The fragments collected so far in the list a name holds, in the nearest scope that binds it."""
-        if not isinstance(node, ast.Name):
-            return None
+        return self._held(node.id, node.id) if isinstance(node, ast.Name) else None
+
+    def _held(self, name: str, key: str) -> list[Value] | None:
+        """The values a scope keeps under ``key`` (a list's fragments, a dict's keys), in the nearest scope
+        that binds ``name``; None when that scope binds it to something else."""
         for scope in reversed(self.scopes):
-            if node.id in scope.lists:
-                return scope.lists[node.id]
-            if node.id in scope.values or node.id in scope.params:
+            if key in scope.lists:
+                return scope.lists[key]
+            if name in scope.values or name in scope.params or name in scope.lists:
                 return None
         return None
 

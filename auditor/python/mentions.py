@@ -303,7 +303,8 @@ def _walk(
     brackets: list[list[Any]] = []  # [bracket, callee, commas seen at its level]
     previous: list[tokenize.TokenInfo] = []  # the last five significant tokens
     run: _StringRun | None = None
-    held: tuple[_StringRun, tokenize.TokenInfo] | None = None  # a run before `in`, and that token
+    # a run before `in`, that token, and the call argument the run is (see `_argument_column`)
+    held: tuple[_StringRun, tokenize.TokenInfo, tuple[str, int] | None] | None = None
     at_line_start = True
     index = 0  # first pending occurrence not yet passed
     # a call's positional argument that receives text for people elsewhere in the text read: how many
@@ -348,16 +349,16 @@ def _walk(
         if held is not None and not (held[1].string == "not" and tok.string == "in"):
             # `"x" in statement`: the name a string is looked for in, once it is read
             held[0].container = tok.string if kind == tokenize.NAME else ""
-            yield from _labelled(_string_run(lines, held[0], held[1], is_legacy), held[0], deferred)
+            yield from _labelled(_string_run(lines, held[0], held[1], is_legacy), held[2], deferred)
             held = None
         if run is not None:
             column = _argument_column(run)
             if column is not None and _is_prose(run):
                 prose[column] = prose.get(column, 0) + 1
             if run.offsets and tok.string in ("in", "not"):
-                held = (run, tok)  # its verdict waits for the next token
+                held = (run, tok, column)  # its verdict waits for the next token
             elif run.offsets:
-                yield from _labelled(_string_run(lines, run, tok, is_legacy), run, deferred)
+                yield from _labelled(_string_run(lines, run, tok, is_legacy), column, deferred)
             previous = [*previous, run.tokens[-1]][-5:]
             run = None
         if kind == tokenize.NAME:
@@ -448,11 +449,11 @@ def _is_prose(run: _StringRun) -> bool:
 
 def _labelled(
     verdicts: Iterator[tuple[int, int, Verdict]],
-    run: _StringRun,
+    column: tuple[str, int] | None,
     deferred: list[tuple[tuple[str, int], int, int, Verdict]],
 ) -> Iterator[tuple[int, int, Verdict]]:
-    """The run's verdicts; a bare name in a call's argument that nothing classified waits (see `_walk`)."""
-    column = _argument_column(run)
+    """A run's verdicts; a bare name that nothing classified, in a call's argument (``column``), waits
+    (see `_walk`)."""
     for start, end, verdict in verdicts:
         if column is not None and verdict.reason == _BARE_NAME:
             deferred.append((column, start, end, verdict))

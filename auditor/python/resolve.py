@@ -1036,6 +1036,8 @@ class Resolver:
                 message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
                 where = _POSITION_NOTES.get(position, "")
+                if position == "qualifier" and not assembly.text[name_end:].lstrip().startswith("."):
+                    where = " as the table's whole row"  # `RETURNING legacy`, `to_jsonb(legacy)`
                 message = f"{names}{where} in {_site_kind(site)} ({site.what}){note}"
             suggestion = self._suggest(
                 assembly, segment, ref_start, name_end, legacy, schema_written, position

@@ -327,10 +327,11 @@ class _Analysis:
             # breaks with the view as that FROM item does: reported at its place
             if ref.position in _NOT_DEPENDENCY and ref.position != "qualifier":
                 continue
-            name = resolve_name((ref.schema, ref.name), schema)
-            legacy = self.catalog.get(name)
+            legacy = self.legacy(ref)  # an unqualified name: `pg_catalog` first, as PostgreSQL looks it up
+            name = legacy.legacy if legacy is not None else resolve_name((ref.schema, ref.name), schema)
             # a name looked up as text is resolved at run time, never bound by OID
-            if legacy is not None and history and obj.kind in _OID_BOUND and ref.position != "lookup":
+            bound = obj.kind in _OID_BOUND or ref.position == "signature"  # a signature's types are, too
+            if legacy is not None and history and bound and ref.position != "lookup":
                 point = self.points.get(legacy.legacy)
                 if point is not None and obj.order < (point.file_index, point.offset):
                     # bound by OID while the name was still the real table: PostgreSQL followed the rename
@@ -350,7 +351,7 @@ class _Analysis:
             DbObject(obj.kind, obj.name, obj.path, line, tuple(depends), compat, obj.executes)
         )
         for ref, legacy in blocking:
-            message = _lr102_message(obj, legacy, ref.position == "lookup")
+            message = _lr102_message(obj, legacy, ref.position)
             block = f"{obj.path}:{obj.label}"
             self.findings.append(
                 self.finding("LR102", obj.path, obj.text, ref, legacy, block, message, obj.label)
@@ -440,11 +441,16 @@ def _table_only(obj: _Object, ref: TableRef, name: ObjectName) -> bool:
 _BY_NAME = "by name in the catalog (it finds the view until the drop, then nothing)"
 
 
-def _lr102_message(obj: _Object, legacy: LegacyObject, lookup: bool) -> str:
+def _lr102_message(obj: _Object, legacy: LegacyObject, position: str) -> str:
     target = f" (replaced by `{legacy.target}`)" if legacy.target else ""
     subject = f"{obj.kind.capitalize()} `{obj.name}` names the legacy view `{legacy.legacy}`{target}"
-    if lookup:
+    if position == "lookup":
         return f"{subject} in a lookup {_BY_NAME}."
+    if position == "signature":
+        return (
+            f"{subject} in its signature (the view's row type as an argument or result type): PostgreSQL "
+            "refuses the DROP VIEW while it exists (without CASCADE)."
+        )
     if obj.kind in ("function", "procedure"):
         return f"{subject}: PostgreSQL will not refuse the DROP VIEW, but the {obj.kind} fails at run time."
     return f"{subject}: PostgreSQL refuses the DROP VIEW while it exists (without CASCADE)."

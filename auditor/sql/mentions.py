@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from auditor.catalog.names import fold_identifier
 from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references, word_roles
-from auditor.sql.statements import copy_data_ranges, quoted_ranges
+from auditor.sql.statements import STATEMENT_TEXT, copy_data_ranges, quoted_ranges
 from auditor.sql.templates import masked, template_reason, template_spans
 
 LegacyTest = Callable[[str | None, str], bool]  # (folded schema or None, folded name) -> is it legacy
@@ -99,12 +99,6 @@ def other_relation(text: str, start: int, end: int, is_legacy: LegacyTest) -> st
     return f"names `{written}`, another relation than the legacy view (schema or quoted case differ)"
 
 
-# a quoted value that is itself a statement (a string literal's text, from its first character)
-_STATEMENT_TEXT = re.compile(
-    r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop)\s", re.IGNORECASE
-)
-
-
 def _in_routine_body(text: str, offset: int) -> bool:
     """Is ``offset`` inside a dollar-quoted body (`$$ ... $$`: a function's or a DO block's)?"""
     return any(kind == "body" and start <= offset < end for kind, start, end in quoted_ranges(text))
@@ -129,7 +123,7 @@ def sql_word_reason(sql: str, offset: int) -> str | None:
             value = sql[start + 1 : end - 1].strip()
             if kind == "string" and _JSON_OPERATOR_BEFORE.search(sql, max(0, start - 8), start):
                 return "a JSON key (after `->`, `->>`, `#>` or `?`), not a relation"
-            if kind == "string" and sql[start] == "'" and _STATEMENT_TEXT.match(sql, start + 1, end - 1):
+            if kind == "string" and sql[start] == "'" and STATEMENT_TEXT.match(sql, start + 1, end - 1):
                 # a statement written as a string: run by `EXECUTE`, dblink or a test function
                 # (pgTAP's `results_eq('SELECT ... FROM t', ...)`); a doubled quote is one quote inside
                 inner = sql[start + 1 : end - 1].replace("''", "' ")

@@ -63,6 +63,19 @@ class QualifierScopes:
             node = node.parent
         return QualifierBinding(True)  # bound by no FROM item: a fragment, or an error that names the table
 
+    def whole_row(self, column: exp.Column, name: str) -> QualifierBinding | None:
+        """For an unqualified ``column`` (folded ``name``): the binding when it is the whole row of a table
+        a FROM item of an enclosing level writes without an alias (`RETURNING legacy`, `to_json(legacy)`);
+        None when no level exposes that table by its own name (a column, or an alias)."""
+        node = column.parent
+        while node is not None:
+            found = self._sources(node).get(name)
+            if found is not None:
+                binding = _binding(found, name)
+                return binding if binding.names_table and isinstance(found, exp.Table) else None
+            node = node.parent
+        return None
+
     def _sources(self, node: exp.Expr) -> dict[str, exp.Expr | Scope]:
         scope = self._scopes.get(id(node))
         if scope is not None:

@@ -13,6 +13,9 @@ Every reference carries exact character offsets into the analysed text. ``TableR
 - ``drop``: a name the statement drops (``table_ddl`` when it is CREATE TABLE / DROP TABLE / ALTER TABLE)
 - ``qualifier``: a column qualifier (``legacy.id``, ``legacy.*``) bound to the table itself, not to an alias;
   in a statement the parser cannot read, a qualifier whose name the statement reads without an alias
+- ``signature``: a relation's row type in a routine's argument or result types (``RETURNS SETOF x``)
+- ``type``: a relation's row type (``x``, ``x%ROWTYPE``) or a column's type (``x.col%TYPE``) declared in a
+  PL/pgSQL body
 - ``lookup``: a catalog lookup by name, at the name inside its quotes: a string compared (=, <>, IN, ANY)
   with a catalog column (``table_name``, ``relname``, ``tablename``, ``viewname``...), cast to
   ``regclass``, or passed as the relation of ``to_regclass()``, ``has_table_privilege()``,
@@ -38,7 +41,13 @@ from auditor.sql.analyses import TableRef
 from auditor.sql.binds import CATALOG_COLUMNS as _CATALOG_COLUMNS
 from auditor.sql.binds import LOOKUP_FUNCTIONS as _LOOKUP_FUNCTIONS
 from auditor.sql.qualifiers import QualifierScopes
-from auditor.sql.statements import UNTERMINATED, blank_unterminated, is_terminated, split_statements
+from auditor.sql.statements import (
+    STATEMENT_TEXT,
+    UNTERMINATED,
+    blank_unterminated,
+    is_terminated,
+    split_statements,
+)
 from auditor.sql.templates import masked
 
 QName = tuple[str | None, str]  # (folded schema or None when unqualified, folded name)
@@ -328,6 +337,8 @@ class _Analyzer:
         """CREATE FUNCTION / PROCEDURE / DO: the name is defined, the body is analysed by language."""
         language = _language(tokens) or ("plpgsql" if kind == "do" else None)
         body = _body_token(tokens, kind)
+        if kind != "do":
+            out.refs.extend(_signature_refs(piece, base, tokens, body))
         if body is not None:
             raw = piece[body.start : body.end + 1]
             if raw.startswith("$"):
@@ -618,6 +629,85 @@ def _language(tokens: list[Token]) -> str | None:
     return None
 
 
+_ARGUMENT_MODES = frozenset({"IN", "OUT", "INOUT", "VARIADIC"})
+# PostgreSQL's built-in and pseudo types by the names code writes: never a relation's row type
+_BUILTIN_TYPES = frozenset({
+    "any", "anyarray", "anycompatible", "anyelement", "anyenum", "anynonarray", "anyrange", "bigint",
+    "bigserial", "bit", "bool", "boolean", "box", "bpchar", "bytea", "char", "character", "cidr", "circle",
+    "cstring", "cursor", "date", "daterange", "decimal", "double", "float", "float4", "float8", "inet",
+    "int", "int2", "int4", "int4range", "int8", "int8range", "integer", "internal", "interval", "json",
+    "jsonb", "line", "lseg", "macaddr", "money", "name", "numeric", "numrange", "oid", "path", "point",
+    "polygon", "precision", "real", "record", "refcursor", "regclass", "regproc", "regtype", "serial",
+    "smallint", "smallserial", "text", "time", "timestamp", "timestamptz", "tsquery", "tsrange",
+    "tstzrange", "tsvector", "trigger", "uuid", "varbit", "varchar", "void", "xml",
+})  # fmt: skip
+
+
+def _signature_refs(text: str, base: int, tokens: list[Token], body: Token | None) -> list[TableRef]:
+    """The relations whose row type a routine's signature uses (position ``signature``): argument types,
+    ``RETURNS [SETOF] x`` and the column types of ``RETURNS TABLE (...)``."""
+    hi = next((k for k, tok in enumerate(tokens) if tok is body), len(tokens))
+    paren = next((k for k in range(hi) if tokens[k].token_type == TokenType.L_PAREN), None)
+    if paren is None:
+        return []
+    close = _matching_paren(tokens, paren, hi)
+    declared = _arguments(tokens, paren, hi)
+    returns = _find_top(tokens, close + 1, hi, "RETURNS")
+    refs: list[TableRef] = []
+    if returns is not None:
+        i = returns + 1
+        table = _at(tokens, i + 1, hi)
+        if (
+            _word(_at(tokens, i, hi)) == "TABLE"
+            and table is not None
+            and table.token_type == TokenType.L_PAREN
+        ):
+            declared += _arguments(tokens, i + 1, hi)
+        else:
+            i += _word(_at(tokens, i, hi)) == "SETOF"
+            ref = _type_ref(text, base, tokens, i, hi, "signature")
+            refs.extend([ref] if ref is not None else [])
+    for argument in declared:
+        # [mode] [name] type [DEFAULT expr | = expr]
+        end = next(
+            (
+                k
+                for k, tok in enumerate(argument)
+                if _word(tok) == "DEFAULT" or tok.token_type == TokenType.EQ
+            ),
+            len(argument),
+        )
+        i = 1 if argument and _word(argument[0]) in _ARGUMENT_MODES else 0
+        read = _read_name(argument, i, end)
+        if read is not None and len(read[0]) == 1 and read[1] < end and _is_name(argument[read[1]]):
+            i = read[1]  # the argument's name, then its type
+        ref = _type_ref(text, base, argument, i, end, "signature")
+        refs.extend([ref] if ref is not None else [])
+    return refs
+
+
+def _type_ref(text: str, base: int, tokens: list[Token], i: int, hi: int, position: str) -> TableRef | None:
+    """The relation a type written at tokens[i] comes from: a relation's name is its row type
+    (`x`, `x%ROWTYPE`); `x.column%TYPE` is the type of a column of `x`. None for anything else."""
+    read = _read_name(tokens, i, hi)
+    if read is None:
+        return None
+    parts, j = read
+    percent = _at(tokens, j, hi)
+    if (
+        percent is not None
+        and percent.token_type == TokenType.MOD
+        and _word(_at(tokens, j + 1, hi)) == "TYPE"
+    ):
+        parts = parts[:-1]  # a column's type: its relation
+    if not parts:
+        return None
+    ref = _token_ref(text, base, parts, position)
+    if ref.schema in (None, "pg_catalog") and ref.name in _BUILTIN_TYPES:
+        return None
+    return ref
+
+
 def _body_token(tokens: list[Token], kind: str) -> Token | None:
     """The string holding a routine body: after AS (functions) or right after DO."""
     if kind == "do":
@@ -734,6 +824,13 @@ class _TreeRefs:
         ):
             self.lookups.append((name.meta["start"], name.meta["end"], "name"))
             return
+        if qualifier is None and isinstance(name, exp.Identifier) and self.scopes is not None:
+            # a table's own name as a value is its whole row (`RETURNING legacy`, `to_jsonb(legacy)`), where
+            # a row is what the place takes (elsewhere, tables often have a column of their own name)
+            whole = self.scopes.whole_row(column, _fold_ident(name)) if _takes_a_row(column) else None
+            if whole is not None:
+                self._add([name], "qualifier", whole.schema)
+            return
         if not isinstance(qualifier, exp.Identifier) or self.scopes is None:
             return
         db = column.args.get("db")
@@ -771,6 +868,29 @@ class _TreeRefs:
         self.refs.append(
             TableRef(b + start, b + end, b + name_start, schema, folded[-1], position, True, implied_schema)
         )
+
+
+# functions whose one argument is commonly a whole row
+_ROW_FUNCTIONS = frozenset(
+    {"to_json", "to_jsonb", "row_to_json", "jsonb_agg", "hstore", "json_populate_record"}
+)
+
+
+def _takes_a_row(column: exp.Column) -> bool:
+    """``column`` is what a RETURNING clause returns by itself, or the one argument of a function that
+    serialises or aggregates rows."""
+    parent = column.parent
+    if isinstance(parent, exp.Alias):
+        parent = parent.parent
+    if isinstance(parent, exp.Returning):
+        return len(parent.expressions) == 1
+    if isinstance(parent, (exp.ArrayAgg, exp.JSONArrayAgg)):
+        return parent.this is column
+    return (
+        isinstance(parent, exp.Anonymous)
+        and parent.name.lower() in _ROW_FUNCTIONS
+        and len(parent.expressions) == 1
+    )
 
 
 def _fold_ident(ident: exp.Expr) -> str:
@@ -879,13 +999,26 @@ def _tree_lookup(literal: exp.Literal) -> str | None:
         return None
     if isinstance(parent, exp.Cast):
         to = parent.args.get("to")
-        return "relation" if isinstance(to, exp.ObjectIdentifier) and to.name.upper() == "REGCLASS" else None
+        return "relation" if _is_regclass(to) else None
     if isinstance(parent, exp.Anonymous):
         index = _LOOKUP_FUNCTIONS.get(parent.name.lower())
         args = parent.expressions
         if index is not None and -len(args) <= index < len(args) and args[index] is literal:
             return "relation"
     return None
+
+
+def _is_regclass(to: exp.Expr | None) -> bool:
+    """`regclass` or `pg_catalog.regclass` as a cast's type."""
+    if isinstance(to, exp.ObjectIdentifier):
+        return to.name.upper() == "REGCLASS"
+    kind = to.args.get("kind") if isinstance(to, exp.DataType) else None
+    return (
+        isinstance(kind, exp.Dot)
+        and kind.name.upper() == "REGCLASS"
+        and isinstance(kind.this, exp.Identifier)
+        and kind.this.name.lower() == "pg_catalog"
+    )
 
 
 def _catalog_column(node: exp.Expr | None) -> str | None:
@@ -934,6 +1067,9 @@ def _scan_lookups(text: str, base: int, tokens: list[Token], lo: int, hi: int) -
             if nxt.token_type == TokenType.DCOLON or (
                 _word(nxt) == "AS" and _word(_at(tokens, i - 2, hi) if i - 2 >= lo else None) == "CAST"
             ):
+                dot = _at(tokens, i + 3, hi)
+                if after.text.upper() == "PG_CATALOG" and dot is not None and dot.token_type == TokenType.DOT:
+                    after = _at(tokens, i + 4, hi) or after  # `::pg_catalog.regclass`
                 if after.text.upper() == "REGCLASS":
                     found.append((tok, "relation"))
             elif nxt.token_type in _COMPARISONS and (kind := _catalog_token(tokens, i + 2, hi)):
@@ -1320,6 +1456,43 @@ _SQL_STARTERS = frozenset(
 
 
 def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
+    """Analyse one PL/pgSQL body statement: its SQL and expressions, and the statements it writes as
+    strings to run later (`_sql := format($q$ALTER TABLE x ...$q$, ...)`, then `EXECUTE _sql`)."""
+    _plpgsql_control(out, tokens)
+    if _word(tokens[0]) not in ("RAISE", "ASSERT"):  # a message is prose
+        _statement_texts(out, tokens)
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for ref in out.refs:  # an EXECUTE's string is found twice
+        if (ref.start, ref.end, ref.position) not in seen:
+            seen.add((ref.start, ref.end, ref.position))
+            unique.append(ref)
+    out.refs = unique
+
+
+def _statement_texts(out: _Refs, tokens: list[Token]) -> None:
+    """The strings of a body statement that are statements themselves (see STATEMENT_TEXT), and the
+    templates of `format()` calls that are; each is analysed as the SQL a later EXECUTE runs."""
+    templates: set[int] = set()
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        if _word(tok) == "FORMAT" and i + 1 < n and tokens[i + 1].token_type == TokenType.L_PAREN:
+            args = _arguments(tokens, i + 1, n)
+            template = _string_body(out.text, args[0][0]) if args and len(args[0]) == 1 else None
+            if template is not None and STATEMENT_TEXT.match(template[0]):
+                segments = _formatted(out.text, tokens, i + 2, _matching_paren(tokens, i + 1, n))
+                if segments is not None:
+                    templates.add(args[0][0].start)
+                    out.dynamic(segments)
+        elif (
+            tok.start not in templates
+            and (body := _string_body(out.text, tok)) is not None
+            and STATEMENT_TEXT.match(body[0])
+        ):
+            out.dynamic(_filled(*body, []))  # a template for a format() elsewhere, maybe
+
+
+def _plpgsql_control(out: _Refs, tokens: list[Token]) -> None:
     """Strip PL/pgSQL control syntax from one body statement and analyse the SQL and expressions in it."""
     i, n = 0, len(tokens)
     while i < n:
@@ -1396,6 +1569,12 @@ def _plpgsql_statement(out: _Refs, tokens: list[Token]) -> None:
             out.statement(tokens, i, n, plpgsql=True)
             return
         else:
+            # a declaration, `name [CONSTANT] type [NOT NULL] [:= | = | DEFAULT expr]`: a body statement never
+            # starts with two names in a row
+            k = i + 1 + (_word(_at(tokens, i + 1, n)) == "CONSTANT")
+            if _is_name(tokens[i]) and _is_name(_at(tokens, k, n)):
+                declared = _type_ref(out.text, out.base, tokens, k, n, "type")
+                out.refs.extend([declared] if declared is not None else [])
             assign = next((k for k in range(i, n) if tokens[k].token_type == TokenType.COLON_EQ), None)
             if assign is not None:
                 out.expression(tokens, assign + 1, n, plpgsql=True)
@@ -1455,7 +1634,12 @@ def _formatted(text: str, tokens: list[Token], lo: int, hi: int) -> list[_Segmen
     if template is None:
         return None
     values = [_string_body(text, a[0]) if len(a) == 1 else None for a in args[1:]]
-    body, base = template
+    return _filled(*template, values)
+
+
+def _filled(body: str, base: int, values: list[tuple[str, int] | None]) -> list[_Segment]:
+    """A format() template's text with its `%s`, `%I` and `%L` filled in: a literal value where
+    ``values`` has one, a placeholder name otherwise."""
     segments: list[_Segment] = []
     at, next_arg = 0, 0
     for spec in _FORMAT_SPEC.finditer(body):

@@ -135,6 +135,11 @@ def _add_statement(sql: str, begin: int, end: int, out: list[Statement]) -> bool
 
 
 UNTERMINATED = "an unterminated quote, comment or body"
+# a quoted value that is itself a statement (a string literal's text, from its first character)
+STATEMENT_TEXT = re.compile(
+    r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop|grant|revoke)\s",
+    re.IGNORECASE,
+)
 
 
 def is_terminated(text: str) -> bool:

@@ -990,7 +990,11 @@ def _tree_lookup(literal: exp.Literal) -> str | None:
     node, parent = literal, literal.parent
     while isinstance(parent, _LIST_WRAPPERS):  # IN ('a', 'b'), = ANY(ARRAY['a', 'b'])
         node, parent = parent, parent.parent
-    if isinstance(parent, (exp.EQ, exp.NEQ)):
+    if isinstance(parent, (exp.EQ, exp.NEQ)) or (
+        # `relname OPERATOR(pg_catalog.=) 'x'`, as extension code and pg_dump write it
+        isinstance(parent, exp.Operator)
+        and str(parent.args.get("operator", "")).rsplit(".", 1)[-1] in ("=", "<>", "!=")
+    ):
         other = parent.expression if node is parent.this else parent.this
         return _catalog_column(other)
     if isinstance(parent, exp.In):

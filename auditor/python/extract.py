@@ -1259,6 +1259,11 @@ class _Extractor:
             if isinstance(value_node, ast.Dict) and (scope.kind != "function" or _holds_strings(value_node)):
                 self._bind_dict(name, value_node)  # in a function: a params dict of literal strings
                 return
+            if isinstance(value_node, ast.Dict):
+                # any other dict in a function: its literal keys only, for a loop over them (`for table,
+                # keys in tables.items()`)
+                keys = (self._eval(k) for k in value_node.keys if k.__class__ is ast.Constant)
+                scope.lists[name + _KEYS] = [key for key in keys if key]
             if isinstance(value_node, (ast.List, ast.Tuple, ast.Set)):
                 if not value_node.elts or any(isinstance(_unstar(e), _STRING_NODES) for e in value_node.elts):
                     scope.lists[name] = self._fragments(value_node.elts)  # strings: maybe SQL fragments

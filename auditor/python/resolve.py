@@ -7,6 +7,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
 from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
@@ -45,6 +46,7 @@ def _hole_text(index: int) -> str:
 
 _MAX_DEPTH = 25
 _MAX_VARIANTS = 8
+_V = TypeVar("_V")
 _SPLIT_DOTTED = re.compile(r"\.(?![^\[]*\])")
 _TABLE_NAME = re.compile(r'\s*(?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+)){0,2}\s*')
 # Python SQL that defines or drops the legacy view itself is the compatibility layer or Phase 3 (CREATE
@@ -365,7 +367,7 @@ class Resolver:
     ) -> list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]]:
         for i, (piece, path, via) in enumerate(pieces):
             if isinstance(piece, Hole) and piece.candidates and depth < 3:
-                out: list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]] = []
+                groups: list[list[tuple[list[tuple[Lit | Hole, str, tuple[Via, ...]]], bool]]] = []
                 for candidate in piece.candidates:
                     held = via
                     if piece.param:  # a keyword default holds the name: defined there, used here
@@ -378,12 +380,13 @@ class Resolver:
                         )
                         held = (*via, Via(use, path, use.target, path, self._holds_name(candidate, path, 0)))
                     expanded = list(self._expand(candidate, path, held, 0))
-                    for rest, approx in self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1):
-                        out.append((rest, approx or not piece.exhaustive))
+                    variants = self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1)
+                    groups.append([(rest, approx or not piece.exhaustive) for rest, approx in variants])
                 if not piece.exhaustive:
                     bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column)
-                    out.extend(self._variants([*pieces[:i], (bare, path, via), *pieces[i + 1 :]], depth + 1))
-                return out[:_MAX_VARIANTS]
+                    unknown = [*pieces[:i], (bare, path, via), *pieces[i + 1 :]]
+                    groups.append(self._variants(unknown, depth + 1))
+                return covering(groups)
         return [(pieces, False)]
 
     def _legacy_in_name(self, text: str) -> LegacyObject | None:
@@ -1546,6 +1549,19 @@ _SQL_SHAPE = re.compile(
 _MAX_FRAGMENT = 2000
 
 
+def covering(groups: list[list[_V]]) -> list[_V]:
+    """The variants of a hole's candidates (``groups``: each candidate's variants, in order), so that every
+    candidate is analysed however many there are (a loop over a registry of 40 tables): the first variant
+    of each, then the first candidate's others (the next hole's candidates), then at most _MAX_VARIANTS
+    more of the rest (the combinations of several holes grow as a product)."""
+    every = [variant for group in groups for variant in group]
+    if len(every) <= _MAX_VARIANTS:
+        return every
+    firsts = [group[0] for group in groups if group]
+    others = [variant for group in groups for variant in group[1:]]
+    return firsts + others[:_MAX_VARIANTS]
+
+
 def module_sql_texts(facts: ModuleFacts) -> Iterator[str]:
     """The SQL texts the matching stage analyses for this module's own statements: sites whose value is
     known from the module alone (literal text, holes with no candidate values, and holes whose candidates
@@ -1566,19 +1582,19 @@ def _local_variants(pieces: list[Piece], depth: int) -> list[list[Piece]] | None
     None when a piece needs another module (a reference) or a file (SQL read from a .sql file)."""
     for i, piece in enumerate(pieces):
         if isinstance(piece, Hole) and piece.candidates and depth < 3:
-            out: list[list[Piece]] = []
+            groups: list[list[list[Piece]]] = []
             for candidate in piece.candidates:
                 found = _local_variants([*pieces[:i], *candidate, *pieces[i + 1 :]], depth + 1)
                 if found is None:
                     return None
-                out.extend(found)
+                groups.append(found)
             if not piece.exhaustive:
                 bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column)
                 found = _local_variants([*pieces[:i], bare, *pieces[i + 1 :]], depth + 1)
                 if found is None:
                     return None
-                out.extend(found)
-            return out[:_MAX_VARIANTS]
+                groups.append(found)
+            return covering(groups)
         if not isinstance(piece, (Lit, Hole)) or (isinstance(piece, Hole) and piece.sql_file):
             return None
     return [pieces]

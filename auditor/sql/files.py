@@ -151,13 +151,18 @@ def analyze_sql_files(
     for obj in others:
         analysis.object(obj, compat_functions, history=False)
     schema = catalog.default_schema
+
+    def depends(obj: _Object) -> tuple[ObjectName, ...]:  # as `object()` resolves names: `pg_catalog` first
+        found = ((r, analysis.legacy(r)) for r in obj.refs if r.position not in _NOT_DEPENDENCY)
+        return tuple(
+            legacy.legacy if legacy else resolve_name((r.schema, r.name), schema) for r, legacy in found
+        )
+
     definitions = [
-        Definition(obj.label, obj.kind, obj.own, tuple(
-            resolve_name((r.schema, r.name), schema) for r in obj.refs if r.position not in _NOT_DEPENDENCY
-        ))
+        Definition(obj.label, obj.kind, obj.own, depends(obj))
         for obj in (*final, *others)
         if obj.own is not None and obj.kind in _CALLABLE
-    ]  # fmt: skip
+    ]
     return SqlFilesResult(analysis.findings, analysis.db_objects, analysis.diagnostics, definitions)
 
 

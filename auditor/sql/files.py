@@ -28,6 +28,7 @@ from auditor.sql.analyses import TableRef
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
 from auditor.sql.refs import UNTERMINATED, StatementInfo, analyze_file
 from auditor.sql.rewrite import rewrite_reference, rewrite_schema
+from auditor.sql.statements import quoted_ranges
 
 # Positions that do not use an existing relation (definitions, drops) or that go away with the view.
 _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
@@ -94,6 +95,22 @@ class _Object:
         family = {"materialized view": "view", "procedure": "function"}.get(self.kind, self.kind)
         return family, self.identity or self.name
 
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        """A routine's own `SET search_path TO ...` clause: the schemas its body's unqualified names are
+        looked up in when it runs; () for any other object, or a routine without one."""
+        if self.kind not in ("function", "procedure"):
+            return ()
+        statement = self.text[self.info.start : self.info.end]
+        # the body is no clause: blank it (a body is quoted text of its own)
+        for kind, start, end in quoted_ranges(statement):
+            if kind in ("body", "comment"):
+                statement = statement[:start] + " " * (end - start) + statement[end:]
+        found = _ROUTINE_SEARCH_PATH.search(statement)
+        if found is None:
+            return ()
+        return tuple(fold_identifier(part.strip().strip("'")) for part in found.group("schemas").split(","))
+
 
 def analyze_sql_files(
     files: Sequence[tuple[str, str]],
@@ -153,7 +170,8 @@ def analyze_sql_files(
     schema = catalog.default_schema
 
     def depends(obj: _Object) -> tuple[ObjectName, ...]:  # as `object()` resolves names: `pg_catalog` first
-        found = ((r, analysis.legacy(r)) for r in obj.refs if r.position not in _NOT_DEPENDENCY)
+        path = obj.search_path
+        found = ((r, analysis.legacy(r, path)) for r in obj.refs if r.position not in _NOT_DEPENDENCY)
         return tuple(
             legacy.legacy if legacy else resolve_name((r.schema, r.name), schema) for r, legacy in found
         )
@@ -171,6 +189,13 @@ _CALLABLE = frozenset({"view", "materialized view", "function", "procedure"})  #
 # `SET search_path TO billing, public`, `SET LOCAL search_path = "billing"` (a statement of its own)
 _SET_SEARCH_PATH = re.compile(
     r"\A\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:to|=)\s*(?P<schemas>[^;]+?)\s*;?\s*\Z",
+    re.IGNORECASE,
+)
+
+
+# `CREATE FUNCTION ... SET search_path TO pg_catalog, pg_temp` (or `= 'billing', public`)
+_ROUTINE_SEARCH_PATH = re.compile(
+    r"""\bset\s+search_path\s*(?:to|=)\s*(?P<schemas>(?:"[^"]*"|'[^']*'|[\w$]+)(?:\s*,\s*(?:"[^"]*"|'[^']*'|[\w$]+))*)""",
     re.IGNORECASE,
 )
 
@@ -327,12 +352,14 @@ class _Analysis:
         )
         depends: list[ObjectName] = []
         blocking: list[tuple[TableRef, LegacyObject]] = []
+        search_path = obj.search_path
         for ref in obj.refs:
             # a qualifier is no dependency of its own (its statement reads the table in a FROM item), but it
             # breaks with the view as that FROM item does: reported at its place
             if ref.position in _NOT_DEPENDENCY and ref.position != "qualifier":
                 continue
-            legacy = self.legacy(ref)  # an unqualified name: `pg_catalog` first, as PostgreSQL looks it up
+            # an unqualified name: `pg_catalog` first, then the routine's own search path, as PostgreSQL
+            legacy = self.legacy(ref, search_path)
             name = legacy.legacy if legacy is not None else resolve_name((ref.schema, ref.name), schema)
             # a name looked up as text is resolved at run time, never bound by OID
             bound = obj.kind in _OID_BOUND or ref.position == "signature"  # a signature's types are, too

@@ -17,12 +17,13 @@ EVERY = FIXTURES / "cases" / "every_occurrence"
 
 
 def grep_hits(root: Path, names: list[str]) -> set[tuple[str, int, int]]:
-    """(path, line, column) of each whole-word, case-insensitive occurrence, as `grep -rniw -o` sees them,
-    in the .py and .sql files the scan reads (the configured and .gitignore exclusions apply)."""
-    pattern = re.compile(r"(?<![\w$])(?:" + "|".join(map(re.escape, names)) + r")(?![\w$])", re.IGNORECASE)
+    """(path, line, column) of each whole-word, case-insensitive occurrence, as `grep -rniw -o` sees them
+    (a word is letters, digits and `_`: `$ledger` and `ledger$x` hold one), in the .py, .sql and .sh files
+    the scan reads (the configured and .gitignore exclusions apply)."""
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.IGNORECASE)
     hits: set[tuple[str, int, int]] = set()
     for file in discover(str(root), load_config(str(root), None).exclude).files:
-        if not file.path.endswith((".py", ".sql")):
+        if not file.path.endswith((".py", ".sql", ".sh")):
             continue
         text = Path(file.full_path).read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
         for number, line in enumerate(text.split("\n"), start=1):

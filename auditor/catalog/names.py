@@ -127,6 +127,26 @@ def name_pattern(names: Iterable[str]) -> re.Pattern[str]:
     return pattern
 
 
+def dollar_spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The occurrences `grep -w` sees that ``pattern`` (of `name_pattern`) does not: a name joined to a
+    `$` (`$orders`, `orders$x`, `'^orders$'`), which grep's words (letters, digits, `_`) leave whole."""
+    if "$" not in text:
+        return []
+    grep = _GREP_PATTERNS.get(pattern.pattern)
+    if grep is None:
+        own = pattern.pattern
+        alternation = own[own.index("(?:") : own.rindex(")(?!") + 1]
+        grep = _GREP_PATTERNS[own] = re.compile(rf"(?<!\w){alternation}(?!\w)", pattern.flags)
+    spans = []
+    for match in grep.finditer(text):
+        start, end = match.span()
+        if text[start - 1 : start] == "$" or (text[end : end + 1] == "$" and text[end + 1 : end + 2] != "{"):
+            spans.append((start, end))
+    return spans
+
+
+_GREP_PATTERNS: dict[str, re.Pattern[str]] = {}
+
 # the names of each pattern `name_pattern` made, lower-cased (a process that received a pattern by
 # pickling, not by forking, has none: it searches with the pattern alone)
 _NEEDLES: dict[str, tuple[str, ...]] = {}

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from auditor.catalog.names import LegacyCatalog, name_spans
+from auditor.catalog.names import LegacyCatalog, dollar_spans, name_spans
 from auditor.core.model import Confidence, Finding, LegacyObject, Mention, Span, Suggestion
 from auditor.core.source import LineIndex, snippet_of
 from auditor.discover.languages import (
@@ -39,6 +39,9 @@ from auditor.sql.mentions import (
 from auditor.sql.rewrite import rewrite_reference
 
 FINDING = "finding"
+# `$orders`, `orders$archive`: a `$` joins the name to a longer one (SQL, shell, PHP and JavaScript names)
+_JOINED = "part of a longer name that a `$` joins it to (`$x`, `x$y`), not the table's"
+_NAME_CHAR = re.compile(r"[\w$]")
 _UNDECODABLE = Verdict(UNCLASSIFIED, "the file could not be decoded, so its text was not analysed")
 
 
@@ -81,7 +84,8 @@ def reconcile_mentions(
     unclassified: list[Finding] = []
     for source in sources:
         found = name_spans(pattern, source.text)
-        if not found:
+        joined = dollar_spans(pattern, source.text)  # `$orders`, `orders$x`, `'^orders$'`: grep sees them
+        if not found and not joined:
             continue
         commented = source.language in COMMENT_STYLES  # its findings can be suppressed by a comment
         lines = LineIndex(source.text)
@@ -103,6 +107,18 @@ def reconcile_mentions(
                 )
             else:
                 uncovered.append((start, end))
+        for start, end in joined:
+            line, column = lines.position(start)
+            written = source.text[start:end]
+            if source.migration:
+                mentions.append(
+                    Mention(source.path, line, column, written, NOT_A_REFERENCE, MIGRATION_HISTORY)
+                )
+            elif source.text[start - 1 : start] == "$" or _NAME_CHAR.match(source.text, end + 1):
+                mentions.append(Mention(source.path, line, column, written, NOT_A_REFERENCE, _JOINED))
+            else:  # `name$` and then no name: maybe a regex's end anchor, judged where it stands
+                uncovered.append((start, end))
+        uncovered.sort()
         if not uncovered:
             continue
         if source.kind == "python":

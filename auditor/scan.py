@@ -1446,14 +1446,48 @@ def _callee_homes(
     resolved with the function's summary, read there."""
     from auditor.python.extract import FIXTURE_CALLEE  # the rounds read facts: the extractor is loaded
 
-    homes = {_home_of(w, known) for w in wanted}
+    homes = {_wanted_home(w, known) for w in wanted}
     for module in new:
         if module.path in named:
             wanted.update(c for c in module.legacy_callees if _home_of(c, known))
             if any(c.startswith(FIXTURE_CALLEE) for c in module.legacy_callees):
                 # a test passes a legacy name to what a pytest fixture returns: the conftest files define it
                 wanted.update(f"{m}.fixture" for m in known if m.rpartition(".")[2] == "conftest")
-    return {_home_of(w, known) for w in wanted} - homes  # a module found before is parsed already
+        _typed_by_bases(module, module.legacy_callees if module.path in named else (), wanted)
+    return {_wanted_home(w, known) for w in wanted} - homes  # a module found before is parsed already
+
+
+def _wanted_home(wanted: str, known: frozenset[str]) -> str:
+    if wanted.startswith(_BASE):  # the module of the base class
+        module = wanted[len(_BASE) :].partition(" ")[0].rpartition(".")[0]
+        return module if module in known else ""
+    return _home_of(wanted, known)
+
+
+_BASE = "\0base "  # in the wanted set: "<mark>module.Class attr.method", an attribute a base class may type
+
+
+def _typed_by_bases(module: ModuleFacts, callees: Iterable[str], wanted: set[str]) -> None:
+    """`self.db.insert("orders")` in a class whose base class, in a module of its own, types `self.db`
+    (`db: Database`, or `self.db = db` with `db: Database`): that module is wanted, base after base, and
+    then the module of the type (its method's summary resolves the call)."""
+    prefix = module.module + "."
+    chains = [(c[len(prefix) :].partition(".")[0], c[len(prefix) :].partition(".")[2]) for c in callees]
+    for entry in [w for w in wanted if w.startswith(_BASE + prefix)]:
+        cls, _, rest = entry[len(_BASE) :].partition(" ")
+        chains.append((cls[len(prefix) :], rest))
+    for cls, rest in chains:
+        attribute, _, method = rest.partition(".")
+        if not method or cls not in module.classes:
+            continue
+        held = module.attribute_types.get(f"{cls}.{attribute}")
+        if held:  # typed here: the type's module has the method
+            wanted.add(f"{held}.{method}")
+            continue
+        for base in module.classes[cls]:  # as the extraction qualified them (`app.base.Store`)
+            qualified = prefix + base if base in module.classes else module.imports.get(base, base)
+            if "." in qualified:
+                wanted.add(f"{_BASE}{qualified} {rest}")
 
 
 def _home_of(callee: str, modules_known: frozenset[str]) -> str:

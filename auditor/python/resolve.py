@@ -318,6 +318,19 @@ class Resolver:
             stack.extend(b for b in (self.class_target(base) for base in facts.classes[local]) if b)
         return out
 
+    def _inherited_attribute_type(self, cls: str, attribute: list[str]) -> str | None:
+        """The type a base class of ``cls`` gives its attribute (`db_pool: DatabasePool`, or `self.db_pool =
+        database` with `database: DatabasePool`), the nearest base first; None when none does."""
+        found = self.class_target(cls)
+        if found is None:
+            return None
+        for base in self._ancestry(found)[1:]:
+            facts, local = self._class_at(base)
+            held = facts.attribute_types.get(".".join([local, *attribute]))
+            if held is not None:
+                return held
+        return None
+
     def _class_at(self, cls: str) -> tuple[ModuleFacts, str]:
         return self._classes[cls]
 
@@ -1373,6 +1386,8 @@ class Resolver:
             rest = parts[i:]
             for j in range(len(rest) - 1, 0, -1):
                 held = facts.attribute_types.get(".".join(rest[:j]))
+                if held is None and j >= 2:  # `self.db.x()` where a base class types `self.db`
+                    held = self._inherited_attribute_type(f"{facts.module}.{rest[0]}", rest[1:j])
                 if held is not None:
                     return self.function(".".join([held, *rest[j:]]), depth + 1)
             key = ".".join(rest)

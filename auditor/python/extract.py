@@ -1400,6 +1400,41 @@ class _Extractor:
         elif self._list(added) is not None:
             fragments.extend(self._list(added) or ())
 
+    def _forwarding(self, args: list[_Arg], runner: str) -> None:
+        """`run(desc, self.select_txn, table, keyvalues)`: a function handed to a runner that calls it with
+        the arguments after it (Twisted's `runInteraction`, `run_in_executor`, `executor.submit`), the runner
+        perhaps putting its own first (a cursor). The enclosing function's parameters passed on there are
+        recorded as a call of that function by their names (`select_txn(table=table, ...)`), the way such
+        wrappers name them: the wrapper is then a helper wherever the callback is one."""
+        scope = self.scopes[-1]
+        if (
+            scope.kind != "function"
+            or not any(
+                a.value.__class__ is ast.Name and a.value.id in scope.params  # type: ignore[attr-defined]
+                for a in args[1:]
+            )
+        ):
+            return
+        for at, arg in enumerate(args):
+            if arg.keyword is not None or arg.star or arg.value.__class__ not in (ast.Attribute, ast.Name):
+                continue
+            dotted = _attr_dotted(arg.value)
+            callback = self._callee(dotted) if dotted is not None else ""
+            if not callback or callback.startswith(FIXTURE_CALLEE):
+                continue
+            passed = [
+                (-1, a.value.id, _for_summary(self._argument(a.value)))  # type: ignore[attr-defined]
+                for a in args[at + 1 :]
+                if a.keyword is None
+                and not a.star
+                and a.value.__class__ is ast.Name
+                and a.value.id in scope.params  # type: ignore[attr-defined]
+            ]
+            if passed:
+                what = f"{dotted}() through {runner}()"
+                self.facts.calls.append(CallSite(callback, tuple(passed), self.block, what))
+            return  # the first function argument is the callback
+
     def _type_of(self, node: ast.expr) -> str:
         """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""
         if isinstance(node, ast.Call):
@@ -1621,6 +1656,8 @@ class _Extractor:
                 position += 1
             if index not in consumed and not message:
                 self._standalone(arg.value, value)
+        if len(args) >= 2:
+            self._forwarding(args, dotted if dotted is not None else self._code(func))
         if any(value and value is not _NOT_A_NAME for _, _, value in recorded):
             label = dotted if dotted is not None else self._code(func)
             self.facts.calls.append(CallSite(callee, tuple(recorded), self.block, f"{label}()"))

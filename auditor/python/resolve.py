@@ -1328,8 +1328,8 @@ class Resolver:
         reached, unpacked = set(pending), set()
         while pending:
             for path in callers.get(pending.pop(), ()):
-                if path in unpacked:
-                    continue
+                # a module is read again for each function newly reached that it calls: a call earlier in
+                # it may pass a parameter to a function only found to reach a table later in the walk
                 unpacked.add(path)
                 for call in self.modules[path].calls:
                     if self.function(call.callee) not in reached:

@@ -1378,7 +1378,7 @@ def _extract_python(
             schemas = [p for p in schemas if _module_names(p) & imported]
         receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, modules)
         used.update(receivers)
-        homes = _callee_homes(new_facts, wanted_functions, named, modules)
+        homes = _callee_homes(new_facts, wanted_functions, named, modules, out.facts)
         demanded = [p for p in remaining if p not in used and _module_names(p) & homes] if homes else []
         on_demand.update(demanded)
         round_paths = users + schemas + receivers + demanded  # parsed by the loop (not yet in the cache)
@@ -1439,7 +1439,11 @@ def _receiver_modules(
 
 
 def _callee_homes(
-    new: list[ModuleFacts], wanted: set[str], named: set[str], known: frozenset[str]
+    new: list[ModuleFacts],
+    wanted: set[str],
+    named: set[str],
+    known: frozenset[str],
+    parsed: list[ModuleFacts],
 ) -> set[str]:
     """The modules that define the functions a parsed module passes a legacy name to (`count_rows(request,
     ["orders"])`, imported from a module that names no legacy object), round after round: the call is
@@ -1453,7 +1457,7 @@ def _callee_homes(
             if any(c.startswith(FIXTURE_CALLEE) for c in module.legacy_callees):
                 # a test passes a legacy name to what a pytest fixture returns: the conftest files define it
                 wanted.update(f"{m}.fixture" for m in known if m.rpartition(".")[2] == "conftest")
-        _typed_by_bases(module, module.legacy_callees if module.path in named else (), wanted)
+    _typed_by_bases(new, named, parsed, wanted)
     return {_wanted_home(w, known) for w in wanted} - homes  # a module found before is parsed already
 
 
@@ -1467,16 +1471,33 @@ def _wanted_home(wanted: str, known: frozenset[str]) -> str:
 _BASE = "\0base "  # in the wanted set: "<mark>module.Class attr.method", an attribute a base class may type
 
 
-def _typed_by_bases(module: ModuleFacts, callees: Iterable[str], wanted: set[str]) -> None:
+def _typed_by_bases(
+    new: list[ModuleFacts], named: set[str], parsed: list[ModuleFacts], wanted: set[str]
+) -> None:
     """`self.db.insert("orders")` in a class whose base class, in a module of its own, types `self.db`
     (`db: Database`, or `self.db = db` with `db: Database`): that module is wanted, base after base, and
-    then the module of the type (its method's summary resolves the call)."""
-    prefix = module.module + "."
-    chains = [(c[len(prefix) :].partition(".")[0], c[len(prefix) :].partition(".")[2]) for c in callees]
-    for entry in [w for w in wanted if w.startswith(_BASE + prefix)]:
+    then the module of the type (its method's summary resolves the call). A base in a module parsed
+    before is followed at once."""
+    modules = {facts.module: facts for facts in parsed}
+    pending = [
+        (module, callee[len(module.module) + 1 :])
+        for module in new
+        if module.path in named
+        for callee in module.legacy_callees
+        if callee.startswith(module.module + ".")
+    ]
+    for entry in [w for w in wanted if w.startswith(_BASE)]:
         cls, _, rest = entry[len(_BASE) :].partition(" ")
-        chains.append((cls[len(prefix) :], rest))
-    for cls, rest in chains:
+        home = modules.get(cls.rpartition(".")[0])
+        if home is not None:
+            pending.append((home, f"{cls.rpartition('.')[2]}.{rest}"))
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        module, chain = pending.pop()
+        if (module.module, chain) in seen:
+            continue
+        seen.add((module.module, chain))
+        cls, _, rest = chain.partition(".")
         attribute, _, method = rest.partition(".")
         if not method or cls not in module.classes:
             continue
@@ -1485,9 +1506,14 @@ def _typed_by_bases(module: ModuleFacts, callees: Iterable[str], wanted: set[str
             wanted.add(f"{held}.{method}")
             continue
         for base in module.classes[cls]:  # as the extraction qualified them (`app.base.Store`)
-            qualified = prefix + base if base in module.classes else module.imports.get(base, base)
-            if "." in qualified:
-                wanted.add(f"{_BASE}{qualified} {rest}")
+            local = base in module.classes
+            qualified = f"{module.module}.{base}" if local else module.imports.get(base, base)
+            if "." not in qualified:
+                continue
+            wanted.add(f"{_BASE}{qualified} {rest}")
+            home = modules.get(qualified.rpartition(".")[0])
+            if home is not None:  # parsed already: on up at once
+                pending.append((home, f"{qualified.rpartition('.')[2]}.{rest}"))
 
 
 def _home_of(callee: str, modules_known: frozenset[str]) -> str:

@@ -1,4 +1,5 @@
-"""The type of an object an attribute holds, read where a base class declares it."""
+"""Helpers reached through objects and runners: the type of an attribute, read where a base class declares
+it; a function handed to a runner with the arguments it is to be called with."""
 
 from __future__ import annotations
 
@@ -47,3 +48,31 @@ def test_an_attribute_typed_two_bases_up_reaches_the_helper(tmp_path: Path, mode
     data = scan_json(root, "--unresolved", mode)
     found = sorted((f["path"], f["line"], f["rule"]) for f in data["findings"])
     assert found == [("app/store.py", 6, "LR004")]
+
+
+_RUNNER = {
+    "audit.toml": 'legacy = { "orders" = "orders_v2" }\n',
+    "app/__init__.py": "",
+    "app/db.py": (
+        "def run(desc, func, *args):\n"
+        "    return func(connect(), *args)\n\n\n"
+        "def connect():\n"
+        "    return None\n\n\n"
+        "def _count_txn(conn, table):\n"
+        '    return conn.execute(f"SELECT count(*) FROM {table}")\n\n\n'
+        "def count(table):\n"
+        '    return run("count", _count_txn, table)\n\n\n'
+        "def count_any(name_of):\n"
+        '    return run("count_any", _count_txn, name_of())\n'
+    ),
+    "app/report.py": "from app.db import count\n\n\ndef orders():\n    return count(\"orders\")\n",
+}
+
+
+def test_a_runner_handed_an_unknown_keeps_the_callbacks_lr005(tmp_path: Path) -> None:
+    """`count` hands its parameter to the runner with `_count_txn`: `count("orders")` is the finding. A
+    second runner call hands `_count_txn` a value nobody knows, so `_count_txn`'s own LR005 stands."""
+    root = write_tree(tmp_path / "app", _RUNNER)
+    data = scan_json(root)
+    found = sorted((f["path"], f["line"], f["rule"]) for f in data["findings"])
+    assert found == [("app/db.py", 10, "LR005"), ("app/report.py", 5, "LR004")]

@@ -1403,26 +1403,21 @@ class _Extractor:
     def _forwarding(self, args: list[_Arg], runner: str) -> None:
         """`run(desc, self.select_txn, table, keyvalues)`: a function handed to a runner that calls it with
         the arguments after it (Twisted's `runInteraction`, `run_in_executor`, `executor.submit`), the runner
-        perhaps putting its own first (a cursor). The enclosing function's parameters passed on there are
-        recorded as a call of that function by their names (`select_txn(table=table, ...)`), the way such
-        wrappers name them: the wrapper is then a helper wherever the callback is one."""
+        perhaps putting its own first (a cursor). It is recorded as a call of that function: the enclosing
+        function's parameters passed on there by their names (`select_txn(table=table, ...)`, the way such
+        wrappers name them), everything else unknown (its place is the runner's to decide). The wrapper is
+        then a helper wherever the callback is one, and the callback's LR005 stands for what is unknown."""
         scope = self.scopes[-1]
-        if (
-            scope.kind != "function"
-            or not any(
-                a.value.__class__ is ast.Name and a.value.id in scope.params  # type: ignore[attr-defined]
-                for a in args[1:]
-            )
-        ):
+        if scope.kind != "function":
             return
-        for at, arg in enumerate(args):
-            if arg.keyword is not None or arg.star or arg.value.__class__ not in (ast.Attribute, ast.Name):
+        for at, arg in enumerate(args[:-1]):
+            if arg.keyword is not None or arg.star or not self._may_be_function(arg.value):
                 continue
             dotted = _attr_dotted(arg.value)
             callback = self._callee(dotted) if dotted is not None else ""
             if not callback or callback.startswith(FIXTURE_CALLEE):
                 continue
-            passed = [
+            passed: list[tuple[int, str | None, Value]] = [
                 (-1, a.value.id, _for_summary(self._argument(a.value)))  # type: ignore[attr-defined]
                 for a in args[at + 1 :]
                 if a.keyword is None
@@ -1430,10 +1425,27 @@ class _Extractor:
                 and a.value.__class__ is ast.Name
                 and a.value.id in scope.params  # type: ignore[attr-defined]
             ]
-            if passed:
-                what = f"{dotted}() through {runner}()"
-                self.facts.calls.append(CallSite(callback, tuple(passed), self.block, what))
+            passed.append((-1, "*", ()))
+            what = f"{dotted}() through {runner}()"
+            self.facts.calls.append(CallSite(callback, tuple(passed), self.block, what))
             return  # the first function argument is the callback
+
+    def _may_be_function(self, node: ast.expr) -> bool:
+        """A method of this object or class (`self.select_txn`), a name imported or a module's function: not
+        a local value (its type is not known here)."""
+        root = node
+        while root.__class__ is ast.Attribute:
+            root = root.value  # type: ignore[attr-defined]
+        if root.__class__ is not ast.Name:
+            return False
+        name = root.id  # type: ignore[attr-defined]
+        if name in ("self", "cls") and root is not node:
+            return True
+        return name in self.facts.imports or not any(
+            name in scope.params or name in scope.values or name in scope.lists
+            for scope in self.scopes
+            if scope.kind == "function"
+        )
 
     def _type_of(self, node: ast.expr) -> str:
         """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""

@@ -6,6 +6,7 @@ Other .sql files (reports, jobs, schema dumps) are taken as they are.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -101,15 +102,7 @@ class _Object:
         looked up in when it runs; () for any other object, or a routine without one."""
         if self.kind not in ("function", "procedure"):
             return ()
-        statement = self.text[self.info.start : self.info.end]
-        # the body is no clause: blank it (a body is quoted text of its own)
-        for kind, start, end in quoted_ranges(statement):
-            if kind in ("body", "comment"):
-                statement = statement[:start] + " " * (end - start) + statement[end:]
-        found = _ROUTINE_SEARCH_PATH.search(statement)
-        if found is None:
-            return ()
-        return tuple(fold_identifier(part.strip().strip("'")) for part in found.group("schemas").split(","))
+        return _routine_search_path(self.text[self.info.start : self.info.end])
 
 
 def analyze_sql_files(
@@ -167,14 +160,10 @@ def analyze_sql_files(
         analysis.object(obj, compat_functions, history=True)
     for obj in others:
         analysis.object(obj, compat_functions, history=False)
-    schema = catalog.default_schema
 
-    def depends(obj: _Object) -> tuple[ObjectName, ...]:  # as `object()` resolves names: `pg_catalog` first
+    def depends(obj: _Object) -> tuple[ObjectName, ...]:  # as `object()` resolves names
         path = obj.search_path
-        found = ((r, analysis.legacy(r, path)) for r in obj.refs if r.position not in _NOT_DEPENDENCY)
-        return tuple(
-            legacy.legacy if legacy else resolve_name((r.schema, r.name), schema) for r, legacy in found
-        )
+        return tuple(analysis.named(r, path)[0] for r in obj.refs if r.position not in _NOT_DEPENDENCY)
 
     definitions = [
         Definition(obj.label, obj.kind, obj.own, depends(obj))
@@ -203,9 +192,22 @@ _ROUTINE_SEARCH_PATH = re.compile(
 def _search_path(statement: str) -> tuple[str, ...]:
     """The schemas a `SET search_path` statement lists, folded; () for any other statement."""
     found = _SET_SEARCH_PATH.match(statement)
-    if found is None:
-        return ()
-    return tuple(fold_identifier(part.strip().strip("'")) for part in found.group("schemas").split(","))
+    return _schemas(found.group("schemas")) if found is not None else ()
+
+
+@functools.lru_cache(maxsize=1024)
+def _routine_search_path(statement: str) -> tuple[str, ...]:
+    """The schemas of a routine's `SET search_path` clause, folded; () when it has none."""
+    for kind, start, end in quoted_ranges(statement):  # its body is no clause: blanked
+        if kind in ("body", "comment"):
+            statement = statement[:start] + " " * (end - start) + statement[end:]
+    found = _ROUTINE_SEARCH_PATH.search(statement)
+    return _schemas(found.group("schemas")) if found is not None else ()
+
+
+def _schemas(listed: str) -> tuple[str, ...]:
+    """`billing, 'public'` as folded schema names."""
+    return tuple(fold_identifier(part.strip().strip("'")) for part in listed.split(","))
 
 
 class _Analysis:
@@ -267,6 +269,14 @@ class _Analysis:
                 self.findings.append(
                     self.finding("LR101", path, text, ref, legacy, f"{path}:<script>", message, None)
                 )
+
+    def named(self, ref: TableRef, search_path: tuple[str, ...]) -> tuple[ObjectName, LegacyObject | None]:
+        """The object a reference names, and the legacy object it is if any: an unqualified name in
+        `pg_catalog` first, then in the search path, as PostgreSQL looks it up."""
+        legacy = self.legacy(ref, search_path)
+        if legacy is not None:
+            return legacy.legacy, legacy
+        return resolve_name((ref.schema, ref.name), self.catalog.default_schema), None
 
     def legacy(self, ref: TableRef, search_path: tuple[str, ...] = ()) -> LegacyObject | None:
         """The legacy object a reference names: an unqualified name in the first schema of the search
@@ -346,7 +356,6 @@ class _Analysis:
 
     def object(self, obj: _Object, compat_functions: frozenset[ObjectName], history: bool) -> None:
         """LR102 for each legacy name in the definition of a persistent object that exists."""
-        schema = self.catalog.default_schema
         compat = self.is_compat(obj, history) or (
             obj.kind in ("function", "procedure") and obj.own in compat_functions
         )
@@ -358,9 +367,7 @@ class _Analysis:
             # breaks with the view as that FROM item does: reported at its place
             if ref.position in _NOT_DEPENDENCY and ref.position != "qualifier":
                 continue
-            # an unqualified name: `pg_catalog` first, then the routine's own search path, as PostgreSQL
-            legacy = self.legacy(ref, search_path)
-            name = legacy.legacy if legacy is not None else resolve_name((ref.schema, ref.name), schema)
+            name, legacy = self.named(ref, search_path)
             # a name looked up as text is resolved at run time, never bound by OID
             bound = obj.kind in _OID_BOUND or ref.position == "signature"  # a signature's types are, too
             if legacy is not None and history and bound and ref.position != "lookup":

@@ -65,7 +65,7 @@ _RUNNER = {
         "def count_any(name_of):\n"
         '    return run("count_any", _count_txn, name_of())\n'
     ),
-    "app/report.py": "from app.db import count\n\n\ndef orders():\n    return count(\"orders\")\n",
+    "app/report.py": 'from app.db import count\n\n\ndef orders():\n    return count("orders")\n',
 }
 
 

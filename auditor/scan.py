@@ -26,6 +26,7 @@ from auditor.core.model import (
     DbObject,
     Diagnostic,
     Finding,
+    HeldHelper,
     InferredSink,
     LeftOut,
     LegacyObject,
@@ -772,7 +773,9 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     diagnostics.extend(other_diagnostics)
     laps.lap("python: holder rounds")  # and the workers' CPU time: they end here
     diagnostics.extend(python.diagnostics)
-    findings, examined, inferred_sinks, sql_runs = _resolve(python, scan_catalog, cache)
+    resolved = _resolve(python, scan_catalog, cache)
+    findings, examined, inferred_sinks, sql_runs = resolved[:4]
+    findings.extend(_held_back(resolved.held, py_files, python, cache, config.max_file_bytes))
     if dependents is not None:
         findings = [dependents.as_lr103(f) for f in findings]
         findings.extend(
@@ -1025,34 +1028,96 @@ def _dependents(sql_result: _SqlAnalysis, catalog: LegacyCatalog) -> DependentOb
     return dependents if dependents.chains or dependents.functions else None
 
 
-def _resolve(
-    python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache
-) -> tuple[
-    list[Finding], dict[tuple[str, int, int], str], tuple[InferredSink, ...], tuple[tuple[str, str, str], ...]
-]:
-    """Cross-module resolution: the findings, the occurrences it looked at and ruled out, the helpers
-    inferred as table sinks, and the .sql files Python runs; memoised by the content of every parsed
-    file and the catalog."""
+class _Resolved(NamedTuple):
+    findings: list[Finding]
+    examined: dict[tuple[str, int, int], str]  # occurrences looked at and ruled out: why
+    sinks: tuple[InferredSink, ...]  # the helpers inferred as table sinks
+    runs: tuple[tuple[str, str, str], ...]  # the .sql files Python runs
+    held: tuple[HeldHelper, ...]  # LR005s that calls in the modules not parsed may bring back
+
+
+def _resolve(python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache) -> _Resolved:
+    """Cross-module resolution, memoised by the content of every parsed file and the catalog."""
     keys = python.keys  # the resolution reads only the facts: keyed by them (an edit may leave them equal)
     read = sorted((p, _facts_key(p, keys[p], cache) if p in keys else None) for p in python.fact_paths)
     inputs = content_key(repr((catalog.objects, read)).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        found, examined, sinks, runs = cached
-        return list(found), dict(examined), sinks, runs
-    from auditor.python.resolve import Resolver, apply_positions, one_per_occurrence
+        found, examined, sinks, runs, held = cached
+        return _Resolved(list(found), dict(examined), sinks, runs, held)
+    from auditor.python.resolve import PendingPosition, Resolver, apply_positions, one_per_occurrence
 
     facts = python.all_facts()
     resolution = Resolver(facts, catalog).resolve()
     findings = resolution.findings
-    if resolution.pending:
-        wanted = {item.path for item in resolution.pending}  # only these modules' positions are unpacked
-        positions = {f.path: f.node_positions for f in facts if f.path in wanted}
-        findings = apply_positions(findings, resolution.pending, positions)
+    held = tuple(resolution.held)
+    # only the modules of findings located at an expression have their positions unpacked
+    wanted = {item.path for item in resolution.pending}
+    wanted.update(f.path for h in held for f, node in h.findings if node is not None)
+    positions = {f.path: f.node_positions for f in facts if f.path in wanted}
+    findings = apply_positions(findings, resolution.pending, positions)
+    held = tuple(
+        replace(
+            h,
+            findings=tuple(
+                (
+                    apply_positions([f], [PendingPosition(0, f.path, n)], positions)[0]
+                    if n is not None
+                    else f,
+                    None,
+                )
+                for f, n in h.findings
+            ),
+        )
+        for h in held
+    )
     findings = one_per_occurrence(findings)
     sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)
-    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs))
-    return findings, resolution.examined, sinks, runs
+    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs, held))
+    return _Resolved(findings, resolution.examined, sinks, runs, held)
+
+
+def _held_back(
+    held: tuple[HeldHelper, ...],
+    files: list[SourceFile],
+    python: _PythonFacts,
+    cache: ScanCache,
+    max_bytes: int,
+) -> list[Finding]:
+    """The held LR005s of the methods that a module the scan did not parse may call with a value it cannot
+    tell. Which file calls which held helper is remembered per file content: an unchanged file is not read."""
+    if not held:
+        return []
+    from auditor.python.resolve import also_called
+    from auditor.python.unparsed_callers import probe_pattern, unknown_calls
+
+    pattern = probe_pattern(held)
+    signature = content_key(repr([(h.method, h.cls, h.position, h.parameter) for h in held]).encode())
+    known: dict[str, tuple[str, dict[int, int]]] = cache.stage("callers:" + signature, signature) or {}
+    parsed = set(python.fact_paths)
+    verdicts: dict[str, tuple[str, dict[int, int]]] = {}
+    for file in files:
+        key = python.keys.get(file.path)
+        if file.path in parsed or key is None or pattern is None:
+            continue
+        verdict = known.get(file.path)
+        if verdict is None or verdict[0] != key:
+            data = read_bytes(file.full_path, file.path, max_bytes)
+            if isinstance(data, Diagnostic):
+                continue  # diagnosed where it was read first (an unanalysed file blocks on its own)
+            verdict = (key, unknown_calls(data, held) if pattern.search(data) else {})
+        verdicts[file.path] = verdict
+    cache.put_stage("callers:" + signature, signature, verdicts)
+    restored: list[Finding] = []
+    for index, helper in enumerate(held):
+        where = next(((p, v[1][index]) for p, v in sorted(verdicts.items()) if index in v[1]), None)
+        if where is None:
+            continue
+        label = f"{helper.cls}.__init__()" if helper.method == "__init__" else f".{helper.method}()"
+        place = f"{where[0]}:{where[1]}" if where[1] else where[0]
+        why = f"`{label}` is also called in {place} (a module not analysed) with a value the scan cannot tell"
+        restored.extend(also_called(finding, why) for finding, _ in helper.findings)
+    return restored
 
 
 class _SqlAnalysis(NamedTuple):

@@ -388,6 +388,38 @@ def test_a_call_cached_before_its_module_existed_keeps_the_helper_unresolved(tmp
 NIGHTLY = "import reports.db\n\n\ndef nightly():\n    reports.db.dump('orders')\n"
 
 
+def test_a_method_call_added_in_a_module_not_parsed_brings_its_helpers_lr005_back(tmp_path: Path) -> None:
+    """A method helper whose parsed callers all pass literals has its LR005 resolved, unless a module the
+    scan does not parse calls the method with a value nobody knows. That module's verdict is remembered
+    per content: an edit there, with every other file unchanged and the resolution taken from the cache,
+    changes the answer exactly as a scan without cache does, both ways."""
+    from auditor.catalog.config import load_config
+
+    db = (
+        "class Database:\n    def count(self, table):\n"
+        '        return self.execute(f"SELECT count(*) FROM {table}")\n'
+    )
+    report = "from app.db import Database\n\n\ndef report(db: Database):\n    return db.count('orders')\n"
+    job = "def job(db, settings):\n    return db.count('customers')\n"
+    root = write_tree(
+        tmp_path / "p",
+        {"audit.toml": 'legacy = { "orders" = "orders_v2" }\n', "app/db.py": db, "app/report.py": report,
+         "app/job.py": job},
+    )  # fmt: skip
+
+    def run(cache_dir: str | None) -> list[tuple[str, int, str]]:
+        config = load_config(str(root), None)
+        found = scan(ScanOptions(str(root), config, jobs=1, cache_dir=cache_dir)).findings
+        return sorted((f.path, f.span.line, f.rule) for f in found)
+
+    cache = str(tmp_path / "cache")
+    assert run(cache) == run(None) == [("app/report.py", 5, "LR004")]
+    write_tree(root, {"app/job.py": job.replace("'customers'", "settings.table")})
+    assert run(cache) == run(None) == [("app/db.py", 3, "LR005"), ("app/report.py", 5, "LR004")]
+    write_tree(root, {"app/job.py": job})
+    assert run(cache) == [("app/report.py", 5, "LR004")]
+
+
 def test_an_edit_writes_a_small_segment_and_a_damaged_segment_is_parsed_again(tmp_path: Path) -> None:
     """Facts live in segment files beside the index: an edit writes the changed file's facts into a new
     small segment (the others stay where they are); a segment whose bytes no longer match their digests

@@ -175,6 +175,19 @@ class InferredSink:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldHelper:
+    """A method whose callers in the parsed modules all pass known table names: its LR005s (and those of
+    the helpers resolved through it) stand when a module the scan did not parse may call it with another
+    value."""
+
+    method: str  # its name: calls `.method(...)`; "__init__": calls of the class
+    cls: str  # the class, for a constructor
+    position: int  # the parameter's place among the call's positional arguments (-1: by keyword only)
+    parameter: str
+    findings: tuple[tuple[Finding, int | None], ...]  # each LR005, with its expression (positions pending)
+
+
+@dataclass(frozen=True, slots=True)
 class StatementUsage:
     """One normalized statement (``pg_stat_statements``) that read a legacy view in the observation window."""
 

@@ -25,6 +25,7 @@ ALLOWED = frozenset(
         ("auditor.core.model", "Diagnostic"),
         ("auditor.core.model", "Finding"),
         ("auditor.core.model", "InferredSink"),
+        ("auditor.core.model", "HeldHelper"),
         ("auditor.core.model", "Span"),
         ("auditor.core.model", "Suggestion"),
         ("auditor.core.model", "Confidence"),

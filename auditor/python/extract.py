@@ -54,6 +54,8 @@ FORWARDED_BINDS = "*"
 # the callee of a call of a parameter (`table_factory("orders")` in a test), followed by "<module> <name>":
 # the fixture of that name, as pytest finds it from that module
 FIXTURE_CALLEE = "pytest fixture "
+# the callee of a method called on an object of unknown type: this, then the method's name (`?.count`)
+UNATTRIBUTED = "?."
 _CLASS_NAME = re.compile(r"class\s+(\w+)")
 
 
@@ -1627,6 +1629,8 @@ class _Extractor:
         callee = self._callee(dotted) if dotted is not None else ""
         if dotted is None and args and func.__class__ is ast.Attribute:
             callee = self._super_callee(func)  # type: ignore[arg-type]
+        if not callee and args and func.__class__ is ast.Attribute:
+            self._unattributed(func, args)  # type: ignore[arg-type]
         # text printed, logged or raised is read by people, never run: SQL written there is no site of its own
         last = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")  # type: ignore[attr-defined]
         message = bool(args) and (last in MESSAGE_CALLS or MESSAGE_CLASS.fullmatch(last) is not None)
@@ -1678,6 +1682,27 @@ class _Extractor:
                 if not value:
                     slot = keyword if keyword and keyword[0] != "[" else f"{at}{keyword or ''}"
                     self.facts.unknown_arguments.add((callee, slot))
+
+    def _unattributed(self, func: ast.Attribute, args: list[_Arg]) -> None:
+        """A method called on an object whose type the walk cannot tell (`repo.count(name)`, `repo` a
+        parameter): noted as a call of that method name (`?.count`) with the places of the values that are
+        not string literals, for the helpers of that name whose callers must all be known (resolve.py)."""
+        receiver = func.value
+        if receiver.__class__ in _LITERAL_RECEIVERS or (
+            receiver.__class__ is ast.Call and getattr(receiver.func, "id", "") == "super"  # type: ignore[attr-defined]
+        ):
+            return
+        callee = UNATTRIBUTED + func.attr
+        position = 0
+        for arg in args:
+            if arg.star:
+                self.facts.unknown_arguments.add((callee, arg.star))
+                continue
+            value = arg.value
+            if not (value.__class__ is ast.Constant and value.value.__class__ is str):  # type: ignore[attr-defined]
+                self.facts.unknown_arguments.add((callee, arg.keyword or str(position)))
+            if arg.keyword is None:
+                position += 1
 
     def _binds(self, args: list[_Arg], sink: Sink) -> tuple[tuple[str, Value, tuple[Value, ...]], ...]:
         """The bind parameters a call passes beside its SQL, for the catalog lookups that read one: each
@@ -2609,6 +2634,11 @@ def _unpacked_names(target: ast.Tuple | ast.List) -> Iterator[ast.Name]:
 
 
 _LIST_METHODS = ("append", "extend", "insert")  # the calls that add fragments to a list
+# receivers that are values written out: their methods are Python's (`", ".join(...)`, `[].append(...)`)
+_LITERAL_RECEIVERS = frozenset(
+    (ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp,
+     ast.DictComp, ast.GeneratorExp)
+)  # fmt: skip
 _KEYS = "{}"  # a dict's name with this suffix, in a scope's lists: its literal keys (no name ends so)
 
 

@@ -10,13 +10,22 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from auditor.catalog.names import LegacyCatalog, fold_identifier, name_pattern
-from auditor.core.model import Confidence, Finding, InferredSink, LegacyObject, Span, Suggestion
+from auditor.core.model import (
+    Confidence,
+    Finding,
+    HeldHelper,
+    InferredSink,
+    LegacyObject,
+    Span,
+    Suggestion,
+)
 from auditor.python.extract import (
     FIXTURE_CALLEE,
     FORWARDED_BINDS,
     NEUTRAL_BASES,
     POSTGREST_PATH,
     SQL_START,
+    UNATTRIBUTED,
     UNKNOWN_TABLE_ARGS,
     CallSite,
     FunctionInfo,
@@ -102,6 +111,8 @@ class Resolution:
     examined: dict[tuple[str, int, int], str] = field(default_factory=dict)
     sinks: list[InferredSink] = field(default_factory=list)
     sql_files: list[tuple[str, str, str]] = field(default_factory=list)  # (.py path, block, .sql name read)
+    # LR005s that the calls of a method in the modules not parsed decide (see `Resolver._hold`)
+    held: list[HeldHelper] = field(default_factory=list)
 
 
 ParamKey = tuple[str, str]  # (dotted function, parameter)
@@ -1284,19 +1295,22 @@ class Resolver:
                     continue
                 info = self.functions[target][1]
                 for param in by_function.get(target, ()):
-                    base = param.partition("[")[0]  # an entry of a dict parameter: the dict's slot
-                    position = _position(info, base)
-                    slots = (
-                        param,
-                        base,
-                        str(position),
-                        f"{position}[]" if param.endswith("[]") else "",
-                        "*",
-                        "**",
-                    )
-                    if slot in slots and (slot != "*" or position >= 0):
+                    if _takes(info, param, slot):
                         called.add((target, param))
                         unknown.add((target, param))
+        # a method's callers are those the scan can tell, and maybe others: a call of its name on an object
+        # of unknown type (here, or in a module the scan did not parse) may be one of them
+        elsewhere: dict[ParamKey, str] = {}
+        methods = {key: name for key in called - unknown if (name := self._method_name(key[0]))}
+        if methods:
+            calls_of = self._unattributed_calls({name for name in methods.values() if name != "__init__"})
+            for key, name in methods.items():
+                info = self.functions[key[0]][1]
+                where = next((p for p, slot in calls_of.get(name, ()) if _takes(info, key[1], slot)), None)
+                if where is not None:
+                    unknown.add(key)
+                    label = _method_label(key[0], name)
+                    elsewhere[key] = f"`{label}` is also called in {where} on an object of unknown type"
         resolved = called - unknown
         shrinking = True
         while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers
@@ -1305,6 +1319,10 @@ class Resolver:
                 if not needs.get(key, set()) <= resolved:
                     resolved.discard(key)
                     shrinking = True
+                    # a helper whose caller a call of unknown type may run: that call is named here too
+                    why = next((elsewhere[k] for k in sorted(needs[key]) if k in elsewhere), None)
+                    if why is not None:
+                        elsewhere[key] = why
         for key, summary in sorted(self.summaries.items()):
             facts, info = self.functions[key[0]]
             self._result.sinks.append(
@@ -1312,7 +1330,79 @@ class Resolver:
             )
             if key not in resolved:
                 for finding, node in summary.unresolved:
+                    if key in elsewhere:
+                        finding = also_called(finding, elsewhere[key])
                     self._add(finding, node)
+        self._hold(resolved, needs, methods)
+
+    def _method_name(self, function: str) -> str:
+        """A method's name ("" for a module-level or nested function): the calls of a method cannot all be
+        told by name, a constructor's are those that name its class."""
+        facts = self.functions[function][0]
+        local = function[len(facts.module) + 1 :].split(".")
+        if len(local) < 2 or ".".join(local[:-1]) not in facts.classes:
+            return ""
+        return local[-1]
+
+    def _unattributed_calls(self, names: set[str]) -> dict[str, list[tuple[str, str]]]:
+        """The calls of these method names that reach no function the scan can tell: on an object of unknown
+        type (`repo.count(name)`), or through an attribute whose type is unknown (`self.db.count(name)`),
+        each as (where, the place of an argument the call passes an unknown value for)."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        if not names:
+            return found
+        roots = {module.partition(".")[0] for module in self.modules}
+        for facts in self.modules.values():
+            classes = {f"{facts.module}.{local}" for local in facts.classes}
+            for callee, slot in sorted(facts.unknown_arguments):
+                owner, _, name = callee.rpartition(".")
+                if name not in names:
+                    continue
+                if callee.startswith(UNATTRIBUTED) or (
+                    owner.partition(".")[0] in roots
+                    and owner not in classes
+                    and self.function(callee) is None
+                ):
+                    found.setdefault(name, []).append((facts.path, slot))
+            if not names.intersection(c.rpartition(".")[2] for c in facts.callees()):
+                continue
+            for call in facts.calls:
+                owner, _, name = call.callee.rpartition(".")
+                if name not in names or owner in classes or self.function(call.callee) is not None:
+                    continue
+                for index, keyword, value in call.args:
+                    if (
+                        not value
+                        or passes_parameter(value) is not None
+                        or any(HOLE_PREFIX in a.text for a in self.assemble(value, facts.path))
+                    ):
+                        slot = keyword if keyword and keyword[0] != "[" else f"{index}{keyword or ''}"
+                        found.setdefault(name, []).append((facts.path, slot))
+        return found
+
+    def _hold(
+        self, resolved: set[ParamKey], needs: dict[ParamKey, set[ParamKey]], methods: dict[ParamKey, str]
+    ) -> None:
+        """The LR005s of the methods resolved by the callers the scan parsed, with those of the helpers
+        resolved through them, are held back: a module the scan did not parse may call the method too (the
+        scan looks for such calls in the files it did not parse, see scan.py `_held_back`)."""
+        for key in sorted(k for k in resolved if k in methods):
+            through = {key}
+            grew = True
+            while grew:  # the helpers whose resolution needs this one, to a fixed point
+                grew = False
+                for other in resolved:
+                    if other not in through and needs.get(other, set()) & through:
+                        through.add(other)
+                        grew = True
+            findings = tuple(pair for other in sorted(through) for pair in self.summaries[other].unresolved)
+            if findings:
+                info = self.functions[key[0]][1]
+                name = methods[key]
+                cls = key[0].rsplit(".", 2)[-2] if name == "__init__" else ""
+                self._result.held.append(
+                    HeldHelper(name, cls, _position(info, key[1].partition("[")[0]), key[1], findings)
+                )
 
     def _helper_calls(self) -> list[tuple[ModuleFacts, CallSite, str, FunctionInfo]]:
         """The calls that may reach a helper, in module and source order. A module's call records are
@@ -1671,6 +1761,23 @@ def _prefixed(prefix: Lit, assembly: Assembly) -> Assembly:
         dataclasses.replace(s, start=s.start + width, end=s.end + width) for s in assembly.segments
     )
     return Assembly(prefix.text + assembly.text, segments, assembly.approximate)
+
+
+def _takes(info: FunctionInfo, param: str, slot: str) -> bool:
+    """A call that passes an unknown value at ``slot`` (a place, a keyword, `*`, `**`) may pass it for
+    ``param``."""
+    base = param.partition("[")[0]  # an entry of a dict parameter: the dict's slot
+    position = _position(info, base)
+    slots = (param, base, str(position), f"{position}[]" if param.endswith("[]") else "", "*", "**")
+    return slot in slots and (slot != "*" or position >= 0)
+
+
+def _method_label(function: str, name: str) -> str:
+    return f"{function.rsplit('.', 2)[-2]}()" if name == "__init__" else f".{name}()"
+
+
+def also_called(finding: Finding, why: str) -> Finding:
+    return dataclasses.replace(finding, message=f"{finding.message} ({why})")
 
 
 def _position(info: FunctionInfo, param: str) -> int:

@@ -1089,23 +1089,23 @@ def _held_back(
     if not held:
         return []
     from auditor.python.resolve import also_called
-    from auditor.python.unparsed_callers import probe_pattern, unknown_calls
+    from auditor.python.unparsed_callers import CallProbe
 
-    pattern = probe_pattern(held)
+    probe = CallProbe(held)
     signature = content_key(repr([(h.method, h.cls, h.position, h.parameter) for h in held]).encode())
     known: dict[str, tuple[str, dict[int, int]]] = cache.stage("callers:" + signature, signature) or {}
     parsed = set(python.fact_paths)
     verdicts: dict[str, tuple[str, dict[int, int]]] = {}
     for file in files:
         key = python.keys.get(file.path)
-        if file.path in parsed or key is None or pattern is None:
+        if file.path in parsed or key is None:
             continue
         verdict = known.get(file.path)
         if verdict is None or verdict[0] != key:
             data = read_bytes(file.full_path, file.path, max_bytes)
             if isinstance(data, Diagnostic):
                 continue  # diagnosed where it was read first (an unanalysed file blocks on its own)
-            verdict = (key, unknown_calls(data, held) if pattern.search(data) else {})
+            verdict = (key, probe.unknown_calls(data))
         verdicts[file.path] = verdict
     cache.put_stage("callers:" + signature, signature, verdicts)
     restored: list[Finding] = []

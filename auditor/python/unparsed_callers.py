@@ -18,34 +18,59 @@ from collections.abc import Iterable
 from auditor.core.model import HeldHelper
 
 
-def probe_pattern(held: Iterable[HeldHelper]) -> re.Pattern[bytes] | None:
-    """One search for every held method's call (`.count(`) and every held constructor's class name."""
-    methods = sorted({h.method for h in held if h.method != "__init__"})
-    classes = sorted({h.cls for h in held if h.method == "__init__"})
-    pieces = []
-    if methods:
-        pieces.append(rb"\.\s*(?:" + b"|".join(re.escape(m.encode()) for m in methods) + rb")\s*\(")
-    if classes:
-        pieces.append(rb"\b(?:" + b"|".join(re.escape(c.encode()) for c in classes) + rb")\b")
-    return re.compile(b"|".join(pieces)) if pieces else None
+class CallProbe:
+    """The search of one module for the calls of the held helpers: a substring test first (C speed; most
+    modules name none of them), then each helper's pattern, then CPython's parser for the modules it
+    finds."""
+
+    def __init__(self, held: Iterable[HeldHelper]) -> None:
+        self.helpers = list(held)
+        self.needles = {(h.cls if h.method == "__init__" else h.method).encode() for h in self.helpers}
+        self.patterns = [_pattern(h) for h in self.helpers]
+
+    def unknown_calls(self, data: bytes) -> dict[int, int]:
+        """For each held helper (by its index), the first line of this module where it may be called with a
+        value the scan cannot tell in its parameter's place (0: the module does not parse, anywhere)."""
+        if not any(needle in data for needle in self.needles):
+            return {}
+        helpers = [(i, h) for i, h in enumerate(self.helpers) if self.patterns[i].search(data)]
+        if not helpers:
+            return {}
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return dict.fromkeys((i for i, _ in helpers), 0)
+        finder = _Finder(helpers)
+        try:
+            finder.scope(tree.body, (), _Names(tree, None))
+        except RecursionError:
+            return dict.fromkeys((i for i, _ in helpers), 0)
+        return finder.found
 
 
-def unknown_calls(data: bytes, held: Iterable[HeldHelper]) -> dict[int, int]:
-    """For each held helper (by its index), the first line of this module where it may be called with a
-    value the scan cannot tell in its parameter's place (0: the module does not parse, anywhere)."""
-    helpers = [(i, h) for i, h in enumerate(held) if (p := probe_pattern([h])) and p.search(data)]
-    if not helpers:
-        return {}
-    try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return dict.fromkeys((i for i, _ in helpers), 0)
-    finder = _Finder(helpers)
-    try:
-        finder.scope(tree.body, (), _literal_names(tree, frozenset()))
-    except RecursionError:
-        return dict.fromkeys((i for i, _ in helpers), 0)
-    return finder.found
+def _pattern(helper: HeldHelper) -> re.Pattern[bytes]:
+    """A held method's call (`.count(`), or a held constructor's class name."""
+    if helper.method == "__init__":
+        return re.compile(rb"\b" + re.escape(helper.cls.encode()) + rb"\b")
+    return re.compile(rb"\.\s*" + re.escape(helper.method.encode()) + rb"\s*\(")
+
+
+class _Names:
+    """The names a scope only ever sets to known strings, found when a call first asks (most calls pass
+    literals or nothing that is a plain name); a name the scope never sets is the enclosing scope's."""
+
+    def __init__(self, scope: ast.AST, outer: _Names | None) -> None:
+        self.node = scope
+        self.outer = outer
+        self.found: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def has(self, name: str) -> bool:
+        if self.found is None:
+            self.found = _literal_names(self.node)
+        known, assigned = self.found
+        if name in known or name in assigned:
+            return name in known
+        return self.outer is not None and self.outer.has(name)
 
 
 class _Finder:
@@ -53,7 +78,7 @@ class _Finder:
         self.helpers = helpers
         self.found: dict[int, int] = {}
 
-    def scope(self, body: list[ast.stmt], bases: tuple[str, ...], known: frozenset[str]) -> None:
+    def scope(self, body: list[ast.stmt], bases: tuple[str, ...], known: _Names) -> None:
         """A module's, class's or function's statements: ``bases``, the last names of the bases of the
         class a method is in; ``known``, the local names only ever set to string literals."""
         nested: list[ast.AST] = []
@@ -76,11 +101,11 @@ class _Finder:
                 names = tuple(d.rpartition(".")[2] for b in node.bases if (d := _dotted(b)))
                 self.scope(node.body, names, known)
             elif isinstance(node, ast.Lambda):
-                self.scope([ast.Expr(node.body)], bases, frozenset())
+                self.scope([ast.Expr(node.body)], bases, _Names(node, known))
             else:
-                self.scope(node.body, bases, _literal_names(node, known))
+                self.scope(node.body, bases, _Names(node, known))
 
-    def _call(self, call: ast.Call, bases: tuple[str, ...], known: frozenset[str]) -> None:
+    def _call(self, call: ast.Call, bases: tuple[str, ...], known: _Names) -> None:
         for index, helper in self.helpers:
             if call.lineno >= self.found.get(index, call.lineno + 1):
                 continue  # the first call in the module is the one named
@@ -110,7 +135,7 @@ def _calls(call: ast.Call, helper: HeldHelper, bases: tuple[str, ...]) -> int | 
     return 1 if (_dotted(receiver) or "").rpartition(".")[2] == helper.cls else None
 
 
-def _passes_unknown(call: ast.Call, helper: HeldHelper, shift: int, known: frozenset[str]) -> bool:
+def _passes_unknown(call: ast.Call, helper: HeldHelper, shift: int, known: _Names) -> bool:
     """The call passes something other than a known string for the helper's parameter, or may (through
     `*args` or `**kwargs`); a call that does not pass it at all leaves it its default."""
     position = helper.position + shift if helper.position >= 0 else -1
@@ -128,21 +153,21 @@ def _passes_unknown(call: ast.Call, helper: HeldHelper, shift: int, known: froze
     return bool(entry) or not _known(value, known)  # an entry of a dict parameter: not read here
 
 
-def _known(node: ast.expr, names: frozenset[str]) -> bool:
+def _known(node: ast.expr, names: _Names | None) -> bool:
     """A string literal, a choice between such (`"a" if x else "b"`), or a local only ever set to one."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
     if isinstance(node, ast.IfExp):
         return _known(node.body, names) and _known(node.orelse, names)
-    return isinstance(node, ast.Name) and node.id in names
+    return isinstance(node, ast.Name) and names is not None and names.has(node.id)
 
 
-def _literal_names(scope: ast.AST, outer: frozenset[str]) -> frozenset[str]:
+def _literal_names(scope: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
     """The names a module or function only ever sets to known strings, by plain assignment (never a
-    parameter, a loop or `with` target, an augmented or unpacking assignment, `global` or `nonlocal`), with
-    the names of the enclosing scope (``outer``) that it does not set at all."""
+    parameter, a loop or `with` target, an augmented or unpacking assignment, `global` or `nonlocal`), and
+    every name it sets or binds at all."""
     params: set[str] = set()
-    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
         args = scope.args
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         params = {a.arg for a in every if a is not None}
@@ -162,11 +187,12 @@ def _literal_names(scope: ast.AST, outer: frozenset[str]) -> frozenset[str]:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             for name in node.names:
                 values.setdefault(name, []).append(None)
-    known = {name for name in outer if name not in values and name not in params}
-    for name, assigned in values.items():
-        if name not in params and all(v is not None and _known(v, frozenset()) for v in assigned):
-            known.add(name)
-    return frozenset(known)
+    known = {
+        name
+        for name, assigned in values.items()
+        if name not in params and all(v is not None and _known(v, None) for v in assigned)
+    }
+    return frozenset(known), frozenset(values) | params
 
 
 def _dotted(node: ast.expr) -> str | None:

@@ -937,7 +937,7 @@ class _Extractor:
         ]:
             name = param.arg
             scope.params.add(name)
-            annotation = _attr_dotted(param.annotation)
+            annotation = _annotation_dotted(param.annotation)
             if annotation is not None:
                 scope.types[name] = self._qualify(annotation)
             if default is not None:
@@ -1022,7 +1022,7 @@ class _Extractor:
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         self._visit_children(node)
-        target, annotation = node.target, _attr_dotted(node.annotation)
+        target, annotation = node.target, _annotation_dotted(node.annotation)
         if annotation is not None:
             if isinstance(target, ast.Name) and self.scopes[-1].kind == "class" and self.class_path:
                 self.facts.attribute_types[f"{self.class_path}.{target.id}"] = self._qualify(annotation)
@@ -2534,6 +2534,40 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
         return None
     parts.append(node.id)  # type: ignore[union-attr]
     return ".".join(reversed(parts))
+
+
+def _annotation_dotted(node: ast.AST | None) -> str | None:
+    """The class an annotation names: `Database`, `db.Database`, a forward reference written as a string
+    (`"Database"`, the usual form for a name imported under `TYPE_CHECKING`), `Optional[X]`, `X | None`,
+    `Annotated[X, ...]`; None for anything else (a union of classes, a generic container)."""
+    if node is None or node.__class__ in (ast.Name, ast.Attribute):
+        return _attr_dotted(node)
+    if node.__class__ is ast.Constant:
+        text = node.value  # type: ignore[attr-defined]
+        if not isinstance(text, str) or len(text) > _NAME_LENGTH:
+            return None
+        if _DOTTED.fullmatch(text):
+            return text
+        try:
+            return _annotation_dotted(ast.parse(text.strip(), mode="eval").body)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    if node.__class__ is ast.BinOp and node.op.__class__ is ast.BitOr:  # type: ignore[attr-defined]
+        sides = [node.left, node.right]  # type: ignore[attr-defined]
+        kept = [side for side in sides if not (side.__class__ is ast.Constant and side.value is None)]
+        return _annotation_dotted(kept[0]) if len(kept) == 1 else None
+    if node.__class__ is ast.Subscript:
+        wrapper = (_attr_dotted(node.value) or "").rpartition(".")[2]  # type: ignore[attr-defined]
+        inner = node.slice  # type: ignore[attr-defined]
+        if wrapper == "Optional":
+            return _annotation_dotted(inner)
+        if wrapper == "Annotated" and inner.__class__ is ast.Tuple and inner.elts:  # type: ignore[attr-defined]
+            return _annotation_dotted(inner.elts[0])  # type: ignore[attr-defined]
+        if wrapper == "Union" and inner.__class__ is ast.Tuple:
+            kept = [e for e in inner.elts if not (e.__class__ is ast.Constant and e.value is None)]  # type: ignore[attr-defined]
+            kept = [e for e in kept if _attr_dotted(e) != "None"]
+            return _annotation_dotted(kept[0]) if len(kept) == 1 else None
+    return None
 
 
 # a string argument that cannot be a table name (prose, SQL text): known, and kept small in the summary

@@ -478,6 +478,7 @@ class _Scope:
     # a class or the module: its context managers (`@contextmanager def connect(self): ... yield conn`) and
     # the class of what each yields, for `with self.connect() as conn:`
     managers: dict[str, str] = field(default_factory=dict)
+    vararg: str = ""  # a function: the name of its `*args` parameter
 
 
 class _Extractor:
@@ -922,6 +923,7 @@ class _Extractor:
             scope.declares = True  # `@declared_attr def __tablename__(cls)`: each mapped subclass's own name
             self._table_fact(names_table=True, cascades=True)
         scope.table_args = in_class and node.name == "__table_args__"
+        scope.vararg = args.vararg.arg if args.vararg is not None else ""
         self.facts.functions[local] = FunctionInfo(
             tuple(p.arg for p in positional),
             tuple(p.arg for p in args.kwonlyargs),
@@ -1596,8 +1598,11 @@ class _Extractor:
             # object may be a function of an imported module (its type is decided later): their arguments
             # stay recorded
             taken = consumed if not (sink.names_only or sink.receiver) else set()
-            for arg_node in self._sink_args(node, args, sink, taken):
-                value = self._eval(arg_node) if not sink.all_args else self._identifier(args)
+            values = (
+                self._eval(arg_node) if not sink.all_args else self._identifier(args)
+                for arg_node in self._sink_args(node, args, sink, taken)
+            )
+            for value in [*values, *self._vararg_forwarded(args, sink)]:
                 if value:
                     schema = self._sink_schema(node, args, sink)
                     what = f"{sink.method or sink.call.rsplit('.', 1)[-1]}()"  # type: ignore[union-attr]
@@ -2012,6 +2017,40 @@ class _Extractor:
         if self.components is not None and imported.partition(".")[0] not in self.components:
             return False
         return self.modules is None or imported not in self.modules
+
+    def _vararg_forwarded(self, args: list[_Arg], sink: Sink) -> list[Value]:
+        """The sink's positions that the enclosing function's `*args` fills, passed on as it is (`def
+        Table(*args, **kwargs): return sa.Table(*args, **kwargs)`): each is that element of the function's
+        arguments (a parameter `*args:K`, which a call fills with its positional argument past the named
+        ones), so the function is a sink of the same positions for its callers."""
+        scope = self.scopes[-1]
+        if sink.all_args or not sink.args or scope.kind != "function" or not scope.vararg:
+            return []
+        before = 0
+        for arg in args:
+            if arg.star == "*":
+                value = arg.value
+                if value.__class__ is not ast.Name or value.id != scope.vararg or value.id in scope.values:  # type: ignore[attr-defined]
+                    return []
+                break
+            if arg.keyword is None and not arg.star:
+                before += 1
+        else:
+            return []
+        name, node = scope.vararg, self._node(value)
+        return [
+            (
+                Hole(
+                    f"{name}[{index - before}]",
+                    f"parameter `*{name}` of `{scope.name}`, its element `{name}[{index - before}]`",
+                    node,
+                    function=scope.qualname,
+                    param=f"*{name}:{index - before}",
+                ),
+            )
+            for index in sink.args
+            if index >= before
+        ]
 
     @staticmethod
     def _sink_args(call: ast.Call, args: list[_Arg], sink: Sink, consumed: set[int]) -> list[ast.expr]:

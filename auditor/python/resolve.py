@@ -1781,8 +1781,12 @@ def also_called(finding: Finding, why: str) -> Finding:
 
 
 def _position(info: FunctionInfo, param: str) -> int:
-    """A parameter's place among a call's positional arguments (the bound `self` skipped); -1: none."""
-    return info.params.index(param) - (1 if info.bound else 0) if param in info.params else -1
+    """A parameter's place among a call's positional arguments (the bound `self` skipped); -1: none. An
+    element of `*args` (`*args:K`) is the K-th positional argument past the named ones."""
+    bound = 1 if info.bound else 0
+    if param.startswith("*"):
+        return len(info.params) - bound + int(param.rpartition(":")[2])
+    return info.params.index(param) - bound if param in info.params else -1
 
 
 def _arguments(call: CallSite, info: FunctionInfo, param: str) -> list[Value | None]:

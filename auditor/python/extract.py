@@ -2655,6 +2655,8 @@ def _for_summary(value: Value | None) -> Value:
         return ()
     if len(value) == 1 and value[0].__class__ is Hole and value[0].param:  # type: ignore[union-attr]
         return value  # the caller's own parameter, passed on
+    if len(value) == 1 and value[0].__class__ is Hole and value[0].candidates:  # type: ignore[union-attr]
+        return value  # one of known values (`for name in ["a", "b"]`): each is matched at the call
     kinds = {p.__class__ for p in value}
     if Hole in kinds:
         return ()  # partly unknown: not a name a summary can check

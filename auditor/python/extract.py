@@ -524,6 +524,8 @@ class _Extractor:
         # the branches of the `if` statements being walked in a function: (its scope, the value each name
         # written in the branch had before it, _UNBOUND when none)
         self.branches: list[tuple[_Scope, dict[str, Value | object]]] = []
+        # module-level names bound to a list or tuple written out, for the loops over their rows
+        self.module_rows: dict[str, ast.List | ast.Tuple] = {}
         self.handlers: dict[type, Callable[[Any], None]] = {
             ast.Module: self._module,
             ast.ClassDef: self._class,
@@ -1135,24 +1137,10 @@ class _Extractor:
             reason = f"loop variable `{name}` over the keys of `{self._code(iterable)}`"
             self._store(name, (Hole(name, reason, self._node(target), candidates=tuple(keys)),))
         elif isinstance(target, (ast.Tuple, ast.List)):
-            rows = _literal_rows(target, iterable)
-            if rows is not None:
-                # `for table, column in [("a", "id"), ("b", "ref_id")]`: each name takes the values written
-                # at its place in the rows
-                for at, element in enumerate(target.elts):
-                    name = element.id  # type: ignore[attr-defined]
-                    candidates = tuple(v for v in (self._eval(row[at]) for row in rows) if v)
-                    exhaustive = len(candidates) == len(rows)
-                    node_id = self._node(element)
-                    hole = Hole(
-                        name, f"loop variable `{name}`", node_id, candidates=candidates, exhaustive=exhaustive
-                    )
-                    self._store(name, (hole,))
-            else:
-                # `for table, days in pairs:`: each name unpacked is an unknown element of the iterable
-                for element in _unpacked_names(target):
-                    reason = f"loop variable `{element.id}` unpacked from `{self._code(iterable)}`"
-                    self._store(element.id, (Hole(element.id, reason, self._node(element)),))
+            # `for table, column in [("a", "id"), ("b", "ref_id")]`: each name takes the values written at
+            # its place in the rows; `for table, days in pairs:` each is an unknown element of the iterable
+            for name, value in self._unpacked_values(target, iterable).items():
+                self._store(name, value)
         elif isinstance(target, ast.Name):
             name = target.id
             if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
@@ -1192,6 +1180,14 @@ class _Extractor:
                     )
         for statement in (*node.body, *node.orelse):
             self.visit(statement)
+
+    def _module_name(self, name: str) -> bool:
+        """No function around binds ``name``: it is the module's."""
+        return not any(
+            name in s.values or name in s.params or name in s.lists
+            for s in self.scopes[1:]
+            if s.kind == "function"
+        )
 
     def _element_of_parameter(self, iterable: ast.expr) -> tuple[str, str]:
         """`for table in tables:` over a parameter of the enclosing function: each element is what the
@@ -1250,6 +1246,11 @@ class _Extractor:
         if isinstance(target, ast.Name):
             name = target.id
             scope = self.scopes[-1]
+            if scope.kind == "module":
+                if isinstance(value_node, ast.List | ast.Tuple):
+                    self.module_rows[name] = value_node
+                else:
+                    self.module_rows.pop(name, None)
             held = self._type_of(value_node)
             if held and scope.kind == "function":
                 scope.types[name] = held
@@ -1846,9 +1847,72 @@ class _Extractor:
             scope.catalog.pop(target.id, None)  # type: ignore[attr-defined]
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        """In a function, a comprehension's variables are its own, as a `for` loop's are the function's: over
+        a list written out, one takes each of its values (`{name: sa.Table(name, ...) for name in ("a",
+        "b")}`), over a list the function builds each of its values so far, and else a value nobody knows."""
         for generator in node.generators:  # before the element: `any(t == name for t in names)`
             self._mark_catalog(generator.target, generator.iter, False)
+        scope = self.scopes[-1]
+        saved: dict[str, Value | object] = {}
+        for generator in node.generators if scope.kind == "function" else ():
+            target, iterable = generator.target, generator.iter
+            if isinstance(target, ast.Name):
+                bound = {target.id: self._loop_value(target, iterable)}
+            elif isinstance(target, ast.Tuple | ast.List):
+                bound = self._unpacked_values(target, iterable)
+            else:
+                continue  # `for self.x in ...`: an attribute, not a variable of its own
+            for name, value in bound.items():
+                saved.setdefault(name, scope.values.get(name, _UNBOUND))
+                scope.values[name] = value
         self._visit_children(node)
+        for name, value in saved.items():
+            if value is _UNBOUND:
+                scope.values.pop(name, None)
+            else:
+                scope.values[name] = value  # type: ignore[assignment]
+
+    def _loop_value(self, target: ast.Name, iterable: ast.expr) -> Value:
+        """What a comprehension's variable holds: one of the values of the list it runs over (all of them
+        when the list is written out there)."""
+        name = target.id
+        candidates: tuple[Value, ...] = ()
+        exhaustive = False
+        if isinstance(iterable, ast.List | ast.Tuple | ast.Set):
+            candidates = tuple(v for v in (self._eval(_unstar(e)) for e in iterable.elts) if v)
+            exhaustive = len(candidates) == len(iterable.elts)
+        else:
+            held = self._list(iterable)
+            candidates = tuple(v for v in held if v) if held else ()
+        reason = f"loop variable `{name}` over `{self._code(iterable)}`"
+        return (Hole(name, reason, self._node(target), candidates=candidates, exhaustive=exhaustive),)
+
+    def _unpacked_values(self, target: ast.Tuple | ast.List, iterable: ast.expr) -> dict[str, Value]:
+        """What the names a loop unpacks hold: `for a, b in [(x, y), ...]` (written there, or a module's
+        list of rows, which may grow elsewhere), each the values written at its place in the rows; else
+        values nobody knows."""
+        rows = _literal_rows(target, iterable)
+        written = rows is not None  # in place: every row there is
+        if rows is None and isinstance(iterable, ast.Name) and self._module_name(iterable.id):
+            rows = _literal_rows(target, self.module_rows.get(iterable.id))
+        code = self._code(iterable)
+        if rows is None:
+            return {
+                e.id: (Hole(e.id, f"loop variable `{e.id}` unpacked from `{code}`", self._node(e)),)
+                for e in _unpacked_names(target)
+            }
+        bound: dict[str, Value] = {}
+        for at, element in enumerate(target.elts):
+            name = element.id  # type: ignore[attr-defined]
+            candidates = tuple(v for v in (self._eval(row[at]) for row in rows) if v)
+            reason = (
+                f"loop variable `{name}`" if written else f"loop variable `{name}` unpacked from `{code}`"
+            )
+            bound[name] = (
+                Hole(name, reason, self._node(element), candidates=candidates,
+                     exhaustive=written and len(candidates) == len(rows)),
+            )  # fmt: skip
+        return bound
 
     def _compare(self, node: ast.Compare) -> None:
         """`"t" in inspector.get_table_names()`, `"t" in metadata.tables`, `name not in names`, `t == name`
@@ -2681,7 +2745,7 @@ def _looks_up_by_bind(text: str) -> bool:
 _STRING_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)
 
 
-def _literal_rows(target: ast.Tuple | ast.List, iterable: ast.expr) -> list[list[ast.expr]] | None:
+def _literal_rows(target: ast.Tuple | ast.List, iterable: ast.expr | None) -> list[list[ast.expr]] | None:
     """The rows of a list, tuple or set written out, each a tuple or list as long as the target of plain
     names (`for a, b in [(x, y), ...]`); None when the loop is not of that shape."""
     if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)) or not iterable.elts:

@@ -524,6 +524,8 @@ class _Extractor:
         # the branches of the `if` statements being walked in a function: (its scope, the value each name
         # written in the branch had before it, _UNBOUND when none)
         self.branches: list[tuple[_Scope, dict[str, Value | object]]] = []
+        # the variables of the comprehensions being walked outside any function (in one, they are its own)
+        self.comprehension_frames: list[dict[str, Value]] = []
         # module-level names bound to a list or tuple written out, for the loops over their rows
         self.module_rows: dict[str, ast.List | ast.Tuple] = {}
         self.handlers: dict[type, Callable[[Any], None]] = {
@@ -1847,14 +1849,16 @@ class _Extractor:
             scope.catalog.pop(target.id, None)  # type: ignore[attr-defined]
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
-        """In a function, a comprehension's variables are its own, as a `for` loop's are the function's: over
-        a list written out, one takes each of its values (`{name: sa.Table(name, ...) for name in ("a",
-        "b")}`), over a list the function builds each of its values so far, and else a value nobody knows."""
+        """A comprehension's variables are its own, as a `for` loop's are the function's: over a list written
+        out, one takes each of its values (`{name: sa.Table(name, ...) for name in ("a", "b")}`), over a list
+        built before each of its values so far, and else a value nobody knows. In a function they are bound
+        in its scope while the comprehension is walked; outside any, in a frame of their own."""
         for generator in node.generators:  # before the element: `any(t == name for t in names)`
             self._mark_catalog(generator.target, generator.iter, False)
         scope = self.scopes[-1]
         saved: dict[str, Value | object] = {}
-        for generator in node.generators if scope.kind == "function" else ():
+        frame: dict[str, Value] = {}
+        for generator in node.generators:
             target, iterable = generator.target, generator.iter
             if isinstance(target, ast.Name):
                 bound = {target.id: self._loop_value(target, iterable)}
@@ -1863,9 +1867,16 @@ class _Extractor:
             else:
                 continue  # `for self.x in ...`: an attribute, not a variable of its own
             for name, value in bound.items():
+                if scope.kind != "function":  # at module or class level: a frame of its own
+                    frame[name] = value
+                    continue
                 saved.setdefault(name, scope.values.get(name, _UNBOUND))
                 scope.values[name] = value
-        self._visit_children(node)
+        self.comprehension_frames.append(frame)
+        try:
+            self._visit_children(node)
+        finally:
+            self.comprehension_frames.pop()
         for name, value in saved.items():
             if value is _UNBOUND:
                 scope.values.pop(name, None)
@@ -1972,6 +1983,9 @@ class _Extractor:
         position given directly) and the caller's own parameters; anything else is unknown (None)."""
         if isinstance(node, ast.Name):
             name = node.id
+            for frame in reversed(self.comprehension_frames):
+                if name in frame:
+                    return frame[name]
             for scope in reversed(self.scopes):
                 if scope.kind != "function":
                     continue
@@ -2495,6 +2509,9 @@ class _Extractor:
 
     def _name(self, node: ast.Name) -> Value | None:
         name = node.id
+        for frame in reversed(self.comprehension_frames):
+            if name in frame:
+                return self._at_use(frame[name], node)
         for scope in reversed(self.scopes):
             if scope.kind == "function":
                 if name in scope.values:

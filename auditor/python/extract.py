@@ -934,6 +934,9 @@ class _Extractor:
             in_class and not static,
             node.lineno,
         )
+        returns = _annotation_dotted(node.returns)
+        if returns is not None:  # what a call of it holds (`-> Database`): the type of `f().x`, `db = f()`
+            self.facts.attribute_types.setdefault(local, self._qualify(returns))
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
             args.defaults
         )
@@ -1455,14 +1458,34 @@ class _Extractor:
         )
 
     def _type_of(self, node: ast.expr) -> str:
-        """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local."""
+        """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local; or the
+        path the resolver reads it through: what a function returns (`get_db()`, `self.make_db()`, its
+        return annotation), an attribute (`self.db`, `self.hs.get_datastores().main`), by their types."""
         if isinstance(node, ast.Call):
             dotted = _attr_dotted(node.func)
-            return self._qualify(dotted) if dotted is not None else ""
+            if dotted is None:
+                chain = _chain_dotted(node.func)
+                return self._callee(chain) if chain is not None else ""
+            root = dotted.partition(".")[0]
+            return (
+                self._callee(dotted)
+                if root in ("self", "cls") or self._typed(root)
+                else self._qualify(dotted)
+            )
         if isinstance(node, ast.Name):
-            for scope in reversed(self.scopes):
-                if scope.kind == "function" and node.id in scope.types:
-                    return scope.types[node.id]
+            return self._typed(node.id)
+        if isinstance(node, ast.Attribute):
+            chain = _chain_dotted(node)
+            root = chain.partition(".")[0] if chain is not None else ""
+            if chain is not None and (root in ("self", "cls") or self._typed(root)):
+                return self._callee(chain)
+        return ""
+
+    def _typed(self, name: str) -> str:
+        """The type of a function's local or parameter, as far as the function says."""
+        for scope in reversed(self.scopes):
+            if scope.kind == "function" and name in scope.types:
+                return scope.types[name]
         return ""
 
     def _bind_attribute(self, target: ast.Attribute, value_node: ast.expr) -> None:
@@ -1637,6 +1660,9 @@ class _Extractor:
         callee = self._callee(dotted) if dotted is not None else ""
         if dotted is None and args and func.__class__ is ast.Attribute:
             callee = self._super_callee(func)  # type: ignore[arg-type]
+            chain = _chain_dotted(func) if not callee else None
+            if chain is not None:  # `self.hs.get_store().insert(...)`: through the type each call returns
+                callee = self._callee(chain)
         if not callee and args and func.__class__ is ast.Attribute:
             self._unattributed(func, args)  # type: ignore[arg-type]
         # text printed, logged or raised is read by people, never run: SQL written there is no site of its own
@@ -2653,6 +2679,24 @@ def _attr_dotted(node: ast.AST | None) -> str | None:
     if node.__class__ is not ast.Name:
         return None
     parts.append(node.id)  # type: ignore[union-attr]
+    return ".".join(reversed(parts))
+
+
+def _chain_dotted(node: ast.AST) -> str | None:
+    """A chain of attributes and calls from a name, each call read as the attribute whose type is what it
+    returns (`self.hs.get_datastores().main` -> `self.hs.get_datastores.main`); None for anything else."""
+    parts: list[str] = []
+    while True:
+        if node.__class__ is ast.Attribute:
+            parts.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        elif node.__class__ is ast.Call:
+            node = node.func  # type: ignore[attr-defined]
+        else:
+            break
+    if node.__class__ is not ast.Name or node.id == "super" or not parts:  # type: ignore[attr-defined]
+        return None
+    parts.append(node.id)  # type: ignore[attr-defined]
     return ".".join(reversed(parts))
 
 

@@ -1522,7 +1522,7 @@ def _callee_homes(
             if any(c.startswith(FIXTURE_CALLEE) for c in module.legacy_callees):
                 # a test passes a legacy name to what a pytest fixture returns: the conftest files define it
                 wanted.update(f"{m}.fixture" for m in known if m.rpartition(".")[2] == "conftest")
-    _typed_by_bases(new, named, parsed, wanted)
+    _typed_by_bases(new, named, parsed, wanted, known)
     return {_wanted_home(w, known) for w in wanted} - homes  # a module found before is parsed already
 
 
@@ -1530,19 +1530,40 @@ def _wanted_home(wanted: str, known: frozenset[str]) -> str:
     if wanted.startswith(_BASE):  # the module of the base class
         module = wanted[len(_BASE) :].partition(" ")[0].rpartition(".")[0]
         return module if module in known else ""
+    if wanted.startswith(_TYPED):
+        return _longest_module(wanted[len(_TYPED) :], known)
     return _home_of(wanted, known)
 
 
 _BASE = "\0base "  # in the wanted set: "<mark>module.Class attr.method", an attribute a base class may type
+# in the wanted set: "<mark>module.Class.attr.rest", a path through a type (an attribute's, or what a method
+# returns) that goes on in the module of that type
+_TYPED = "\0typed "
+
+
+def _longest_module(path: str, known: frozenset[str]) -> str:
+    """The longest dotted prefix of ``path`` that a scanned module is imported by ("" when none)."""
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:end])
+        if module in known:
+            return module
+    return ""
 
 
 def _typed_by_bases(
-    new: list[ModuleFacts], named: set[str], parsed: list[ModuleFacts], wanted: set[str]
+    new: list[ModuleFacts],
+    named: set[str],
+    parsed: list[ModuleFacts],
+    wanted: set[str],
+    known: frozenset[str],
 ) -> None:
     """`self.db.insert("orders")` in a class whose base class, in a module of its own, types `self.db`
     (`db: Database`, or `self.db = db` with `db: Database`): that module is wanted, base after base, and
     then the module of the type (its method's summary resolves the call). A base in a module parsed
-    before is followed at once."""
+    before is followed at once. A type that is itself a path (`self.store`, typed
+    `hs.get_datastores().main` with `hs: HomeServer`) goes on in the module of its first class, hop after
+    hop (what `HomeServer.get_datastores` returns, that class's `main`, ...)."""
     modules = {facts.module: facts for facts in parsed}
     pending = [
         (module, callee[len(module.module) + 1 :])
@@ -1556,6 +1577,11 @@ def _typed_by_bases(
         home = modules.get(cls.rpartition(".")[0])
         if home is not None:
             pending.append((home, f"{cls.rpartition('.')[2]}.{rest}"))
+    for entry in [w for w in wanted if w.startswith(_TYPED)]:
+        path = entry[len(_TYPED) :]
+        home = modules.get(_longest_module(path, known))
+        if home is not None:
+            pending.append((home, path[len(home.module) + 1 :]))
     seen: set[tuple[str, str]] = set()
     while pending:
         module, chain = pending.pop()
@@ -1567,8 +1593,14 @@ def _typed_by_bases(
         if not method or cls not in module.classes:
             continue
         held = module.attribute_types.get(f"{cls}.{attribute}")
-        if held:  # typed here: the type's module has the method
+        if held:  # typed here: the type's module has the method, or the path goes on there
             wanted.add(f"{held}.{method}")
+            target = f"{held}.{method}"
+            home = _longest_module(target, known)
+            if home in modules:
+                pending.append((modules[home], target[len(home) + 1 :]))
+            elif home:
+                wanted.add(f"{_TYPED}{target}")
             continue
         for base in module.classes[cls]:  # as the extraction qualified them (`app.base.Store`)
             local = base in module.classes

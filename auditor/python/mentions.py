@@ -116,12 +116,26 @@ _REQUEST_PARTS = frozenset(
 _REQUESTS = frozenset({"request", "req"})
 _PAYLOAD_METHODS = frozenset({"get", "getlist", "pop"})
 _TABLE_KEYWORD_BEFORE = re.compile(
-    r"(?i)(?:\b(?:from|join|into|update|table|truncate)\s+(?:only\s+)?"
+    # `CREATE TABLE IF NOT EXISTS t`, `DROP TABLE IF EXISTS t`, `ALTER TABLE IF EXISTS ONLY t`
+    r"(?i)(?:\b(?:from|join|into|update|table|truncate)\s+(?:if\s+(?:not\s+)?exists\s+)?(?:only\s+)?"
     # the table of a trigger or a grant (`AFTER INSERT OR UPDATE ON t`, `GRANT SELECT ON t`), of a named
-    # trigger, policy, rule or index (`CREATE POLICY p ON t`)
+    # trigger, policy, rule or index (`CREATE POLICY p ON t`, `CREATE INDEX IF NOT EXISTS i ON t`)
     r"|\b(?:insert|update|delete|truncate|select)\s+on\s+"
-    r"|\b(?:trigger|policy|rule|index)\s+\w+\s+on\s+(?:only\s+)?)(?:\w+\.)?[\"`]?\Z"
+    r"|\b(?:trigger|policy|rule|index)\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?\w+\s+on\s+(?:only\s+)?)"
+    r"(?:\w+\.)?[\"`]?\Z"
 )
+# text that starts as a statement or a procedural block does, with a clause word after: SQL, not prose
+_STATEMENT_SHAPED = re.compile(
+    r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop|grant|revoke|begin"
+    r"|declare|do)\s",
+    re.IGNORECASE,
+)
+_ALIAS_BEFORE = re.compile(r"(?i)(?:\bas\s+|\b(?:from|join)\s+(?:\w+\.)?\w+\s+)\"?\Z")
+_COLUMN_TYPE_AFTER = re.compile(
+    r"(?i)\s+(?:text|integer|int|bigint|smallint|varchar2?|char|character|boolean|bool|jsonb?|timestamp\w*|date"
+    r"|numeric|decimal|real|double|uuid|serial|bigserial|bytea)\b"
+)
+_CLAUSE_WORD = re.compile(r"\b(?:FROM|INTO|TABLE|SET|VALUES|WHERE|JOIN|ON|VIEW|INDEX|EXECUTE)\b")
 _QUALIFIER_AFTER = re.compile(r'"?\s*\.\s*(?:[A-Za-z_"*])')
 _SENTENCE_END = re.compile(r"\.\s+[A-Z][a-z]")  # a full stop, a space, a capitalised word
 _SQL_SHAPED = "SQL-shaped text (a table keyword or a column qualifier) that reaches no analysed query"
@@ -633,6 +647,20 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
     ):
         return Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
     if qualified or _TABLE_KEYWORD_BEFORE.search(before):
+        return Verdict(UNCLASSIFIED, _SQL_SHAPED)
+    if _STATEMENT_SHAPED.match(body) and _CLAUSE_WORD.search(body):
+        # a statement the SQL parser could not read (another dialect's block, `BEGIN EXECUTE IMMEDIATE
+        # '...'`): never prose; an alias it gives (`... AS t`, `JOIN other t`) is no relation
+        if _ALIAS_BEFORE.search(before):
+            return Verdict(NOT_A_REFERENCE, "an alias in SQL the parser could not read")
+        if before[-1:] in (":", "@"):
+            return Verdict(NOT_A_REFERENCE, "a bind parameter in SQL the parser could not read")
+        if _COLUMN_TYPE_AFTER.match(after) or (
+            before.rstrip().endswith("(") and after.lstrip()[:1] in (")", ",")
+        ):
+            return Verdict(
+                NOT_A_REFERENCE, "a column (its type, or a list of columns) in SQL the parser could not read"
+            )
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
     if len(body.split()) >= 2:
         return Verdict(NOT_A_REFERENCE, "prose text, not SQL")

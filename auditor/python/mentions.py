@@ -32,6 +32,7 @@ from auditor.sql.mentions import (
     other_relation,
     sql_word_reason,
 )
+from auditor.sql.statements import STATEMENT_TEXT
 
 # calls whose string arguments are messages for people, never SQL
 MESSAGE_CALLS = frozenset(
@@ -124,12 +125,8 @@ _TABLE_KEYWORD_BEFORE = re.compile(
     r"|\b(?:trigger|policy|rule|index)\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?\w+\s+on\s+(?:only\s+)?)"
     r"(?:\w+\.)?[\"`]?\Z"
 )
-# text that starts as a statement or a procedural block does, with a clause word after: SQL, not prose
-_STATEMENT_SHAPED = re.compile(
-    r"\s*\(*\s*(?:select|insert|update|delete|with|truncate|copy|merge|create|alter|drop|grant|revoke|begin"
-    r"|declare|do)\s",
-    re.IGNORECASE,
-)
+# text that starts as a procedural block does (or as a statement, STATEMENT_TEXT): SQL, not prose
+_BLOCK_START = re.compile(r"\s*(?:begin|declare|do)\s", re.IGNORECASE)
 _ALIAS_BEFORE = re.compile(r"(?i)(?:\bas\s+|\b(?:from|join)\s+(?:\w+\.)?\w+\s+)\"?\Z")
 _COLUMN_TYPE_AFTER = re.compile(
     r"(?i)\s+(?:text|integer|int|bigint|smallint|varchar2?|char|character|boolean|bool|jsonb?|timestamp\w*|date"
@@ -648,7 +645,7 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
         return Verdict(SQL_FRAGMENT, _SQL_FRAGMENT)
     if qualified or _TABLE_KEYWORD_BEFORE.search(before):
         return Verdict(UNCLASSIFIED, _SQL_SHAPED)
-    if _STATEMENT_SHAPED.match(body) and _CLAUSE_WORD.search(body):
+    if (STATEMENT_TEXT.match(body) or _BLOCK_START.match(body)) and _CLAUSE_WORD.search(body):
         # a statement the SQL parser could not read (another dialect's block, `BEGIN EXECUTE IMMEDIATE
         # '...'`): never prose; an alias it gives (`... AS t`, `JOIN other t`) is no relation
         if _ALIAS_BEFORE.search(before):

@@ -1693,7 +1693,8 @@ class _RoundsViews:
 
 def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
     """Everything the rounds read of a module's facts (`_holder_names`, `_table_holders`, `_helper_names`,
-    `_import_prefixes`, `_receiver_modules`), and nothing of where it is written."""
+    `_import_prefixes`, `_receiver_modules`, and the attribute and return types `_typed_by_bases` follows),
+    and nothing of where it is written."""
 
     def legacy(value: Sequence[object]) -> bool:
         return any(isinstance(p, Lit) and pattern.search(p.text) for p in value)
@@ -1723,6 +1724,7 @@ def _rounds_view(module: ModuleFacts, pattern: re.Pattern[str]) -> str:
         sorted(sites),
         sorted(module.forwards()),
         module.legacy_callees,
+        sorted(module.attribute_types.items()),
     )
     return content_key(repr(view).encode())
 

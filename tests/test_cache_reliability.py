@@ -388,6 +388,40 @@ def test_a_call_cached_before_its_module_existed_keeps_the_helper_unresolved(tmp
 NIGHTLY = "import reports.db\n\n\ndef nightly():\n    reports.db.dump('orders')\n"
 
 
+def test_an_edit_that_only_retypes_an_attribute_redoes_the_rounds(tmp_path: Path) -> None:
+    """The rounds parse the module of the type an attribute has (`self.store.count("orders")`, `store:
+    db.Database`): an edit that changes only that annotation, in a module the rounds read through its view
+    (it names a legacy table), makes them parse the new type's module on a warm scan exactly as a scan
+    without cache does."""
+    from auditor.catalog.config import Config
+
+    store = (
+        "from app import db, other\n\n\nclass Store:\n    store: other.Other\n\n    def n(self):\n"
+        '        return self.store.count("orders")\n'
+    )
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "class Database:\n    def count(self, table):\n"
+            '        return self.execute(f"SELECT count(*) FROM {table}")\n'
+        ),
+        "app/other.py": "class Other:\n    def count(self, table):\n        return 0\n",
+        "app/store.py": store,
+    }
+    root = write_tree(tmp_path / "p", files)
+
+    def run(cache_dir: str | None) -> list[tuple[str, int, str]]:
+        config = Config(unresolved="legacy-files")
+        found = scan(ScanOptions(str(root), config, LEGACY, jobs=1, cache_dir=cache_dir)).findings
+        return sorted((f.path, f.span.line, f.rule) for f in found)
+
+    cache = str(tmp_path / "cache")
+    assert run(cache) == run(None) == [("app/store.py", 8, "LR006")]
+    write_tree(root, {"app/store.py": store.replace("other.Other", "db.Database")})
+    assert run(None) == [("app/store.py", 8, "LR004")]
+    assert run(cache) == [("app/store.py", 8, "LR004")]
+
+
 def test_a_method_call_added_in_a_module_not_parsed_brings_its_helpers_lr005_back(tmp_path: Path) -> None:
     """A method helper whose parsed callers all pass literals has its LR005 resolved, unless a module the
     scan does not parse calls the method with a value nobody knows. That module's verdict is remembered

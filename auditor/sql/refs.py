@@ -1180,6 +1180,10 @@ _MAINTENANCE_OPTIONS = frozenset(
 _STATEMENT_STARTERS = frozenset(
     {"(", ")", ";", "THEN", "ELSE", "LOOP", "BEGIN", "AS", "DO", "INSTEAD", "ALSO"}
 )
+# words between INSERT and INTO in other dialects (`INSERT OR REPLACE`, `INSERT IGNORE`, `INSERT DELAYED`)
+_INSERT_MODIFIERS = frozenset(
+    {"IGNORE", "REPLACE", "ABORT", "FAIL", "ROLLBACK", "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY"}
+)
 _LIST_POSITIONS = frozenset({"from", "truncate", "lock", "drop", "grant", "using"})
 
 
@@ -1223,8 +1227,14 @@ def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) ->
                 position = "from"
         elif word == "JOIN":
             position = "join"
-        elif word == "INTO" and prev in ("INSERT", "MERGE"):
-            position = "insert" if prev == "INSERT" else "merge"
+        elif word == "INTO" and (
+            prev in ("INSERT", "MERGE")
+            or ("INSERT" in seen and prev in _INSERT_MODIFIERS)
+            or (prev == "REPLACE" and i == lo + 1)
+        ):
+            # `INSERT OR REPLACE INTO t` (SQLite), `INSERT IGNORE INTO t`, `REPLACE INTO t` (MySQL): the
+            # statements of another dialect a multi-database application runs beside PostgreSQL's
+            position = "merge" if prev == "MERGE" else "insert"
         elif (
             word == "UPDATE"
             and prev_text.upper() in _STATEMENT_STARTERS | {";"}

@@ -1056,21 +1056,11 @@ def _resolve(python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache) -> 
     wanted.update(f.path for h in held for f, node in h.findings if node is not None)
     positions = {f.path: f.node_positions for f in facts if f.path in wanted}
     findings = apply_positions(findings, resolution.pending, positions)
-    held = tuple(
-        replace(
-            h,
-            findings=tuple(
-                (
-                    apply_positions([f], [PendingPosition(0, f.path, n)], positions)[0]
-                    if n is not None
-                    else f,
-                    None,
-                )
-                for f, n in h.findings
-            ),
-        )
-        for h in held
-    )
+    # the held LR005s get their positions too (one pass over all of them, in order)
+    pairs = [pair for h in held for pair in h.findings]
+    pending = [PendingPosition(i, f.path, n) for i, (f, n) in enumerate(pairs) if n is not None]
+    placed = iter(apply_positions([f for f, _ in pairs], pending, positions))
+    held = tuple(replace(h, findings=tuple((next(placed), None) for _ in h.findings)) for h in held)
     findings = one_per_occurrence(findings)
     sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)
     cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs, held))
@@ -1113,9 +1103,9 @@ def _held_back(
         where = next(((p, v[1][index]) for p, v in sorted(verdicts.items()) if index in v[1]), None)
         if where is None:
             continue
-        label = f"{helper.cls}.__init__()" if helper.method == "__init__" else f".{helper.method}()"
         place = f"{where[0]}:{where[1]}" if where[1] else where[0]
-        why = f"`{label}` is also called in {place} (a module not analysed) with a value the scan cannot tell"
+        unseen = "(a module not analysed) with a value the scan cannot tell"
+        why = f"`{helper.label}` is also called in {place} {unseen}"
         restored.extend(also_called(finding, why) for finding, _ in helper.findings)
     return restored
 
@@ -1594,8 +1584,8 @@ def _typed_by_bases(
             continue
         held = module.attribute_types.get(f"{cls}.{attribute}")
         if held:  # typed here: the type's module has the method, or the path goes on there
-            wanted.add(f"{held}.{method}")
             target = f"{held}.{method}"
+            wanted.add(target)
             home = _longest_module(target, known)
             if home in modules:
                 pending.append((modules[home], target[len(home) + 1 :]))

@@ -186,6 +186,15 @@ class HeldHelper:
     parameter: str
     findings: tuple[tuple[Finding, int | None], ...]  # each LR005, with its expression (positions pending)
 
+    @property
+    def called_as(self) -> str:
+        """The word a call of it is written with: the method's name, or a constructor's class."""
+        return self.cls if self.method == "__init__" else self.method
+
+    @property
+    def label(self) -> str:
+        return f"{self.cls}.__init__()" if self.method == "__init__" else f".{self.method}()"
+
 
 @dataclass(frozen=True, slots=True)
 class StatementUsage:

@@ -1451,11 +1451,7 @@ class _Extractor:
         name = root.id  # type: ignore[attr-defined]
         if name in ("self", "cls") and root is not node:
             return True
-        return name in self.facts.imports or not any(
-            name in scope.params or name in scope.values or name in scope.lists
-            for scope in self.scopes
-            if scope.kind == "function"
-        )
+        return name in self.facts.imports or self._module_name(name)
 
     def _type_of(self, node: ast.expr) -> str:
         """The dotted class an expression holds, when plain to see: `Database(...)`, a typed local; or the

@@ -1309,8 +1309,7 @@ class Resolver:
                 where = next((p for p, slot in calls_of.get(name, ()) if _takes(info, key[1], slot)), None)
                 if where is not None:
                     unknown.add(key)
-                    label = _method_label(key[0], name)
-                    elsewhere[key] = f"`{label}` is also called in {where} on an object of unknown type"
+                    elsewhere[key] = f"`.{name}()` is also called in {where} on an object of unknown type"
         resolved = called - unknown
         shrinking = True
         while shrinking:  # the greatest fixed point: a cycle of helpers is resolved by its outside callers
@@ -1770,10 +1769,6 @@ def _takes(info: FunctionInfo, param: str, slot: str) -> bool:
     position = _position(info, base)
     slots = (param, base, str(position), f"{position}[]" if param.endswith("[]") else "", "*", "**")
     return slot in slots and (slot != "*" or position >= 0)
-
-
-def _method_label(function: str, name: str) -> str:
-    return f"{function.rsplit('.', 2)[-2]}()" if name == "__init__" else f".{name}()"
 
 
 def also_called(finding: Finding, why: str) -> Finding:

@@ -25,7 +25,7 @@ class CallProbe:
 
     def __init__(self, held: Iterable[HeldHelper]) -> None:
         self.helpers = list(held)
-        self.needles = {(h.cls if h.method == "__init__" else h.method).encode() for h in self.helpers}
+        self.needles = {h.called_as.encode() for h in self.helpers}
         self.patterns = [_pattern(h) for h in self.helpers]
 
     def unknown_calls(self, data: bytes) -> dict[int, int]:
@@ -50,9 +50,8 @@ class CallProbe:
 
 def _pattern(helper: HeldHelper) -> re.Pattern[bytes]:
     """A held method's call (`.count(`), or a held constructor's class name."""
-    if helper.method == "__init__":
-        return re.compile(rb"\b" + re.escape(helper.cls.encode()) + rb"\b")
-    return re.compile(rb"\.\s*" + re.escape(helper.method.encode()) + rb"\s*\(")
+    word = re.escape(helper.called_as.encode())
+    return re.compile(rb"\b" + word + rb"\b" if helper.method == "__init__" else rb"\.\s*" + word + rb"\s*\(")
 
 
 class _Names:

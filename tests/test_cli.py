@@ -258,12 +258,14 @@ def test_unresolved_values_are_named_by_their_source_text(tmp_path: Path) -> Non
             "report.py": (
                 "def monthly(cur, names, pick):\n"
                 '    cur.execute("SELECT * FROM " + ", ".join(names))\n'
+                '    cur.execute("SELECT * FROM " + ", ".join(pick(kind="all")))\n'
                 "    cur.execute(f\"SELECT * FROM {pick(kind='monthly')[0]}\")\n"
             ),
         },
     )
     messages = [f["message"] for f in scan_json(root)["findings"]]
     assert any('comes from result of `", ".join(…)`' in m for m in messages), messages
+    assert any("comes from an element of parameter `names` of `monthly`;" in m for m in messages), messages
     assert any("comes from computed value `pick(…)[…]`" in m for m in messages), messages
     assert not any("Attribute" in m or "<" in m for m in messages), messages
 

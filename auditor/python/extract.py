@@ -1194,6 +1194,30 @@ class _Extractor:
             if s.kind == "function"
         )
 
+    def _elements_of_parameter(self, node: ast.expr) -> Value | None:
+        """The elements of a sequence a parameter holds (`tables`, `sorted(tables)`, `self.tables` set from
+        a constructor's parameter): the parameter `tables[]`, which each caller's list fills; None when the
+        sequence is not a parameter's."""
+        while (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _COPIES
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            node = node.args[0]
+        if not isinstance(node, ast.Name | ast.Attribute):
+            return None
+        value = self._eval(node)
+        if value and len(value) == 1 and isinstance(value[0], Ref) and value[0].formatting is None:
+            return _deferred(value[0], ELEMENTS, [], {})  # `self.tables`: known once the resolver reads it
+        if not (value and len(value) == 1 and isinstance(value[0], Hole)):
+            return None
+        hole = value[0]
+        if not hole.param or "[" in hole.param or hole.param.startswith("*"):
+            return None
+        return (elements_of(hole),)
+
     def _element_of_parameter(self, iterable: ast.expr) -> tuple[str, str]:
         """`for table in tables:` over a parameter of the enclosing function: each element is what the
         callers put in the list they pass (the parameter `tables[]`), as a dict entry is `params[key]`."""
@@ -2374,8 +2398,17 @@ class _Extractor:
                 return None
             right = node.right
             if isinstance(right, ast.Tuple):
-                items = [self._eval_or_hole(_unstar(e)) for e in right.elts]
-                return _deferred(template, "%", items, {}) if template else _percent_format(left, items, {})
+                items: list[Value] = []
+                rest: dict[str, Value] = {}
+                for element in right.elts:
+                    if isinstance(element, ast.Starred):  # `% (*parts,)`: the places from there on
+                        label, reason = f"*{self._code(element.value)}", "an element of an unpacked sequence"
+                        rest[_REST] = (Hole(label, reason, self._node(element.value)),)
+                        break
+                    items.append(self._eval_or_hole(element))
+                return (
+                    _deferred(template, "%", items, rest) if template else _percent_format(left, items, rest)
+                )
             if isinstance(right, ast.Dict):
                 mapping = {}
                 for key_node, value_node in zip(right.keys, right.values, strict=True):
@@ -2390,16 +2423,66 @@ class _Extractor:
             if template is not None:  # defined elsewhere: formatted once the resolver knows its text
                 if not entries and isinstance(right, ast.Name):
                     entries = self._parameter_entries(right, [_ANY_KEY])  # whichever keys it names
-                return _deferred(template, "%", [] if entries else [self._eval_or_hole(right)], entries)
-            if entries:  # a params dict built earlier: `sql % params`
-                return _percent_format(left, [], entries)
+                if not entries:  # a tuple's or a mapping's place, whichever the template turns out to want
+                    mapping = self._mapping_entries(right, [])
+                    return _deferred(template, "%", [self._eval_or_hole(right)], mapping)
+                return _deferred(template, "%", [], entries)
+            if entries:  # a params dict built earlier: `sql % params` (a key it lacks may be set elsewhere)
+                return _percent_format(left, [], {_ANY_KEY: self._unknown_entry(right), **entries})
+            keys = [m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")]
             if isinstance(right, ast.Name):
-                keys = [m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")]
                 passed = self._parameter_entries(right, keys)
                 if passed:  # a params dict the caller passes in: each entry is the caller's to say
                     return _percent_format(left, [], passed)
-            return _percent_format(left, [self._eval_or_hole(right)], {})
+            mapping = self._mapping_entries(right, keys) if keys else {}
+            return _percent_format(left, [] if mapping else [self._eval_or_hole(right)], mapping)
         return None
+
+    def _mapping_entries(self, node: ast.expr, keys: list[str]) -> dict[str, Value]:
+        """The entries a template's named fields take from a mapping that is not written out: the local
+        names for `locals()` (and `vars()`), an object's attributes for `vars(obj)` and `obj.__dict__`,
+        else an unknown value for whichever key (`_ANY_KEY`): never the field's own text, which would read
+        as a bind parameter where the table goes."""
+        func = node.func if isinstance(node, ast.Call) else None  # type: ignore[attr-defined]
+        called = func.id if isinstance(func, ast.Name) and not node.keywords else ""  # type: ignore[attr-defined]
+        args = node.args if isinstance(node, ast.Call) else []  # type: ignore[attr-defined]
+        owner: ast.expr | None = None
+        if called in ("locals", "vars") and not args:
+            found: dict[str, Value] = {}
+            for key in dict.fromkeys(keys):
+                if self._bound_here(key):
+                    found[key] = self._eval_or_hole(ast.copy_location(ast.Name(key, ast.Load()), node))
+            return {_ANY_KEY: self._unknown_entry(node), **found}
+        if isinstance(node, ast.Call) and isinstance(func, ast.Name) and func.id == "dict" and not args:
+            named = {k.arg: self._eval_or_hole(k.value) for k in node.keywords if k.arg is not None}
+            if len(named) == len(node.keywords):  # `dict(table=name)`, no `**` of another mapping
+                return named
+        if called == "vars" and len(args) == 1 and not isinstance(args[0], ast.Starred):
+            owner = args[0]
+        elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            owner = node.value
+        if owner is not None and _attr_dotted(owner) is not None:
+            return {
+                _ANY_KEY: self._unknown_entry(node),
+                **{
+                    key: self._eval_or_hole(ast.copy_location(ast.Attribute(owner, key, ast.Load()), node))
+                    for key in dict.fromkeys(keys)
+                },
+            }
+        return {_ANY_KEY: self._unknown_entry(node)}
+
+    def _unknown_entry(self, node: ast.expr) -> Value:
+        label = f"{self._code(node)}[{_ANY_KEY!r}]"
+        return (Hole(label, f"entry `{label}` of a mapping the analyzer cannot read", self._node(node)),)
+
+    def _bound_here(self, name: str) -> bool:
+        """The innermost function (or, outside any, the module) binds ``name``: `locals()` holds it."""
+        for scope in reversed(self.scopes):
+            if scope.kind == "function":
+                return name in scope.values or name in scope.params
+            if scope.kind != "class":
+                break
+        return True  # module level: `locals()` is the module's namespace, read as its constants
 
     def _parameter_entries(self, node: ast.Name, keys: list[str]) -> dict[str, Value]:
         """For `template % params` / `template.format(**params)` where `params` is a parameter: each
@@ -2437,6 +2520,23 @@ class _Extractor:
             return dict(self._dict_entries(node.id))
         return {}
 
+    def _string_template(self, node: ast.expr) -> Value | None:
+        """The text of the `string.Template` a `.substitute()` is called on (the class's value is its text,
+        see `_call_value`): only text some of which is written out (a `str` has no such method)."""
+        value = self._eval(node)
+        return value if value and any(isinstance(p, Lit | Ref) for p in value) else None
+
+    def _format_mapping(self, node: ast.expr, fields: list[str], deferred: bool) -> dict[str, Value]:
+        """The named fields `.format(**mapping)` / `.format_map(mapping)` fills: a dict built in scope, a
+        parameter's entries (each field the caller's dict fills), or what `_mapping_entries` can tell."""
+        entries: dict[str, Value] = {}
+        if isinstance(node, ast.Name):
+            entries = self._dict_entries(node.id)
+            if entries:  # a key it lacks may be set elsewhere
+                return {_ANY_KEY: self._unknown_entry(node), **entries}
+            entries = self._parameter_entries(node, [_ANY_KEY] if deferred else fields)
+        return entries or self._mapping_entries(node, [] if deferred else fields)
+
     def _dict_entries(self, name: str) -> dict[str, Value]:
         """The known string entries of a dict bound to a name in scope (`params = {"table": ...}`)."""
         prefix = name + "["
@@ -2464,17 +2564,27 @@ class _Extractor:
                         self._eval_or_hole(a.value) for a in args if a.keyword is None and not a.star
                     ]
                     named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
+                    spread = next((a for a in args if a.star == "*"), None)
+                    if spread is not None:  # `.format(*parts)`: the fields from there on are its elements
+                        positional = positional[: args.index(spread)]
+                        label = f"*{self._code(spread.value)}"
+                        reason = "an element of an unpacked sequence"
+                        named[_REST] = (Hole(label, reason, self._node(spread.value)),)
+                    fields = _BRACE_FIELD.findall(literal_text(template).replace("{{", ""))
+                    deferred = len(template) == 1 and isinstance(template[0], Ref)
                     for a in args:
-                        if a.star == "**" and isinstance(a.value, ast.Name):  # `.format(**params)`
-                            entries = self._dict_entries(a.value.id)
-                            if not entries:  # a parameter: each field the caller's dict fills
-                                fields = _BRACE_FIELD.findall(literal_text(template).replace("{{", ""))
-                                deferred = len(template) == 1 and isinstance(template[0], Ref)
-                                entries = self._parameter_entries(a.value, [_ANY_KEY] if deferred else fields)
-                            named.update(entries)
-                    if len(template) == 1 and isinstance(template[0], Ref):  # a template defined elsewhere
-                        return _deferred(template[0], "{}", positional, named)
+                        if a.star == "**":
+                            named.update(self._format_mapping(a.value, fields, deferred))
+                    if deferred:  # a template defined elsewhere
+                        return _deferred(template[0], "{}", positional, named)  # type: ignore[arg-type]
                     return _brace_format(template, positional, named)
+            if attr == "format_map" and len(args) == 1 and args[0].keyword is None and not args[0].star:
+                template = self._eval(func.value)
+                if template:
+                    fields = _BRACE_FIELD.findall(literal_text(template).replace("{{", ""))
+                    if len(template) == 1 and isinstance(template[0], Ref):
+                        return _deferred(template[0], "{}", [], self._format_mapping(args[0].value, [], True))
+                    return _brace_format(template, [], self._format_mapping(args[0].value, fields, False))
             if attr == "join" and len(args) == 1:
                 separator = self._eval(func.value)
                 items = args[0].value
@@ -2488,6 +2598,14 @@ class _Extractor:
                     # (the names it writes are those of every element)
                     element = self._eval(items.elt)
                     if element:
+                        return element
+                if (
+                    separator is not None
+                    and collected is None
+                    and not isinstance(items, (ast.List, ast.Tuple))
+                ):
+                    element = self._elements_of_parameter(items)
+                    if element is not None:  # `", ".join(tables)`: one element's text stands for all
                         return element
                 if separator is not None and (
                     collected is not None or isinstance(items, (ast.List, ast.Tuple))
@@ -2503,10 +2621,32 @@ class _Extractor:
                             joined.extend(separator)
                         joined.extend(value)
                     return tuple(joined)
-            if attr in ("strip", "lstrip", "rstrip", "upper", "lower") and not args:
-                inner = self._eval(func.value)
-                if inner is not None and attr in ("strip", "lstrip", "rstrip"):
+            if attr in ("substitute", "safe_substitute") and sum(1 for a in args if not a.keyword) <= 1:
+                template = self._string_template(func.value)
+                if template:  # `string.Template("... FROM $table").substitute(table=name)`
+                    deferred = len(template) == 1 and isinstance(template[0], Ref)
+                    fields = [] if deferred else _dollar_fields(template)
+                    named = {a.keyword: self._eval_or_hole(a.value) for a in args if a.keyword is not None}
+                    for a in args:
+                        if a.keyword is None:  # the mapping, positional or `**`
+                            named = {**self._format_mapping(a.value, fields, deferred), **named}
+                    if deferred:  # a template defined elsewhere
+                        return _deferred(template[0], "$", [], named)  # type: ignore[arg-type]
+                    return _dollar_format(template, named)
+            if attr in _SAME_WORDS and len(args) <= (attr in _STRIPS):
+                inner = self._eval(func.value)  # the text's words as they were: `sql.strip()`, `.upper()`
+                if inner is not None:
                     return inner
+            if attr == "replace" and len(args) in (2, 3) and not any(a.keyword or a.star for a in args):
+                inner = self._eval(func.value)
+                old = self._eval(args[0].value)
+                if inner and old and len(old) == 1 and isinstance(old[0], Lit) and old[0].text:
+                    # `sql.replace("\n", " ")`, `template.replace("{table}", name)`: the text with each
+                    # occurrence written out replaced by the new value
+                    new = self._eval_or_hole(args[1].value)
+                    if len(inner) == 1 and isinstance(inner[0], Ref) and inner[0].formatting is None:
+                        return _deferred(inner[0], REPLACE, [old, new], {})  # a template defined elsewhere
+                    return _replaced(inner, old[0].text, new)
             if attr in ("read", "read_text") and len(args) <= 1:
                 literal = _sql_path(node)  # `open("q.sql").read()`, `(QUERIES / "q.sql").read_text()`
                 handle = self._eval(func.value) if not literal and isinstance(func.value, ast.Name) else None
@@ -2519,10 +2659,23 @@ class _Extractor:
         if dotted is not None:
             qualified = self._qualify(dotted)
             last = qualified.rsplit(".", 1)[-1]
-            if last in ("text", "SQL", "str", "literal_column") and args:
+            if (last in ("text", "SQL", "str", "literal_column") or qualified in _SAME_TEXT) and args:
                 inner = self._eval(args[0].value)
                 if inner is not None:
                     return inner
+            if qualified == "re.sub" and len(args) == 3 and not any(a.keyword or a.star for a in args):
+                pattern, replacement = self._eval(args[0].value), self._eval(args[1].value)
+                inner = self._eval(args[2].value)
+                plain = pattern and len(pattern) == 1 and isinstance(pattern[0], Lit) and pattern[0].text
+                if inner and plain and re.escape(pattern[0].text) == pattern[0].text:  # type: ignore[union-attr]
+                    # a pattern that is plain text: `re.sub("TABLE", name, template)`
+                    return _replaced(inner, pattern[0].text, self._eval_or_hole(args[1].value))  # type: ignore[union-attr]
+                if (
+                    inner is not None
+                    and replacement is not None
+                    and all(isinstance(p, Lit) for p in replacement)
+                ):
+                    return inner  # `re.sub(r"\s+", " ", sql)`: the same words
             if last == "Identifier" and args:
                 return self._identifier(args)
         builds_table = any(sink.kind in ("table", "mapping") and sink.call for sink in self._sinks_for(node))
@@ -2967,6 +3120,7 @@ _BRACE = re.compile(r"\{\{|\}\}|\{(?P<field>[^{}!:]*)(?:![rsa])?(?::[^{}]*)?\}")
 
 
 _ANY_KEY = "*"  # a params dict passed in to a template whose keys are known only to the resolver
+_REST = "*args"  # the positional fields past those written out: `.format(*parts)`
 
 
 def _named(named: dict[str, Value], key: str) -> Value | None:
@@ -2980,7 +3134,7 @@ def _named(named: dict[str, Value], key: str) -> Value | None:
                 reason=p.reason.replace(repr(_ANY_KEY), repr(key)),
                 param=p.param.replace(f"[{_ANY_KEY}]", f"[{key}]"),
             )
-            if isinstance(p, Hole) and p.param
+            if isinstance(p, Hole)
             else p
             for p in named[_ANY_KEY]
         )
@@ -2993,11 +3147,50 @@ def _deferred(template: Ref, style: str, positional: list[Value], named: dict[st
     return (dataclasses.replace(template, formatting=(style, tuple(positional), tuple(named.items()))),)
 
 
+# methods and functions that keep a text's words (and so its table names) as they were
+_STRIPS = frozenset({"strip", "lstrip", "rstrip"})
+_SAME_WORDS = _STRIPS | {"upper", "lower", "casefold"}
+_SAME_TEXT = frozenset({"string.Template", "textwrap.dedent", "inspect.cleandoc"})
+
+
+def _replaced(value: Value, old: str, new: Value) -> Value:
+    """`value.replace(old, new)` on the text written out (an occurrence across two pieces is left as is)."""
+    out: list[Piece] = []
+    for piece in value:
+        if not isinstance(piece, Lit) or old not in piece.text:
+            out.append(piece)
+            continue
+        last = 0
+        at = piece.text.find(old)
+        while at >= 0:
+            out.append(_slice(piece, last, at))
+            out.extend(new)
+            last = at + len(old)
+            at = piece.text.find(old, last)
+        out.append(_slice(piece, last, len(piece.text)))
+    return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+REPLACE = "replace"  # a deferred `.replace(old, new)`: positional (old, new)
+ELEMENTS = "[]"  # a deferred "formatting": the elements of the sequence the reference holds, joined
+
+
+def elements_of(hole: Hole) -> Hole:
+    """An element of the sequence a parameter holds: the parameter `name[]`, which each caller's list fills
+    in."""
+    return dataclasses.replace(hole, reason=f"an element of {hole.reason}", param=f"{hole.param}[]")
+
+
 def apply_formatting(template: Value, formatting: Formatting) -> Value:
     """A deferred `%` or `.format` applied to the template's value."""
     style, positional, named = formatting
     if style == "%":
         return _percent_format(template, list(positional), dict(named))
+    if style == "$":
+        return _dollar_format(template, dict(named))
+    if style == REPLACE:
+        old, new = positional
+        return _replaced(template, literal_text(old), new)
     return _brace_format(template, list(positional), dict(named))
 
 
@@ -3016,11 +3209,45 @@ def _percent_format(template: Value, positional: list[Value], named: dict[str, V
             elif match.group("key") is not None:
                 out.extend(_named(named, match.group("key")) or (_synthetic(match.group(0)),))
             else:
-                out.extend(positional[index] if index < len(positional) else (_synthetic(match.group(0)),))
+                if index < len(positional):
+                    out.extend(positional[index])
+                else:
+                    out.extend(named.get(_REST) or (_synthetic(match.group(0)),))
                 index += 1
             last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+def _dollar_format(template: Value, named: dict[str, Value]) -> Value:
+    """`string.Template` substitution: `$name`, `${name}`, `$$` (a dollar sign)."""
+    out: list[Piece] = []
+    for piece in template:
+        if not isinstance(piece, Lit):
+            out.append(piece)
+            continue
+        last = 0
+        for match in _DOLLAR.finditer(piece.text):
+            out.append(_slice(piece, last, match.start()))
+            key = match.group("name") or match.group("braced")
+            if key is None:
+                out.append(_slice(piece, match.start() + 1, match.end()))
+            else:
+                out.extend(_named(named, key) or (_synthetic(match.group(0)),))
+            last = match.end()
+        out.append(_slice(piece, last, len(piece.text)))
+    return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+
+def _dollar_fields(template: Value) -> list[str]:
+    return [
+        m.group("name") or m.group("braced")
+        for m in _DOLLAR.finditer(literal_text(template))
+        if m.group(0) != "$$"
+    ]
+
+
+_DOLLAR = re.compile(r"\$\$|\$(?:(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)\})")
 
 
 def _brace_format(template: Value, positional: list[Value], named: dict[str, Value]) -> Value:
@@ -3039,10 +3266,10 @@ def _brace_format(template: Value, positional: list[Value], named: dict[str, Val
             else:
                 key = field_name.split(".")[0].split("[")[0]
                 if key == "":
-                    value = positional[auto] if auto < len(positional) else None
+                    value = positional[auto] if auto < len(positional) else named.get(_REST)
                     auto += 1
                 elif key.isdigit():
-                    value = positional[int(key)] if int(key) < len(positional) else None
+                    value = positional[int(key)] if int(key) < len(positional) else named.get(_REST)
                 else:
                     value = _named(named, key)
                 out.extend(value if value is not None else (_synthetic(match.group(0)),))

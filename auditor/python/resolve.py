@@ -20,6 +20,7 @@ from auditor.core.model import (
     Suggestion,
 )
 from auditor.python.extract import (
+    ELEMENTS,
     FIXTURE_CALLEE,
     FORWARDED_BINDS,
     NEUTRAL_BASES,
@@ -35,6 +36,7 @@ from auditor.python.extract import (
     TableClass,
     apply_formatting,
     call_matches,
+    elements_of,
     passes_parameter,
 )
 from auditor.python.postgrest import embedded_resources
@@ -262,6 +264,11 @@ class Resolver:
                 if piece.formatting is None:
                     yield from self._expand(resolved, facts.path, (*via, step), depth + 1)
                     continue
+                if piece.formatting[0] == ELEMENTS:  # `", ".join(self.tables)`
+                    yield from self._expand(
+                        self._elements(piece, resolved), facts.path, (*via, step), depth + 1
+                    )
+                    continue
                 # a template defined there, formatted here: its text is the definition's, each argument
                 # stays the use's (its own file, positions and chain)
                 arguments = {id(p) for v in piece.formatting[1] for p in v}
@@ -273,6 +280,17 @@ class Resolver:
                         yield from self._expand((part,), facts.path, (*via, step), depth + 1)
             else:
                 yield piece, path, via
+
+    @staticmethod
+    def _elements(ref: Ref, resolved: Value) -> Value:
+        """The elements of the sequence a reference holds: a constructor's parameter stored in an attribute
+        is that parameter's elements (`tables[]`, each caller's list); anything else is not known here."""
+        if len(resolved) == 1 and isinstance(resolved[0], Hole):
+            hole = resolved[0]
+            if hole.param and "[" not in hole.param and not hole.param.startswith("*"):
+                return (elements_of(hole),)
+        label = f"an element of {ref.label}"
+        return (Hole(label, label, ref.node, ref.line, ref.column),)
 
     def _declared_table(self, ref: Ref) -> Ref | None:
         """The table name a scanned model declares, read through the ORM: Django's `Model._meta.db_table`

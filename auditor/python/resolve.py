@@ -292,6 +292,17 @@ class Resolver:
         label = f"an element of {ref.label}"
         return (Hole(label, label, ref.node, ref.line, ref.column),)
 
+    def _may_be_legacy(self, name_text: str) -> bool:
+        """A relation name with unknown parts (`events_{suffix}`, `"{table}"`) that some legacy name fits:
+        the parts written out stand where they are, an unknown part stands for any text."""
+        quoted = name_text.startswith('"') and name_text.endswith('"') and len(name_text) > 1
+        text = name_text[1:-1] if quoted else name_text.lower()
+        parts = _HOLE.split(text)
+        if len(parts) == 1:
+            return True
+        pattern = re.compile(".*".join(re.escape(p) for p in parts), re.DOTALL)
+        return any(pattern.fullmatch(n) for n in self.catalog.bare_names)
+
     def _declared_table(self, ref: Ref) -> Ref | None:
         """The table name a scanned model declares, read through the ORM: Django's `Model._meta.db_table`
         (its `Meta.db_table`), SQLAlchemy's `Model.__table__.name` (its `__tablename__`, or a mixin's).
@@ -748,8 +759,12 @@ class Resolver:
             if HOLE_PREFIX in name_text:
                 if _other_schema(ref.schema, self.catalog):
                     continue  # `musicbrainz.{table}`: a relation of a schema that holds no legacy object
-                whole = ref.schema is None and _HOLE.fullmatch(name_text) is not None
-                self._unresolved(facts, site, assembly, ref.name_start, ref.end, whole)
+                if not self._may_be_legacy(name_text):
+                    continue  # `events_{suffix}`: the text written around the unknown part fits no legacy one
+                # `"{table}"`: the unknown piece inside the quotes of an identifier is the whole name too
+                whole = ref.schema is None and _HOLE.fullmatch(name_text.strip('"')) is not None
+                hole_at = assembly.text.find(HOLE_PREFIX, ref.name_start, ref.end)
+                self._unresolved(facts, site, assembly, hole_at, ref.end, whole)
                 continue
             schema_written = ref.schema is not None
             schema = ref.schema or ref.implied_schema

@@ -1150,20 +1150,46 @@ def _read_name(tokens: list[Token], i: int, hi: int | None = None) -> tuple[list
     n = len(tokens) if hi is None else hi
     while i < n and _word(tokens[i]) in ("ONLY", "IF", "NOT", "EXISTS"):
         i += 1
-    if i >= n or not _is_name(tokens[i]):
+    if i >= n:
         return None
-    parts = [tokens[i]]
-    i += 1
-    while (
-        i + 1 < n
-        and tokens[i].token_type == TokenType.DOT
-        and (tokens[i + 1].token_type in _NAME_TYPES or _word(tokens[i + 1]))
-    ):
-        parts.append(tokens[i + 1])
-        i += 2
+    inner = _other_quotes(tokens, i, n)
+    if inner is None and not _is_name(tokens[i]):
+        return None
+    parts = [tokens[i] if inner is None else tokens[inner]]
+    i += 1 if inner is None else 3
+    while i + 1 < n and tokens[i].token_type == TokenType.DOT:
+        inner = _other_quotes(tokens, i + 1, n)
+        if inner is not None:
+            parts.append(tokens[inner])
+            i += 4
+        elif tokens[i + 1].token_type in _NAME_TYPES or _word(tokens[i + 1]):
+            parts.append(tokens[i + 1])
+            i += 2
+        else:
+            break
     if i < n and tokens[i].token_type == TokenType.STAR:
         i += 1
     return parts, i
+
+
+def _other_quotes(tokens: list[Token], i: int, n: int) -> int | None:
+    """The index of a name quoted as other dialects quote identifiers, `` `name` `` (MySQL) or `[name]`
+    (SQL Server), when token ``i`` opens one; PostgreSQL has neither, so they are names wherever a table
+    goes (the statements a multi-database application runs beside PostgreSQL's)."""
+    if i + 2 >= n:
+        return None
+    opener, name, closer = tokens[i], tokens[i + 1], tokens[i + 2]
+    if opener.token_type == TokenType.L_BRACKET:
+        expected = TokenType.R_BRACKET
+    elif opener.token_type == TokenType.UNKNOWN and opener.text == "`":
+        expected = TokenType.UNKNOWN
+    else:
+        return None
+    if closer.token_type != expected or (expected == TokenType.UNKNOWN and closer.text != "`"):
+        return None
+    if closer.start != name.end + 1 or name.start != opener.end + 1 or not re.fullmatch(r"\w+", name.text):
+        return None
+    return i + 1
 
 
 def _token_ref(text: str, base: int, parts: list[Token], position: str) -> TableRef:
@@ -1238,7 +1264,7 @@ def _scan_tokens(text: str, base: int, tokens: list[Token], lo: int, hi: int) ->
         elif (
             word == "UPDATE"
             and prev_text.upper() in _STATEMENT_STARTERS | {";"}
-            and _is_name(_at(tokens, i + 1, hi))
+            and (_is_name(_at(tokens, i + 1, hi)) or _other_quotes(tokens, i + 1, hi) is not None)
         ):
             seen.add("UPDATE")
             position = "update"

@@ -168,6 +168,8 @@ class ModuleFacts:
     fixtures: dict[str, str] = field(default_factory=dict)
     # the schemas SQLAlchemy's `schema_translate_map={...}` replaces at run time (its keys' values)
     translated_schemas: list[Value] = field(default_factory=list)
+    # functions that return one text-like value (other returns empty): "Repo.table_name" -> that value
+    returns: dict[str, Value] = field(default_factory=dict)
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -479,6 +481,8 @@ class _Scope:
     # the class of what each yields, for `with self.connect() as conn:`
     managers: dict[str, str] = field(default_factory=dict)
     vararg: str = ""  # a function: the name of its `*args` parameter
+    # a function: the values of its `return` statements (None: empty, `return` / `return None` / "")
+    returns: list[Value | None] = field(default_factory=list)
 
 
 class _Extractor:
@@ -973,6 +977,14 @@ class _Extractor:
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+        kept = [v for v in scope.returns if v is not None]  # one value: what a call of it gives
+        plain = all(
+            (_attr_dotted(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2]
+            in _PLAIN_DECORATORS
+            for d in node.decorator_list
+        )
+        if plain and len(kept) == 1 and any(isinstance(p, Lit | Ref) or p.param or p.call for p in kept[0]):  # type: ignore[union-attr]
+            self.facts.returns[local] = kept[0]  # type: ignore[assignment]
         fixture = _fixture_name(node)
         if fixture is not None:
             returned = _returned_function(node)
@@ -1056,12 +1068,32 @@ class _Extractor:
 
     def _return(self, node: ast.Return) -> None:
         self._visit_children(node)
-        if node.value is not None:
-            if self.scopes[-1].declares:
-                self._declared_name(node.value)
-            if self.scopes[-1].table_args and len(self.scopes) >= 2:
-                self._schema_of_table_args(self.scopes[-2], node.value)
-            self._standalone(node.value)
+        scope = self.scopes[-1]
+        returned = node.value
+        if returned is None:
+            scope.returns.append(None)
+            return
+        if scope.declares:
+            self._declared_name(returned)
+        if scope.table_args and len(self.scopes) >= 2:
+            self._schema_of_table_args(self.scopes[-2], returned)
+        if scope.kind != "function":
+            self._standalone(returned)
+            return
+        kind = returned.__class__
+        if kind is ast.Constant:  # a literal: its text (positions only where a legacy name may be found)
+            text = returned.value  # type: ignore[attr-defined]
+            if text.__class__ is not str or not text:
+                scope.returns.append(None if text is None or text == "" else (Hole("", "", 0),))
+            elif self.legacy.search(text):
+                scope.returns.append(self._eval(returned))
+            else:
+                scope.returns.append((_synthetic(text),))
+            self._standalone(returned)
+            return
+        value = self._eval(returned) if kind in _RETURNED_TEXT else None
+        scope.returns.append(value or (Hole("", "", 0),))
+        self._standalone(returned, value)
 
     def _declared_name(self, value_node: ast.expr) -> None:
         """A table name a declared_attr returns: the class's name (lowered), or a value of its own."""
@@ -1256,8 +1288,11 @@ class _Extractor:
         (body_before, body_after), (else_before, else_after) = outcomes
         for name in sorted(body_before.keys() | else_before.keys()):
             prior = body_before.get(name, else_before.get(name, _UNBOUND))
+            if prior is _UNBOUND and name in scope.params:  # a parameter one branch sets: else the caller's
+                reason = f"parameter `{name}` of `{scope.name}`"
+                prior = (Hole(name, reason, self._node(node.test), function=scope.qualname, param=name),)
             ends = (body_after.get(name, prior), else_after.get(name, prior))
-            if ends[0] is ends[1]:
+            if ends[0] is ends[1] or _same_parameter(ends[0], ends[1]):  # `seq = sorted(seq)` in one branch
                 merged = ends[0]
             else:
                 known = tuple(v for v in ends if v is not _UNBOUND and v)
@@ -1736,6 +1771,30 @@ class _Extractor:
                 if not value:
                     slot = keyword if keyword and keyword[0] != "[" else f"{at}{keyword or ''}"
                     self.facts.unknown_arguments.add((callee, slot))
+
+    def _call_arguments(self, args: list[_Arg]) -> tuple[tuple[int, str | None, Value], ...]:
+        """A call's arguments with their values where they are written (`Hole.call_args`, laid out as
+        `CallSite.args`): by place or keyword, the elements of a list and the entries of a dict written out,
+        `*args`/`**kwargs` as unknown."""
+        out: list[tuple[int, str | None, Value]] = []
+        position = 0
+        for arg in args:
+            if arg.star:
+                out.append((-1, arg.star, ()))
+                continue
+            at = position if arg.keyword is None else -1
+            out.append((at, arg.keyword, self._eval_or_hole(arg.value)))
+            if isinstance(arg.value, ast.List | ast.Tuple | ast.Set):
+                out.extend(
+                    (at, f"{arg.keyword or ''}[]", self._eval_or_hole(_unstar(e))) for e in arg.value.elts
+                )
+            elif isinstance(arg.value, ast.Dict):
+                for key_node, entry in zip(arg.value.keys, arg.value.values, strict=True):
+                    if isinstance(key_node, ast.Constant) and isinstance(key_node.value, str):
+                        out.append((at, f"{arg.keyword or ''}[{key_node.value}]", self._eval_or_hole(entry)))
+            if arg.keyword is None:
+                position += 1
+        return tuple(out)
 
     def _unattributed(self, func: ast.Attribute, args: list[_Arg]) -> None:
         """A method called on an object whose type the walk cannot tell (`repo.count(name)`, `repo` a
@@ -2663,6 +2722,16 @@ class _Extractor:
                 inner = self._eval(args[0].value)
                 if inner is not None:
                     return inner
+            if (
+                last in _COPIES
+                and dotted == last
+                and len(args) == 1
+                and not args[0].keyword
+                and not args[0].star
+            ):
+                inner = self._eval(args[0].value)  # `sorted(tables)`: the same elements, a parameter's
+                if inner and len(inner) == 1 and isinstance(inner[0], Hole) and inner[0].param:
+                    return inner
             if qualified == "re.sub" and len(args) == 3 and not any(a.keyword or a.star for a in args):
                 pattern, replacement = self._eval(args[0].value), self._eval(args[1].value)
                 inner = self._eval(args[2].value)
@@ -2680,6 +2749,11 @@ class _Extractor:
                 return self._identifier(args)
         builds_table = any(sink.kind in ("table", "mapping") and sink.call for sink in self._sinks_for(node))
         label = self._code(node)
+        callee = self._callee(dotted) if dotted is not None and not builds_table else ""
+        if callee and (self.components is None or callee.partition(".")[0] in self.components):
+            # a function of the scanned code: its returned value, once the resolver knows it
+            reason = f"result of `{label}`"
+            return (Hole(label, reason, self._node(node), call=callee, call_args=self._call_arguments(args)),)
         return (Hole(label, f"result of `{label}`", self._node(node), table_object=builds_table),)
 
     def _name(self, node: ast.Name) -> Value | None:
@@ -2922,6 +2996,18 @@ def _returned_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | No
     return found
 
 
+def _same_parameter(one: object, other: object) -> bool:
+    """Both values are the same parameter, as it was passed (`seq` and `sorted(seq)`)."""
+    holes = [v[0] for v in (one, other) if isinstance(v, tuple) and len(v) == 1 and isinstance(v[0], Hole)]
+    return (
+        len(holes) == 2
+        and bool(holes[0].param)
+        and (holes[0].function, holes[0].param) == (holes[1].function, holes[1].param)
+        and not holes[0].candidates
+        and not holes[1].candidates
+    )
+
+
 def _for_summary(value: Value | None) -> Value:
     """A call argument as a helper summary keeps it: () when unknown, and literal text that cannot be a
     table name (it has spaces, or is long) as one shared marker, so the summaries stay small."""
@@ -3146,6 +3232,16 @@ def _deferred(template: Ref, style: str, positional: list[Value], named: dict[st
     with the arguments it is formatted with here."""
     return (dataclasses.replace(template, formatting=(style, tuple(positional), tuple(named.items()))),)
 
+
+# decorators that leave what a call of the function returns as its body returns it
+_PLAIN_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "cache", "lru_cache", "cached", "abstractmethod", "override", "wraps"}
+)
+
+# the expressions whose value a function's return keeps (text-like ones; anything else is unknown)
+_RETURNED_TEXT = frozenset(
+    {ast.JoinedStr, ast.BinOp, ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.IfExp}
+)
 
 # methods and functions that keep a text's words (and so its table names) as they were
 _STRIPS = frozenset({"strip", "lstrip", "rstrip"})

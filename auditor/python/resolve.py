@@ -278,19 +278,70 @@ class Resolver:
                         yield from self._expand((part,), path, via, depth + 1)
                     else:
                         yield from self._expand((part,), facts.path, (*via, step), depth + 1)
+            elif piece.__class__ is Hole and piece.call and depth < _MAX_DEPTH:  # type: ignore[union-attr]
+                yield from self._returned(piece, path, via, depth)  # type: ignore[arg-type]
             else:
                 yield piece, path, via
 
-    @staticmethod
-    def _elements(ref: Ref, resolved: Value) -> Value:
-        """The elements of the sequence a reference holds: a constructor's parameter stored in an attribute
-        is that parameter's elements (`tables[]`, each caller's list); anything else is not known here."""
-        if len(resolved) == 1 and isinstance(resolved[0], Hole):
-            hole = resolved[0]
-            if hole.param and "[" not in hole.param and not hole.param.startswith("*"):
-                return (elements_of(hole),)
-        label = f"an element of {ref.label}"
-        return (Hole(label, label, ref.node, ref.line, ref.column),)
+    def _returned(
+        self, call: Hole, path: str, via: tuple[Via, ...], depth: int
+    ) -> Iterator[tuple[Lit | Hole, str, tuple[Via, ...]]]:
+        """The value a call of a scanned function gives: the one value the function returns, its
+        parameters being the call's arguments (each from the call's file), when all else in it is known;
+        the call itself as an unknown value otherwise (or when the function is not scanned, or a subclass
+        defines the method again)."""
+        target = self.function(call.call)
+        found = self.functions.get(target) if target is not None else None
+        returned = found[0].returns.get(target[len(found[0].module) + 1 :]) if found else None  # type: ignore[index]
+        if found is None or returned is None or self._overridden(target):  # type: ignore[arg-type]
+            yield call, path, via
+            return
+        facts, info = found
+        for piece, _, _ in self._expand(returned, facts.path, (), depth + 1):
+            if piece.__class__ is Hole and not (piece.param and piece.function == target):  # type: ignore[union-attr]
+                # something the function does not know either: the call stays what it was (its LR005 at
+                # the call, where the value the function is given is written)
+                yield call, path, via
+                return
+        record = CallSite(call.call, call.call_args, "", call.label)
+        use = Ref(target, call.label, call.node, call.line, call.column)  # type: ignore[arg-type]
+        step = Via(use, path, target, facts.path, False)  # type: ignore[arg-type]
+        parts = list(self._substituted(call, returned, record, info, path, via, facts.path, step, depth))
+        if any(p.__class__ is Hole and p.undefined for p, _, _ in parts):  # type: ignore[union-attr]
+            yield call, path, via  # an argument named nowhere in the scanned code: as unknown as the call
+            return
+        yield from parts
+
+    def _substituted(
+        self,
+        call: Hole,
+        returned: Value,
+        record: CallSite,
+        info: FunctionInfo,
+        path: str,
+        via: tuple[Via, ...],
+        defined_in: str,
+        step: Via,
+        depth: int,
+    ) -> Iterator[tuple[Lit | Hole, str, tuple[Via, ...]]]:
+        """The pieces of a returned value, each parameter of the function replaced by the call's argument."""
+        for piece in returned:
+            if piece.__class__ is Hole and piece.param and piece.function == step.definition:  # type: ignore[union-attr]
+                passed = _arguments(record, info, piece.param)  # type: ignore[union-attr]
+                if passed == [()] and piece.param.endswith("[]"):  # type: ignore[union-attr]
+                    whole = _argument(record, info, piece.param[:-2])  # type: ignore[union-attr]
+                    if (
+                        whole
+                        and len(whole) == 1
+                        and isinstance(whole[0], Ref)
+                        and whole[0].formatting is None
+                    ):
+                        # `self.tables` passed on: the elements of what it holds
+                        passed = [(dataclasses.replace(whole[0], formatting=(ELEMENTS, (), ())),)]
+                if passed != [None]:  # (not passed: the parameter's default, or its callers' values)
+                    yield from self._expand(self._argument_value(call, passed), path, via, depth + 1)
+                    continue
+            yield from self._expand((piece,), defined_in, (*via, step), depth + 1)
 
     def _may_be_legacy(self, name_text: str) -> bool:
         """A relation name with unknown parts (`events_{suffix}`, `"{table}"`) that some legacy name fits:
@@ -302,6 +353,49 @@ class Resolver:
             return True
         pattern = re.compile(".*".join(re.escape(p) for p in parts), re.DOTALL)
         return any(pattern.fullmatch(n) for n in self.catalog.bare_names)
+
+    def _overridden(self, function: str) -> bool:
+        """A method some subclass of its class defines again: a call may run either."""
+        owner, _, name = function.rpartition(".")
+        return owner in self._classes and any(
+            f"{cls}.{name}" in self.functions for cls in self._descendants(owner)
+        )
+
+    def _descendants(self, cls: str) -> Iterator[str]:
+        """The scanned classes that inherit from ``cls``, directly or not (each once)."""
+        seen = {cls}
+        stack = list(self._subclasses().get(cls, ()))
+        while stack:
+            child = stack.pop()
+            if child in seen:
+                continue
+            seen.add(child)
+            yield child
+            stack.extend(self._subclasses().get(child, ()))
+
+    @staticmethod
+    def _argument_value(call: Hole, passed: list[Value | None]) -> Value:
+        """What a call passes for a parameter: its value, or one of the elements of the list it writes out;
+        unknown where the call's record does not keep it."""
+        known = [v for v in passed if v]
+        if not known or len(known) < len(passed):
+            reason = f"an argument of `{call.label}`"
+            return (Hole(call.label, reason, call.node, call.line, call.column),)
+        if len(known) == 1:
+            return known[0]
+        return (Hole(call.label, f"an element passed to `{call.label}`", call.node, call.line, call.column,
+                     candidates=tuple(known), exhaustive=True),)  # fmt: skip
+
+    @staticmethod
+    def _elements(ref: Ref, resolved: Value) -> Value:
+        """The elements of the sequence a reference holds: a constructor's parameter stored in an attribute
+        is that parameter's elements (`tables[]`, each caller's list); anything else is not known here."""
+        if len(resolved) == 1 and isinstance(resolved[0], Hole):
+            hole = resolved[0]
+            if hole.param and "[" not in hole.param and not hole.param.startswith("*"):
+                return (elements_of(hole),)
+        label = f"an element of {ref.label}"
+        return (Hole(label, label, ref.node, ref.line, ref.column),)
 
     def _declared_table(self, ref: Ref) -> Ref | None:
         """The table name a scanned model declares, read through the ORM: Django's `Model._meta.db_table`
@@ -332,17 +426,10 @@ class Resolver:
             if f"{local}.{attribute}" in facts.constants:
                 out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
                 break
-        seen = {found}
-        stack = list(self._subclasses().get(found, ()))
-        while stack:
-            cls = stack.pop()
-            if cls in seen:
-                continue
-            seen.add(cls)
+        for cls in self._descendants(found):
             facts, local = self._class_at(cls)
             if f"{local}.{attribute}" in facts.constants:
                 out.append(dataclasses.replace(ref, target=f"{cls}.{attribute}", inherited=False))
-            stack.extend(self._subclasses().get(cls, ()))
         return out  # every one: the hole they make claims to be exhaustive
 
     def _ancestry(self, cls: str) -> list[str]:

@@ -82,6 +82,10 @@ class Hole:
     function: str = ""  # a parameter's function, dotted ("app.db.Database.insert"); "" for other holes
     sql_file: str = ""  # the text of a .sql file read by a literal path: "queries/monthly.sql"
     param: str = ""  # the parameter's name
+    # the result of a call of a scanned function (dotted, as `CallSite.callee`) with these arguments (as
+    # `CallSite.args`): the resolver puts in the one value the function returns, if it knows it
+    call: str = ""
+    call_args: tuple[tuple[int, str | None, tuple[Lit | Hole | Ref, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

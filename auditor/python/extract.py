@@ -3251,18 +3251,24 @@ _SAME_TEXT = frozenset({"string.Template", "textwrap.dedent", "inspect.cleandoc"
 
 def _replaced(value: Value, old: str, new: Value) -> Value:
     """`value.replace(old, new)` on the text written out (an occurrence across two pieces is left as is)."""
+    return _substituted(value, re.compile(re.escape(old)), lambda piece, match: new)
+
+
+def _substituted(
+    template: Value, pattern: re.Pattern[str], fill: Callable[[Lit, re.Match[str]], Value]
+) -> Value:
+    """The template with each match of ``pattern`` in its written-out text replaced by what ``fill`` gives
+    for it (matched left to right; unknown pieces kept as they are)."""
     out: list[Piece] = []
-    for piece in value:
-        if not isinstance(piece, Lit) or old not in piece.text:
+    for piece in template:
+        if not isinstance(piece, Lit):
             out.append(piece)
             continue
         last = 0
-        at = piece.text.find(old)
-        while at >= 0:
-            out.append(_slice(piece, last, at))
-            out.extend(new)
-            last = at + len(old)
-            at = piece.text.find(old, last)
+        for match in pattern.finditer(piece.text):
+            out.append(_slice(piece, last, match.start()))
+            out.extend(fill(piece, match))
+            last = match.end()
         out.append(_slice(piece, last, len(piece.text)))
     return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
 
@@ -3291,48 +3297,31 @@ def apply_formatting(template: Value, formatting: Formatting) -> Value:
 
 
 def _percent_format(template: Value, positional: list[Value], named: dict[str, Value]) -> Value:
-    out: list[Piece] = []
-    index = 0
-    for piece in template:
-        if not isinstance(piece, Lit):
-            out.append(piece)
-            continue
-        last = 0
-        for match in _PERCENT.finditer(piece.text):
-            out.append(_slice(piece, last, match.start()))
-            if match.group("conv") == "%":
-                out.append(_slice(piece, match.start() + 1, match.end()))
-            elif match.group("key") is not None:
-                out.extend(_named(named, match.group("key")) or (_synthetic(match.group(0)),))
-            else:
-                if index < len(positional):
-                    out.extend(positional[index])
-                else:
-                    out.extend(named.get(_REST) or (_synthetic(match.group(0)),))
-                index += 1
-            last = match.end()
-        out.append(_slice(piece, last, len(piece.text)))
-    return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+    places = iter(range(1 << 30))  # the next positional `%s`
+
+    def fill(piece: Lit, match: re.Match[str]) -> Value:
+        if match.group("conv") == "%":
+            return (_slice(piece, match.start() + 1, match.end()),)
+        if match.group("key") is not None:
+            return _named(named, match.group("key")) or (_synthetic(match.group(0)),)
+        index = next(places)
+        if index < len(positional):
+            return positional[index]
+        return named.get(_REST) or (_synthetic(match.group(0)),)
+
+    return _substituted(template, _PERCENT, fill)
 
 
 def _dollar_format(template: Value, named: dict[str, Value]) -> Value:
     """`string.Template` substitution: `$name`, `${name}`, `$$` (a dollar sign)."""
-    out: list[Piece] = []
-    for piece in template:
-        if not isinstance(piece, Lit):
-            out.append(piece)
-            continue
-        last = 0
-        for match in _DOLLAR.finditer(piece.text):
-            out.append(_slice(piece, last, match.start()))
-            key = match.group("name") or match.group("braced")
-            if key is None:
-                out.append(_slice(piece, match.start() + 1, match.end()))
-            else:
-                out.extend(_named(named, key) or (_synthetic(match.group(0)),))
-            last = match.end()
-        out.append(_slice(piece, last, len(piece.text)))
-    return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+
+    def fill(piece: Lit, match: re.Match[str]) -> Value:
+        key = match.group("name") or match.group("braced")
+        if key is None:
+            return (_slice(piece, match.start() + 1, match.end()),)
+        return _named(named, key) or (_synthetic(match.group(0)),)
+
+    return _substituted(template, _DOLLAR, fill)
 
 
 def _dollar_fields(template: Value) -> list[str]:
@@ -3347,31 +3336,21 @@ _DOLLAR = re.compile(r"\$\$|\$(?:(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)|\{(?P<braced>[
 
 
 def _brace_format(template: Value, positional: list[Value], named: dict[str, Value]) -> Value:
-    out: list[Piece] = []
-    auto = 0
-    for piece in template:
-        if not isinstance(piece, Lit):
-            out.append(piece)
-            continue
-        last = 0
-        for match in _BRACE.finditer(piece.text):
-            out.append(_slice(piece, last, match.start()))
-            field_name = match.group("field")
-            if field_name is None:
-                out.append(_slice(piece, match.start(), match.start() + 1))
-            else:
-                key = field_name.split(".")[0].split("[")[0]
-                if key == "":
-                    value = positional[auto] if auto < len(positional) else named.get(_REST)
-                    auto += 1
-                elif key.isdigit():
-                    value = positional[int(key)] if int(key) < len(positional) else named.get(_REST)
-                else:
-                    value = _named(named, key)
-                out.extend(value if value is not None else (_synthetic(match.group(0)),))
-            last = match.end()
-        out.append(_slice(piece, last, len(piece.text)))
-    return tuple(p for p in out if not (isinstance(p, Lit) and not p.text))
+    places = iter(range(1 << 30))  # the next automatic `{}`
+
+    def fill(piece: Lit, match: re.Match[str]) -> Value:
+        field_name = match.group("field")
+        if field_name is None:
+            return (_slice(piece, match.start(), match.start() + 1),)
+        key = field_name.split(".")[0].split("[")[0]
+        if key == "" or key.isdigit():
+            index = next(places) if key == "" else int(key)
+            value = positional[index] if index < len(positional) else named.get(_REST)
+        else:
+            value = _named(named, key)
+        return value if value is not None else (_synthetic(match.group(0)),)
+
+    return _substituted(template, _BRACE, fill)
 
 
 # builtins that copy a list of names into another container (`set(inspector.get_table_names())`)

@@ -1022,6 +1022,8 @@ class Resolver:
                     name = fold_identifier(last.strip())
                     if not self.catalog.named(name):
                         return  # `{schema}.users`: the schema unknown, and no schema has a legacy `users`
+                elif not self._may_be_legacy(last.strip()):
+                    return  # `Identifier(f"place_{kind}")`: no legacy name fits the text around the unknown
                 whole = text.strip() == match.group(0)
                 self._unresolved(facts, site, assembly, match.start(), match.end(), whole)
             return

@@ -2469,12 +2469,19 @@ class _Extractor:
                     _deferred(template, "%", items, rest) if template else _percent_format(left, items, rest)
                 )
             if isinstance(right, ast.Dict):
-                mapping = {}
+                mapping: dict[str, Value] = {}
                 for key_node, value_node in zip(right.keys, right.values, strict=True):
-                    if key_node is not None:
-                        key = self._eval(key_node)
-                        if key and all(isinstance(p, Lit) for p in key):
-                            mapping[literal_text(key)] = self._eval_or_hole(value_node)
+                    if key_node is None:  # `{**base, "table": t}`: the keys `base` holds, as far as known
+                        keys = [
+                            m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")
+                        ]
+                        mapping.update(self._format_mapping(value_node, keys, template is not None))
+                        continue
+                    key = self._eval(key_node)
+                    if key and all(isinstance(p, Lit) for p in key):
+                        mapping[literal_text(key)] = self._eval_or_hole(value_node)
+                    else:  # a key computed: any field may be it
+                        mapping[_ANY_KEY] = self._unknown_entry(right)
                 return (
                     _deferred(template, "%", [], mapping) if template else _percent_format(left, [], mapping)
                 )
@@ -2512,10 +2519,11 @@ class _Extractor:
                 if self._bound_here(key):
                     found[key] = self._eval_or_hole(ast.copy_location(ast.Name(key, ast.Load()), node))
             return {_ANY_KEY: self._unknown_entry(node), **found}
-        if isinstance(node, ast.Call) and isinstance(func, ast.Name) and func.id == "dict" and not args:
+        if isinstance(node, ast.Call) and isinstance(func, ast.Name) and func.id == "dict" and len(args) <= 1:
             named = {k.arg: self._eval_or_hole(k.value) for k in node.keywords if k.arg is not None}
-            if len(named) == len(node.keywords):  # `dict(table=name)`, no `**` of another mapping
-                return named
+            if len(named) == len(node.keywords) and not any(isinstance(a, ast.Starred) for a in args):
+                # `dict(table=name)`, `dict(base, table=name)`: the keywords over the mapping's keys
+                return {**(self._format_mapping(args[0], keys, False) if args else {}), **named}
         if called == "vars" and len(args) == 1 and not isinstance(args[0], ast.Starred):
             owner = args[0]
         elif isinstance(node, ast.Attribute) and node.attr == "__dict__":

@@ -1773,7 +1773,7 @@ class _Extractor:
                     self.facts.unknown_arguments.add((callee, slot))
 
     def _call_arguments(self, args: list[_Arg]) -> tuple[tuple[int, str | None, Value], ...]:
-        """A call's arguments with their values where they are written (`Hole.call_args`, laid out as
+        """A call's arguments with their values where they are written (in `Hole.call`, laid out as
         `CallSite.args`): by place or keyword, the elements of a list and the entries of a dict written out,
         `*args`/`**kwargs` as unknown."""
         out: list[tuple[int, str | None, Value]] = []
@@ -2759,9 +2759,12 @@ class _Extractor:
         label = self._code(node)
         callee = self._callee(dotted) if dotted is not None and not builds_table else ""
         if callee and (self.components is None or callee.partition(".")[0] in self.components):
-            # a function of the scanned code: its returned value, once the resolver knows it
-            reason = f"result of `{label}`"
-            return (Hole(label, reason, self._node(node), call=callee, call_args=self._call_arguments(args)),)
+            # a function of the scanned code: its returned value, once the resolver knows it; a method called
+            # on an object (`self.table()`, `repo.table()`) runs whichever class the object has
+            root = dotted.partition(".")[0]  # type: ignore[union-attr]
+            dispatched = "." in dotted and (root in ("self", "cls") or not self._module_name(root))  # type: ignore[operator]
+            found = (callee, self._call_arguments(args), dispatched)
+            return (Hole(label, f"result of `{label}`", self._node(node), call=found),)
         return (Hole(label, f"result of `{label}`", self._node(node), table_object=builds_table),)
 
     def _name(self, node: ast.Name) -> Value | None:

@@ -290,7 +290,8 @@ class Resolver:
         parameters being the call's arguments (each from the call's file), when all else in it is known;
         the call itself as an unknown value otherwise (or when the function is not scanned, or a subclass
         defines the method again)."""
-        target = self.function(call.call)
+        callee, arguments, dispatched = call.call  # type: ignore[misc]
+        target = self.function(callee)
         found = self.functions.get(target) if target is not None else None
         returned = found[0].returns.get(target[len(found[0].module) + 1 :]) if found else None  # type: ignore[index]
         if found is None or returned is None or self._overridden(target):  # type: ignore[arg-type]
@@ -303,7 +304,19 @@ class Resolver:
                 # the call, where the value the function is given is written)
                 yield call, path, via
                 return
-        record = CallSite(call.call, call.call_args, "", call.label)
+        if (
+            dispatched
+            and target.rpartition(".")[0] in self._classes
+            and not any(  # type: ignore[union-attr]
+                p.__class__ is Hole and p.function == target
+                for p in returned  # type: ignore[union-attr]
+            )
+        ):
+            # `self.table()` that returns a name of its own: a subclass in a module the scan did not parse may
+            # return another (a method that only shapes what it is given, `self.quote(name)`, is followed)
+            yield call, path, via
+            return
+        record = CallSite(callee, arguments, "", call.label)
         use = Ref(target, call.label, call.node, call.line, call.column)  # type: ignore[arg-type]
         step = Via(use, path, target, facts.path, False)  # type: ignore[arg-type]
         parts = list(self._substituted(call, returned, record, info, path, via, facts.path, step, depth))

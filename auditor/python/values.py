@@ -82,10 +82,10 @@ class Hole:
     function: str = ""  # a parameter's function, dotted ("app.db.Database.insert"); "" for other holes
     sql_file: str = ""  # the text of a .sql file read by a literal path: "queries/monthly.sql"
     param: str = ""  # the parameter's name
-    # the result of a call of a scanned function (dotted, as `CallSite.callee`) with these arguments (as
-    # `CallSite.args`): the resolver puts in the one value the function returns, if it knows it
-    call: str = ""
-    call_args: tuple[tuple[int, str | None, tuple[Lit | Hole | Ref, ...]], ...] = ()
+    # the result of a call of a scanned function: (its dotted target as `CallSite.callee`, the arguments as
+    # `CallSite.args`, whether it is a method called on an object); the resolver puts in the one value the
+    # function returns, if it knows it
+    call: Called | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +105,7 @@ class Ref:
 
 
 Piece = Lit | Hole | Ref
+Called = tuple[str, tuple[tuple[int, str | None, tuple[Piece, ...]], ...], bool]
 Value = tuple[Piece, ...]
 Formatting = tuple[str, tuple[Value, ...], tuple[tuple[str, Value], ...]]
 

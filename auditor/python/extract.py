@@ -2410,13 +2410,14 @@ class _Extractor:
                 value = self._eval(expression)
                 if value is None:
                     value = (Hole(self._code(expression), "formatted value", self._node(expression)),)
-                pieces.extend(self._place(p, start) for p in value)
+                pieces.extend(self._place(p, start, end) for p in value)
         return tuple(pieces)
 
-    def _place(self, piece: Piece, offset: int) -> Piece:
-        """Give a hole or reference written inside an f-string its position directly."""
+    def _place(self, piece: Piece, offset: int, end: int) -> Piece:
+        """Give a hole or reference written inside an f-string's field (source[offset:end]) its position
+        directly; one that only came through it (`{table}` holding a parameter `other`) keeps its node."""
         if isinstance(piece, (Hole, Ref)) and piece.line == 0 and _DOTTED.fullmatch(piece.label):
-            inner = self.source.find(piece.label, offset)
+            inner = self.source.find(piece.label, offset, end)
             if inner >= 0:
                 if isinstance(piece, Ref):  # the constant's own name, after any module alias
                     inner += piece.label.rfind(member_name(piece.label))

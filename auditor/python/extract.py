@@ -457,6 +457,13 @@ _UNBOUND = object()  # a name with no value before a branch
 _NAME_CONSTANTS = (True, False, None)
 
 
+@dataclass(frozen=True, slots=True)
+class _CaseStart:
+    """A `case`'s pattern and guard, visited first in that case's branch of a `match`."""
+
+    case: ast.match_case
+
+
 @dataclass
 class _Scope:
     kind: str  # "module", "class", "function"
@@ -547,6 +554,11 @@ class _Extractor:
             ast.For: self._for,
             ast.With: self._with,
             ast.If: self._if,
+            ast.While: self._while,
+            ast.Try: self._try,
+            ast.TryStar: self._try,
+            ast.Match: self._match,
+            _CaseStart: self._case_start,
             ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
             ast.Call: self._call,
@@ -1215,7 +1227,8 @@ class _Extractor:
                             ),
                         ),
                     )
-        for statement in (*node.body, *node.orelse):
+        self._branched(node.target, [node.body, []], "a loop")  # the body may run no time at all
+        for statement in node.orelse:
             self.visit(statement)
 
     def _module_name(self, name: str) -> bool:
@@ -1267,37 +1280,85 @@ class _Extractor:
         """In a function, a name one branch sets and the other does not (or sets otherwise) holds either
         value after the `if`: both are its candidates (`table = "a"` / `else: table = "b"`)."""
         self.visit(node.test)
+        self._branched(node.test, [node.body, node.orelse], "an `if`", unbound_reaches=True)
+
+    def _while(self, node: ast.While) -> None:
+        self.visit(node.test)
+        self._branched(node.test, [node.body, []], "a loop")  # the body may run no time at all
+        for statement in node.orelse:
+            self.visit(statement)
+
+    def _try(self, node: ast.Try | ast.TryStar) -> None:
+        """After `try`, a name holds what the body left or what a handler did (the body may have stopped
+        anywhere before it)."""
+        handlers = [[*([h.type] if h.type is not None else []), *h.body] for h in node.handlers]
+        self._branched(node, [[*node.body, *node.orelse], *handlers], "a `try`")
+        for statement in node.finalbody:
+            self.visit(statement)
+
+    def _match(self, node: ast.Match) -> None:
+        """After `match`, a name holds what the case that ran left; no case at all unless one always
+        matches. A name a pattern captures is an unknown part of the subject."""
+        self.visit(node.subject)
+        branches = [[_CaseStart(case), *case.body] for case in node.cases]
+        wildcard = any(
+            isinstance(c.pattern, ast.MatchAs) and c.pattern.pattern is None and c.guard is None
+            for c in node.cases
+        )
+        self._branched(node.subject, branches if wildcard else [*branches, []], "a `match`")
+
+    def _case_start(self, node: _CaseStart) -> None:
+        case = node.case
+        subject = self._code(node.case.pattern)
+        for pattern in ast.walk(case.pattern):
+            name = getattr(pattern, "name", None) or getattr(pattern, "rest", None)
+            if isinstance(name, str):
+                self._store(
+                    name, (Hole(name, f"`{name}`, captured by `case {subject}`", self._node(pattern)),)
+                )
+        if case.guard is not None:
+            self.visit(case.guard)
+
+    def _branched(
+        self, at: ast.AST, branches: list[list[Any]], what: str, unbound_reaches: bool = False
+    ) -> None:
+        """Visit statements that may run instead of each other (an `if`'s branches, a loop's body or none,
+        a `try`'s body or a handler), each from the same state; after them, a name one of them set holds
+        the value each left (candidates). ``unbound_reaches``: a branch that leaves the name unset still
+        counts (an unknown); else such a branch never reaches a use of it (Python raises)."""
         scope = self.scopes[-1]
         if scope.kind != "function":  # module and class names: the last binding, as before
-            for statement in (*node.body, *node.orelse):
-                self.visit(statement)
+            for branch in branches:
+                for statement in branch:
+                    self.visit(statement)
             return
         outcomes = []
-        for branch in (node.body, node.orelse):
+        for branch in branches:
             before: dict[str, Value | object] = {}
             self.branches.append((scope, before))
             for statement in branch:
                 self.visit(statement)
             self.branches.pop()
             outcomes.append((before, {name: scope.values.get(name, _UNBOUND) for name in before}))
-            for name, value in before.items():  # the other branch starts from what held before the `if`
+            for name, value in before.items():  # the next branch starts from what held before them all
                 if value is _UNBOUND:
                     scope.values.pop(name, None)
                 else:
                     scope.values[name] = value  # type: ignore[assignment]
-        (body_before, body_after), (else_before, else_after) = outcomes
-        for name in sorted(body_before.keys() | else_before.keys()):
-            prior = body_before.get(name, else_before.get(name, _UNBOUND))
+        for name in sorted(set().union(*(before.keys() for before, _ in outcomes))):
+            prior = next((b[name] for b, _ in outcomes if name in b), _UNBOUND)
             if prior is _UNBOUND and name in scope.params:  # a parameter one branch sets: else the caller's
                 reason = f"parameter `{name}` of `{scope.name}`"
-                prior = (Hole(name, reason, self._node(node.test), function=scope.qualname, param=name),)
-            ends = (body_after.get(name, prior), else_after.get(name, prior))
-            if ends[0] is ends[1] or _same_parameter(ends[0], ends[1]):  # `seq = sorted(seq)` in one branch
+                prior = (Hole(name, reason, self._node(at), function=scope.qualname, param=name),)
+            ends = [after.get(name, prior) for _, after in outcomes]
+            if not unbound_reaches:
+                ends = [v for v in ends if v is not _UNBOUND] or [_UNBOUND]
+            if all(v is ends[0] or _same_parameter(ends[0], v) for v in ends[1:]):  # `seq = sorted(seq)`
                 merged = ends[0]
             else:
                 known = tuple(v for v in ends if v is not _UNBOUND and v)
-                exhaustive = len(known) == 2
-                merged = (Hole(name, f"`{name}`, set in the branches of an `if`", self._node(node.test),
+                exhaustive = len(known) == len(ends)
+                merged = (Hole(name, f"`{name}`, set in the branches of {what}", self._node(at),
                                candidates=known, exhaustive=exhaustive),)  # fmt: skip
             if merged is _UNBOUND:
                 scope.values.pop(name, None)

@@ -558,6 +558,7 @@ class _Extractor:
             ast.Try: self._try,
             ast.TryStar: self._try,
             ast.Match: self._match,
+            ast.Lambda: self._lambda,
             _CaseStart: self._case_start,
             ast.AsyncWith: self._with,
             ast.AsyncFor: self._for,
@@ -1414,6 +1415,13 @@ class _Extractor:
         ):
             for t, v in zip(target.elts, value_node.elts, strict=True):
                 self._bind(_unstar(t), _unstar(v))
+        elif isinstance(target, (ast.Tuple, ast.List)) and self.scopes[-1].kind == "function":
+            # `table, schema = target()`: each name an unknown part of the value, not a module's name
+            code = self._code(value_node)
+            for element in _unpacked_names(target):
+                self.scopes[-1].lists.pop(element.id, None)
+                reason = f"`{element.id}`, unpacked from `{code}`"
+                self._store(element.id, (Hole(element.id, reason, self._node(element)),))
 
     def _bind_built(self, name: str, call: ast.Call) -> None:
         """`t = Table(...)`: the variable holds the table (for the class mapped onto it); `md = MetaData(
@@ -2896,10 +2904,44 @@ class _Extractor:
                     local = self._dict_entries(dotted).get(literal_text(key))
                     if local is not None:
                         return local
+                root = dotted.partition(".")[0]
+                if self._local_name(root):
+                    # an entry of a local value or a parameter (`row["table"]`, `data_dict["resource_id"]`):
+                    # unknown here, never a module's constant defined nowhere
+                    if "." not in dotted and isinstance(node.value, ast.Name):
+                        passed = self._parameter_entries(node.value, [literal_text(key)])
+                        if passed:  # a parameter's entry: the callers' dicts say it
+                            return next(iter(passed.values()))
+                    return (
+                        Hole(
+                            self._code(node), f"entry `{self._code(node)}` of a local value", self._node(node)
+                        ),
+                    )
                 return (
                     Ref(f"{self._qualify(dotted)}[{literal_text(key)}]", self._code(node), self._node(node)),
                 )
         return (Hole(self._code(node), "computed value", self._node(node)),)
+
+    def _local_name(self, name: str) -> bool:
+        """A name a function, a comprehension or a lambda around binds (not the module's)."""
+        return any(name in frame for frame in self.comprehension_frames) or not self._module_name(name)
+
+    def _lambda(self, node: ast.Lambda) -> None:
+        """A lambda's parameters are its own unknown values while its body is walked."""
+        args = node.args
+        names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+        names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        frame: dict[str, Value] = {
+            name: (Hole(name, f"parameter `{name}` of a lambda", self._node(node)),) for name in names
+        }
+        self.comprehension_frames.append(frame)
+        try:
+            self.visit(node.body)
+        finally:
+            self.comprehension_frames.pop()
 
     def _super_callee(self, func: ast.Attribute) -> str:
         """`super().__init__(...)` in a method: the method of the class's first base (the next in its MRO

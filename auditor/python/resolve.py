@@ -1322,9 +1322,10 @@ class Resolver:
             return  # a Table()/table() object: the call that built it named the table
         if site.kind == "table-column" and whole and not hole.param:
             return  # ForeignKey(t.c.id), ForeignKeyConstraint([...], [Column(...)]): a Column object
-        if hole.undefined and site.kind not in ("sql", "standalone"):
+        if hole.undefined and site.kind not in ("sql", "standalone") and not _names_a_value(hole.label):
             # APIs that take a table name also take Table/Column objects (ForeignKey(Parent.id),
-            # relationship(secondary=tags)); a name defined outside the scanned code is most likely one
+            # relationship(secondary=tags)); a name defined outside the scanned code is most likely one,
+            # unless it reads an entry or a setting (`os.environ["T"]`, `settings.EVENTS_TABLE`)
             return
         if site.names_only:  # a shared method name: only a value that names a legacy table counts
             if whole and hole.param and hole.function in self.functions:
@@ -1904,6 +1905,13 @@ def _takes(info: FunctionInfo, param: str, slot: str) -> bool:
     position = _position(info, base)
     slots = (param, base, str(position), f"{position}[]" if param.endswith("[]") else "", "*", "**")
     return slot in slots and (slot != "*" or position >= 0)
+
+
+def _names_a_value(label: str) -> bool:
+    """An expression defined outside the scanned code that holds a value, not a Table or Column object: an
+    entry of a mapping (`os.environ["T"]`, `config["table"]`) or a constant-style name (`settings.TABLE`)."""
+    last = label.rpartition(".")[2]
+    return "[" in label or (last.isupper() and any(c.isalpha() for c in last))
 
 
 def also_called(finding: Finding, why: str) -> Finding:

@@ -2003,19 +2003,22 @@ def apply_positions(
 
 def one_per_occurrence(findings: list[Finding]) -> list[Finding]:
     """One finding per occurrence: a name reached through two sinks is reported once (the first rule
-    that matched it: mappings, then table arguments, then SQL), and an unresolved table name (LR005) at a
-    position that is already a legacy finding says nothing more."""
+    that matched it: mappings, then table arguments, then SQL), an unresolved table name (LR005) at a
+    position that is already a legacy finding says nothing more, and one unresolved value that two sinks
+    take (`pd.read_sql_table(t)` matching two entries, SQL text that a `text()` call also holds) is one
+    LR005 in its block, the first."""
     legacy_at = {(f.path, f.span.line, f.span.column) for f in findings if f.legacy is not None}
     seen: set[tuple[str, int, int, str]] = set()
     out: list[Finding] = []
     for finding in findings:
         position = (finding.path, finding.span.line, finding.span.column)
-        if finding.legacy is None:
-            if finding.rule == "LR005" and position in legacy_at:
-                continue
+        if finding.legacy is None and finding.rule != "LR005":
             out.append(finding)
             continue
-        key = (*position, str(finding.legacy))
+        if finding.legacy is None and position in legacy_at:
+            continue
+        # an LR005 is one per place and block: a mixin's computed `__tablename__` stays one per model
+        key = (*position, str(finding.legacy) if finding.legacy is not None else f"?{finding.block}")
         if key not in seen:
             seen.add(key)
             out.append(finding)

@@ -1257,12 +1257,7 @@ class _Extractor:
         value = self._eval(node)
         if value and len(value) == 1 and isinstance(value[0], Ref) and value[0].formatting is None:
             return _deferred(value[0], ELEMENTS, [], {})  # `self.tables`: known once the resolver reads it
-        if not (value and len(value) == 1 and isinstance(value[0], Hole)):
-            return None
-        hole = value[0]
-        if not hole.param or "[" in hole.param or hole.param.startswith("*"):
-            return None
-        return (elements_of(hole),)
+        return elements_of(value)
 
     def _element_of_parameter(self, iterable: ast.expr) -> tuple[str, str]:
         """`for table in tables:` over a parameter of the enclosing function: each element is what the
@@ -2526,6 +2521,7 @@ class _Extractor:
             ):
                 return None
             right = node.right
+            keys = [m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")]
             if isinstance(right, ast.Tuple):
                 items: list[Value] = []
                 rest: dict[str, Value] = {}
@@ -2542,9 +2538,6 @@ class _Extractor:
                 mapping: dict[str, Value] = {}
                 for key_node, value_node in zip(right.keys, right.values, strict=True):
                     if key_node is None:  # `{**base, "table": t}`: the keys `base` holds, as far as known
-                        keys = [
-                            m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")
-                        ]
                         mapping.update(self._format_mapping(value_node, keys, template is not None))
                         continue
                     key = self._eval(key_node)
@@ -2563,15 +2556,9 @@ class _Extractor:
                     mapping = self._mapping_entries(right, [])
                     return _deferred(template, "%", [self._eval_or_hole(right)], mapping)
                 return _deferred(template, "%", [], entries)
-            if entries:  # a params dict built earlier: `sql % params` (a key it lacks may be set elsewhere)
-                return _percent_format(left, [], {_ANY_KEY: self._unknown_entry(right), **entries})
-            keys = [m.group("key") for m in _PERCENT.finditer(literal_text(left)) if m.group("key")]
-            if isinstance(right, ast.Name):
-                passed = self._parameter_entries(right, keys)
-                if passed:  # a params dict the caller passes in: each entry is the caller's to say
-                    return _percent_format(left, [], passed)
-            mapping = self._mapping_entries(right, keys) if keys else {}
-            return _percent_format(left, [] if mapping else [self._eval_or_hole(right)], mapping)
+            if entries or keys:  # `sql % params`: a dict built earlier, the callers', or one not known
+                return _percent_format(left, [], self._format_mapping(right, keys, False))
+            return _percent_format(left, [self._eval_or_hole(right)], {})
         return None
 
     def _mapping_entries(self, node: ast.expr, keys: list[str]) -> dict[str, Value]:
@@ -3392,10 +3379,15 @@ REPLACE = "replace"  # a deferred `.replace(old, new)`: positional (old, new)
 ELEMENTS = "[]"  # a deferred "formatting": the elements of the sequence the reference holds, joined
 
 
-def elements_of(hole: Hole) -> Hole:
-    """An element of the sequence a parameter holds: the parameter `name[]`, which each caller's list fills
-    in."""
-    return dataclasses.replace(hole, reason=f"an element of {hole.reason}", param=f"{hole.param}[]")
+def elements_of(value: Value | None) -> Value | None:
+    """An element of the sequence a value holds when the value is a parameter, passed as it came: the
+    parameter `name[]`, which each caller's list fills in; None for anything else."""
+    if not (value and len(value) == 1 and isinstance(value[0], Hole)):
+        return None
+    hole = value[0]
+    if not hole.param or "[" in hole.param or hole.param.startswith("*"):
+        return None
+    return (dataclasses.replace(hole, reason=f"an element of {hole.reason}", param=f"{hole.param}[]"),)
 
 
 def apply_formatting(template: Value, formatting: Formatting) -> Value:

@@ -298,12 +298,6 @@ class Resolver:
             yield call, path, via
             return
         facts, info = found
-        for piece, _, _ in self._expand(returned, facts.path, (), depth + 1):
-            if piece.__class__ is Hole and not (piece.param and piece.function == target):  # type: ignore[union-attr]
-                # something the function does not know either: the call stays what it was (its LR005 at
-                # the call, where the value the function is given is written)
-                yield call, path, via
-                return
         if (
             dispatched
             and target.rpartition(".")[0] in self._classes
@@ -320,9 +314,18 @@ class Resolver:
         use = Ref(target, call.label, call.node, call.line, call.column)  # type: ignore[arg-type]
         step = Via(use, path, target, facts.path, False)  # type: ignore[arg-type]
         parts = list(self._substituted(call, returned, record, info, path, via, facts.path, step, depth))
-        if any(p.__class__ is Hole and p.undefined for p, _, _ in parts):  # type: ignore[union-attr]
-            yield call, path, via  # an argument named nowhere in the scanned code: as unknown as the call
-            return
+        for piece, _, trail in parts:
+            if piece.__class__ is not Hole:
+                continue
+            if any(s is step for s in trail):  # the function's own: only its parameters not passed
+                known = piece.param and piece.function == target  # type: ignore[union-attr]
+            else:  # the call's arguments: unknowns of the caller, but not names defined nowhere
+                known = not piece.undefined  # type: ignore[union-attr]
+            if not known:
+                # something the function does not know either, or an argument as unknown as the call: the
+                # call stays what it was (its LR005 at the call, where the value the function gets is written)
+                yield call, path, via
+                return
         yield from parts
 
     def _substituted(
@@ -403,10 +406,9 @@ class Resolver:
     def _elements(ref: Ref, resolved: Value) -> Value:
         """The elements of the sequence a reference holds: a constructor's parameter stored in an attribute
         is that parameter's elements (`tables[]`, each caller's list); anything else is not known here."""
-        if len(resolved) == 1 and isinstance(resolved[0], Hole):
-            hole = resolved[0]
-            if hole.param and "[" not in hole.param and not hole.param.startswith("*"):
-                return (elements_of(hole),)
+        elements = elements_of(resolved)
+        if elements is not None:
+            return elements
         label = f"an element of {ref.label}"
         return (Hole(label, label, ref.node, ref.line, ref.column),)
 

@@ -170,6 +170,12 @@ class ModuleFacts:
     translated_schemas: list[Value] = field(default_factory=list)
     # functions that return one text-like value (other returns empty): "Repo.table_name" -> that value
     returns: dict[str, Value] = field(default_factory=dict)
+    # a dict looked up by a parameter (`CONFIG[table]`, `CONFIG.get(table)`): (the function, dotted, the
+    # parameter, the dict's name, "" when it is a local, its literal keys that may name a legacy object);
+    # where that parameter is a table name, the dict is keyed by table names (see Resolver._registries)
+    registries: list[tuple[str, str, str, tuple[Value, ...]]] = field(default_factory=list)
+    # `CONFIG["orders"]` of a module-level dict, a key that may name a legacy object: (the dict, the key)
+    key_reads: list[tuple[str, Value]] = field(default_factory=list)
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -1727,6 +1733,15 @@ class _Extractor:
                 self._table_lookup(lookup, func.value, args[0].value, f".{func.attr}()")  # type: ignore[attr-defined]
         if (
             func.__class__ is ast.Attribute
+            and func.attr == "get"  # type: ignore[attr-defined]
+            and args
+            and args[0].value.__class__ is ast.Name
+            and not args[0].keyword
+            and not args[0].star
+        ):
+            self._registry_lookup(func.value, args[0].value)  # type: ignore[attr-defined,arg-type]
+        if (
+            func.__class__ is ast.Attribute
             and func.attr == "startswith"  # type: ignore[attr-defined]
             and self.catalog_marked
             and args
@@ -1945,6 +1960,42 @@ class _Extractor:
         if self._may_name_table(node.slice):
             for lookup in self.lookups:
                 self._table_lookup(lookup, node.value, node.slice, "[]")
+            if node.value.__class__ is ast.Name and node.ctx.__class__ is ast.Load:
+                if node.slice.__class__ is ast.Name:
+                    self._registry_lookup(node.value, node.slice)  # type: ignore[arg-type]
+                elif node.slice.__class__ is ast.Constant and self._module_dict(node.value.id):  # type: ignore[attr-defined]
+                    key = self._eval(node.slice)
+                    if key:
+                        self.facts.key_reads.append((node.value.id, key))  # type: ignore[attr-defined]
+
+    def _registry_lookup(self, container: ast.expr, key: ast.Name) -> None:
+        """`CONFIG[table]` or `CONFIG.get(table)` for a parameter `table` of the function and a dict
+        `CONFIG` with literal keys: recorded, for the resolver to tell whether the parameter is a table
+        name (then each key is one)."""
+        scope = self.scopes[-1]
+        name = key.id
+        if (
+            container.__class__ is not ast.Name
+            or scope.kind != "function"
+            or name not in scope.params
+            or name in scope.values
+        ):
+            return
+        held = container.id  # type: ignore[attr-defined]
+        keys = self._held(held, held + _KEYS)
+        named = tuple(k for k in keys or () if self.legacy.search(literal_text(k)) is not None)
+        if named:
+            dict_name = held if self._module_dict(held) else ""
+            self.facts.registries.append((scope.qualname, name, dict_name, named))
+
+    def _module_dict(self, name: str) -> bool:
+        """The name is the module's dict with literal keys, not bound in an enclosing scope."""
+        for scope in reversed(self.scopes):
+            if name + _KEYS in scope.lists:
+                return scope is self.scopes[0]
+            if name in scope.values or name in scope.params or name in scope.lists:
+                return False
+        return False
 
     def _may_name_table(self, key: ast.expr) -> bool:
         """A key or compared value that can make a finding: a literal only when it names a legacy object

@@ -538,7 +538,9 @@ class Resolver:
                     variants = self._variants(pieces[:i] + expanded + pieces[i + 1 :], depth + 1)
                     groups.append([(rest, approx or not piece.exhaustive) for rest, approx in variants])
                 if not piece.exhaustive:
-                    bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column)
+                    # what else it may hold: for a parameter, what its callers pass (see _helpers)
+                    bare = Hole(piece.label, piece.reason, piece.node, piece.line, piece.column,
+                                function=piece.function, param=piece.param)  # fmt: skip
                     unknown = [*pieces[:i], (bare, path, via), *pieces[i + 1 :]]
                     groups.append(self._variants(unknown, depth + 1))
                 return covering(groups)
@@ -1196,7 +1198,7 @@ class Resolver:
             self._seen.add(key)
             if holder is not None:
                 message = f"{names} held by constant `{holder.definition}`"
-            elif site.through:
+            elif site.through and site.kind != "table-key":
                 message = f"{names} passed to {site.what}, a helper that uses it as a table name"
             else:
                 where = _POSITION_NOTES.get(position, "")
@@ -1470,7 +1472,33 @@ class Resolver:
                     if key in elsewhere:
                         finding = also_called(finding, elsewhere[key])
                     self._add(finding, node)
+        self._registries()
         self._hold(resolved, needs, methods)
+
+    def _registries(self) -> None:
+        """A dict that a helper looks up by its table-name parameter (`STATS[table]`, `STATS.get(table)`)
+        is keyed by table names: each literal key that names a legacy object is a table name held in data
+        (it must change with the rename, or the lookup fails for the new name)."""
+        for facts in self.modules.values():
+            keyed: dict[str, Site] = {}
+            for function, param, label, keys in facts.registries:
+                summary = self.summaries.get((function, param))
+                if summary is None:
+                    continue
+                name = function.rpartition(".")[2]
+                shown = label or "a local dict"
+                what = f"`{shown}`, looked up by `{param}` in {name}(), a table name in {summary.reaches}"
+                site = Site("table-key", (), "", what, through=(function, *summary.chain))
+                if label:
+                    keyed.setdefault(label, site)
+                for key in keys:
+                    for assembly in self.assemble(key, facts.path):
+                        self._match_table(facts, dataclasses.replace(site, value=key), assembly)
+            for label, key in facts.key_reads:  # `STATS["orders"]`: a lookup of that table's entry
+                if label in keyed:
+                    site = dataclasses.replace(keyed[label], value=key)
+                    for assembly in self.assemble(key, facts.path):
+                        self._match_table(facts, site, assembly)
 
     def _method_name(self, function: str) -> str:
         """A method's name ("" for a module-level or nested function): the calls of a method cannot all be
@@ -1986,6 +2014,7 @@ def _site_kind(site: Site) -> str:
         "mapping": "an ORM mapping",
         "postgrest-select": "a PostgREST select",
         "postgrest-url": "a PostgREST URL",
+        "table-key": "a dict keyed by table names",
     }.get(site.kind, "a table argument")
 
 

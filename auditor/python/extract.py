@@ -1517,9 +1517,14 @@ class _Extractor:
     def _held(self, name: str, key: str) -> list[Value] | None:
         """The values a scope keeps under ``key`` (a list's fragments, a dict's keys), in the nearest scope
         that binds ``name``; None when that scope binds it to something else."""
+        holder = self._holder(name, key)
+        return holder.lists[key] if holder is not None else None
+
+    def _holder(self, name: str, key: str) -> _Scope | None:
+        """The nearest scope that binds ``name``, when it keeps values under ``key``; None otherwise."""
         for scope in reversed(self.scopes):
             if key in scope.lists:
-                return scope.lists[key]
+                return scope
             if name in scope.values or name in scope.params or name in scope.lists:
                 return None
         return None
@@ -1960,13 +1965,17 @@ class _Extractor:
         if self._may_name_table(node.slice):
             for lookup in self.lookups:
                 self._table_lookup(lookup, node.value, node.slice, "[]")
-            if node.value.__class__ is ast.Name and node.ctx.__class__ is ast.Load:
-                if node.slice.__class__ is ast.Name:
-                    self._registry_lookup(node.value, node.slice)  # type: ignore[arg-type]
-                elif node.slice.__class__ is ast.Constant and self._module_dict(node.value.id):  # type: ignore[attr-defined]
-                    key = self._eval(node.slice)
-                    if key:
-                        self.facts.key_reads.append((node.value.id, key))  # type: ignore[attr-defined]
+            container = node.value
+            if container.__class__ is not ast.Name or node.ctx.__class__ is not ast.Load:
+                return
+            if node.slice.__class__ is ast.Name:
+                self._registry_lookup(container, node.slice)  # type: ignore[arg-type]
+                return
+            name = container.id  # type: ignore[attr-defined]
+            if node.slice.__class__ is ast.Constant and self._holder(name, name + _KEYS) is self.scopes[0]:
+                key = self._eval(node.slice)  # a literal read of a module-level dict's entry
+                if key:
+                    self.facts.key_reads.append((name, key))
 
     def _registry_lookup(self, container: ast.expr, key: ast.Name) -> None:
         """`CONFIG[table]` or `CONFIG.get(table)` for a parameter `table` of the function and a dict
@@ -1982,20 +1991,15 @@ class _Extractor:
         ):
             return
         held = container.id  # type: ignore[attr-defined]
-        keys = self._held(held, held + _KEYS)
-        named = tuple(k for k in keys or () if self.legacy.search(literal_text(k)) is not None)
+        holder = self._holder(held, held + _KEYS)
+        if holder is None:
+            return
+        named = tuple(
+            k for k in holder.lists[held + _KEYS] if self.legacy.search(literal_text(k)) is not None
+        )
         if named:
-            dict_name = held if self._module_dict(held) else ""
+            dict_name = held if holder is self.scopes[0] else ""  # a local dict: no literal read names it
             self.facts.registries.append((scope.qualname, name, dict_name, named))
-
-    def _module_dict(self, name: str) -> bool:
-        """The name is the module's dict with literal keys, not bound in an enclosing scope."""
-        for scope in reversed(self.scopes):
-            if name + _KEYS in scope.lists:
-                return scope is self.scopes[0]
-            if name in scope.values or name in scope.params or name in scope.lists:
-                return False
-        return False
 
     def _may_name_table(self, key: ast.expr) -> bool:
         """A key or compared value that can make a finding: a literal only when it names a legacy object

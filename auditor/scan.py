@@ -800,7 +800,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     laps.lap("resolve")
     mentions, unclassified = _reconcile(
         python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
-        findings, catalog, examined, cache, options.jobs, other_sources,
+        findings, catalog, examined, cache, options.jobs, other_sources, resolved.columns,
     )  # fmt: skip
     laps.lap("occurrences")
     used = analyses_used()
@@ -864,6 +864,7 @@ def _reconcile(
     cache: ScanCache,
     jobs: int,
     other: Sequence[OtherSource] = (),
+    columns: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[Mention], list[Finding]]:
     """The post-pass over every occurrence, memoised file by file on what it reads there: the file's
     content, its findings and ruled-out occurrences, and the catalog (a warm scan neither re-reads nor
@@ -874,7 +875,8 @@ def _reconcile(
     ruled_out: dict[str, list[tuple[tuple[str, int, int], str]]] = {}
     for place, reason in examined.items():
         ruled_out.setdefault(place[0], []).append((place, reason))
-    catalog_key = repr(catalog.objects)
+    columns = dict(columns or {})
+    catalog_key = repr((catalog.objects, sorted(columns.items())))
     content: dict[str, str | None] = {p: python.keys.get(p) for p in python.named}
     for path, text in sql_texts.items():
         if pattern.search(text):
@@ -921,7 +923,7 @@ def _reconcile(
                 sources.append(MentionSource(path, text, "other", language=source.language))
         relevant = [f for p in stale for f in by_path.get(p, ())]
         mentions, unclassified = _reconcile_on_cores(
-            jobs, reconcile_mentions, sources, relevant, catalog, pattern, ruled_out
+            jobs, reconcile_mentions, sources, relevant, catalog, pattern, ruled_out, columns
         )
         fresh_mentions: dict[str, list[Mention]] = {}
         fresh_lr006: dict[str, list[Finding]] = {}
@@ -938,7 +940,14 @@ def _reconcile(
 
 
 _Reconciler = Callable[
-    [list["MentionSource"], list[Finding], LegacyCatalog, re.Pattern[str], dict[tuple[str, int, int], str]],
+    [
+        list["MentionSource"],
+        list[Finding],
+        LegacyCatalog,
+        re.Pattern[str],
+        dict[tuple[str, int, int], str],
+        dict[str, tuple[str, ...]],
+    ],
     tuple[list[Mention], list[Finding]],
 ]
 
@@ -951,6 +960,7 @@ def _reconcile_on_cores(
     catalog: LegacyCatalog,
     pattern: re.Pattern[str],
     ruled_out: dict[str, list[tuple[tuple[str, int, int], str]]],
+    columns: dict[str, tuple[str, ...]],
 ) -> tuple[list[Mention], list[Finding]]:
     """The post-pass, file by file, on every core when there are many files (each file's verdicts depend
     only on its own text, findings and ruled-out occurrences)."""
@@ -965,7 +975,7 @@ def _reconcile_on_cores(
     for share in shares:
         paths = {s.path for s in share}
         examined = {place: why for p in paths for place, why in ruled_out.get(p, ())}
-        calls.append((share, [f for f in findings if f.path in paths], catalog, pattern, examined))
+        calls.append((share, [f for f in findings if f.path in paths], catalog, pattern, examined, columns))
     if workers == 1:
         return reconcile(*calls[0])
     try:
@@ -1034,6 +1044,7 @@ class _Resolved(NamedTuple):
     sinks: tuple[InferredSink, ...]  # the helpers inferred as table sinks
     runs: tuple[tuple[str, str, str], ...]  # the .sql files Python runs
     held: tuple[HeldHelper, ...]  # LR005s that calls in the modules not parsed may bring back
+    columns: dict[str, tuple[str, ...]]  # legacy name -> its columns, where the scanned code gives them all
 
 
 def _resolve(python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache) -> _Resolved:
@@ -1043,8 +1054,8 @@ def _resolve(python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache) -> 
     inputs = content_key(repr((catalog.objects, read)).encode())
     cached = cache.stage("resolution", inputs)
     if cached is not None:
-        found, examined, sinks, runs, held = cached
-        return _Resolved(list(found), dict(examined), sinks, runs, held)
+        found, examined, sinks, runs, held, columns = cached
+        return _Resolved(list(found), dict(examined), sinks, runs, held, columns)
     from auditor.python.resolve import PendingPosition, Resolver, apply_positions, one_per_occurrence
 
     facts = python.all_facts()
@@ -1063,8 +1074,9 @@ def _resolve(python: _PythonFacts, catalog: LegacyCatalog, cache: ScanCache) -> 
     held = tuple(replace(h, findings=tuple((next(placed), None) for _ in h.findings)) for h in held)
     findings = one_per_occurrence(findings)
     sinks, runs = tuple(resolution.sinks), tuple(resolution.sql_files)
-    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs, held))
-    return _Resolved(findings, resolution.examined, sinks, runs, held)
+    columns = resolution.columns
+    cache.put_stage("resolution", inputs, (tuple(findings), resolution.examined, sinks, runs, held, columns))
+    return _Resolved(findings, resolution.examined, sinks, runs, held, columns)
 
 
 def _held_back(

@@ -176,6 +176,11 @@ class ModuleFacts:
     registries: list[tuple[str, str, str, tuple[Value, ...]]] = field(default_factory=list)
     # `CONFIG["orders"]` of a module-level dict, a key that may name a legacy object: (the dict, the key)
     key_reads: list[tuple[str, Value]] = field(default_factory=list)
+    # what a module-level class body binds (its columns, if it is a model): class -> (the table it names
+    # itself with a literal, `__tablename__` or `Meta.db_table`, lowered, or ""; the names, lowered)
+    class_columns: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # `Table("orders", metadata, Column("id", ...), ...)`: (the table's literal name, lowered; its columns)
+    table_columns: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     # Pickled, the call records (half the bytes of all facts, and most of the time to load them) stay
     # packed: a stage asks `callees()` first, and unpacks `calls` only for a module that calls a helper.
@@ -438,6 +443,76 @@ _SYNTAX_ONLY = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.bool
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal})
 _REORDERED = frozenset({ast.Call, ast.Dict, ast.IfExp, ast.arguments})
 _FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+# calls that define a column, whose first positional string (or `name=`) is the column's name in the table
+_COLUMN_CALLS = frozenset({"Column", "mapped_column", "column_property", "deferred"})
+
+
+def _column_name(value: ast.expr) -> str | None:
+    """The name a column definition gives its column (`Column("Total", ...)`, `mapped_column("total")`,
+    `models.IntegerField(db_column="total")`), lowered; None when it gives none (the attribute's name is
+    the column's)."""
+    if value.__class__ is not ast.Call:
+        return None
+    for keyword in value.keywords:  # type: ignore[attr-defined]
+        if keyword.arg in ("db_column", "name") and isinstance(keyword.value, ast.Constant):
+            return str(keyword.value.value).lower()
+    func = value.func  # type: ignore[attr-defined]
+    called = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")
+    first = value.args[0] if value.args else None  # type: ignore[attr-defined]
+    if called in _COLUMN_CALLS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value.lower()
+    return None
+
+
+def _class_columns(node: ast.ClassDef) -> tuple[str, tuple[str, ...]]:
+    """What a class body binds, lowered: every attribute, method and nested class, and the names its column
+    definitions give (a model's columns are among them); and the table the class names itself with a
+    literal (`__tablename__ = "orders"`, Django's `class Meta: db_table = "orders"`), or ""."""
+    names: set[str] = set()
+    table = ""
+    for statement in node.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign):
+            targets, value = [statement.target], statement.value
+        elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name.lower())
+            if isinstance(statement, ast.ClassDef) and statement.name == "Meta":
+                for inner in statement.body:
+                    if (
+                        isinstance(inner, ast.Assign)
+                        and any(isinstance(t, ast.Name) and t.id == "db_table" for t in inner.targets)
+                        and isinstance(inner.value, ast.Constant)
+                        and isinstance(inner.value.value, str)
+                    ):
+                        table = inner.value.value.lower()
+            continue
+        for target in targets:
+            for name in ast.walk(target) if isinstance(target, ast.Tuple | ast.List) else (target,):
+                if isinstance(name, ast.Name):
+                    names.add(name.id.lower())
+                    if name.id == "__tablename__" and isinstance(value, ast.Constant):
+                        table = value.value.lower() if isinstance(value.value, str) else table
+        if value is not None:
+            column = _column_name(value)
+            if column is not None:
+                names.add(column)
+    names.discard("__tablename__")
+    return table, tuple(sorted(names))
+
+
+def _table_call_columns(node: ast.Call) -> tuple[str, tuple[str, ...]] | None:
+    """`Table("orders", metadata, Column("id", ...), ...)`: the table's name and its columns, lowered; None
+    when the name is not a literal or no column is written out."""
+    first = node.args[0] if node.args else None
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    columns = tuple(sorted({c for c in map(_column_name, node.args[1:]) if c is not None}))
+    return (first.value.lower(), columns) if columns else None
 
 
 def _header(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Iterator[ast.AST]:
@@ -844,6 +919,9 @@ class _Extractor:
         name_node = 0
         if path:
             name_node = self.facts.class_nodes[path] = self._class_name_node(node)
+            bound = _class_columns(node)
+            if bound[1]:
+                self.facts.class_columns[path] = bound
             if scope.table or scope.schema is not None:
                 self.facts.table_classes[path] = TableClass(**(scope.table or {}), schema=scope.schema)
         info = self.model_stack.pop()
@@ -1783,6 +1861,10 @@ class _Extractor:
                     )  # fmt: skip
         if len(args) >= 2 and func.__class__ in (ast.Attribute, ast.Name):
             self._imperative(node, args)
+            if (func.attr if func.__class__ is ast.Attribute else func.id) == "Table":  # type: ignore[attr-defined]
+                columns = _table_call_columns(node)
+                if columns is not None:
+                    self.facts.table_columns.append(columns)
         for arg in args:
             if arg.keyword == "schema_translate_map" and isinstance(arg.value, ast.Dict):
                 # `execution_options(schema_translate_map={PLACEHOLDER: schema})`: tables of that schema

@@ -13,7 +13,7 @@ import bisect
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from keyword import iskeyword
 from typing import Any
@@ -164,6 +164,8 @@ _TABLE_COLUMN_KEY = re.compile(r"[A-Za-z_][\w$]*-[a-z_][a-z0-9_]*")
 # a variable named for SQL text (`sql`, `statement`, `query_sql`, `stmt`)
 _SQL_VARIABLE = re.compile(r"(?i)(?:^|_)(?:sql|stmt|statements?|query|queries)(?:_|$)")
 _TABLE_VARIABLE = re.compile(r"(?i)(?:^|_)(?:tables?|tbl|relname|tablename)(?:_?names?)?(?:_|$)")
+# legacy name -> every column the scanned code gives its table (only where it gives them all)
+Columns = Mapping[str, Sequence[str]]
 _SKIPPED = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
 
@@ -193,6 +195,7 @@ def classify_python(
     occurrences: Iterable[tuple[int, int]],
     is_legacy: LegacyTest,
     spans: Sequence[tuple[int, int]] | None = None,
+    columns: Columns | None = None,
 ) -> dict[int, Verdict]:
     """A verdict for each (start, end) occurrence, keyed by start offset.
 
@@ -219,21 +222,26 @@ def classify_python(
             elif lo == hi:
                 rest.extend(inside)
             else:
-                _classify(text[lo:hi], [(s - lo, e - lo) for s, e in inside], is_legacy, out, lo)
+                _classify(text[lo:hi], [(s - lo, e - lo) for s, e in inside], is_legacy, out, lo, columns)
     if rest:
-        _classify(text, rest, is_legacy, out, 0)
+        _classify(text, rest, is_legacy, out, 0, columns)
     for start, _ in pending:
         out.setdefault(start, Verdict(UNCLASSIFIED, "no Python token holds this occurrence"))
     return out
 
 
 def _classify(
-    text: str, pending: list[tuple[int, int]], is_legacy: LegacyTest, out: dict[int, Verdict], shift: int
+    text: str,
+    pending: list[tuple[int, int]],
+    is_legacy: LegacyTest,
+    out: dict[int, Verdict],
+    shift: int,
+    columns: Columns | None,
 ) -> None:
     if not text.endswith("\n"):
         text += "\n"  # the tokenizer's last tokens stand on the line after the text's last
     try:
-        for start, _, verdict in _walk(text, LineIndex(text), pending, is_legacy):
+        for start, _, verdict in _walk(text, LineIndex(text), pending, is_legacy, columns):
             out.setdefault(start + shift, verdict)
     except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
         message = f"the file could not be tokenized ({exc.__class__.__name__})"
@@ -308,7 +316,11 @@ def _statement_windows(
 
 
 def _walk(
-    text: str, lines: LineIndex, pending: list[tuple[int, int]], is_legacy: LegacyTest
+    text: str,
+    lines: LineIndex,
+    pending: list[tuple[int, int]],
+    is_legacy: LegacyTest,
+    columns: Columns | None,
 ) -> Iterator[tuple[int, int, Verdict]]:
     starts = lines.starts
     brackets: list[list[Any]] = []  # [bracket, callee, commas seen at its level]
@@ -360,7 +372,7 @@ def _walk(
         if held is not None and not (held[1].string == "not" and tok.string == "in"):
             # `"x" in statement`: the name a string is looked for in, once it is read
             held[0].container = tok.string if kind == tokenize.NAME else ""
-            yield from _labelled(_string_run(lines, held[0], held[1], is_legacy), held[2], deferred)
+            yield from _labelled(_string_run(lines, held[0], held[1], is_legacy, columns), held[2], deferred)
             held = None
         if run is not None:
             column = _argument_column(run)
@@ -369,7 +381,7 @@ def _walk(
             if run.offsets and tok.string in ("in", "not"):
                 held = (run, tok, column)  # its verdict waits for the next token
             elif run.offsets:
-                yield from _labelled(_string_run(lines, run, tok, is_legacy), column, deferred)
+                yield from _labelled(_string_run(lines, run, tok, is_legacy, columns), column, deferred)
             previous = [*previous, run.tokens[-1]][-5:]
             run = None
         if kind == tokenize.NAME:
@@ -377,7 +389,11 @@ def _walk(
                 yield start, end, Verdict(NOT_A_REFERENCE, "a Python identifier")
         elif kind == _FSTRING_MIDDLE:  # Python 3.12+: the literal text of an f-string, as its own token
             for start, end in inside:
-                yield start, end, classify_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy)
+                yield (
+                    start,
+                    end,
+                    classify_string(f'"{tok.string}"', start - lo + 1, end - start, is_legacy, columns),
+                )
         elif kind == tokenize.OP:
             if tok.string in "([{":
                 last = previous[-1] if previous else None
@@ -473,7 +489,11 @@ def _labelled(
 
 
 def _string_run(
-    lines: LineIndex, run: _StringRun, after: tokenize.TokenInfo, is_legacy: LegacyTest
+    lines: LineIndex,
+    run: _StringRun,
+    after: tokenize.TokenInfo,
+    is_legacy: LegacyTest,
+    columns: Columns | None,
 ) -> Iterator[tuple[int, int, Verdict]]:
     whole = _run_verdict(run, after)
     starts = lines.starts
@@ -487,7 +507,7 @@ def _string_run(
             continue
         tok = run.tokens[index]
         tok_start = starts[tok.start[0] - 1] + tok.start[1]
-        verdict = classify_string(tok.string, start - tok_start, end - start, is_legacy)
+        verdict = classify_string(tok.string, start - tok_start, end - start, is_legacy, columns)
         # a value Python compares or looks up is not SQL, unless its own text is (a test that checks the
         # SQL a query builder wrote: `assert "ORDER BY legacy.id DESC" in sql`)
         if whole is not None and verdict.verdict != SQL_FRAGMENT and verdict.reason != _SQL_TEXT:
@@ -602,7 +622,9 @@ def _is_path_call(run: _StringRun) -> bool:
     return run.callee in _PATH_BUILDERS
 
 
-def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> Verdict:
+def classify_string(
+    token: str, at: int, length: int, is_legacy: LegacyTest, columns: Columns | None = None
+) -> Verdict:
     """Classify one occurrence inside a string token by the text around it."""
     body_start = _body_start(token)
     is_fstring = "f" in token[:body_start].lower()
@@ -630,7 +652,7 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
         return Verdict(NOT_A_REFERENCE, "a URL or file path")
     if _FILE_NAME.fullmatch(body):
         return Verdict(NOT_A_REFERENCE, "a file name")
-    dotted = _dotted_name(body, before, body[local : local + length].lower(), is_legacy)
+    dotted = _dotted_name(body, before, body[local : local + length].lower(), is_legacy, columns)
     if dotted is not None:
         return dotted
     if _RELATIVE_MODULE.fullmatch(body):
@@ -672,16 +694,28 @@ def classify_string(token: str, at: int, length: int, is_legacy: LegacyTest) -> 
 _BARE_NAME = "a string that holds the name but reaches no analysed SQL or table argument"
 
 
-def _dotted_name(body: str, before: str, name: str, is_legacy: LegacyTest) -> Verdict | None:
+def _dotted_name(
+    body: str, before: str, name: str, is_legacy: LegacyTest, columns: Columns | None
+) -> Verdict | None:
     """A string that is only a dotted name: four names or more are a Python path (SQL qualifies a column by
     schema and table at most); with a name before the legacy one that is not its schema (`pkg.tags`,
-    `admin.journals.list`, `admin.project.journals`), it is never this view. None: it may be SQL."""
+    `admin.journals.list`, `admin.project.journals`), it is never this view; `legacy.word` where the
+    scanned code gives every column of the table and `word` is none of them is no column qualifier (a web
+    route's endpoint `journals.list_all`, an action `journals.create`). None: it may be SQL."""
     if not _DOTTED_NAME.fullmatch(body):
         return None
     parts = body.count(".") + 1
     if parts >= 4:
         return Verdict(NOT_A_REFERENCE, "a Python dotted path (a module, class or patch target), not SQL")
     schema = before.rstrip(".").rsplit(".", 1)[-1]
+    if not before and parts == 2 and columns and name in columns:
+        word = body[len(name) + 1 :].lower()
+        if not _is_column(word, columns[name]):
+            return Verdict(
+                NOT_A_REFERENCE,
+                f"a dotted name, not a column qualifier: the scanned code defines every column of `{name}` "
+                f"(its models and Table() calls), and `{word}` is none of them",
+            )
     if not before or is_legacy(schema.lower(), name):
         return None
     if parts == 2:  # `pkg.tags`: a module path, or a relation of another schema; never this one
@@ -689,6 +723,11 @@ def _dotted_name(body: str, before: str, name: str, is_legacy: LegacyTest) -> Ve
     return Verdict(
         NOT_A_REFERENCE, f"a dotted name under `{schema}`: as SQL, a relation of another schema, not the view"
     )
+
+
+def _is_column(word: str, known: Sequence[str]) -> bool:
+    """`word` is one of the columns, or Django's column of a foreign key (`author_id` for `author`)."""
+    return word in known or (word.endswith("_id") and word[: -len("_id")] in known)
 
 
 def _body_start(token: str) -> int:

@@ -25,7 +25,7 @@ from auditor.discover.languages import (
 from auditor.python.configfiles import classify_config, classify_json, own_configuration
 from auditor.python.htmlpages import HTML, classify_documentation, classify_html
 from auditor.python.javascript import CLIENT_LANGUAGES, CLIENT_TABLE, classify_javascript
-from auditor.python.mentions import classify_python
+from auditor.python.mentions import Columns, classify_python
 from auditor.python.notebooks import NOTEBOOK, classify_notebook
 from auditor.python.yamlfiles import YAML, classify_yaml
 from auditor.sql.mentions import (
@@ -65,10 +65,12 @@ def reconcile_mentions(
     catalog: LegacyCatalog,
     pattern: re.Pattern[str],
     examined: dict[tuple[str, int, int], str],
+    columns: Columns | None = None,
 ) -> tuple[list[Mention], list[Finding]]:
     """Every occurrence's verdict, and the LR006 findings for those nothing could classify.
 
-    ``examined`` holds the occurrences the matching stage looked at and ruled out, with the reason.
+    ``examined`` holds the occurrences the matching stage looked at and ruled out, with the reason;
+    ``columns``, each legacy table's columns where the scanned code gives them all.
     """
     spans: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -122,7 +124,7 @@ def reconcile_mentions(
         if not uncovered:
             continue
         if source.kind == "python":
-            verdicts = classify_python(source.text, uncovered, is_legacy, source.spans)
+            verdicts = classify_python(source.text, uncovered, is_legacy, source.spans, columns)
         elif source.kind == "sql":
             verdicts = classify_sql_file(source.text, uncovered, is_legacy)
         elif source.kind == "other":
@@ -140,7 +142,7 @@ def reconcile_mentions(
                 elif source.language == HTML:  # its scripts are JavaScript, the rest is read by people
                     verdicts = classify_html(source.text, uncovered, is_legacy)
                 elif source.language == PYTHON_SCRIPT:  # a script without `.py`: read as Python's text
-                    verdicts = classify_python(source.text, uncovered, is_legacy)
+                    verdicts = classify_python(source.text, uncovered, is_legacy, columns=columns)
                 elif source.language in NOT_CODE:  # styles, translated messages
                     verdicts = dict.fromkeys((s for s, _ in uncovered), NOT_A_REFERENCE_OF[source.language])
                 elif source.language in DOCUMENTATION:  # prose, or a plain-text file of SQL statements

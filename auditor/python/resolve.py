@@ -105,6 +105,18 @@ class PendingPosition:
     node: int
 
 
+# bases outside the scanned code that give a model no column: an ORM's root class (Django's and
+# Flask-SQLAlchemy's `Model`, a declarative `Base`, SQLAlchemy's DeclarativeBase, SQLModel) or a neutral one
+_COLUMNLESS_BASES = NEUTRAL_BASES | {
+    "Model", "Base", "DeclarativeBase", "DeclarativeBaseNoMeta", "SQLModel", "AsyncAttrs",
+    "MappedAsDataclass",
+}  # fmt: skip
+
+
+# columns an ORM adds without a word in the class (Django's primary key)
+_IMPLICIT_COLUMNS = frozenset({"id"})
+
+
 @dataclass
 class Resolution:
     findings: list[Finding] = field(default_factory=list)
@@ -115,6 +127,9 @@ class Resolution:
     sql_files: list[tuple[str, str, str]] = field(default_factory=list)  # (.py path, block, .sql name read)
     # LR005s that the calls of a method in the modules not parsed decide (see `Resolver._hold`)
     held: list[HeldHelper] = field(default_factory=list)
+    # legacy name -> every column the scanned code gives its table, where they are all known (see
+    # `Resolver._known_columns`)
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 ParamKey = tuple[str, str]  # (dotted function, parameter)
@@ -165,6 +180,7 @@ class Resolver:
         self._children: dict[str, list[str]] | None = None
         self._models: dict[str, tuple[ModuleFacts, ModelClass]] | None = None
         self._mixins: dict[str, bool] = {}
+        self._derived_tables: dict[str, str] = {}  # Django model -> the default table it maps
         self._blocks: dict[str, str] | None = None
         self.functions: dict[str, tuple[ModuleFacts, FunctionInfo]] = {
             f"{facts.module}.{local}": (facts, info)
@@ -607,9 +623,60 @@ class Resolver:
             for local, table in facts.table_classes.items():
                 if table.computed:
                     self._computed_tables(f"{facts.module}.{local}", table.computed)
+        self._result.columns = self._known_columns()
         return self._result
 
     # --- SQLAlchemy declarative classes ------------------------------------------------------------
+
+    def _known_columns(self) -> dict[str, tuple[str, ...]]:
+        """The columns of each legacy table that a model class or a `Table(...)` of the scanned code
+        defines: what the classes that name the table (`__tablename__`, `Meta.db_table`) bind, with what
+        their ancestors and their subclasses bind (mixins, abstract bases, single-table inheritance), and
+        the columns each `Table("name", ...)` writes out. A table one of whose classes has a base outside
+        the scanned code (a mixin of a library may add columns) is left out: its columns are not all
+        known. Bindings that are no column (methods, relationships) only make the set larger."""
+        columns: dict[str, set[str]] = {}
+        open_tables: set[str] = set()
+        for facts in self.modules.values():
+            for table, written in facts.table_columns:
+                if self.catalog.named(table):
+                    columns.setdefault(table, set()).update(written)
+        owners = {cls: t for cls in self._classes if (t := self._own_table(cls)) and self.catalog.named(t)}
+        for cls in self._classes if owners else ():
+            lineage, closed = self._lineage(cls)
+            for table in {owners[a] for a in lineage if a in owners}:
+                known = columns.setdefault(table, set())
+                for ancestor in lineage:
+                    found = self._classes[ancestor]
+                    known.update(found[0].class_columns.get(found[1], ("", ()))[1])
+                if not closed:
+                    open_tables.add(table)
+        return {
+            table: tuple(sorted(known | _IMPLICIT_COLUMNS))
+            for table, known in columns.items()
+            if table not in open_tables
+        }
+
+    def _own_table(self, cls: str) -> str:
+        facts, local = self._classes[cls]
+        return facts.class_columns.get(local, ("", ()))[0] or self._derived_tables.get(cls, "")
+
+    def _lineage(self, cls: str) -> tuple[list[str], bool]:
+        """A class and its ancestors in the scanned code; and whether every ancestor is known (a base
+        outside the scanned code is the ORM's own root or a neutral base)."""
+        seen = [cls]
+        closed = True
+        at = 0
+        while at < len(seen):
+            facts, local = self._classes[seen[at]]
+            at += 1
+            for base in facts.classes[local]:
+                target = self.class_target(base)
+                if target is None:
+                    closed = closed and base.rsplit(".", 1)[-1] in _COLUMNLESS_BASES
+                elif target not in seen:
+                    seen.append(target)
+        return seen, closed
 
     def _imperative(self) -> dict[str, str]:
         """Table variable -> the class mapped onto it (`registry.map_imperatively(Class, table)`)."""
@@ -1701,7 +1768,9 @@ class Resolver:
             )
         if model.db_table or (not model.own_meta and any(a.abstract and a.db_table for a in ancestors)):
             return  # Meta.db_table, its own or inherited from an abstract base's Meta: reported as a mapping
-        self._django_table(facts, model, f"{label}_{model.name.lower()}", model.node, "")
+        table = f"{label}_{model.name.lower()}"
+        self._derived_tables[model.block.replace(":", ".", 1)] = table
+        self._django_table(facts, model, table, model.node, "")
 
     def _django_table(
         self, facts: ModuleFacts, model: ModelClass, table: str, node: int, field_name: str

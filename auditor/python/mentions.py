@@ -52,6 +52,21 @@ _KEY_KEYWORDS = frozenset({"key", "cache_key", "key_prefix", "key_suffix"})
 _TAG_KEYWORDS = frozenset({"tags"})
 # keyword arguments that name a web route (Flask's `endpoint=`), never a table
 _ROUTE_KEYWORDS = frozenset({"endpoint"})
+# keyword arguments whose value says what it is, and it is never a table: a logger's name (`caplog.at_level(
+# ..., logger="x")`), a program's (click's and typer's `prog_name=`, argparse's `prog=`), a service's
+# (OpenTelemetry, logfire), a test's or an element's id (pytest's `ids=(...)`, `pytest.param(..., id="x")`),
+# a user's login (`create_user(username="x", password="y")`)
+_NAMED_KEYWORDS = {
+    "logger": "a logger's name", "logger_name": "a logger's name", "prog_name": "a program's name",
+    "prog": "a program's name", "service_name": "a service's name", "id": "an id (of a test, an element)",
+    "ids": "an id (of a test, an element)", "username": "a user's login", "password": "a user's login",
+}  # fmt: skip
+# calls whose argument at that position is a logger's name (`logging.getLogger("x")`)
+_LOGGER_CALLS = frozenset({"getLogger", "get_logger", "getChild"})
+# a test's check that a web response holds a text (Django's `assertContains(response, "x")`)
+_RESPONSE_CHECKS = frozenset({"assertContains", "assertNotContains", "assertInHTML"})
+# the keyword arguments a function received, read by key (`kwargs.get("x")`): a parameter's name
+_KEYWORD_DICTS = frozenset({"kwargs", "kw", "kwds"})
 # keyword arguments that name Python attributes an ORM creates or a serializer reads (marshmallow's
 # `fields.Nested(..., attribute="x")`), never tables
 _ATTRIBUTE_KEYWORDS = frozenset(
@@ -550,6 +565,8 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(UNCLASSIFIED, f"{_LOOKED_FOR}`{run.container}`, which may hold SQL text")
     if run.before in _COMPARISONS or after.string in _COMPARISONS:
         return Verdict(NOT_A_REFERENCE, _COMPARED)
+    if run.before == "->":
+        return Verdict(NOT_A_REFERENCE, "a return type annotation (a forward reference to a Python class)")
     if run.before == "case" and after.string in (":", "|", "if"):
         return Verdict(NOT_A_REFERENCE, "a match-case pattern, compared in Python")
     if run.bracket == "{" and after.string == ":":
@@ -586,6 +603,21 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
     if run.keyword in _KEY_KEYWORDS and run.bracket == "(":
         return Verdict(NOT_A_REFERENCE, f"a key (`{run.keyword}=`), not a table")
+    named = _NAMED_KEYWORDS.get(run.keyword or run.within)
+    if named is not None and run.bracket in ("(", "[") and (run.keyword or run.within == "ids"):
+        return Verdict(NOT_A_REFERENCE, f"{named} (`{run.keyword or run.within}=`), not a table")
+    if run.bracket == "(" and run.callee in _LOGGER_CALLS and run.argument == 0 and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, f"a logger's name (`{run.callee}(...)`), not a table")
+    if run.bracket == "(" and run.callee in _RESPONSE_CHECKS and run.argument == 1 and not run.keyword:
+        return Verdict(NOT_A_REFERENCE, _COMPARED)  # the text of a web page (SQL text there stays SQL)
+    if (
+        run.bracket == "("
+        and run.callee in _PAYLOAD_METHODS
+        and run.owner in _KEYWORD_DICTS
+        and run.argument == 0
+        and not run.keyword
+    ):
+        return Verdict(NOT_A_REFERENCE, f"the name of a keyword argument (`{run.owner}.{run.callee}(...)`)")
     if run.keyword in _ROUTE_KEYWORDS and run.bracket == "(":
         return Verdict(NOT_A_REFERENCE, f"a route's endpoint name (`{run.keyword}=`), not a table")
     if run.keyword in _COLUMN_KEYWORDS:

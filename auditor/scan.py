@@ -455,6 +455,23 @@ class _Filters:
         return bool(flags & (NAMES_LEGACY | MAY_DEFINE_MODEL) or (self.dynamic and flags & dynamic))
 
 
+class TreeNames:
+    """What the paths of the scanned modules say, computed when a module is parsed (a warm scan parses
+    none): the names their dotted names are made of (a folder `core-3.3.2` gives three), and every dotted
+    name a module may be imported by (`models`, `app.models`, `src.app.models`)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    @functools.cached_property
+    def components(self) -> frozenset[str]:
+        return frozenset(part for path in self.paths for part in re.split(r"[/.]", path[: -len(".py")]))
+
+    @functools.cached_property
+    def modules(self) -> frozenset[str]:
+        return frozenset(name for path in self.paths for name in _module_names(path))
+
+
 _WORKER: dict[str, object] = {}
 
 
@@ -464,8 +481,7 @@ def _init_worker(
     max_bytes: int,
     filters: _Filters,
     cache: ScanCache,
-    components: frozenset[str] | None = None,
-    modules: frozenset[str] | None = None,
+    names: TreeNames | None = None,
 ) -> None:
     _WORKER.update(
         keep=_KEPT_BYTES // worker_count(0, 1 << 30),  # a share for each core
@@ -474,8 +490,7 @@ def _init_worker(
         max_bytes=max_bytes,
         filters=filters,
         cache=cache,
-        components=components,
-        modules=modules,
+        names=names,
     )
 
 
@@ -559,14 +574,15 @@ def _parse(rel: str, data: bytes) -> ModuleFacts | Diagnostic:
     text = decode_python(data, rel)
     if isinstance(text, Diagnostic):
         return text
+    names: TreeNames | None = _WORKER.get("names")  # type: ignore[assignment]
     try:
         return extract_module(
             rel,
             text,
             _WORKER["packs"],  # type: ignore[arg-type]
             _WORKER["pattern"],  # type: ignore[arg-type]
-            _WORKER.get("components"),  # type: ignore[arg-type]
-            _WORKER.get("modules"),  # type: ignore[arg-type]
+            names.components if names is not None else None,
+            names.modules if names is not None else None,
         )
     except SyntaxError as exc:
         return Diagnostic(rel, exc.lineno, "syntax-error", f"cannot parse: {exc.msg}{_GRAMMAR}")
@@ -738,13 +754,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     )
     # the SQL of unchanged code: no parser (here, before the workers start: they analyse new modules' SQL)
     remember_analyses(cache.stage("sql analyses", "by text"))
-    # the names the dotted names of the scanned modules are made of (a folder `core-3.3.2` gives three)
-    components = frozenset(part for f in py_files for part in re.split(r"[/.]", f.path[: -len(".py")]))
-    # the dotted names a scanned module may be imported by (`models`, `app.models`, `src.app.models`)
-    modules = frozenset(name for f in py_files for name in _module_names(f.path))
-    extractor = _Extractor(
-        options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, components, modules)
-    )
+    tree = TreeNames([f.path for f in py_files])
+    extractor = _Extractor(options.jobs, (packs, pattern, config.max_file_bytes, filters, cache, tree))
     # code in other languages: its mentions of legacy names are reported, never analysed; the files to read
     # are read and tested on the workers ahead of the Python modules (nothing needs them before the post-pass)
     others = other_files(found.other, filters.names, config.max_file_bytes, cache)
@@ -762,7 +773,7 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
             pattern,
             frozenset(m.attribute for m in packs.mappings),
             laps,
-            modules,
+            tree,
         )
         other_reads = extractor.end(started, read_them, others.to_read)
     finally:
@@ -1090,8 +1101,7 @@ def _held_back(
     tell. Which file calls which held helper is remembered per file content: an unchanged file is not read."""
     if not held:
         return []
-    from auditor.python.resolve import also_called
-    from auditor.python.unparsed_callers import CallProbe
+    from auditor.python.unparsed_callers import CallProbe, also_called
 
     probe = CallProbe(held)
     signature = content_key(repr([(h.method, h.cls, h.position, h.parameter) for h in held]).encode())
@@ -1350,7 +1360,7 @@ def _extract_python(
     pattern: re.Pattern[str],
     mapping_attributes: frozenset[str],
     laps: Timings,
-    modules: frozenset[str],  # every dotted name a scanned module may be imported by
+    tree: TreeNames,
 ) -> _PythonFacts:
     """Parse only files that can hold a reference: they name a legacy object, build SQL around a
     table keyword, or use a constant that (transitively) holds a legacy name. A file whose status is
@@ -1443,9 +1453,9 @@ def _extract_python(
         if schemas:  # a module that sets a schema is read when a parsed module imports it
             imported = _import_prefixes(driving)
             schemas = [p for p in schemas if _module_names(p) & imported]
-        receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, modules)
+        receivers = _receiver_modules(driving, wanted_receivers, remaining, used, named, tree.modules)
         used.update(receivers)
-        homes = _callee_homes(new_facts, wanted_functions, named, modules, out.facts)
+        homes = _callee_homes(new_facts, wanted_functions, named, tree.modules, out.facts)
         demanded = [p for p in remaining if p not in used and _module_names(p) & homes] if homes else []
         on_demand.update(demanded)
         round_paths = users + schemas + receivers + demanded  # parsed by the loop (not yet in the cache)

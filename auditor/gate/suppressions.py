@@ -27,7 +27,6 @@ from auditor.core.model import Confidence, Diagnostic, Finding, Span
 from auditor.core.rules import RULES
 from auditor.core.source import decode_python, decode_sql, read_bytes
 from auditor.discover.languages import COMMENT_STYLES, language_of, script_language
-from auditor.python.javascript import javascript_comments
 
 INVALID_SUPPRESSION = "LR900"
 SUPPRESSION_BLOCK = "<suppression>"
@@ -139,6 +138,8 @@ def other_suppressions(path: str, text: str) -> list[Suppression]:
     language = language_of(path) or script_language(text[:256].encode("utf-8", "replace"), path)
     style = COMMENT_STYLES.get(language)
     if style == "//":
+        from auditor.python.javascript import javascript_comments  # its classifier: not for other files
+
         comments = javascript_comments(text)
     elif style == "#":
         comments = hash_comments(text)

@@ -40,6 +40,7 @@ from auditor.python.extract import (
     passes_parameter,
 )
 from auditor.python.postgrest import embedded_resources
+from auditor.python.unparsed_callers import also_called
 from auditor.python.values import ENUM_VALUE, Hole, Lit, Piece, Ref, Value, member_name
 from auditor.sql.analyses import NAME_VALUE, REFERENCE, table_references
 from auditor.sql.binds import bind_lookups
@@ -2011,10 +2012,6 @@ def _names_a_value(label: str) -> bool:
     entry of a mapping (`os.environ["T"]`, `config["table"]`) or a constant-style name (`settings.TABLE`)."""
     last = label.rpartition(".")[2]
     return "[" in label or (last.isupper() and any(c.isalpha() for c in last))
-
-
-def also_called(finding: Finding, why: str) -> Finding:
-    return dataclasses.replace(finding, message=f"{finding.message} ({why})")
 
 
 def _position(info: FunctionInfo, param: str) -> int:

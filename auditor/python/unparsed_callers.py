@@ -12,10 +12,16 @@ and so is a local variable that the function only ever sets to string literals (
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterable
 
-from auditor.core.model import HeldHelper
+from auditor.core.model import Finding, HeldHelper
+
+
+def also_called(finding: Finding, why: str) -> Finding:
+    """A helper's LR005 that a call elsewhere brings back, saying where."""
+    return dataclasses.replace(finding, message=f"{finding.message} ({why})")
 
 
 class CallProbe:

@@ -70,7 +70,7 @@ from auditor.sql.analyses import (
     remember_analyses,
     start_share,
 )
-from auditor.sql.order import migration_order
+from auditor.sql.order import is_repeatable, migration_order
 
 if TYPE_CHECKING:
     from auditor.database.witness import LiveReading
@@ -807,7 +807,8 @@ def scan(options: ScanOptions, progress: Callable[[str, int, int], None] | None 
     undecodable = [
         d.path for d in diagnostics if d.kind == "decode-error" and d.path.endswith((".py", ".sql"))
     ]
-    history = frozenset(migration_paths) | {m.path for m in sources.python}
+    # a script run again on every migrate is live code: its mentions are classified as any other's
+    history = frozenset(p for p in migration_paths if not is_repeatable(p)) | {m.path for m in sources.python}
     laps.lap("resolve")
     mentions, unclassified = _reconcile(
         python, py_files, config.max_file_bytes, sql_texts, history, base_pattern, root, undecodable,
@@ -1261,7 +1262,7 @@ def _dependent_uses(
                     uses.append(dependents.use(use.function, file.path, span, use.block, Confidence.MEDIUM))
     if dependents.chains:
         names = name_pattern(name.name for name in dependents.chains)
-        migrations = frozenset(migration_paths)
+        migrations = frozenset(p for p in migration_paths if not is_repeatable(p))
         for path, text in sql_texts.items():
             if path not in migrations and names.search(text):
                 uses.extend(dependents.sql_uses(path, text, analyze_sql(text)))

@@ -27,6 +27,7 @@ from auditor.core.model import (
 from auditor.core.source import LineIndex
 from auditor.sql.analyses import TableRef
 from auditor.sql.migrations import LegacyPoint, MigrationCatalog, resolve_name
+from auditor.sql.order import is_repeatable
 from auditor.sql.refs import UNTERMINATED, StatementInfo, analyze_file
 from auditor.sql.rewrite import rewrite_reference, rewrite_schema
 from auditor.sql.statements import quoted_ranges
@@ -36,6 +37,7 @@ _NOT_QUERY = frozenset({"create", "drop", "grant", "comment", "alter"})
 # a script's GRANT, REVOKE or COMMENT ON fails once the view is gone (in the file that defines the view,
 # they go with it; in a migration they are history)
 _ON_OBJECT = frozenset({"grant", "comment"})
+_DEFINES = _NOT_QUERY - _ON_OBJECT  # what the replay of the migrations applies
 # a qualifier adds no dependency: its statement names the same table in a FROM item
 _NOT_DEPENDENCY = frozenset({"create", "drop", "qualifier"})
 _DEFINING = {
@@ -123,11 +125,23 @@ def analyze_sql_files(
         if path not in texts:
             continue
         infos = known[path] if path in known else analysis.statements(path, texts[path])
+        # a script run again on every migrate is replayed with the history (its objects are what it leaves
+        # defined), but what it reads runs against today's schema: live code, like any other script
+        again = is_repeatable(path)
+        defines = _defined_views(infos) if again else frozenset()
+        search_path: tuple[str, ...] = ()
         analysis.diagnose(path, texts[path], infos)
-        analysis.unparsed(path, texts[path], infos, history=True)
+        analysis.unparsed(path, texts[path], infos, history=not again)
         for info in infos:
             replay.apply(path, texts[path], info, (file_index, info.start))
-            if path.endswith(".sql") and info.kind and info.kind.split(" ", 1)[0] not in _NOT_QUERY:
+            if again:
+                search_path = _search_path(texts[path][info.start : info.end]) or search_path
+            verb = info.kind.split(" ", 1)[0] if info.kind else None
+            if not path.endswith(".sql") or verb is None:
+                continue
+            if again and verb not in _DEFINES:  # its GRANT or COMMENT ON the view fails once it is gone
+                analysis.script(path, texts[path], info, defines=defines, search_path=search_path)
+            elif not again and verb not in _NOT_QUERY:
                 analysis.script(path, texts[path], info, (file_index, info.start))
     others: list[_Object] = []
     for path, text in files:
@@ -136,12 +150,7 @@ def analyze_sql_files(
         infos = analysis.statements(path, text)
         analysis.diagnose(path, text, infos)
         analysis.unparsed(path, text, infos, history=False)
-        defines = frozenset(  # the views this file defines or drops: grants and comments on them go with them
-            (r.schema, r.name)
-            for info in infos
-            for r in info.refs
-            if r.position in ("create", "drop") and not r.table_ddl
-        )
+        defines = _defined_views(infos)
         search_path: tuple[str, ...] = ()  # as the script's own `SET search_path` leaves it
         for info in infos:
             search_path = _search_path(text[info.start : info.end]) or search_path
@@ -171,6 +180,16 @@ def analyze_sql_files(
         if obj.own is not None and obj.kind in _CALLABLE
     ]
     return SqlFilesResult(analysis.findings, analysis.db_objects, analysis.diagnostics, definitions)
+
+
+def _defined_views(infos: Iterable[StatementInfo]) -> frozenset[tuple[str | None, str]]:
+    """The views a script defines or drops: grants and comments on them go with them."""
+    return frozenset(
+        (r.schema, r.name)
+        for info in infos
+        for r in info.refs
+        if r.position in ("create", "drop") and not r.table_ddl
+    )
 
 
 _CALLABLE = frozenset({"view", "materialized view", "function", "procedure"})  # what code can use by name

@@ -171,7 +171,7 @@ def test_unclassified_occurrence_blocks_the_plan(tmp_path: Path) -> None:
         ('__all__ = ["Ledger", "Books"]\n', "not-a-reference", "a name the module exports"),
         ('__all__ += (\n    "ledger",\n)\n', "not-a-reference", "a name the module exports"),
         ('exported = ["Ledger"]\n', "unclassified", "a string that holds the name"),
-        ('raise Error("cannot close {ledger.owner.name} now")\n', "not-a-reference", "a format field"),
+        ('notice = render("cannot close {ledger.owner.name} now")\n', "not-a-reference", "a format field"),
         ('line = "{ledger.total} rows"\n', "not-a-reference", "a format field"),
         ('q = "SELECT ledger.total FROM ledger"\n', "unclassified", "SQL"),
         ('q = "SELECT {ledger.total} FROM books"\n', "not-a-reference", "a format field"),

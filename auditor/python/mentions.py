@@ -39,7 +39,7 @@ MESSAGE_CALLS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "print", "echo",
      "secho", "gettext", "ngettext", "_", "gettext_lazy", "pgettext", "format_html", "mark_safe"}
 )  # fmt: skip
-MESSAGE_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception|Warning)")
+MESSAGE_CLASS = re.compile(r"(?:[A-Z]\w*)?(?:Error|Exception|Warning)")  # `Exception` too
 # keyword arguments that hold text for people
 _LABEL_KEYWORDS = frozenset(
     {"help", "help_text", "description", "verbose_name", "verbose_name_plural", "label", "title", "msg",
@@ -90,6 +90,10 @@ _ATTRIBUTE_ARGUMENT = {
 # calls whose argument at that position names a column (SQLAlchemy `Column("total", ...)`,
 # `mapped_column("total")`, `column("total")`), and keyword arguments that do (Django's `db_column=`)
 _COLUMN_ARGUMENT = {"Column": 0, "mapped_column": 0, "column": 0}
+# calls whose positional arguments from that one on all name columns (SQLAlchemy's constraints and indexes)
+_COLUMNS_FROM = {"UniqueConstraint": 0, "PrimaryKeyConstraint": 0, "Index": 1}
+# a keyword or a variable whose name says it holds a kind of thing (`resource_type=`, `CALLBACK_KIND = `)
+_KIND_NAME = re.compile(r"(?i:.+_(?:type|kind))|.*[a-z](?:Type|Kind)")
 _COLUMN_KEYWORDS = frozenset({"db_column"})
 # mappings keyed by table name (SQLAlchemy's `MetaData.tables`): a key there may well be the table
 _TABLE_MAPPINGS = frozenset({"tables"})
@@ -552,7 +556,8 @@ _LOOKED_FOR = "a value looked for in "
 _PYTHON_VALUES = frozenset({_COMPARED, _SUBSCRIPT_KEY, _DICT_KEY})
 _FIELD_METHOD_ARGUMENT = "a model field or relation"
 _FIELD_LIST_ENTRY = "a field name (`"
-_OVERRIDDEN_BY_SQL = (_LOOKED_FOR, _FIELD_METHOD_ARGUMENT, _FIELD_LIST_ENTRY)
+_KIND_VALUE = "a kind or type value (`"
+_OVERRIDDEN_BY_SQL = (_LOOKED_FOR, _FIELD_METHOD_ARGUMENT, _FIELD_LIST_ENTRY, _KIND_VALUE)
 
 
 def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
@@ -601,6 +606,10 @@ def _run_verdict(run: _StringRun, after: tokenize.TokenInfo) -> Verdict | None:
         return Verdict(NOT_A_REFERENCE, f"the name of a CLI command or a web blueprint (`{run.callee}(...)`)")
     if run.bracket == "(" and _COLUMN_ARGUMENT.get(run.callee) == run.argument and not run.keyword:
         return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
+    if run.bracket == "(" and not run.keyword and run.argument >= _COLUMNS_FROM.get(run.callee, 1 << 30):
+        return Verdict(NOT_A_REFERENCE, f"a column name (`{run.callee}(...)`), not a table")
+    if run.keyword and _KIND_NAME.fullmatch(run.keyword):
+        return Verdict(NOT_A_REFERENCE, f"{_KIND_VALUE}{run.keyword}=`), not a table")
     if run.keyword in _KEY_KEYWORDS and run.bracket == "(":
         return Verdict(NOT_A_REFERENCE, f"a key (`{run.keyword}=`), not a table")
     named = _NAMED_KEYWORDS.get(run.keyword or run.within)
